@@ -1,0 +1,27 @@
+//! # dryfilm-sim
+//!
+//! The simulation library of `dryfilm`: a mesoscale process simulator for dry-processed
+//! Na3PS4 (NPS) / PTFE solid-electrolyte films.
+//!
+//! - [`scenario`]: RON scenario files, parsed strictly and validated into SI-unit types.
+//! - [`dem`]: the discrete-element core (pure contact kernels, SoA arrays, neighbour lists,
+//!   velocity-Verlet integration) orchestrated by a bevy_ecs schedule.
+//! - [`process`]: the process stages: particle generation, mixing, fibrillation, calendering,
+//!   pellet pressing.
+//! - [`snapshot`]: the versioned microstructure snapshot that solvers and renderers read.
+//! - [`solvers`]: property solvers on snapshots: ionic conductivity (contact network and voxels),
+//!   tensile strength, PTFE continuity and short-circuit risk.
+//! - [`render`]: cross-section images and 3D exports.
+//! - [`sweep`]: parameter sweeps, Slurm arrays, merging and plots.
+//!
+//! Units: SI inside (m, kg, s, N, Pa, S/m); scenario files use the units named in their fields.
+#![warn(missing_docs)]
+
+pub mod dem;
+pub mod process;
+pub mod render;
+pub mod scenario;
+pub mod snapshot;
+pub mod solvers;
+pub mod sweep;
+pub mod volume_io;

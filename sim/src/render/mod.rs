@@ -1,0 +1,1 @@
+//! Cross-section images and 3D exports.

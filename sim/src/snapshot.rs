@@ -1,0 +1,344 @@
+//! Versioned, self-contained snapshot of a film microstructure after a stage.
+//!
+//! A snapshot is what the property solvers, the renderer and offline re-analysis work on: plain
+//! arrays and lists, no ECS. It is written as gzipped JSON (`*.snap.json.gz`) with a `format` tag and
+//! a `version` number; readers refuse versions they do not know. The file format is documented in
+//! `docs/snapshot-format.md`.
+//!
+//! Geometry conventions: SI units (metres, newtons). The box is periodic in x (machine direction,
+//! MD) over `[0, lx)` and in y (transverse direction, TD) over `[0, ly)`; in z (normal direction, ND,
+//! through the thickness) it is bounded by the bottom wall at `z_bottom` and the top wall at `z_top`.
+//! Positions are wrapped into the periodic box. Pair vectors use the minimum image.
+
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Format tag written into every snapshot file.
+pub const SNAPSHOT_FORMAT: &str = "dryfilm-snapshot";
+/// Current snapshot format version. Bump when fields change meaning or are removed.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// Phase of a discrete particle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Phase {
+    /// Na3PS4 electrolyte grain: ionic conductor, soft elastoplastic solid.
+    Nps,
+    /// PTFE source particle (agglomerate/lump); shrinks as fibrils are drawn from it.
+    Ptfe,
+}
+
+/// The simulation box.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SimBox {
+    /// Periodic length along x (MD), m.
+    pub lx: f64,
+    /// Periodic length along y (TD), m.
+    pub ly: f64,
+    /// z of the bottom wall, m.
+    pub z_bottom: f64,
+    /// z of the top wall (or roll), m. After springback this is the free film surface height.
+    pub z_top: f64,
+}
+
+impl SimBox {
+    /// Minimum-image difference `a - b` in the periodic x and y directions, m.
+    pub fn delta(&self, a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+        let mut dx = a[0] - b[0];
+        let mut dy = a[1] - b[1];
+        dx -= self.lx * (dx / self.lx).round();
+        dy -= self.ly * (dy / self.ly).round();
+        [dx, dy, a[2] - b[2]]
+    }
+    /// Box volume between the walls, m³.
+    pub fn volume(&self) -> f64 {
+        self.lx * self.ly * (self.z_top - self.z_bottom)
+    }
+}
+
+/// Per-particle arrays (structure of arrays; all of length `n`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ParticleArrays {
+    /// Centre positions, m (x, y wrapped into the box).
+    pub pos: Vec<[f64; 3]>,
+    /// Radii, m.
+    pub radius: Vec<f64>,
+    /// Phase of each particle.
+    pub phase: Vec<Phase>,
+    /// Orientation quaternions (x, y, z, w), unit; anchors are fixed in this frame.
+    pub orientation: Vec<[f64; 4]>,
+    /// Translational velocities, m/s.
+    pub vel: Vec<[f64; 3]>,
+    /// Net contact force on each particle at the snapshot, N (from the last force evaluation).
+    pub force: Vec<[f64; 3]>,
+    /// Per-particle stress (virial over its contacts and fibrils divided by its volume), Pa;
+    /// symmetric tensor stored as xx, yy, zz, xy, xz, yz.
+    pub stress: Vec<[f64; 6]>,
+}
+
+/// Which wall a wall contact touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Wall {
+    /// The fixed bottom wall (z = z_bottom); the anode side in the continuity analysis.
+    Bottom,
+    /// The top wall or roll (z = z_top).
+    Top,
+}
+
+/// A particle–particle contact.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    /// First particle index.
+    pub i: u32,
+    /// Second particle index.
+    pub j: u32,
+    /// Contact radius a, m: elastic plus plastic (flattened neck); the plastic part persists after
+    /// unloading as long as the particles touch.
+    pub radius: f64,
+    /// Normal overlap δ, m (may be ≤ 0 for an adhesive neck still held together).
+    pub overlap: f64,
+    /// Normal force magnitude, N (positive = compressive).
+    pub normal_force: f64,
+    /// Fraction θ of the contact area covered by PTFE (0..=1), blocking ion transfer.
+    pub ptfe_coverage: f64,
+}
+
+/// A particle–wall contact.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WallContact {
+    /// Particle index.
+    pub i: u32,
+    /// Which wall.
+    pub wall: Wall,
+    /// Contact radius, m.
+    pub radius: f64,
+    /// Normal force, N.
+    pub normal_force: f64,
+}
+
+/// A fibril end fixed to a particle.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Anchor {
+    /// Particle the end is attached to.
+    pub particle: u32,
+    /// Anchor point in the particle's body frame (relative to its centre, unrotated), m.
+    pub local: [f64; 3],
+}
+
+/// State of a fibril.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FibrilState {
+    /// Carrying load (or slack).
+    Intact,
+    /// Broken in the fibril body.
+    Broken,
+    /// One anchor detached from its particle.
+    Detached,
+}
+
+/// A PTFE fibril: a straight tension-only segment between two anchors.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Fibril {
+    /// End A.
+    pub a: Anchor,
+    /// End B.
+    pub b: Anchor,
+    /// PTFE source particle this fibril was drawn from.
+    pub source: u32,
+    /// Current radius, m (volume is conserved while it draws).
+    pub radius: f64,
+    /// Rest (stress-free) length, m; grows when the fibril draws plastically.
+    pub rest_length: f64,
+    /// Current end-to-end length, m.
+    pub length: f64,
+    /// Current tension, N (≥ 0).
+    pub tension: f64,
+    /// Intact, broken or detached.
+    pub state: FibrilState,
+}
+
+impl Fibril {
+    /// PTFE volume held by the fibril, m³ (π r² L₀, conserved while drawing).
+    pub fn volume(&self) -> f64 {
+        std::f64::consts::PI * self.radius * self.radius * self.rest_length
+    }
+}
+
+/// Material data the solvers need, SI units.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotMaterials {
+    /// NPS bulk Na+ conductivity, S/m.
+    pub nps_sigma_ion: f64,
+    /// NPS electronic conductivity, S/m.
+    pub nps_sigma_e: f64,
+    /// Reduced-PTFE (carbon) electronic conductivity, S/m.
+    pub reduced_ptfe_sigma_e: f64,
+    /// NPS true density, kg/m³.
+    pub nps_density: f64,
+    /// PTFE true density, kg/m³.
+    pub ptfe_density: f64,
+    /// Fibril breaking stress, Pa.
+    pub fibril_strength: f64,
+    /// Fibril drawing yield stress, Pa.
+    pub fibril_yield: f64,
+    /// PTFE Young's modulus, Pa.
+    pub ptfe_modulus: f64,
+    /// Anchor detachment force per unit fibril circumference, N/m.
+    pub anchor_strength: f64,
+    /// NPS Young's modulus, Pa.
+    pub nps_modulus: f64,
+    /// NPS Poisson ratio.
+    pub nps_poisson: f64,
+    /// NPS contact yield pressure, Pa.
+    pub nps_yield_pressure: f64,
+    /// NPS work of adhesion, J/m².
+    pub nps_surface_energy: f64,
+    /// NPS friction coefficient.
+    pub nps_friction: f64,
+}
+
+/// A saved microstructure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Always [`SNAPSHOT_FORMAT`].
+    pub format: String,
+    /// [`SNAPSHOT_VERSION`] of the writer.
+    pub version: u32,
+    /// Stage after which the snapshot was taken (`mixing`, `fibrillation`, `calender_pass_2`, ...).
+    pub stage: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario seed.
+    pub seed: u64,
+    /// PTFE loading achieved, wt%.
+    pub ptfe_wt_pct: f64,
+    /// Simulation box.
+    pub sim_box: SimBox,
+    /// Materials.
+    pub materials: SnapshotMaterials,
+    /// Particles.
+    pub particles: ParticleArrays,
+    /// Particle–particle contacts (each pair once, i < j).
+    pub contacts: Vec<Contact>,
+    /// Particle–wall contacts.
+    pub wall_contacts: Vec<WallContact>,
+    /// Fibrils (all, including broken ones, with their state).
+    pub fibrils: Vec<Fibril>,
+    /// Fibril–fibril contacts (crossings/entanglements) as pairs of fibril indices, i < j.
+    pub fibril_contacts: Vec<[u32; 2]>,
+}
+
+/// Errors reading or writing snapshots.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// File-system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// File path.
+        path: String,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// Not JSON of the right shape.
+    #[error("{path}: not a dryfilm snapshot: {message}")]
+    Format {
+        /// File path.
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// Written by a newer or unknown format version.
+    #[error("{path}: snapshot version {found} is not supported (this build reads version {supported})")]
+    Version {
+        /// File path.
+        path: String,
+        /// Version found in the file.
+        found: u32,
+        /// Version this build reads.
+        supported: u32,
+    },
+}
+
+impl Snapshot {
+    /// Rotate a body-frame vector by particle `i`'s orientation, m.
+    pub fn anchor_world(&self, anchor: &Anchor) -> [f64; 3] {
+        let p = self.particles.pos[anchor.particle as usize];
+        let q = self.particles.orientation[anchor.particle as usize];
+        let r = quat_rotate(q, anchor.local);
+        [p[0] + r[0], p[1] + r[1], p[2] + r[2]]
+    }
+
+    /// Film thickness, m (top of the highest particle minus the bottom wall).
+    pub fn thickness(&self) -> f64 {
+        let top = self
+            .particles
+            .pos
+            .iter()
+            .zip(&self.particles.radius)
+            .map(|(p, r)| p[2] + r)
+            .fold(f64::MIN, f64::max);
+        top - self.sim_box.z_bottom
+    }
+
+    /// Total solid volume of particles plus fibrils, m³.
+    pub fn solid_volume(&self) -> f64 {
+        let vp: f64 = self.particles.radius.iter().map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r).sum();
+        let vf: f64 = self.fibrils.iter().map(|f| f.volume()).sum();
+        vp + vf
+    }
+
+    /// Write as gzipped JSON, atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), SnapshotError> {
+        let io = |e| SnapshotError::Io { path: path.display().to_string(), source: e };
+        let tmp = path.with_extension("tmp");
+        {
+            let f = std::fs::File::create(&tmp).map_err(io)?;
+            let mut gz = flate2::write::GzEncoder::new(std::io::BufWriter::new(f), flate2::Compression::fast());
+            serde_json::to_writer(&mut gz, self).map_err(|e| SnapshotError::Format {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            gz.finish().map_err(io)?.flush().map_err(io)?;
+        }
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Read a snapshot (gzipped or plain JSON), checking format tag and version.
+    pub fn load(path: &Path) -> Result<Self, SnapshotError> {
+        let p = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| SnapshotError::Io { path: p.clone(), source: e })?;
+        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+            let mut s = Vec::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_end(&mut s)
+                .map_err(|e| SnapshotError::Io { path: p.clone(), source: e })?;
+            s
+        } else {
+            bytes
+        };
+        let v: serde_json::Value = serde_json::from_slice(&text)
+            .map_err(|e| SnapshotError::Format { path: p.clone(), message: e.to_string() })?;
+        if v.get("format").and_then(|f| f.as_str()) != Some(SNAPSHOT_FORMAT) {
+            return Err(SnapshotError::Format { path: p, message: format!("missing format tag \"{SNAPSHOT_FORMAT}\"") });
+        }
+        let found = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0) as u32;
+        if found != SNAPSHOT_VERSION {
+            return Err(SnapshotError::Version { path: p, found, supported: SNAPSHOT_VERSION });
+        }
+        serde_json::from_value(v).map_err(|e| SnapshotError::Format { path: p, message: e.to_string() })
+    }
+}
+
+/// Rotate vector `v` by unit quaternion `q = (x, y, z, w)`.
+pub fn quat_rotate(q: [f64; 4], v: [f64; 3]) -> [f64; 3] {
+    let (qx, qy, qz, qw) = (q[0], q[1], q[2], q[3]);
+    // t = 2 q_vec × v ; v' = v + w t + q_vec × t
+    let tx = 2.0 * (qy * v[2] - qz * v[1]);
+    let ty = 2.0 * (qz * v[0] - qx * v[2]);
+    let tz = 2.0 * (qx * v[1] - qy * v[0]);
+    [
+        v[0] + qw * tx + (qy * tz - qz * ty),
+        v[1] + qw * ty + (qz * tx - qx * tz),
+        v[2] + qw * tz + (qx * ty - qy * tx),
+    ]
+}

@@ -1,0 +1,1 @@
+//! tensile solver.

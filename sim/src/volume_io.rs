@@ -1,0 +1,1 @@
+//! Voxel volume readers and writers (TIFF stack, .npy, raw).
