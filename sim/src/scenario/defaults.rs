@@ -22,6 +22,8 @@ impl Default for RawScenario {
     }
 }
 
+// Written out although derivable: every default lives visibly in this one file.
+#[allow(clippy::derivable_impls)]
 impl Default for RawPowder {
     fn default() -> Self {
         Self {

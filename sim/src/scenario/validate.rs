@@ -330,7 +330,7 @@ pub fn validate(
         }
         if c.errors.len() == before_nps {
             let inside = lognormal_fraction_inside(d50, gsd, d_min, d_max);
-            if !(inside >= MIN_FRACTION_INSIDE) {
+            if inside.is_nan() || inside < MIN_FRACTION_INSIDE {
                 c.inconsistent(
                     "powder.nps.gsd",
                     n.gsd,
