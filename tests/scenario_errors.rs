@@ -116,6 +116,26 @@ fn unreadable_file_is_a_directory() {
     assert_fails_with(&o, &["sub.ron", "cannot read scenario file"]);
 }
 
+#[cfg(unix)]
+#[test]
+fn endless_file_is_refused_without_reading_it_all() {
+    let dir = TempDir::new();
+    let o = run_check_in(&dir.0, "/dev/zero", &[]);
+    assert_fails_with(&o, &["/dev/zero", "too large for a scenario file"]);
+}
+
+#[test]
+fn advisories_do_not_fail() {
+    let o = check_text("(fibrillation: (temperature_c: 10.0), properties: (voxel_size_um: 1.0))");
+    assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+    assert!(o
+        .stdout
+        .contains("note: fibrillation.temperature_c = 10.0 °C is below PTFE's 19 °C"));
+    assert!(o
+        .stdout
+        .contains("note: properties.voxel_size_um resolves the smallest particles with 2.0"));
+}
+
 #[test]
 fn not_ron() {
     let o = check_text("this is not a scenario\n");
