@@ -1,0 +1,1 @@
+//! Placeholder: the fibril bond law (owned by the tensile helper branch).
