@@ -323,7 +323,7 @@ fn fibrils_sharing_an_anchor_site_join() {
     assert_eq!(r.n_clusters, 1);
     assert!(r.spanning);
     // Far apart on the same particle: no junction.
-    s.fibrils[1].b.local = [-1.0 * UM, 0.0, 0.0];
+    s.fibrils[1].b.local = [-UM, 0.0, 0.0];
     let r = analyze(&s, &params()).expect("analyze");
     assert_eq!(r.n_clusters, 2);
     assert!(!r.spanning);

@@ -776,15 +776,13 @@ pub fn electronic_conductivity(
         }
     }
     for (i, _) in part_red.iter().enumerate().filter(|(_, &red)| red) {
-        {
-            let (z, r) = (p.pos[i][2], p.radius[i]);
-            let res = body_c(i as u32) + spreading_resistance(r, s_c);
-            if z - r <= zb + tol_f {
-                push(i as u32, bottom, res);
-            }
-            if z + r >= zt - tol_f {
-                push(i as u32, top, res);
-            }
+        let (z, r) = (p.pos[i][2], p.radius[i]);
+        let res = body_c(i as u32) + spreading_resistance(r, s_c);
+        if z - r <= zb + tol_f {
+            push(i as u32, bottom, res);
+        }
+        if z + r >= zt - tol_f {
+            push(i as u32, top, res);
         }
     }
     let sol = solve(&net, tol)?;
