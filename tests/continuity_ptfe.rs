@@ -525,3 +525,97 @@ fn spanning_probability_from_flags() {
     let (_, lo_many, hi_many) = spanning_probability(&[flags; 25].concat());
     assert!(hi_many - lo_many < hi - lo, "more runs, narrower interval");
 }
+
+/// Size/convergence probe, not a benchmark: `cargo test --test continuity_ptfe -- --ignored
+/// --nocapture`. 20³ NPS cube (4 µm spacing) with 3000 random fibrils between neighbouring
+/// particles, random fibril–fibril contacts; prints clusters, spanning, σ_e and iterations.
+#[test]
+#[ignore]
+fn probe_random_fibril_network() {
+    let n = 20usize;
+    let mut s = empty();
+    s.sim_box = dryfilm_sim::snapshot::SimBox {
+        lx: 80.0 * UM,
+        ly: 80.0 * UM,
+        z_bottom: 0.0,
+        z_top: 80.0 * UM,
+    };
+    let id = |ix: usize, iy: usize, iz: usize| ((iz * n + iy) * n + ix) as u32;
+    for iz in 0..n {
+        for iy in 0..n {
+            for ix in 0..n {
+                let c = [
+                    (4 * ix + 2) as f64 * UM,
+                    (4 * iy + 2) as f64 * UM,
+                    (4 * iz + 2) as f64 * UM,
+                ];
+                particle(&mut s, c, 2.0 * UM, Phase::Nps);
+            }
+        }
+    }
+    for iz in 0..n {
+        for iy in 0..n {
+            for ix in 0..n {
+                let con = |j| Contact {
+                    i: id(ix, iy, iz).min(j),
+                    j: id(ix, iy, iz).max(j),
+                    radius: 0.5 * UM,
+                    overlap: 0.0,
+                    normal_force: 0.0,
+                    ptfe_coverage: 0.0,
+                };
+                s.contacts.push(con(id((ix + 1) % n, iy, iz)));
+                s.contacts.push(con(id(ix, (iy + 1) % n, iz)));
+                if iz + 1 < n {
+                    s.contacts.push(con(id(ix, iy, iz + 1)));
+                }
+                for (layer, wall) in [(0, Wall::Bottom), (n - 1, Wall::Top)] {
+                    if iz == layer {
+                        s.wall_contacts.push(WallContact {
+                            i: id(ix, iy, iz),
+                            wall,
+                            radius: 0.5 * UM,
+                            normal_force: 0.0,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let mut state = 12345u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    for fcount in [1000usize, 3000] {
+        let mut snap = s.clone();
+        for _ in 0..fcount {
+            let (ix, iy, iz) = (next() % n, next() % n, next() % n);
+            let jz = (iz + 1 + next() % 2).min(n - 1);
+            let (jx, jy) = ((ix + next() % 3) % n, (iy + next() % 3) % n);
+            let (a, b) = (id(ix, iy, iz), id(jx, jy, jz));
+            let pa = snap.particles.pos[a as usize];
+            let pb = snap.particles.pos[b as usize];
+            let below = [pa[0], pa[1], pa[2] - 2.0 * UM];
+            let above = [pb[0], pb[1], pb[2] + 2.0 * UM];
+            fibril(&mut snap, a, below, b, above, a);
+        }
+        let nf = snap.fibrils.len() as u32;
+        for _ in 0..fcount {
+            let (f, g) = ((next() as u32) % nf, (next() as u32) % nf);
+            if f < g {
+                snap.fibril_contacts.push([f, g]);
+            }
+        }
+        let t = std::time::Instant::now();
+        let r = analyze(&snap, &params()).expect("analyze");
+        let t_a = t.elapsed().as_secs_f64();
+        let e = electronic_conductivity(&snap, &r, &params(), 1e-10).expect("electronic");
+        println!(
+            "{fcount} fibrils: {} clusters, spanning {}, reduced {:.3}, sigma_e {:.3e} S/cm, {} iterations, analyze {:.3} s, total {:.3} s",
+            r.n_clusters, r.spanning, r.anode_connected_volume_fraction, e.sigma_e_s_cm, e.iterations, t_a, t.elapsed().as_secs_f64()
+        );
+    }
+}

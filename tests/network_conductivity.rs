@@ -344,3 +344,30 @@ fn bitwise_identical_on_any_thread_count() {
         }
     }
 }
+
+/// Size/speed probe, not a benchmark assertion: `cargo test --test network_conductivity --
+/// --ignored --nocapture` prints nodes, iterations and wall time for a 40³ random packing.
+#[test]
+#[ignore]
+fn probe_large_random_packing() {
+    let mut s = cubic([40, 40, 40], 0.4e-6, 0.0, 0.3e-6);
+    let mut rng = Lcg(7);
+    for c in &mut s.contacts {
+        c.radius = 0.05e-6 + 0.8e-6 * rng.next();
+        c.ptfe_coverage = 0.9 * rng.next();
+    }
+    s.contacts.retain(|_| rng.next() > 0.15);
+    for dir in [Direction::Z, Direction::X] {
+        let t = std::time::Instant::now();
+        let res = ionic_conductivity(&s, dir, 1e-10).expect("solve");
+        println!(
+            "{dir:?}: nodes {} edges {} iterations {} sigma {:.4e} S/m, {:.3} s on {} threads",
+            res.n_nodes,
+            res.n_edges,
+            res.iterations,
+            res.sigma_s_m,
+            t.elapsed().as_secs_f64(),
+            rayon::current_num_threads()
+        );
+    }
+}
