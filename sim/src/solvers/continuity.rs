@@ -44,7 +44,7 @@ pub enum ContinuityError {
 }
 
 /// Parameters of the continuity analysis.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ContinuityParams {
     /// Distance within which an element counts as touching a face, m: an element touches the anode
     /// if its lowest point (z − radius) is ≤ z_bottom + this, the cathode if its highest point is
@@ -85,7 +85,7 @@ impl ContinuityParams {
 }
 
 /// PTFE clusters of a snapshot.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ContinuityResult {
     /// Number of clusters.
     pub n_clusters: usize,
@@ -550,7 +550,7 @@ pub fn analyze(
 }
 
 /// Electronic conductivity of the film after the anode-connected PTFE is reduced.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ElectronicResult {
     /// Through-thickness electronic conductivity, S/m (0 if nothing connects the faces).
     pub sigma_e_s_m: f64,

@@ -588,7 +588,7 @@ pub fn body_resistance(model: BodyResistance, r: f64, sigma: f64) -> f64 {
 }
 
 /// Estimate of the resistance of a particle's body between its centre and a contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum BodyResistance {
     /// A cylinder of the particle's radius r and length r: `R = r/(σ π r²) = 1/(σ π r)` per
     /// particle half. A simple upper-side estimate: the Holm term already contains the spreading
@@ -600,7 +600,7 @@ pub enum BodyResistance {
 }
 
 /// Direction of the applied potential drop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     /// Through the thickness (ND), between the bottom wall (0 V) and the top wall (1 V).
     Z,
@@ -611,7 +611,7 @@ pub enum Direction {
 }
 
 /// Effective conductivity of a snapshot's contact network.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NetworkConductivity {
     /// Effective conductivity σ_eff, S/m (0 when the network does not percolate).
     pub sigma_s_m: f64,
