@@ -1,1 +1,2 @@
 //! Discrete-element core.
+pub mod fibril_law;
