@@ -219,10 +219,29 @@ pub struct FibrilLawOutput {
 /// Evaluate the fibril law at end-to-end length `length` (m), starting from `state`.
 ///
 /// Returns the tension (N), the updated state and the event (see the module docs for the model).
+/// On failure ([`FibrilEvent::Broke`] or [`FibrilEvent::Detached`]) the tension is zero.
 /// A non-finite `length` returns a NaN tension with the state unchanged so that the caller's
 /// finite-value check catches it. The state must have `rest_length > 0` and `radius > 0`
 /// (guaranteed by the law itself once it starts from a valid state).
 pub fn fibril_response(
+    length: f64,
+    state: FibrilLawState,
+    params: &FibrilLawParams,
+) -> FibrilLawOutput {
+    let mut out = fibril_load(length, state, params);
+    if matches!(out.event, FibrilEvent::Broke | FibrilEvent::Detached) {
+        out.tension = 0.0;
+    }
+    out
+}
+
+/// Like [`fibril_response`] but an overloaded fibril keeps its tension.
+///
+/// The event still says [`FibrilEvent::Broke`] or [`FibrilEvent::Detached`] when a failure
+/// criterion is met, but the returned tension is the one the intact fibril would carry. A
+/// quasi-static solver uses this to relax the structure first and break overloaded fibrils
+/// afterwards, instead of switching forces off in the middle of a minimisation.
+pub fn fibril_load(
     length: f64,
     state: FibrilLawState,
     params: &FibrilLawParams,
@@ -249,10 +268,8 @@ pub fn fibril_response(
         let s = draw(length, state, params);
         (params.flow_stress(s.radius), s, FibrilEvent::Yielding)
     };
-    let area = new_state.area();
-    let tension = stress * area;
-    let break_ratio = stress / params.breaking_stress;
-    let detach_ratio = tension / (params.anchor_strength * 2.0 * PI * new_state.radius);
+    let tension = stress * new_state.area();
+    let (break_ratio, detach_ratio) = failure_ratios(tension, new_state.radius, params);
     if break_ratio >= 1.0 || detach_ratio >= 1.0 {
         let event = if break_ratio >= detach_ratio {
             FibrilEvent::Broke
@@ -260,7 +277,7 @@ pub fn fibril_response(
             FibrilEvent::Detached
         };
         return FibrilLawOutput {
-            tension: 0.0,
+            tension,
             state: new_state,
             event,
         };
@@ -270,6 +287,16 @@ pub fn fibril_response(
         state: new_state,
         event,
     }
+}
+
+/// Failure ratios of a fibril carrying `tension` (N) at radius `radius` (m):
+/// `(σ / σ_b, T / (2π r s_a))`, dimensionless. A ratio ≥ 1 means that criterion is met.
+pub fn failure_ratios(tension: f64, radius: f64, params: &FibrilLawParams) -> (f64, f64) {
+    let stress = tension / (PI * radius * radius);
+    (
+        stress / params.breaking_stress,
+        tension / (params.anchor_strength * 2.0 * PI * radius),
+    )
 }
 
 /// Plastic drawing step: find `L₀' ≥ L₀` with `E (L − L₀')/L₀' = σ_f(r')`, `π r'² L₀' = π r² L₀`.
