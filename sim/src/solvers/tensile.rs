@@ -58,14 +58,19 @@
 //! # Stress
 //!
 //! Virial stress `σ_dd = (1/V) Σ_bonds F_d b_d` (`F` the force on the bond's first particle, `b`
-//! the vector from the first to the second attachment point), `V = l_d(ε) · l_⊥ · H` with `H` the
+//! the centre-to-centre vector from the first to the second particle, periodic image included:
+//! the Love–Weber average over particles and fibrils as bodies in equilibrium, in which a fibril's
+//! anchor offsets cancel against the particles' own stress; using the anchor-to-anchor vector would
+//! miss the load carried through the particles), `V = l_d(ε) · l_⊥ · H` with `H` the
 //! film thickness at zero strain (highest particle top minus lowest particle bottom): with the
 //! current stretched length this equals the force per initial cross-section (engineering stress).
 //! The stress of the relaxed zero-strain state (prestress of fibrils) is subtracted if
 //! [`TensileParams::subtract_residual`] (a free-standing film would have relaxed it).
 //!
-//! The test stops when the stress falls below [`TensileParams::stop_fraction`] of the peak after
-//! the peak, when no intact bond is left (`failed = true`), or at [`TensileParams::max_strain`].
+//! The test stops (`failed = true`) when, after the peak, the stress has stayed below
+//! [`TensileParams::stop_fraction`] of the peak over a strain window
+//! [`TensileParams::stop_strain_window`] (so that the fibril network can take over from broken
+//! contacts), or when no intact bond is left; otherwise at [`TensileParams::max_strain`].
 //!
 //! Determinism: bond forces are computed per bond, then each particle sums its own bonds in a fixed
 //! order; global sums use fixed-size chunks summed in order, so results are bitwise identical on
@@ -112,9 +117,15 @@ pub struct TensileParams {
     pub overshoot_tolerance: f64,
     /// Largest nominal strain, dimensionless. Range (0, 10]. Default 0.5.
     pub max_strain: f64,
-    /// The test ends (failed) when, after the peak, the stress falls below this fraction of the
-    /// peak. Range (0, 1). Default 0.2.
+    /// The test ends (failed) when, after the peak, the stress stays below this fraction of the
+    /// peak over a strain window of [`TensileParams::stop_strain_window`]. Range (0, 1).
+    /// Default 0.2.
     pub stop_fraction: f64,
+    /// Strain over which the stress must stay below `stop_fraction` × peak to call the film failed,
+    /// dimensionless. Range [0, 10]. Default 0.05. It lets the fibril network take the load over
+    /// after the contact network has broken (contacts fail at strains ~1e-5, fibrils need ~1e-2
+    /// of extra strain to tighten); 0 stops at the first drop.
+    pub stop_strain_window: f64,
     /// Relaxation force tolerance relative to the reference bond force `F_ref`. Range
     /// [1e-12, 0.1]. Default 1e-4.
     pub force_tolerance: f64,
@@ -149,6 +160,7 @@ impl Default for TensileParams {
             overshoot_tolerance: 0.02,
             max_strain: 0.5,
             stop_fraction: 0.2,
+            stop_strain_window: 0.05,
             force_tolerance: 1e-4,
             max_iterations: 20_000,
             max_avalanche_rounds: 200,
@@ -272,6 +284,9 @@ fn validate_params(p: &TensileParams) -> Result<(), TensileError> {
     if !(ok(p.stop_fraction, 0.0, 1.0) && p.stop_fraction > 0.0 && p.stop_fraction < 1.0) {
         return Err(bad("stop_fraction", p.stop_fraction, "(0, 1)"));
     }
+    if !ok(p.stop_strain_window, 0.0, 10.0) {
+        return Err(bad("stop_strain_window", p.stop_strain_window, "[0, 10]"));
+    }
     if !ok(p.force_tolerance, 1e-12, 0.1) {
         return Err(bad("force_tolerance", p.force_tolerance, "[1e-12, 0.1]"));
     }
@@ -309,23 +324,54 @@ fn validate_params(p: &TensileParams) -> Result<(), TensileError> {
     Ok(())
 }
 
-/// Chunk length of the deterministic parallel reductions.
+/// Chunk length of the parallel loops and of the deterministic reductions. Arrays no longer than
+/// this are processed on the calling thread (rayon's dispatch costs more than the work there).
 const CHUNK: usize = 2048;
 
-/// Sum `f(i)` for `i in 0..n` in a fixed order whatever the thread count.
+/// Sum `f(i)` for `i in 0..n` in a fixed order whatever the thread count: fixed chunks summed in
+/// index order, then the chunk sums in chunk order.
 fn det_sum<F: Fn(usize) -> f64 + Sync>(n: usize, f: F) -> f64 {
+    let chunk_sum = |c: usize| {
+        let mut s = 0.0;
+        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+            s += f(i);
+        }
+        s
+    };
     let nchunks = n.div_ceil(CHUNK);
-    let partial: Vec<f64> = (0..nchunks)
-        .into_par_iter()
-        .map(|c| {
-            let mut s = 0.0;
-            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                s += f(i);
-            }
-            s
-        })
-        .collect();
-    partial.iter().sum()
+    if nchunks <= 1 {
+        return 0.0 + chunk_sum(0);
+    }
+    let partial: Vec<f64> = (0..nchunks).into_par_iter().map(chunk_sum).collect();
+    partial.iter().fold(0.0, |acc, x| acc + x)
+}
+
+/// Run `f(first_index, chunk)` over fixed chunks of `data`, in parallel when there is more than one.
+fn for_chunks<T: Send, F: Fn(usize, &mut [T]) + Sync>(data: &mut [T], f: F) {
+    if data.len() <= CHUNK {
+        f(0, data);
+    } else {
+        data.par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(c, s)| f(c * CHUNK, s));
+    }
+}
+
+/// Like [`for_chunks`] over two equally long arrays chunked together.
+fn for_chunks2<A: Send, B: Send, F: Fn(usize, &mut [A], &mut [B]) + Sync>(
+    a: &mut [A],
+    b: &mut [B],
+    f: F,
+) {
+    debug_assert_eq!(a.len(), b.len());
+    if a.len() <= CHUNK {
+        f(0, a, b);
+    } else {
+        a.par_chunks_mut(CHUNK)
+            .zip(b.par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(c, (x, y))| f(c * CHUNK, x, y));
+    }
 }
 
 fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
@@ -367,8 +413,14 @@ struct Fibrils {
 struct BondEval {
     /// Force on the first particle, N.
     f: [f64; 3],
-    /// Vector from first to second attachment point, m.
+    /// Centre-to-centre vector from the first to the second particle (with the periodic image),
+    /// m: the branch vector of the virial.
     b: [f64; 3],
+    /// Current anchor-to-anchor length of a fibril, m (0 for contacts).
+    len: f64,
+    /// Active stiffness for the preconditioning mass, N/m (0 for a slack fibril or an open
+    /// broken contact).
+    stiff: f64,
     /// Load ratio (≥ 1: fails).
     ratio: f64,
 }
@@ -697,75 +749,87 @@ impl Model {
         })
     }
 
-    /// Evaluate every bond (in parallel, one bond per task) and gather particle forces.
+    /// Evaluate every bond (in parallel over fixed chunks of bonds), then gather each particle's
+    /// force and preconditioning mass from its own bond list in a fixed order.
     fn compute_forces(&mut self) {
         let nc = self.c.i.len();
         let (c, fb, pos, lbox, law, mu) =
             (&self.c, &self.fb, &self.pos, self.lbox, &self.law, self.mu);
         let (ec, ef) = self.eval.split_at_mut(nc);
-        ec.par_iter_mut().enumerate().for_each(|(k, e)| {
-            let (i, j) = (c.i[k] as usize, c.j[k] as usize);
-            let im = c.img[k];
-            let b = [
-                pos[j][0] - pos[i][0] + im[0] * lbox[0],
-                pos[j][1] - pos[i][1] + im[1] * lbox[1],
-                pos[j][2] - pos[i][2],
-            ];
-            *e = contact_bond(
-                b, c.b0[k], c.d0[k], c.kn[k], c.kt[k], c.fc[k], mu, c.alive[k],
-            );
-        });
-        ef.par_iter_mut().enumerate().for_each(|(k, e)| {
-            if !fb.alive[k] {
-                *e = BondEval::default();
-                return;
+        for_chunks(ec, |off, chunk| {
+            for (q, e) in chunk.iter_mut().enumerate() {
+                let k = off + q;
+                let (i, j) = (c.i[k] as usize, c.j[k] as usize);
+                let im = c.img[k];
+                let b = [
+                    pos[j][0] - pos[i][0] + im[0] * lbox[0],
+                    pos[j][1] - pos[i][1] + im[1] * lbox[1],
+                    pos[j][2] - pos[i][2],
+                ];
+                *e = contact_bond(
+                    b, c.b0[k], c.d0[k], c.kn[k], c.kt[k], c.fc[k], mu, c.alive[k],
+                );
             }
-            let (a, b) = (fb.a[k] as usize, fb.b[k] as usize);
-            let im = fb.img[k];
-            let v = [
-                pos[b][0] + fb.ob[k][0] - pos[a][0] - fb.oa[k][0] + im[0] * lbox[0],
-                pos[b][1] + fb.ob[k][1] - pos[a][1] - fb.oa[k][1] + im[1] * lbox[1],
-                pos[b][2] + fb.ob[k][2] - pos[a][2] - fb.oa[k][2],
-            ];
-            let len = norm(v);
-            let out = fibril_load(len, fb.state[k], law);
-            let (f, ratio) = if out.tension > 0.0 && len > 0.0 {
-                let t = out.tension / len;
-                let (rb, rd) = failure_ratios(out.tension, out.state.radius, law);
-                ([t * v[0], t * v[1], t * v[2]], rb.max(rd))
-            } else {
-                ([0.0; 3], if out.tension.is_nan() { f64::NAN } else { 0.0 })
-            };
-            *e = BondEval { f, b: v, ratio };
+        });
+        for_chunks(ef, |off, chunk| {
+            for (q, e) in chunk.iter_mut().enumerate() {
+                let k = off + q;
+                if !fb.alive[k] {
+                    *e = BondEval::default();
+                    continue;
+                }
+                let (a, b) = (fb.a[k] as usize, fb.b[k] as usize);
+                let (oa, ob, im) = (fb.oa[k], fb.ob[k], fb.img[k]);
+                let v = [
+                    pos[b][0] + ob[0] - pos[a][0] - oa[0] + im[0] * lbox[0],
+                    pos[b][1] + ob[1] - pos[a][1] - oa[1] + im[1] * lbox[1],
+                    pos[b][2] + ob[2] - pos[a][2] - oa[2],
+                ];
+                let len = norm(v);
+                let out = fibril_load(len, fb.state[k], law);
+                let (f, ratio, stiff) = if out.tension > 0.0 && len > 0.0 {
+                    let t = out.tension / len;
+                    let (rb, rd) = failure_ratios(out.tension, out.state.radius, law);
+                    (
+                        [t * v[0], t * v[1], t * v[2]],
+                        rb.max(rd),
+                        out.state.stiffness(law),
+                    )
+                } else if out.tension.is_nan() {
+                    ([f64::NAN; 3], f64::NAN, 0.0)
+                } else {
+                    ([0.0; 3], 0.0, 0.0)
+                };
+                let b = [
+                    v[0] - ob[0] + oa[0],
+                    v[1] - ob[1] + oa[1],
+                    v[2] - ob[2] + oa[2],
+                ];
+                *e = BondEval {
+                    f,
+                    b,
+                    ratio,
+                    len,
+                    stiff,
+                };
+            }
         });
         let (eval, adj, start) = (&self.eval, &self.adj, &self.adj_start);
-        self.force.par_iter_mut().enumerate().for_each(|(p, f)| {
-            let mut s = [0.0; 3];
-            for &(g, sign) in &adj[start[p]..start[p + 1]] {
-                let e = &eval[g as usize].f;
-                s[0] += sign * e[0];
-                s[1] += sign * e[1];
-                s[2] += sign * e[2];
-            }
-            *f = s;
-        });
-    }
-
-    /// Jacobi-preconditioning mass of each particle: sum of its bonds' stiffnesses, N/m.
-    fn compute_masses(&mut self) {
-        let nc = self.c.i.len();
-        let (c, fb, law, adj, start) = (&self.c, &self.fb, &self.law, &self.adj, &self.adj_start);
-        self.mass.par_iter_mut().enumerate().for_each(|(p, m)| {
-            let mut s = 0.0;
-            for &(g, _) in &adj[start[p]..start[p + 1]] {
-                let g = g as usize;
-                if g < nc {
-                    s += c.kn[g] + c.kt[g];
-                } else if fb.alive[g - nc] {
-                    s += fb.state[g - nc].stiffness(law);
+        for_chunks2(&mut self.force, &mut self.mass, |off, fs, ms| {
+            for (q, (f, m)) in fs.iter_mut().zip(ms.iter_mut()).enumerate() {
+                let p = off + q;
+                let mut s = [0.0; 3];
+                let mut k = 0.0;
+                for &(g, sign) in &adj[start[p]..start[p + 1]] {
+                    let e = &eval[g as usize];
+                    s[0] += sign * e.f[0];
+                    s[1] += sign * e.f[1];
+                    s[2] += sign * e.f[2];
+                    k += e.stiff;
                 }
+                *f = s;
+                *m = k;
             }
-            *m = s;
         });
     }
 
@@ -790,10 +854,14 @@ impl Model {
     }
 
     fn max_force(&self) -> f64 {
-        self.force
-            .par_iter()
-            .map(|f| norm(*f))
-            .reduce(|| 0.0, f64::max)
+        if self.n <= CHUNK {
+            self.force.iter().fold(0.0, |m, f| m.max(norm(*f)))
+        } else {
+            self.force
+                .par_iter()
+                .map(|f| norm(*f))
+                .reduce(|| 0.0, f64::max)
+        }
     }
 
     /// FIRE 2.0 relaxation of the current configuration; leaves forces and bond evaluations
@@ -808,7 +876,6 @@ impl Model {
         const ALPHA0: f64 = 0.25;
         const F_ALPHA: f64 = 0.99;
         self.relaxations += 1;
-        self.compute_masses();
         self.vel.iter_mut().for_each(|v| *v = [0.0; 3]);
         self.compute_forces();
         self.check_finite()?;
@@ -838,22 +905,24 @@ impl Model {
                 dt = (dt * F_DEC).max(DT_MIN);
                 alpha = ALPHA0;
                 let half = 0.5 * dt;
-                self.pos
-                    .par_iter_mut()
-                    .zip(self.vel.par_iter_mut())
-                    .for_each(|(x, v)| {
+                for_chunks2(&mut self.pos, &mut self.vel, |_, xs, vs| {
+                    for (x, v) in xs.iter_mut().zip(vs.iter_mut()) {
                         for d in 0..3 {
                             x[d] -= half * v[d];
                             v[d] = 0.0;
                         }
-                    });
+                    }
+                });
             }
             // Semi-implicit Euler with FIRE velocity mixing (preconditioned direction a = F/m).
             let (force, mass) = (&self.force, &self.mass);
-            self.vel.par_iter_mut().enumerate().for_each(|(p, v)| {
-                if mass[p] > 0.0 {
-                    for d in 0..3 {
-                        v[d] += dt * force[p][d] / mass[p];
+            for_chunks(&mut self.vel, |off, vs| {
+                for (q, v) in vs.iter_mut().enumerate() {
+                    let p = off + q;
+                    if mass[p] > 0.0 {
+                        for d in 0..3 {
+                            v[d] += dt * force[p][d] / mass[p];
+                        }
                     }
                 }
             });
@@ -872,18 +941,19 @@ impl Model {
             } else {
                 0.0
             };
-            self.pos
-                .par_iter_mut()
-                .zip(self.vel.par_iter_mut())
-                .enumerate()
-                .for_each(|(p, (x, v))| {
+            for_chunks2(&mut self.pos, &mut self.vel, |off, xs, vs| {
+                for (q, (x, v)) in xs.iter_mut().zip(vs.iter_mut()).enumerate() {
+                    let p = off + q;
                     if mass[p] > 0.0 {
                         for d in 0..3 {
                             v[d] = (1.0 - alpha) * v[d] + mix * force[p][d] / mass[p];
                             x[d] += dt * v[d];
                         }
+                    } else {
+                        *v = [0.0; 3];
                     }
-                });
+                }
+            });
             self.compute_forces();
             self.check_finite()?;
         }
@@ -921,7 +991,7 @@ impl Model {
             } else {
                 let k = g - nc;
                 if self.fb.alive[k] {
-                    let len = norm(self.eval[g].b);
+                    let len = self.eval[g].len;
                     let out = fibril_load(len, self.fb.state[k], &self.law);
                     self.fb.alive[k] = false;
                     if out.event == FibrilEvent::Detached {
@@ -940,7 +1010,7 @@ impl Model {
         let nc = self.c.i.len();
         for k in 0..self.fb.a.len() {
             if self.fb.alive[k] {
-                let len = norm(self.eval[nc + k].b);
+                let len = self.eval[nc + k].len;
                 self.fb.state[k] = fibril_load(len, self.fb.state[k], &self.law).state;
             }
         }
@@ -954,7 +1024,9 @@ impl Model {
     fn scale(&mut self, lambda: f64) {
         let d = self.axis;
         self.lbox[d] *= lambda;
-        self.pos.par_iter_mut().for_each(|x| x[d] *= lambda);
+        for_chunks(&mut self.pos, |_, xs| {
+            xs.iter_mut().for_each(|x| x[d] *= lambda)
+        });
     }
 
     fn run(&mut self) -> Result<TensileResult, TensileError> {
@@ -988,6 +1060,8 @@ impl Model {
         let mut step = p.strain_step;
         let mut ratios_acc = self.ratios();
         let mut failed = !self.any_alive();
+        // Strain at which the stress last fell below the stop fraction of the peak.
+        let mut low_since: Option<f64> = None;
         while !failed && self.strain < p.max_strain * (1.0 - 1e-12) {
             let pos_acc = self.pos.clone();
             let l_acc = self.lbox[self.axis];
@@ -1044,9 +1118,15 @@ impl Model {
                 res.peak_stress_pa = after;
                 res.strain_at_peak = trial;
             }
-            if !self.any_alive()
-                || (res.peak_stress_pa > 0.0 && after < p.stop_fraction * res.peak_stress_pa)
-            {
+            if res.peak_stress_pa > 0.0 && after < p.stop_fraction * res.peak_stress_pa {
+                let since = *low_since.get_or_insert(trial);
+                if trial - since >= p.stop_strain_window {
+                    failed = true;
+                }
+            } else {
+                low_since = None;
+            }
+            if !self.any_alive() {
                 failed = true;
             }
             step = (step * 2.0).min(p.strain_step);
@@ -1104,6 +1184,8 @@ fn contact_bond(
             f: [0.0; 3],
             b,
             ratio: 0.0,
+            len: 0.0,
+            stiff: 0.0,
         };
     }
     let n = [b[0] / d, b[1] / d, b[2] / d];
@@ -1114,6 +1196,8 @@ fn contact_bond(
             f: [f * n[0], f * n[1], f * n[2]],
             b,
             ratio: 0.0,
+            len: 0.0,
+            stiff: if d < d0 { kn } else { 0.0 },
         };
     }
     let db = sub(b, b0);
@@ -1135,6 +1219,8 @@ fn contact_bond(
         f,
         b,
         ratio: (rn * rn + rt * rt).sqrt(),
+        len: 0.0,
+        stiff: kn + kt,
     }
 }
 
