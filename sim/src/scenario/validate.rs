@@ -130,7 +130,7 @@ impl Range {
         } else {
             format!(" {}", self.unit)
         };
-        format!("a finite number in {l}{a}, {b}{r}{unit}")
+        format!("in {l}{a}, {b}{r}{unit}")
     }
 }
 
@@ -1007,11 +1007,8 @@ mod tests {
         assert_eq!(num(0.1 + 0.2), "0.3");
         assert_eq!(num(-273.15), "-273.15");
         assert_eq!(num(2e6), "2e6");
-        assert_eq!(
-            oc(0.1, 100.0, "µm").describe(),
-            "a finite number in (0.1, 100] µm"
-        );
-        assert_eq!(above(0.0, "").describe(), "a finite number in (0, ∞)");
+        assert_eq!(oc(0.1, 100.0, "µm").describe(), "in (0.1, 100] µm");
+        assert_eq!(above(0.0, "").describe(), "in (0, ∞)");
         assert!(co(0.0, 100.0, "").contains(0.0));
         assert!(!co(0.0, 100.0, "").contains(100.0));
         assert!(!above(0.0, "").contains(f64::INFINITY));
