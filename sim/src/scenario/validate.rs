@@ -161,6 +161,14 @@ fn to_si(v: f64, scale: f64) -> f64 {
     }
 }
 
+/// Whether the RON literal `t` denotes `v` (NaN matches NaN).
+fn same_number(t: &str, v: f64) -> bool {
+    match t.replace('_', "").parse::<f64>() {
+        Ok(x) => x == v || (x.is_nan() && v.is_nan()),
+        Err(_) => false,
+    }
+}
+
 /// Collects field errors, attaching positions from the locator.
 struct Checker<'a> {
     loc: Option<&'a Locator>,
@@ -169,9 +177,12 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// The value as written in the text when the text really holds `v` there (a sweep may
+    /// validate a modified raw scenario against its base file's text), else `v` formatted.
     fn written(&self, path: &str, v: f64) -> String {
-        match self.loc.and_then(|l| l.value_text(path)) {
-            Some(t) if !t.is_empty() && t.len() <= 40 => t.to_string(),
+        let text = self.loc.and_then(|l| l.value_text(path));
+        match text {
+            Some(t) if same_number(t, v) => t.to_string(),
             _ => num(v),
         }
     }
@@ -1017,6 +1028,25 @@ mod tests {
         assert_eq!(to_si(110.0, UM), 110e-6);
         assert_eq!(to_si(22.0, MG_CM2), 0.22);
         assert_eq!(to_si(0.5, GPA), 0.5e9);
+        assert!(same_number("NaN", f64::NAN) && same_number("-inf", f64::NEG_INFINITY));
+        assert!(same_number("1_000.0", 1000.0) && !same_number("5", 6.0));
+    }
+
+    #[test]
+    fn values_are_quoted_as_written_only_when_the_text_holds_them() {
+        let text = "(powder: (nps: (d50_um: -3.00)))";
+        let raw = crate::scenario::parse(text, "t").expect("parses");
+        let e = validate(&raw, Some(text), "t").expect_err("invalid");
+        assert_eq!(e.field_errors()[0].value, "-3.00");
+        // A sweep changed the value but passes the base text: quote the real value.
+        let mut swept = raw.clone();
+        swept.powder.nps.d50_um = -7.0;
+        let e = validate(&swept, Some(text), "t").expect_err("invalid");
+        assert_eq!(e.field_errors()[0].value, "-7");
+        assert_eq!(
+            (e.field_errors()[0].line, e.field_errors()[0].column),
+            (1, 17)
+        );
     }
 
     #[test]
