@@ -13,7 +13,7 @@
 //!   voxel, cell data `phase`), written by [`write_volume_vtk`].
 //!
 //! Coordinates are in metres (SI, like the snapshot). Numbers are written with Rust's shortest
-//! round-trip formatting, so a reader recovers the f64 values exactly. The legacy format version
+//! round-trip formatting, so a correctly rounding reader recovers the f64 values exactly. The legacy format version
 //! 4.2 is used for the widest reader support.
 
 use super::RenderError;

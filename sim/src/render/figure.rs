@@ -8,7 +8,7 @@
 //! MARGIN_BOTTOM)` and at least [`MIN_PANEL_HEIGHT`] tall for the legend to fit.
 
 use super::raster::{
-    draw_text, draw_text_vertical, fill_rect, stroke_rect, text_width, viridis, Colour,
+    draw_arrow, draw_text, draw_text_vertical, fill_rect, stroke_rect, text_width, viridis, Colour,
 };
 use image::{Rgb, RgbImage};
 
@@ -127,19 +127,33 @@ pub fn compose(
         INK,
     );
 
-    draw_text(&mut img, 6.0, 6.0, title, FONT_PX, INK);
-    // Axis labels with arrows: horizontal under the panel, vertical left of it.
-    let h_label = format!("{} →", axes.0);
-    draw_text(
+    // Title: shrunk (down to 9 px) to fit the figure width, then truncated.
+    let room = width as f64 - 12.0;
+    let mut size = FONT_PX;
+    while size > 9.0 && text_width(title, size) > room {
+        size -= 1.0;
+    }
+    let mut t = title.to_string();
+    while t.chars().count() > 1 && text_width(&t, size) > room {
+        t.pop();
+    }
+    draw_text(&mut img, 6.0, 6.0, &t, size, INK);
+    // Axis labels with arrows: horizontal under the panel, vertical left of it (reading upwards).
+    let w = draw_text(
         &mut img,
         ox as f64,
         (oy + ph + 6) as f64,
-        &h_label,
+        axes.0,
         FONT_PX,
         INK,
     );
-    let v_label = format!("{} →", axes.1);
-    draw_text_vertical(&mut img, 8.0, (oy + ph) as f64, &v_label, FONT_PX, INK);
+    let ya = (oy + ph + 6) as f64 + 0.5 * FONT_PX as f64 + 1.0;
+    let xa = ox as f64 + w + 5.0;
+    draw_arrow(&mut img, [xa, ya], [xa + 22.0, ya], INK);
+    draw_text_vertical(&mut img, 8.0, (oy + ph) as f64, axes.1, FONT_PX, INK);
+    let yv = (oy + ph) as f64 - text_width(axes.1, FONT_PX) - 5.0;
+    let xv = 8.0 + 0.5 * FONT_PX as f64 + 1.0;
+    draw_arrow(&mut img, [xv, yv], [xv, yv - 22.0], INK);
 
     // Scale bar.
     let panel_um = pw as f64 / px_per_um;

@@ -25,8 +25,8 @@ use image::{Rgb, RgbImage};
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MapInputs {
     /// Ionic potential per particle, V (length = number of particles); NaN = not part of the solve
-    /// (PTFE, isolated grains). Empty = no potential or current maps.
-    #[serde(default)]
+    /// (PTFE, isolated grains; `null` in JSON). Empty = no potential or current maps.
+    #[serde(default, with = "nan_as_null")]
     pub potential_v: Vec<f64>,
     /// PTFE cluster id per particle (length = number of particles; `None` for NPS and unclustered
     /// particles). Empty = none.
@@ -74,6 +74,23 @@ impl MapInputs {
     /// Whether any cluster ids are given.
     pub fn has_clusters(&self) -> bool {
         !self.particle_cluster.is_empty() || !self.fibril_cluster.is_empty()
+    }
+}
+
+/// JSON has no NaN: potentials are written with `null` for NaN and read back the same way.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            v.iter()
+                .map(|x| if x.is_finite() { Some(*x) } else { None }),
+        )
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let v: Vec<Option<f64>> = Vec::deserialize(d)?;
+        Ok(v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
     }
 }
 

@@ -21,6 +21,9 @@ pub mod raster;
 pub mod section;
 
 pub use figure::Figure;
+/// The `image` crate the figures are made with (so callers can name `RgbImage` and decode PNGs
+/// and GIFs without a version mismatch).
+pub use image;
 pub use maps::MapInputs;
 pub use section::{Plane, SectionGeometry, SectionRaster, SliceSpec};
 

@@ -87,6 +87,31 @@ pub fn draw_capsule(
     }
 }
 
+/// Anti-aliased arrow from `from` to `to` (px) with a head of 6 px, 1.5 px strokes.
+pub fn draw_arrow(img: &mut RgbImage, from: [f64; 2], to: [f64; 2], colour: Colour) {
+    let clip = [0, 0, img.width() as i64, img.height() as i64];
+    let (dx, dy) = (to[0] - from[0], to[1] - from[1]);
+    let len = (dx * dx + dy * dy).sqrt();
+    if len <= 0.0 {
+        return;
+    }
+    let (ux, uy) = (dx / len, dy / len);
+    draw_capsule(img, from, to, 1.5, colour, clip);
+    for side in [-1.0, 1.0] {
+        // Head strokes at ±30° from the shaft.
+        let hx = -ux * 0.866 - side * uy * 0.5;
+        let hy = -uy * 0.866 + side * ux * 0.5;
+        draw_capsule(
+            img,
+            to,
+            [to[0] + 6.0 * hx, to[1] + 6.0 * hy],
+            1.5,
+            colour,
+            clip,
+        );
+    }
+}
+
 /// Anti-aliased filled disc of radius `r_px` centred at `c` (px), clipped to `clip`.
 pub fn fill_disc(img: &mut RgbImage, c: [f64; 2], r_px: f64, colour: Colour, clip: [i64; 4]) {
     draw_capsule(img, c, c, 2.0 * r_px, colour, clip);
