@@ -7,6 +7,7 @@ mod render_support;
 use dryfilm_sim::render::export;
 use dryfilm_sim::render::MapInputs;
 use dryfilm_sim::snapshot::{FibrilState, Phase};
+use dryfilm_sim::solvers::voxel::{self, voxelize};
 use render_support::*;
 use serde_json::Value;
 
@@ -194,4 +195,50 @@ fn default_exports_carry_cluster_ids() {
         .expect("fibrils.vtk written");
     let r = python_readback("readback.py", &[std::path::Path::new("vtk"), fib]);
     assert_eq!(flat(&r["cell_data"]["cluster_id"]), vec![1.0, 1.0, -1.0]);
+}
+
+#[test]
+fn voxel_phase_volume_export_matches_the_voxelizer() {
+    let s = small_film();
+    let h = 0.5e-6;
+    let vol = voxelize(&s, h).expect("voxelize");
+    let dir = scratch("export-voxel");
+    let written = export::write_default_exports(&s, None, h, &dir).expect("exports");
+    let vtk = written
+        .iter()
+        .find(|p| p.ends_with("phase.vtk"))
+        .expect("phase.vtk written");
+    let r = python_readback("readback.py", &[std::path::Path::new("vtk"), vtk]);
+    assert_eq!(r["cells"]["hexahedron"].as_u64(), Some(vol.len() as u64));
+    let [nz, ny, nx] = vol.dims;
+    let want_hi = [
+        nx as f64 * h,
+        ny as f64 * h,
+        s.sim_box.z_bottom + nz as f64 * h,
+    ];
+    let hi = flat(&r["bounds"][1]);
+    for k in 0..3 {
+        assert!(
+            (hi[k] - want_hi[k]).abs() < 1e-12,
+            "bounds {hi:?} vs {want_hi:?}"
+        );
+    }
+    let counts = &r["cell_data_counts"]["phase"];
+    let total = vol.len() as f64;
+    for (code, name) in [
+        (voxel::PORE, "pore"),
+        (voxel::NPS, "NPS"),
+        (voxel::PTFE, "PTFE"),
+    ] {
+        let n = counts[code.to_string()].as_u64().unwrap_or(0) as f64;
+        assert_eq!(n / total, vol.fraction(code), "{name} fraction read back");
+    }
+    assert!(vol.fraction(voxel::NPS) > 0.05 && vol.fraction(voxel::PTFE) > 0.0);
+    // Particle count read back from particles.vtk equals the snapshot's.
+    let pv = written
+        .iter()
+        .find(|p| p.ends_with("particles.vtk"))
+        .expect("particles.vtk");
+    let r = python_readback("readback.py", &[std::path::Path::new("vtk"), pv]);
+    assert_eq!(r["n_points"].as_u64(), Some(s.particles.pos.len() as u64));
 }

@@ -18,6 +18,7 @@
 
 use super::RenderError;
 use crate::snapshot::{FibrilState, Phase, Snapshot};
+use crate::solvers::voxel::{voxelize, Volume};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -233,15 +234,30 @@ pub fn write_volume_vtk(
     )
 }
 
+/// Write the voxel phase volume `vol` (from [`voxelize`], codes [`crate::solvers::voxel::PORE`],
+/// [`crate::solvers::voxel::NPS`], [`crate::solvers::voxel::PTFE`]) as `phase.vtk` image data into `out_dir`, with its origin at
+/// the box corner `(0, 0, z_bottom_m)`. Returns the paths written.
+pub fn write_volume_exports(
+    vol: &Volume,
+    z_bottom_m: f64,
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>, RenderError> {
+    // Volume dims are [nz, ny, nx] in C order (x fastest): VTK's point order with dims reversed.
+    let dims = [vol.dims[2], vol.dims[1], vol.dims[0]];
+    let p = out_dir.join("phase.vtk");
+    write_volume_vtk(dims, &vol.data, vol.voxel_size, [0.0, 0.0, z_bottom_m], &p)?;
+    Ok(vec![p])
+}
+
 /// Write the default 3D exports of `snap` into `out_dir`: `particles.vtk` and `fibrils.vtk`
-/// (cluster ids from `maps` where given). Returns the paths written.
+/// (cluster ids from `maps` where given) and the phase volume voxelized at `voxel_size_m` (m) by
+/// the voxel solver's own [`voxelize`] (see [`write_volume_exports`]). Returns the paths written.
 pub fn write_default_exports(
     snap: &Snapshot,
     maps: Option<&super::MapInputs>,
     voxel_size_m: f64,
     out_dir: &Path,
 ) -> Result<Vec<PathBuf>, RenderError> {
-    let _ = voxel_size_m;
     let empty = super::MapInputs::default();
     let m = maps.unwrap_or(&empty);
     let mut out = Vec::new();
@@ -251,5 +267,7 @@ pub fn write_default_exports(
     let p = out_dir.join("fibrils.vtk");
     write_fibrils_vtk(snap, &m.fibril_cluster, &p)?;
     out.push(p);
+    let vol = voxelize(snap, voxel_size_m)?;
+    out.extend(write_volume_exports(&vol, snap.sim_box.z_bottom, out_dir)?);
     Ok(out)
 }

@@ -164,9 +164,12 @@ pub enum RenderError {
         /// Underlying error.
         source: image::ImageError,
     },
-    /// Writing a voxel volume failed.
+    /// A voxel volume does not match its dimensions.
     #[error("volume export: {0}")]
     Volume(String),
+    /// Voxelizing the snapshot failed.
+    #[error("voxelizing for export: {0}")]
+    Voxel(#[from] crate::solvers::voxel::VoxelError),
 }
 
 /// Check that a snapshot's arrays are consistent and its box is usable.
