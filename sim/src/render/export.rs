@@ -206,9 +206,16 @@ pub fn volume_vtk(
     );
     let _ = writeln!(s, "CELL_DATA {n}");
     s.push_str("SCALARS phase unsigned_char 1\nLOOKUP_TABLE default\n");
+    // One row of x per line; codes are small integers, written without per-value allocation.
+    s.reserve(data.len() * 4);
+    let table: Vec<String> = (0..=255u8).map(|v| v.to_string()).collect();
     for row in data.chunks(dims[0].max(1)) {
-        let line: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-        s.push_str(&line.join(" "));
+        for (k, &v) in row.iter().enumerate() {
+            if k > 0 {
+                s.push(' ');
+            }
+            s.push_str(&table[v as usize]);
+        }
         s.push('\n');
     }
     Ok(s)

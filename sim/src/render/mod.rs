@@ -65,6 +65,8 @@ pub struct RenderOptions {
     pub gif: bool,
     /// Delay between GIF frames, ms. Default 800.
     pub gif_frame_ms: u32,
+    /// Write the PNG/GIF images (sections, maps, stage sequence). Default true.
+    pub images: bool,
     /// Write VTK/TIFF/NPY 3D exports. Default true.
     pub exports: bool,
     /// Voxel edge for the exported phase volume, µm. Range (0, 100]. Default 0.5.
@@ -93,9 +95,19 @@ impl RenderOptions {
             fibril_slab_um: 0.5,
             gif: true,
             gif_frame_ms: 800,
+            images: true,
             exports: true,
             voxel_um: 0.5,
         }
+    }
+
+    /// Options for a scenario's `output` block (`images`, `px_per_um`, `slice_fractions`,
+    /// `exports`); see [`RenderOptions::from_fractions`].
+    pub fn from_raw_output(out: &crate::scenario::raw::RawOutput) -> Self {
+        let mut o = RenderOptions::from_fractions(out.px_per_um, &out.slice_fractions);
+        o.images = out.images;
+        o.exports = out.exports;
+        o
     }
 
     /// Check ranges; every problem is reported.
@@ -398,8 +410,10 @@ fn file_safe(s: &str) -> String {
 /// - if there are several snapshots (stage order, e.g. after mixing, after fibrillation, after each
 ///   calender pass): `stages/<k>_<stage>_<slice>.png` on the first slice, and `stages.gif` if
 ///   `opts.gif`;
-/// - if `opts.exports`: `particles.vtk`, `fibrils.vtk` and the voxelized phase volume (see
-///   [`export::write_default_exports`]).
+/// - if `opts.exports` (written first): `particles.vtk`, `fibrils.vtk` and the voxelized phase
+///   volume (see [`export::write_default_exports`]).
+///
+/// With `opts.images == false` only the exports are written.
 pub fn render_default_set(
     snaps: &[&Snapshot],
     maps: Option<&MapInputs>,
@@ -415,6 +429,17 @@ pub fn render_default_set(
     }
     std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
     let mut written = Vec::new();
+    if opts.exports {
+        written.extend(export::write_default_exports(
+            last,
+            maps,
+            opts.voxel_um * 1e-6,
+            out_dir,
+        )?);
+    }
+    if !opts.images {
+        return Ok(written);
+    }
     for spec in &opts.slices {
         let fig = render_section(last, *spec, opts)?;
         let path = out_dir.join(format!("section_{}.png", spec.stem()));
@@ -463,14 +488,6 @@ pub fn render_default_set(
             write_gif(&frames, opts.gif_frame_ms, &path)?;
             written.push(path);
         }
-    }
-    if opts.exports {
-        written.extend(export::write_default_exports(
-            last,
-            maps,
-            opts.voxel_um * 1e-6,
-            out_dir,
-        )?);
     }
     Ok(written)
 }
