@@ -551,3 +551,18 @@ fn cli_renders_saved_snapshots() {
         .expect("run dryfilm");
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn map_inputs_from_solver_outputs_and_json() {
+    use dryfilm_sim::solvers::continuity::NO_CLUSTER;
+    let m =
+        MapInputs::from_solver_outputs(&[0.1, f64::NAN], &[None, Some(2)], &[2, NO_CLUSTER], &[2]);
+    assert_eq!(m.fibril_cluster, vec![Some(2), None]);
+    // NaN potentials travel through JSON as null.
+    let text = serde_json::to_string(&m).expect("serialize");
+    assert!(text.contains("null"));
+    let back: MapInputs = serde_json::from_str(&text).expect("parse");
+    assert_eq!(back.potential_v[0], 0.1);
+    assert!(back.potential_v[1].is_nan());
+    assert_eq!(back.particle_cluster, m.particle_cluster);
+}

@@ -71,6 +71,29 @@ impl MapInputs {
         }
     }
 
+    /// Map inputs from the solvers' outputs: `potentials` per particle (V, NaN = not solved; e.g.
+    /// `network::NetworkConductivity::potentials`), and from
+    /// `continuity::ContinuityResult`: `ptfe_particle_cluster`, `fibril_cluster` (with
+    /// [`crate::solvers::continuity::NO_CLUSTER`] for none) and `spanning_clusters`. Pass empty
+    /// slices for what is not available.
+    pub fn from_solver_outputs(
+        potentials: &[f64],
+        ptfe_particle_cluster: &[Option<u32>],
+        fibril_cluster: &[u32],
+        spanning_clusters: &[u32],
+    ) -> Self {
+        use crate::solvers::continuity::NO_CLUSTER;
+        MapInputs {
+            potential_v: potentials.to_vec(),
+            particle_cluster: ptfe_particle_cluster.to_vec(),
+            fibril_cluster: fibril_cluster
+                .iter()
+                .map(|&c| if c == NO_CLUSTER { None } else { Some(c) })
+                .collect(),
+            spanning_clusters: spanning_clusters.to_vec(),
+        }
+    }
+
     /// Whether any cluster ids are given.
     pub fn has_clusters(&self) -> bool {
         !self.particle_cluster.is_empty() || !self.fibril_cluster.is_empty()
