@@ -12,9 +12,12 @@ use dryfilm_sim::sweep::merge::{merge, MergeOptions};
 use dryfilm_sim::sweep::slurm::{sbatch_script, shell_quote, SlurmOptions};
 use dryfilm_sim::sweep::SweepPlan;
 
-/// Environment variable selecting the synthetic runner instead of the pipeline. For the
-/// project's own tests only (the Slurm round trip); its results are not simulations.
+/// Environment variable selecting the synthetic runner instead of the pipeline (value `1`). For
+/// the project's own tests only (Slurm round trip, kill -9 resume); its results are not
+/// simulations.
 pub const FAKE_RUNNER_ENV: &str = "DRYFILM_SWEEP_FAKE_RUNNER";
+/// With the synthetic runner: milliseconds each run sleeps (tests only).
+pub const FAKE_DELAY_ENV: &str = "DRYFILM_SWEEP_FAKE_DELAY_MS";
 
 /// Arguments of `dryfilm sweep`.
 #[derive(clap::Args, Debug)]
@@ -145,7 +148,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let fake = std::env::var_os(FAKE_RUNNER_ENV).is_some_and(|v| v == "1");
     let runner: Box<dyn PointRunner> = if fake {
-        Box::new(FakeRunner::default())
+        let delay_ms = std::env::var(FAKE_DELAY_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Box::new(FakeRunner {
+            fail_on_wt_pct: None,
+            write_log: true,
+            delay_ms,
+        })
     } else {
         Box::new(PipelineRunner)
     };

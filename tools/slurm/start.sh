@@ -15,7 +15,7 @@ die() { log "error: $*"; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages, writes /etc/slurm)"
 
 # A previous start in the same state folder that was never stopped: stop it first.
-if ls "$STATE"/slurmd.pid "$STATE"/slurmctld.pid "$STATE"/munged.pid >/dev/null 2>&1; then
+if [ -s "$STATE/slurmd.pid" ] || [ -s "$STATE/slurmctld.pid" ] || [ -s "$STATE/munged.pid" ]; then
     log "stopping daemons left by a previous start"
     "$HERE/stop.sh" || true
 fi

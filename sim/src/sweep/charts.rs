@@ -297,8 +297,7 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
             } else {
                 fmt_num(a.x)
             };
-            let (px, py) = (ch.px(a.y) + 8.0, ch.py(b.y) - 8.0);
-            ch.text(px, py, &label, 12.0, super::plot::Anchor::Start, false);
+            ch.label(a.y, b.y, &label, false);
         }
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{}\n",
@@ -319,15 +318,7 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
     for &(w, s, g) in &meas {
         if ch.measured(s, g, Color::RED) {
             any = true;
-            let (px, py) = (ch.px(s) + 9.0, ch.py(g) + 16.0);
-            ch.text(
-                px,
-                py,
-                &format!("{} wt% (measured)", fmt_num(w)),
-                12.0,
-                super::plot::Anchor::Start,
-                false,
-            );
+            ch.label(s, g, &format!("{} wt% (measured)", fmt_num(w)), true);
         }
     }
     if any {

@@ -22,6 +22,8 @@ pub struct FakeRunner {
     pub fail_on_wt_pct: Option<f64>,
     /// Also write a dummy `log.txt` into the point folder (to test partial-folder cleanup).
     pub write_log: bool,
+    /// Sleep this long in every run, ms (to test killing a sweep mid-run).
+    pub delay_ms: u64,
 }
 
 /// SplitMix64 step (Steele, Lea & Flood 2014): a well-mixed 64-bit hash of `x`.
@@ -40,8 +42,14 @@ fn unit(h: u64) -> f64 {
 impl PointRunner for FakeRunner {
     fn run_point(&self, raw: &RawScenario, point_dir: &Path) -> Result<Value, String> {
         let w = raw.powder.ptfe.wt_pct;
+        if self.write_log {
+            std::fs::write(point_dir.join("log.txt"), "started\n").map_err(|e| e.to_string())?;
+        }
         if self.fail_on_wt_pct == Some(w) {
             return Err(format!("synthetic failure at {w} wt%"));
+        }
+        if self.delay_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(self.delay_ms));
         }
         if self.write_log {
             std::fs::write(

@@ -665,6 +665,8 @@ pub struct Chart {
     /// Vertical axis.
     pub y: AxisSpec,
     legend: Vec<(String, Color, bool)>,
+    /// Pixel centres of the markers drawn, to keep the legend off the data.
+    drawn: Vec<(f64, f64)>,
 }
 
 impl Chart {
@@ -678,6 +680,7 @@ impl Chart {
             x,
             y,
             legend: Vec::new(),
+            drawn: Vec::new(),
         };
         let (l, t, r, b) = area;
         c.text(f64::from(w) / 2.0, 30.0, title, 18.0, Anchor::Middle, false);
@@ -814,6 +817,7 @@ impl Chart {
             return false;
         }
         let (cx, cy) = (self.px(x), self.py(y));
+        self.drawn.push((cx, cy));
         self.fig.shapes.push(Shape::Circle {
             cx,
             cy,
@@ -831,6 +835,7 @@ impl Chart {
             return false;
         }
         let (cx, cy) = (self.px(x), self.py(y));
+        self.drawn.push((cx, cy));
         let s = 7.0;
         self.fig.shapes.push(Shape::Polygon {
             points: vec![(cx, cy - s), (cx + s, cy), (cx, cy + s), (cx - s, cy)],
@@ -888,27 +893,49 @@ impl Chart {
         self.legend.push((label.into(), color, measured));
     }
 
-    /// The finished figure, with the legend drawn in the top-left corner of the plot area.
+    /// The finished figure, with the legend drawn in the corner of the plot area that hides the
+    /// fewest markers (top-left, top-right, bottom-left, bottom-right, first wins ties).
     pub fn finish(mut self) -> Figure {
-        let (l, t, ..) = self.area;
+        let (l, t, r, b) = self.area;
         let entries = std::mem::take(&mut self.legend);
-        if !entries.is_empty() {
-            let wmax = entries
-                .iter()
-                .map(|(s, ..)| text_width(s, 12.0))
-                .fold(0.0, f64::max);
-            self.fig.shapes.push(Shape::Rect {
-                x: l + 8.0,
-                y: t + 8.0,
-                w: wmax + 40.0,
-                h: 20.0 * entries.len() as f64 + 8.0,
-                fill: Color(255, 255, 255),
-                opacity: 0.85,
-                class: String::new(),
-            });
+        if entries.is_empty() {
+            return self.fig;
         }
+        let wmax = entries
+            .iter()
+            .map(|(s, ..)| text_width(s, 12.0))
+            .fold(0.0, f64::max);
+        let (bw, bh) = (wmax + 40.0, 20.0 * entries.len() as f64 + 8.0);
+        let corners = [
+            (l + 8.0, t + 8.0),
+            (r - 8.0 - bw, t + 8.0),
+            (l + 8.0, b - 8.0 - bh),
+            (r - 8.0 - bw, b - 8.0 - bh),
+        ];
+        let hidden = |&(x0, y0): &(f64, f64)| {
+            self.drawn
+                .iter()
+                .filter(|(x, y)| {
+                    *x > x0 - 8.0 && *x < x0 + bw + 8.0 && *y > y0 - 8.0 && *y < y0 + bh + 8.0
+                })
+                .count()
+        };
+        let (x0, y0) = corners
+            .iter()
+            .copied()
+            .min_by_key(|c| hidden(c))
+            .expect("four corners");
+        self.fig.shapes.push(Shape::Rect {
+            x: x0,
+            y: y0,
+            w: bw,
+            h: bh,
+            fill: Color(255, 255, 255),
+            opacity: 0.85,
+            class: String::new(),
+        });
         for (i, (label, color, measured)) in entries.into_iter().enumerate() {
-            let (cx, cy) = (l + 22.0, t + 22.0 + 20.0 * i as f64);
+            let (cx, cy) = (x0 + 14.0, y0 + 14.0 + 20.0 * i as f64);
             if measured {
                 let s = 6.0;
                 self.fig.shapes.push(Shape::Polygon {
@@ -930,5 +957,17 @@ impl Chart {
             self.text(cx + 14.0, cy + 4.5, &label, 12.0, Anchor::Start, false);
         }
         self.fig
+    }
+
+    /// A text label beside the marker at data (x, y): to its right, or to its left when it
+    /// would run past the plot area.
+    pub fn label(&mut self, x: f64, y: f64, text: &str, below: bool) {
+        let (px, py) = (self.px(x), self.py(y));
+        let dy = if below { 16.0 } else { -8.0 };
+        if px + 9.0 + text_width(text, 12.0) > self.area.2 - 2.0 {
+            self.text(px - 9.0, py + dy, text, 12.0, Anchor::End, false);
+        } else {
+            self.text(px + 9.0, py + dy, text, 12.0, Anchor::Start, false);
+        }
     }
 }

@@ -246,6 +246,7 @@ impl SweepPlan {
         let base_json = serde_json::to_value(&base).expect("RawScenario serializes to JSON");
 
         let mut axis_values: Vec<Vec<Value>> = Vec::with_capacity(spec.axes.len());
+        let mut bad_axis = vec![false; spec.axes.len()];
         for (i, axis) in spec.axes.iter().enumerate() {
             match axis_value_list(&axis.values) {
                 Ok(v) => axis_values.push(v),
@@ -259,6 +260,7 @@ impl SweepPlan {
             }
             if let Err(e) = lookup(&base_json, &axis.path) {
                 problems.push(format!("axis {i}: {e}"));
+                bad_axis[i] = true;
             }
         }
 
@@ -300,9 +302,6 @@ impl SweepPlan {
                 }
             }
         };
-        if !problems.is_empty() {
-            return Err(SweepError::InvalidSpec { origin, problems });
-        }
 
         let name = if spec.name.is_empty() {
             default_name.to_string()
@@ -316,11 +315,17 @@ impl SweepPlan {
             let mut json = base_json.clone();
             let mut applied = Vec::with_capacity(values.len());
             let mut ok = true;
-            for (axis, v) in spec.axes.iter().zip(&values) {
+            for ((axis, v), bad) in spec.axes.iter().zip(&values).zip(&bad_axis) {
+                if *bad {
+                    ok = false;
+                    continue;
+                }
                 match set_path(&mut json, &axis.path, v) {
                     Ok(a) => applied.push(a),
                     Err(e) => {
-                        problems.push(format!("point {p}: {e}"));
+                        if !problems.contains(&e) {
+                            problems.push(e);
+                        }
                         ok = false;
                     }
                 }
