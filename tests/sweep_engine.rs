@@ -332,6 +332,29 @@ fn resume_redoes_only_incomplete_runs_and_merges_nothing_half_written() {
         }
     }
     assert_same_tree(&reference, &out);
+
+    // A different sweep into the same folder is refused before it runs anything.
+    let other = write_sweep(&d, &PTFE_SWEEP.replace("3.5", "4.0"));
+    let plan = SweepPlan::load(&other).unwrap();
+    let opts = RunOptions {
+        out_dir: out.clone(),
+        threads: 1,
+        selection: Selection::All,
+    };
+    let e = run_sweep(&plan, &FakeRunner::default(), &opts, &no_progress).unwrap_err();
+    assert!(e.to_string().contains("different sweep"), "{e}");
+    // So is the same sweep over an edited base scenario.
+    let base = std::fs::read_to_string(d.join("base.ron")).unwrap();
+    std::fs::write(
+        d.join("base.ron"),
+        base.replace("d50_um: 5.0", "d50_um: 6.0"),
+    )
+    .unwrap();
+    let plan = SweepPlan::load(&spec).unwrap();
+    assert_eq!(plan.scenarios[0].powder.nps.d50_um, 6.0);
+    let e = run_sweep(&plan, &FakeRunner::default(), &opts, &no_progress).unwrap_err();
+    assert!(e.to_string().contains("different sweep"), "{e}");
+    assert_same_tree(&reference, &out);
 }
 
 #[test]

@@ -125,10 +125,32 @@ pub fn is_complete(out_dir: &Path, name: &str) -> bool {
     points_dir(out_dir).join(name).join("result.json").is_file()
 }
 
-/// Writes the manifest `DIR/sweep.json` atomically (every invocation writes the same bytes).
+/// Writes the manifest `DIR/sweep.json` atomically (every invocation of the same sweep writes
+/// the same bytes). Refuses a folder whose manifest describes a different sweep (other axes,
+/// values, seeds or base), which would otherwise mix results of two plans under the same run
+/// names; only the embedded measured points may change.
 pub fn write_manifest(out_dir: &Path, manifest: &Manifest) -> Result<(), SweepError> {
+    let path = out_dir.join("sweep.json");
+    if path.exists() {
+        let old = read_manifest(out_dir)?;
+        let strip = |m: &Manifest| Manifest {
+            measured: None,
+            ..m.clone()
+        };
+        if strip(&old) != strip(manifest) {
+            return Err(SweepError::Incomplete(format!(
+                "{} holds a different sweep ({:?}, {} runs) than this one ({:?}, {} runs): use \
+                 another --out folder",
+                out_dir.display(),
+                old.name,
+                old.runs.len(),
+                manifest.name,
+                manifest.runs.len()
+            )));
+        }
+    }
     let text = serde_json::to_string_pretty(manifest).expect("manifest serializes to JSON");
-    write_atomic(&out_dir.join("sweep.json"), text.as_bytes())
+    write_atomic(&path, text.as_bytes())
 }
 
 /// Reads `DIR/sweep.json`.

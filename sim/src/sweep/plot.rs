@@ -971,3 +971,94 @@ impl Chart {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_ticks_are_round_and_inside() {
+        let a = AxisSpec {
+            label: String::new(),
+            min: -0.3,
+            max: 5.3,
+            log: false,
+        };
+        let t: Vec<f64> = a.ticks().iter().map(|t| t.0).collect();
+        assert_eq!(t, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        let a = AxisSpec {
+            label: String::new(),
+            min: 0.013,
+            max: 0.021,
+            log: false,
+        };
+        let t = a.ticks();
+        assert!(t.len() >= 4 && t.len() <= 9, "{t:?}");
+        assert!(t.iter().all(|(v, _)| *v >= a.min && *v <= a.max));
+        assert_eq!(t[0].1, "0.014");
+    }
+
+    #[test]
+    fn log_axis_maps_decades_evenly() {
+        let a = AxisSpec::fit("σ", &[1e-9, 1e-5, -1.0, f64::NAN], true);
+        assert!(a.log && a.min < 1e-9 && a.max > 1e-5);
+        let f = |v: f64| a.frac(v);
+        assert!(((f(1e-6) - f(1e-7)) - (f(1e-8) - f(1e-9))).abs() < 1e-12);
+        let labels: Vec<String> = a.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(labels, vec!["1e-9", "1e-8", "1e-7", "1e-6", "1e-5"]);
+        // No positive value: falls back to a linear axis.
+        assert!(!AxisSpec::fit("x", &[-1.0, 0.0], true).log);
+    }
+
+    #[test]
+    fn chart_maps_data_to_the_plot_area_and_clips_markers() {
+        let x = AxisSpec {
+            label: "x".into(),
+            min: 0.0,
+            max: 10.0,
+            log: false,
+        };
+        let y = AxisSpec {
+            label: "y".into(),
+            min: 1.0,
+            max: 100.0,
+            log: true,
+        };
+        let mut c = Chart::new("t", x, y);
+        let (l, t, r, b) = c.area;
+        assert_eq!((c.px(0.0), c.px(10.0)), (l, r));
+        assert!((c.py(1.0) - b).abs() < 1e-9 && (c.py(100.0) - t).abs() < 1e-9);
+        assert!(c.marker(5.0, 10.0, PALETTE[0]));
+        assert!(!c.marker(11.0, 10.0, PALETTE[0]));
+        assert!(!c.marker(5.0, -1.0, PALETTE[0]));
+        let svg = c.finish().to_svg();
+        assert_eq!(svg.matches("class=\"data\"").count(), 1);
+        assert!(svg.contains("data-x=\"5.0\" data-y=\"10.0\""));
+    }
+
+    #[test]
+    fn png_is_deterministic_and_draws_text() {
+        let mut f = Figure::new(120, 40);
+        f.shapes.push(Shape::Text {
+            x: 60.0,
+            y: 25.0,
+            text: "σ 1e-4 µm".into(),
+            size: 16.0,
+            anchor: Anchor::Middle,
+            vertical: false,
+            color: Color::BLACK,
+        });
+        let a = f.to_png().unwrap();
+        assert_eq!(a, f.to_png().unwrap());
+        let img = image::load_from_memory(&a).unwrap().to_rgb8();
+        let dark: Vec<u32> = img
+            .enumerate_pixels()
+            .filter(|(.., p)| p.0[0] < 128)
+            .map(|(x, ..)| x)
+            .collect();
+        assert!(dark.len() > 40, "text drawn: {} dark pixels", dark.len());
+        // Centred: the ink's mean column is near x = 60.
+        let mean = dark.iter().map(|&x| f64::from(x)).sum::<f64>() / dark.len() as f64;
+        assert!((mean - 60.0).abs() < 8.0, "{mean}");
+    }
+}

@@ -185,6 +185,9 @@ pub struct Manifest {
     pub runs: Vec<RunInfo>,
     /// Which columns the plots use.
     pub plots: PlotKeys,
+    /// SHA-256 (hex) over the JSON of every run's scenario in run order: a changed base
+    /// scenario changes it, so a sweep folder is never resumed with other scenarios.
+    pub scenarios_sha256: String,
     /// The measured points read from the sweep's `measured` file, if any.
     pub measured: Option<MeasuredSet>,
 }
@@ -364,6 +367,15 @@ impl SweepPlan {
         if !problems.is_empty() {
             return Err(SweepError::InvalidSpec { origin, problems });
         }
+        let scenarios_sha256 = {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            for raw in &scenarios {
+                h.update(serde_json::to_vec(raw).expect("RawScenario serializes to JSON"));
+                h.update(b"\n");
+            }
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        };
         Ok(Self {
             spec_path: spec_path.to_path_buf(),
             manifest: Manifest {
@@ -375,6 +387,7 @@ impl SweepPlan {
                 points: point_params,
                 runs,
                 plots: spec.plots,
+                scenarios_sha256,
                 measured,
             },
             scenarios,
@@ -599,5 +612,71 @@ fn coerce(old: &Value, new: &Value) -> Result<Value, String> {
             Err(format!("{other} does not fit a field holding {old}"))
         }
         _ => Ok(new.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn set_path_walks_structs_and_lists_and_names_unknown_fields() {
+        let mut v = json!({"a": {"b": 1.5, "n": 3, "list": [0.1, 0.2]}});
+        assert_eq!(set_path(&mut v, "a.b", &json!(2)).unwrap(), json!(2.0));
+        assert_eq!(set_path(&mut v, "a.n", &json!(4.0)).unwrap(), json!(4));
+        assert_eq!(
+            set_path(&mut v, "a.list.1", &json!(0.7)).unwrap(),
+            json!(0.7)
+        );
+        assert_eq!(v, json!({"a": {"b": 2.0, "n": 4, "list": [0.1, 0.7]}}));
+        let e = set_path(&mut v, "a.c", &json!(1)).unwrap_err();
+        assert!(e.contains("\"a.c\"") && e.contains("b, list, n"), "{e}");
+        assert!(set_path(&mut v, "a.list.2", &json!(1)).is_err());
+        assert!(set_path(&mut v, "a.n", &json!(4.5)).is_err());
+        assert!(set_path(&mut v, "a.b", &json!("x")).is_err());
+    }
+
+    #[test]
+    fn ranges_hit_their_ends_exactly() {
+        let v = axis_value_list(&AxisValues::Linear {
+            start: 0.1,
+            stop: 0.7,
+            n: 7,
+        })
+        .unwrap();
+        let x: Vec<f64> = v.iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!((x[0], x[6]), (0.1, 0.7));
+        assert!((x[3] - 0.4).abs() < 1e-15);
+        let v = axis_value_list(&AxisValues::Log {
+            start: 1e-3,
+            stop: 1e3,
+            n: 7,
+        })
+        .unwrap();
+        let x: Vec<f64> = v.iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!((x[0], x[6]), (1e-3, 1e3));
+        assert!((x[3] - 1.0).abs() < 1e-15 && (x[4] - 10.0).abs() < 1e-13);
+        assert!(axis_value_list(&AxisValues::Log {
+            start: 0.0,
+            stop: 1.0,
+            n: 2
+        })
+        .is_err());
+        assert!(axis_value_list(&AxisValues::Linear {
+            start: 0.0,
+            stop: 1.0,
+            n: 0
+        })
+        .is_err());
+        assert_eq!(
+            axis_value_list(&AxisValues::Linear {
+                start: 2.0,
+                stop: 9.0,
+                n: 1
+            })
+            .unwrap(),
+            vec![json!(2.0)]
+        );
     }
 }
