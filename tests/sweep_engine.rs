@@ -630,3 +630,42 @@ fn shipped_sweep_specs_expand() {
         assert_eq!(plan.run_count(), runs, "{file}");
     }
 }
+
+#[test]
+fn plots_fall_back_to_the_first_numeric_axis() {
+    let d = temp_dir("sweep-xfallback");
+    let spec = write_sweep(
+        &d,
+        r#"
+    axes: [
+        (path: "calender.turn_90_between_passes", values: List([true])),
+        (path: "fibrillation.temperature_c", values: List([30.0, 60.0, 90.0])),
+    ],
+    replicates: 2,
+"#,
+    );
+    let plan = SweepPlan::load(&spec).unwrap();
+    let out = d.join("out");
+    run(&plan, &out, 2, Selection::All);
+    let rep = merge(&MergeOptions {
+        out_dir: out.clone(),
+        measured: None,
+        allow_partial: false,
+        plots: true,
+    })
+    .unwrap();
+    assert!(
+        rep.skipped_plots
+            .iter()
+            .any(|s| s.contains("fibrillation.temperature_c")),
+        "{rep:?}"
+    );
+    let (h, rows) = read_csv(&out.join("plots/strength_vs_x.csv"));
+    assert_eq!(h[2], "fibrillation.temperature_c");
+    let xs: Vec<&str> = rows.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(xs, ["30.0", "60.0", "90.0"]);
+    // The boolean axis becomes the series label.
+    assert!(rows.iter().all(|r| r[0] == "turn_90_between_passes=true"));
+    let svg = std::fs::read_to_string(out.join("plots/strength_vs_x.svg")).unwrap();
+    assert_eq!(svg.matches("class=\"measured\"").count(), 0);
+}

@@ -327,6 +327,21 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
     Some((ch.finish(), csv))
 }
 
+/// The x key of the property charts: `plots.x` if it is a swept path or a numeric result
+/// field, else the first swept axis whose values are all numbers, else None.
+pub fn resolve_x(m: &Merged) -> Option<String> {
+    let x = &m.manifest.plots.x;
+    if m.manifest.axis_paths.contains(x) || m.numeric.contains(x) {
+        return Some(x.clone());
+    }
+    m.manifest
+        .axis_paths
+        .iter()
+        .enumerate()
+        .find(|(a, _)| m.manifest.points.iter().all(|p| p.values[*a].is_number()))
+        .map(|(_, p)| p.clone())
+}
+
 /// A short label for a number (shortest round-trip text, no trailing `.0`).
 fn fmt_num(x: f64) -> String {
     let s = format!("{x}");
@@ -336,6 +351,21 @@ fn fmt_num(x: f64) -> String {
 /// Draws every chart into `dir` (created). Returns the files written and the charts skipped
 /// (with the reason).
 pub fn write_all(m: &Merged, dir: &Path) -> Result<(Vec<String>, Vec<String>), SweepError> {
+    let mut notes = Vec::new();
+    let resolved;
+    let m = match resolve_x(m) {
+        Some(x) if x != m.manifest.plots.x => {
+            notes.push(format!(
+                "note: x {:?} is neither swept nor a result; plotting against {x:?}",
+                m.manifest.plots.x
+            ));
+            let mut c = m.clone();
+            c.manifest.plots.x = x;
+            resolved = c;
+            &resolved
+        }
+        _ => m,
+    };
     let k = &m.manifest.plots;
     let measured = m.manifest.measured.as_ref();
     let specs = [
@@ -377,7 +407,7 @@ pub fn write_all(m: &Merged, dir: &Path) -> Result<(Vec<String>, Vec<String>), S
         },
     ];
     let mut written = Vec::new();
-    let mut skipped = Vec::new();
+    let mut skipped = notes;
     type Drawn<'a> = (&'a str, Option<(Figure, String)>, String);
     let mut charts: Vec<Drawn<'_>> = specs
         .iter()
@@ -385,7 +415,10 @@ pub fn write_all(m: &Merged, dir: &Path) -> Result<(Vec<String>, Vec<String>), S
             (
                 c.stem,
                 property_chart(m, c, measured),
-                format!("no numeric result field {:?}", c.key),
+                format!(
+                    "no numeric result field {:?} or no numeric x {:?}",
+                    c.key, k.x
+                ),
             )
         })
         .collect();
