@@ -669,3 +669,23 @@ fn plots_fall_back_to_the_first_numeric_axis() {
     let svg = std::fs::read_to_string(out.join("plots/strength_vs_x.svg")).unwrap();
     assert_eq!(svg.matches("class=\"measured\"").count(), 0);
 }
+
+#[test]
+fn rerun_recognises_its_own_folder_with_inexact_decimal_values() {
+    // Linear steps like 5/19 need correctly rounded JSON parsing to read the manifest back.
+    let d = temp_dir("sweep-rerun-floats");
+    let spec = write_sweep(
+        &d,
+        r#"axes: [(path: "powder.ptfe.wt_pct", values: Linear(start: 0.0, stop: 5.0, n: 20))],
+    replicates: 2,"#,
+    );
+    let plan = SweepPlan::load(&spec).unwrap();
+    let out = d.join("out");
+    assert_eq!(
+        run(&plan, &out, 2, Selection::Shard { index: 0, count: 2 }).succeeded,
+        20
+    );
+    let again = SweepPlan::load(&spec).unwrap();
+    let r = run(&again, &out, 2, Selection::All);
+    assert_eq!((r.skipped, r.succeeded), (20, 20));
+}
