@@ -13,7 +13,6 @@
 //! chart, the strength range of the points whose spanning probability is ≥ 0.5 (PTFE likely
 //! spans the film: short circuit against a Na or Na–Sn anode, domain brief §2) is shaded.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::measured::{MeasuredSet, Product, Quantity};
@@ -81,7 +80,8 @@ pub fn property_points(m: &Merged, key: &str, proportion: bool) -> Vec<PlotPoint
         .collect()
 }
 
-fn series_colors(points: &[PlotPoint]) -> BTreeMap<String, Color> {
+/// Series names in order of first appearance (point order), each with its palette colour.
+fn series_colors(points: &[PlotPoint]) -> Vec<(String, Color)> {
     let mut names: Vec<&String> = Vec::new();
     for p in points {
         if !names.contains(&&p.series) {
@@ -179,7 +179,7 @@ fn property_chart(
         ch.legend_entry(label, *color, false);
     }
     for p in &pts {
-        let color = colors[&p.series];
+        let color = color_of(&colors, &p.series);
         ch.error_bar(p.x, p.lo, p.hi, color);
         ch.marker(p.x, p.y, color);
     }
@@ -288,7 +288,7 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
          sigma_ion_hi,p_span,short_region_from\n"
     );
     for (a, b, c) in &rows {
-        let color = colors[&a.series];
+        let color = color_of(&colors, &a.series);
         ch.error_bar(a.y, b.lo, b.hi, color);
         ch.error_bar_x(b.y, a.lo, a.hi, color);
         if ch.marker(a.y, b.y, color) {
@@ -325,6 +325,14 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
         ch.legend_entry("measured (film)", Color::RED, true);
     }
     Some((ch.finish(), csv))
+}
+
+fn color_of(colors: &[(String, Color)], series: &str) -> Color {
+    colors
+        .iter()
+        .find(|(s, _)| s == series)
+        .map(|c| c.1)
+        .unwrap_or(Color::BLACK)
 }
 
 /// The x key of the property charts: `plots.x` if it is a swept path or a numeric result

@@ -764,12 +764,14 @@ impl Chart {
     /// Skipped when an end is not finite (or not positive on a log axis).
     pub fn error_bar(&mut self, x: f64, lo: f64, hi: f64, color: Color) {
         let ok = |v: f64| v.is_finite() && (!self.y.log || v > 0.0);
-        if !(ok(lo) && ok(hi) && x.is_finite()) {
+        if !(lo.is_finite() && ok(hi) && x.is_finite()) {
             return;
         }
         let px = self.px(x);
         let (t, b) = (self.area.1, self.area.3);
-        let (y1, y2) = (self.py(hi).clamp(t, b), self.py(lo).clamp(t, b));
+        // A low end ≤ 0 on a log axis runs to the bottom of the plot.
+        let y2 = if ok(lo) { self.py(lo).clamp(t, b) } else { b };
+        let y1 = self.py(hi).clamp(t, b);
         self.fig.shapes.push(Shape::Line {
             x1: px,
             y1,
@@ -789,12 +791,13 @@ impl Chart {
     /// A horizontal error bar from `lo` to `hi` at `y`.
     pub fn error_bar_x(&mut self, y: f64, lo: f64, hi: f64, color: Color) {
         let ok = |v: f64| v.is_finite() && (!self.x.log || v > 0.0);
-        if !(ok(lo) && ok(hi) && y.is_finite()) {
+        if !(lo.is_finite() && ok(hi) && y.is_finite()) {
             return;
         }
         let py = self.py(y);
         let (l, r) = (self.area.0, self.area.2);
-        let (x1, x2) = (self.px(lo).clamp(l, r), self.px(hi).clamp(l, r));
+        let x1 = if ok(lo) { self.px(lo).clamp(l, r) } else { l };
+        let x2 = self.px(hi).clamp(l, r);
         self.fig.shapes.push(Shape::Line {
             x1,
             y1: py,
