@@ -1,1 +1,17 @@
 //! Discrete-element core.
+//!
+//! - [`contact`]: pure contact kernels (Hertz, Thornton elastoplastic, Mindlin, damping, rolling
+//!   resistance, DMT adhesion) with their equations and sources.
+//! - [`engine`]: particle arrays, Verlet pair list with history, walls, velocity-Verlet pieces.
+//! - [`schedule`]: the bevy_ecs schedule that runs one step in the integrator's slots
+//!   ([`schedule::StepSet`]), into which process stages plug their systems.
+//! - [`lammps`]: reader for LAMMPS/LIGGGHTS `atom_style sphere` data files (plain or gzipped).
+//! - [`bench`]: the DEM anchor benchmark problem.
+pub mod bench;
+pub mod contact;
+pub mod engine;
+pub mod fibril_law;
+pub mod lammps;
+pub mod schedule;
+
+pub use engine::{Dem, DemError, ParticleState, WallDrive};

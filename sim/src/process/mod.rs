@@ -1,1 +1,2 @@
-//! Process stages.
+//! Process stages: particle generation, mixing, fibrillation, calendering, pellet pressing.
+pub mod packing;

@@ -1,1 +1,994 @@
-//! network solver.
+//! Contact-network (resistor-network) conductivity of a particle packing.
+//!
+//! Two layers:
+//!
+//! 1. A general resistor-network solver ([`ResistorNetwork`], [`solve`]): nodes, edges with a
+//!    conductance (S), Dirichlet nodes (electrodes at fixed potential, V) and an optional potential
+//!    drop across one periodic boundary (for in-plane conductivity). Kirchhoff's current law is
+//!    assembled into the reduced graph Laplacian over the free nodes and solved with
+//!    Jacobi-preconditioned conjugate gradients to a stated relative residual. Clusters that are not
+//!    connected to any electrode (and do not wrap around the periodic boundary when a drop is
+//!    applied) are removed first with a union–find, so the system is symmetric positive definite.
+//! 2. The ionic contact-network model on a [`Snapshot`] ([`ionic_conductivity`]): nodes are NPS
+//!    particles, edges are NPS–NPS contacts with a Holm constriction resistance `1/(2σa')` of the
+//!    PTFE-free open radius `a' = a·sqrt(1−θ)` in series with a body resistance of each particle.
+//!
+//! The model, its equations and sources are written up in `docs/solvers-network.md`.
+//!
+//! Determinism: assembly runs sequentially in edge order; the conjugate-gradient dot products are
+//! summed over fixed-size chunks (`REDUCTION_CHUNK`) whose partial sums are added in chunk order,
+//! so results are bitwise identical on any rayon thread count.
+//!
+//! Not in scope: the voxel (continuum) cross-check (`solvers::voxel`), electronic conduction
+//! through reduced PTFE (`solvers::continuity`, which reuses [`solve`]).
+
+use crate::snapshot::{Phase, Snapshot, Wall};
+use rayon::prelude::*;
+use std::f64::consts::PI;
+
+/// Chunk length of the ordered parallel reductions and matrix–vector products. Fixed (not derived
+/// from the thread count) so that the summation order, and thus every bit of the result, is the
+/// same on any number of threads.
+const REDUCTION_CHUNK: usize = 2048;
+
+/// Errors of the network solver and of the conductivity models built on it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NetworkError {
+    /// An edge or Dirichlet condition names a node index ≥ the node count.
+    #[error("{what} refers to node {node}, but the network has only {n_nodes} nodes")]
+    NodeOutOfRange {
+        /// Which item (e.g. `edge 12`).
+        what: String,
+        /// The offending node index.
+        node: u32,
+        /// Number of nodes in the network.
+        n_nodes: usize,
+    },
+    /// A conductance is negative, NaN or infinite.
+    #[error("edge {edge} has conductance {value} S; it must be finite and ≥ 0")]
+    InvalidConductance {
+        /// Edge index.
+        edge: usize,
+        /// The offending value, S.
+        value: f64,
+    },
+    /// A Dirichlet potential or the periodic drop is not finite, or a node is fixed twice.
+    #[error("invalid boundary condition: {0}")]
+    InvalidBoundary(String),
+    /// The relative residual tolerance is not in (0, 1).
+    #[error("solver tolerance {0} is invalid; it must be finite and in (0, 1), e.g. 1e-10")]
+    InvalidTolerance(f64),
+    /// Conjugate gradients did not reach the tolerance.
+    #[error(
+        "conjugate gradients did not converge: relative residual {residual:e} after {iterations} \
+         iterations (tolerance {tol:e}); the network may be extremely ill-conditioned"
+    )]
+    NotConverged {
+        /// Iterations done.
+        iterations: usize,
+        /// Final relative residual ‖b − Ax‖₂/‖b‖₂.
+        residual: f64,
+        /// Requested tolerance.
+        tol: f64,
+    },
+    /// The snapshot cannot be turned into a network (bad index, non-finite geometry, ...).
+    #[error("invalid snapshot for the network model: {0}")]
+    InvalidSnapshot(String),
+}
+
+/// A resistor between two nodes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Edge {
+    /// First node.
+    pub a: u32,
+    /// Second node.
+    pub b: u32,
+    /// Conductance, S (≥ 0; zero-conductance edges are ignored).
+    pub conductance: f64,
+    /// Net number of times the edge crosses the periodic boundary of the driven direction going
+    /// from `a` to `b` (+1: `b`'s image attached to `a` lies one period further in +x). The
+    /// current from `a` to `b` is `G·(V_a − V_b + crossing·ΔV_period)`; zero when no drop is applied.
+    pub crossing: i32,
+}
+
+/// A resistor network with electrodes and an optional periodic potential drop.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResistorNetwork {
+    /// Number of nodes; nodes are `0..n_nodes`.
+    pub n_nodes: usize,
+    /// Resistors.
+    pub edges: Vec<Edge>,
+    /// Dirichlet (electrode) nodes with their fixed potential, V. Each node at most once.
+    pub dirichlet: Vec<(u32, f64)>,
+    /// Potential drop per period along the periodic direction, V (0 for none). Unwrapped, the
+    /// potential falls by this much each time a path advances one period in the positive direction.
+    pub periodic_drop: f64,
+}
+
+/// Solution of a [`ResistorNetwork`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSolution {
+    /// Node potentials, V; NaN for nodes in floating clusters (removed before the solve). In a
+    /// cluster driven only by the periodic drop the potential is fixed up to a constant by setting
+    /// its lowest-index node to 0 V.
+    pub potentials: Vec<f64>,
+    /// Current through each edge from `a` to `b`, A (0 for removed edges).
+    pub edge_currents: Vec<f64>,
+    /// Net current leaving each Dirichlet node into the network, A, in the order of
+    /// [`ResistorNetwork::dirichlet`].
+    pub dirichlet_currents: Vec<f64>,
+    /// Current across the periodic boundary in the positive direction, `Σ crossing·I`, A.
+    pub periodic_current: f64,
+    /// Conjugate-gradient iterations.
+    pub iterations: usize,
+    /// Final relative residual ‖b − Ax‖₂/‖b‖₂ (0 when the right-hand side vanishes).
+    pub relative_residual: f64,
+    /// Nodes kept in the solve (in a cluster touching an electrode or wrapping the period).
+    pub n_active_nodes: usize,
+    /// Whether some cluster wraps around the periodic boundary (a closed loop with net crossing
+    /// ≠ 0 through edges of non-zero conductance).
+    pub wraps: bool,
+}
+
+/// Union–find (disjoint sets) with path halving and union by size.
+///
+/// Roots are deterministic for a given sequence of unions. Used to find the clusters of the
+/// network and, in `solvers::continuity`, the PTFE clusters.
+#[derive(Debug, Clone)]
+pub struct UnionFind {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+}
+
+impl UnionFind {
+    /// `n` singleton sets.
+    pub fn new(n: usize) -> Self {
+        Self {
+            parent: (0..n as u32).collect(),
+            size: vec![1; n],
+        }
+    }
+    /// Representative of `i`'s set.
+    pub fn find(&mut self, mut i: u32) -> u32 {
+        while self.parent[i as usize] != i {
+            let gp = self.parent[self.parent[i as usize] as usize];
+            self.parent[i as usize] = gp;
+            i = gp;
+        }
+        i
+    }
+    /// Merge the sets of `a` and `b`; returns the new root.
+    pub fn union(&mut self, a: u32, b: u32) -> u32 {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return ra;
+        }
+        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        self.parent[small as usize] = big;
+        self.size[big as usize] += self.size[small as usize];
+        big
+    }
+}
+
+/// Union–find that also tracks the periodic image shift of each node relative to its root, to
+/// detect clusters that wrap around the periodic boundary.
+struct ShiftUnionFind {
+    parent: Vec<u32>,
+    /// Image shift of the node relative to its parent (periods).
+    shift: Vec<i64>,
+    wraps: Vec<bool>,
+}
+
+impl ShiftUnionFind {
+    fn new(n: usize) -> Self {
+        Self {
+            parent: (0..n as u32).collect(),
+            shift: vec![0; n],
+            wraps: vec![false; n],
+        }
+    }
+    /// Root of `i` and the shift of `i` relative to it.
+    fn find(&mut self, i: u32) -> (u32, i64) {
+        // First pass: find the root and the total shift.
+        let mut root = i;
+        let mut total = 0i64;
+        while self.parent[root as usize] != root {
+            total += self.shift[root as usize];
+            root = self.parent[root as usize];
+        }
+        // Second pass: compress, pointing every node on the path straight at the root.
+        let mut node = i;
+        let mut rem = total;
+        while self.parent[node as usize] != node {
+            let next = self.parent[node as usize];
+            let s = self.shift[node as usize];
+            self.parent[node as usize] = root;
+            self.shift[node as usize] = rem;
+            rem -= s;
+            node = next;
+        }
+        (root, total)
+    }
+    /// Record that `b`'s image `k` periods from `a` is connected to `a`.
+    fn union(&mut self, a: u32, b: u32, k: i64) {
+        let (ra, sa) = self.find(a);
+        let (rb, sb) = self.find(b);
+        if ra == rb {
+            if sb != sa + k {
+                self.wraps[ra as usize] = true;
+            }
+            return;
+        }
+        // shift(b) = shift(a) + k  =>  shift(rb) relative to ra = sa + k - sb.
+        self.parent[rb as usize] = ra;
+        self.shift[rb as usize] = sa + k - sb;
+        let w = self.wraps[rb as usize];
+        self.wraps[ra as usize] |= w;
+    }
+}
+
+/// Ordered dot product: fixed chunks, chunk partial sums added in order.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let partials: Vec<f64> = a
+        .par_chunks(REDUCTION_CHUNK)
+        .zip(b.par_chunks(REDUCTION_CHUNK))
+        .map(|(x, y)| x.iter().zip(y).map(|(p, q)| p * q).sum::<f64>())
+        .collect();
+    partials.iter().sum()
+}
+
+/// Symmetric sparse matrix in compressed-row form (off-diagonals only) plus its diagonal.
+struct Laplacian {
+    diag: Vec<f64>,
+    row_start: Vec<usize>,
+    cols: Vec<u32>,
+    vals: Vec<f64>,
+}
+
+impl Laplacian {
+    /// `y = A x`, rows in parallel, each row summed in stored order.
+    fn apply(&self, x: &[f64], y: &mut [f64]) {
+        y.par_chunks_mut(REDUCTION_CHUNK)
+            .enumerate()
+            .for_each(|(c, ys)| {
+                let base = c * REDUCTION_CHUNK;
+                for (k, yi) in ys.iter_mut().enumerate() {
+                    let i = base + k;
+                    let mut s = self.diag[i] * x[i];
+                    for e in self.row_start[i]..self.row_start[i + 1] {
+                        s += self.vals[e] * x[self.cols[e] as usize];
+                    }
+                    *yi = s;
+                }
+            });
+    }
+}
+
+/// Jacobi-preconditioned conjugate gradients for `A x = b` (A SPD), from `x = 0`.
+///
+/// Stops when ‖b − Ax‖₂ ≤ `tol`·‖b‖₂ (the recursively updated residual). Returns the iterations
+/// and the final relative residual.
+fn pcg(a: &Laplacian, b: &[f64], x: &mut [f64], tol: f64) -> Result<(usize, f64), NetworkError> {
+    let n = b.len();
+    x.iter_mut().for_each(|v| *v = 0.0);
+    let bnorm = dot(b, b).sqrt();
+    if n == 0 || bnorm == 0.0 {
+        return Ok((0, 0.0));
+    }
+    let inv_diag: Vec<f64> = a.diag.iter().map(|d| 1.0 / d).collect();
+    let mut r = b.to_vec();
+    let mut z: Vec<f64> = r.iter().zip(&inv_diag).map(|(r, d)| r * d).collect();
+    let mut p = z.clone();
+    let mut ap = vec![0.0; n];
+    let mut rz = dot(&r, &z);
+    let max_iter = 20 * n + 1000;
+    let mut rel = 1.0;
+    for it in 1..=max_iter {
+        a.apply(&p, &mut ap);
+        let pap = dot(&p, &ap);
+        if pap.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            return Err(NetworkError::NotConverged {
+                iterations: it,
+                residual: rel,
+                tol,
+            });
+        }
+        let alpha = rz / pap;
+        x.par_iter_mut().zip(&p).for_each(|(x, p)| *x += alpha * p);
+        r.par_iter_mut()
+            .zip(&ap)
+            .for_each(|(r, ap)| *r -= alpha * ap);
+        rel = dot(&r, &r).sqrt() / bnorm;
+        if rel <= tol {
+            return Ok((it, rel));
+        }
+        z.par_iter_mut()
+            .zip(&r)
+            .zip(&inv_diag)
+            .for_each(|((z, r), d)| *z = r * d);
+        let rz_new = dot(&r, &z);
+        let beta = rz_new / rz;
+        rz = rz_new;
+        p.par_iter_mut()
+            .zip(&z)
+            .for_each(|(p, z)| *p = z + beta * *p);
+    }
+    Err(NetworkError::NotConverged {
+        iterations: max_iter,
+        residual: rel,
+        tol,
+    })
+}
+
+/// Solve Kirchhoff's current law on a resistor network.
+///
+/// For every edge e = (a, b) with conductance G and crossing k the current from a to b is
+/// `I = G (V_a − V_b + k ΔV_p)` with ΔV_p = [`ResistorNetwork::periodic_drop`]. Current
+/// conservation at each free node gives the reduced Laplacian system `L V = s`, where Dirichlet
+/// neighbours and the periodic drop move to the right-hand side. Clusters (connected by edges of
+/// G > 0) with no Dirichlet node are removed as floating unless they wrap around the periodic
+/// boundary while ΔV_p ≠ 0, in which case their lowest-index node is pinned at 0 V (the gauge).
+/// The remaining system is SPD and is solved by Jacobi-preconditioned conjugate gradients to the
+/// relative residual `tol`.
+///
+/// # Errors
+/// Out-of-range node indices, invalid conductances or boundary values, an invalid `tol`, or
+/// non-convergence.
+pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, NetworkError> {
+    if !(tol.is_finite() && tol > 0.0 && tol < 1.0) {
+        return Err(NetworkError::InvalidTolerance(tol));
+    }
+    let n = net.n_nodes;
+    if !net.periodic_drop.is_finite() {
+        return Err(NetworkError::InvalidBoundary(format!(
+            "periodic drop {} V is not finite",
+            net.periodic_drop
+        )));
+    }
+    for (i, e) in net.edges.iter().enumerate() {
+        for node in [e.a, e.b] {
+            if node as usize >= n {
+                return Err(NetworkError::NodeOutOfRange {
+                    what: format!("edge {i}"),
+                    node,
+                    n_nodes: n,
+                });
+            }
+        }
+        if !(e.conductance.is_finite() && e.conductance >= 0.0) {
+            return Err(NetworkError::InvalidConductance {
+                edge: i,
+                value: e.conductance,
+            });
+        }
+    }
+    let mut fixed: Vec<Option<f64>> = vec![None; n];
+    for (k, &(node, v)) in net.dirichlet.iter().enumerate() {
+        if node as usize >= n {
+            return Err(NetworkError::NodeOutOfRange {
+                what: format!("Dirichlet condition {k}"),
+                node,
+                n_nodes: n,
+            });
+        }
+        if !v.is_finite() {
+            return Err(NetworkError::InvalidBoundary(format!(
+                "node {node} has potential {v} V"
+            )));
+        }
+        if fixed[node as usize].replace(v).is_some() {
+            return Err(NetworkError::InvalidBoundary(format!(
+                "node {node} is fixed twice"
+            )));
+        }
+    }
+
+    // Clusters, and which of them wrap the periodic boundary.
+    let driven_periodic = net.periodic_drop != 0.0;
+    let mut uf = ShiftUnionFind::new(n);
+    for e in &net.edges {
+        if e.conductance > 0.0 {
+            uf.union(e.a, e.b, i64::from(e.crossing));
+        }
+    }
+    let roots: Vec<u32> = (0..n as u32).map(|i| uf.find(i).0).collect();
+    let mut root_has_dirichlet = vec![false; n];
+    for &(node, _) in &net.dirichlet {
+        root_has_dirichlet[roots[node as usize] as usize] = true;
+    }
+    let wraps = (0..n).any(|i| roots[i] as usize == i && uf.wraps[i]);
+    // Gauge: pin the lowest-index node of each wrapping cluster without an electrode.
+    let mut gauge_done = vec![false; n];
+    for i in 0..n {
+        let r = roots[i] as usize;
+        if driven_periodic && uf.wraps[r] && !root_has_dirichlet[r] && !gauge_done[r] {
+            gauge_done[r] = true;
+            fixed[i] = Some(0.0);
+        }
+    }
+    let active: Vec<bool> = (0..n)
+        .map(|i| {
+            let r = roots[i] as usize;
+            root_has_dirichlet[r] || (driven_periodic && uf.wraps[r])
+        })
+        .collect();
+
+    // Free-node numbering.
+    let mut free_index = vec![u32::MAX; n];
+    let mut n_free = 0usize;
+    for i in 0..n {
+        if active[i] && fixed[i].is_none() {
+            free_index[i] = n_free as u32;
+            n_free += 1;
+        }
+    }
+
+    // Assemble the reduced Laplacian (sequential, edge order) and the right-hand side.
+    let mut diag = vec![0.0; n_free];
+    let mut rhs = vec![0.0; n_free];
+    let mut counts = vec![0usize; n_free + 1];
+    for e in &net.edges {
+        if e.conductance > 0.0 && e.a != e.b {
+            let (fa, fb) = (free_index[e.a as usize], free_index[e.b as usize]);
+            if fa != u32::MAX && fb != u32::MAX {
+                counts[fa as usize + 1] += 1;
+                counts[fb as usize + 1] += 1;
+            }
+        }
+    }
+    for i in 0..n_free {
+        counts[i + 1] += counts[i];
+    }
+    let row_start = counts;
+    let mut fill = row_start.clone();
+    let nnz = row_start[n_free];
+    let mut cols = vec![0u32; nnz];
+    let mut vals = vec![0.0; nnz];
+    for e in &net.edges {
+        let g = e.conductance;
+        if g.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || e.a == e.b {
+            continue;
+        }
+        let jump = g * f64::from(e.crossing) * net.periodic_drop;
+        let (fa, fb) = (free_index[e.a as usize], free_index[e.b as usize]);
+        if fa != u32::MAX {
+            diag[fa as usize] += g;
+            rhs[fa as usize] -= jump;
+            match fixed[e.b as usize] {
+                Some(vb) => rhs[fa as usize] += g * vb,
+                None if fb != u32::MAX => {
+                    let k = fill[fa as usize];
+                    cols[k] = fb;
+                    vals[k] = -g;
+                    fill[fa as usize] += 1;
+                }
+                None => {}
+            }
+        }
+        if fb != u32::MAX {
+            diag[fb as usize] += g;
+            rhs[fb as usize] += jump;
+            match fixed[e.a as usize] {
+                Some(va) => rhs[fb as usize] += g * va,
+                None if fa != u32::MAX => {
+                    let k = fill[fb as usize];
+                    cols[k] = fa;
+                    vals[k] = -g;
+                    fill[fb as usize] += 1;
+                }
+                None => {}
+            }
+        }
+    }
+    let lap = Laplacian {
+        diag,
+        row_start,
+        cols,
+        vals,
+    };
+    let mut x = vec![0.0; n_free];
+    let (iterations, relative_residual) = pcg(&lap, &rhs, &mut x, tol)?;
+
+    let potentials: Vec<f64> = (0..n)
+        .map(|i| {
+            if !active[i] {
+                f64::NAN
+            } else if let Some(v) = fixed[i] {
+                v
+            } else {
+                x[free_index[i] as usize]
+            }
+        })
+        .collect();
+    let edge_currents: Vec<f64> = net
+        .edges
+        .iter()
+        .map(|e| {
+            let (va, vb) = (potentials[e.a as usize], potentials[e.b as usize]);
+            if e.conductance > 0.0 && active[e.a as usize] {
+                e.conductance * (va - vb + f64::from(e.crossing) * net.periodic_drop)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut dirichlet_slot = vec![usize::MAX; n];
+    for (k, &(node, _)) in net.dirichlet.iter().enumerate() {
+        dirichlet_slot[node as usize] = k;
+    }
+    let mut dirichlet_currents = vec![0.0; net.dirichlet.len()];
+    let mut periodic_current = 0.0;
+    for (e, &i) in net.edges.iter().zip(&edge_currents) {
+        if dirichlet_slot[e.a as usize] != usize::MAX {
+            dirichlet_currents[dirichlet_slot[e.a as usize]] += i;
+        }
+        if dirichlet_slot[e.b as usize] != usize::MAX {
+            dirichlet_currents[dirichlet_slot[e.b as usize]] -= i;
+        }
+        periodic_current += f64::from(e.crossing) * i;
+    }
+    Ok(NetworkSolution {
+        potentials,
+        edge_currents,
+        dirichlet_currents,
+        periodic_current,
+        iterations,
+        relative_residual,
+        n_active_nodes: active.iter().filter(|&&a| a).count(),
+        wraps,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contact kernels (pure functions).
+// ---------------------------------------------------------------------------------------------
+
+/// Holm constriction resistance of a circular contact of radius `a` (m) between two half-spaces
+/// of conductivities `sigma_1`, `sigma_2` (S/m), Ω:
+///
+/// `R = (1/σ₁ + 1/σ₂) / (4a)`, i.e. `1/(2σa)` for equal materials (Holm 1967, *Electric
+/// Contacts*; within ~4% of finite elements for sphere packings, Birkholz, Gan & Kamlah, Powder
+/// Technol. 2019). Infinite for `a ≤ 0`.
+pub fn constriction_resistance(a: f64, sigma_1: f64, sigma_2: f64) -> f64 {
+    if a > 0.0 {
+        (1.0 / sigma_1 + 1.0 / sigma_2) / (4.0 * a)
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// Spreading resistance of a disc contact of radius `a` (m) on one half-space of conductivity
+/// `sigma` (S/m) against an ideal conductor (an electrode), Ω: `R = 1/(4σa)` (Holm). Infinite for
+/// `a ≤ 0`.
+pub fn spreading_resistance(a: f64, sigma: f64) -> f64 {
+    if a > 0.0 {
+        1.0 / (4.0 * sigma * a)
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// PTFE-free open radius of a contact of radius `a` (m) with PTFE coverage `theta`, m:
+/// `a' = a·sqrt(1 − θ)` (PTFE removes the fraction θ of the contact area πa²; θ clamped to [0, 1]).
+pub fn open_radius(a: f64, theta: f64) -> f64 {
+    a * (1.0 - theta.clamp(0.0, 1.0)).sqrt()
+}
+
+/// Body resistance of one particle "half" (centre to contact) of radius `r` (m) and conductivity
+/// `sigma` (S/m), Ω, under the chosen [`BodyResistance`] estimate.
+pub fn body_resistance(model: BodyResistance, r: f64, sigma: f64) -> f64 {
+    match model {
+        BodyResistance::HalfCylinder => 1.0 / (sigma * PI * r),
+        BodyResistance::None => 0.0,
+    }
+}
+
+/// Estimate of the resistance of a particle's body between its centre and a contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum BodyResistance {
+    /// A cylinder of the particle's radius r and length r: `R = r/(σ π r²) = 1/(σ π r)` per
+    /// particle half. A simple upper-side estimate: the Holm term already contains the spreading
+    /// near the contact, so the two overlap somewhat (see `docs/solvers-network.md`). Default.
+    #[default]
+    HalfCylinder,
+    /// No body term: contacts only (the pure Holm network of Birkholz et al. 2019).
+    None,
+}
+
+/// Direction of the applied potential drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Direction {
+    /// Through the thickness (ND), between the bottom wall (0 V) and the top wall (1 V).
+    Z,
+    /// In plane along the machine direction (MD), unit drop across the periodic length lx.
+    X,
+    /// In plane along the transverse direction (TD), unit drop across the periodic length ly.
+    Y,
+}
+
+/// Effective conductivity of a snapshot's contact network.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NetworkConductivity {
+    /// Effective conductivity σ_eff, S/m (0 when the network does not percolate).
+    pub sigma_s_m: f64,
+    /// The same in S/cm (σ_eff/100).
+    pub sigma_s_cm: f64,
+    /// Total current under the unit potential drop, A (0 when not percolating).
+    pub current: f64,
+    /// Potential of each particle, V; NaN for non-NPS and floating particles.
+    pub potentials: Vec<f64>,
+    /// Number of particle nodes (NPS particles) in the network (electrodes not counted).
+    pub n_nodes: usize,
+    /// Number of edges with non-zero conductance (contacts plus electrode contacts).
+    pub n_edges: usize,
+    /// Conjugate-gradient iterations.
+    pub iterations: usize,
+    /// Whether a conducting path connects the two electrodes (Z) or wraps the period (X, Y).
+    pub percolates: bool,
+}
+
+/// Geometric quantities of the driven direction: (length along the drop, cross-section area), m, m².
+fn drive_geometry(snap: &Snapshot, dir: Direction) -> Result<(f64, f64), NetworkError> {
+    let b = &snap.sim_box;
+    let h = b.z_top - b.z_bottom;
+    if !(b.lx.is_finite()
+        && b.lx > 0.0
+        && b.ly.is_finite()
+        && b.ly > 0.0
+        && h.is_finite()
+        && h > 0.0)
+    {
+        return Err(NetworkError::InvalidSnapshot(format!(
+            "box lx={} m, ly={} m, thickness z_top−z_bottom={} m must all be finite and > 0",
+            b.lx, b.ly, h
+        )));
+    }
+    Ok(match dir {
+        Direction::Z => (h, b.lx * b.ly),
+        Direction::X => (b.lx, b.ly * h),
+        Direction::Y => (b.ly, b.lx * h),
+    })
+}
+
+/// Number of periodic crossings from particle `i` to the image of particle `j` nearest to it
+/// along the driven in-plane direction (0 for Z).
+pub(crate) fn crossing(snap: &Snapshot, dir: Direction, pi: [f64; 3], pj: [f64; 3]) -> i32 {
+    let (axis, l) = match dir {
+        Direction::Z => return 0,
+        Direction::X => (0, snap.sim_box.lx),
+        Direction::Y => (1, snap.sim_box.ly),
+    };
+    let d = snap.sim_box.delta(pj, pi);
+    // Image of j nearest to i lies at pi + d; it is (pi + d − pj)/L periods from j's stored copy.
+    ((pi[axis] + d[axis] - pj[axis]) / l).round() as i32
+}
+
+/// Validate the particle arrays used by the network models.
+pub(crate) fn check_particles(snap: &Snapshot) -> Result<(), NetworkError> {
+    let p = &snap.particles;
+    let n = p.pos.len();
+    if p.radius.len() != n || p.phase.len() != n {
+        return Err(NetworkError::InvalidSnapshot(format!(
+            "particle arrays differ in length: pos {}, radius {}, phase {}",
+            n,
+            p.radius.len(),
+            p.phase.len()
+        )));
+    }
+    for i in 0..n {
+        if !(p.radius[i].is_finite() && p.radius[i] >= 0.0)
+            || p.pos[i].iter().any(|c| !c.is_finite())
+        {
+            return Err(NetworkError::InvalidSnapshot(format!(
+                "particle {i}: non-finite position or invalid radius {} m",
+                p.radius[i]
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Contact-network ionic conductivity of a snapshot along `dir` with the default
+/// [`BodyResistance::HalfCylinder`] body term.
+///
+/// See [`ionic_conductivity_with`].
+///
+/// # Errors
+/// As [`ionic_conductivity_with`].
+pub fn ionic_conductivity(
+    snap: &Snapshot,
+    dir: Direction,
+    tol: f64,
+) -> Result<NetworkConductivity, NetworkError> {
+    ionic_conductivity_with(snap, dir, tol, BodyResistance::HalfCylinder)
+}
+
+/// Contact-network ionic conductivity of a snapshot along `dir`, S/m.
+///
+/// Nodes are NPS particles. An NPS–NPS contact of radius a and PTFE coverage θ is a resistor
+/// `R = R_b(r_i) + 1/(2σ a') + R_b(r_j)` with `a' = a sqrt(1−θ)` ([`open_radius`],
+/// [`constriction_resistance`], [`body_resistance`]); σ = `materials.nps_sigma_ion`. Contacts
+/// involving PTFE particles carry no ions.
+///
+/// - [`Direction::Z`]: NPS particles in wall contact with the bottom wall connect to an electrode
+///   at 0 V, with the top wall to one at 1 V, each through `1/(4σa) + R_b(r)`. With
+///   H = z_top − z_bottom and A = lx·ly: σ_eff = I·H/(A·ΔV).
+/// - [`Direction::X`] / [`Direction::Y`]: a unit potential drop across the periodic length L
+///   (contacts crossing the periodic boundary carry the jump); σ_eff = I·L/(A_cross·ΔV) with
+///   A_cross = ly·H (X) or lx·H (Y). Walls are not used.
+///
+/// If no path connects the electrodes (or wraps the period), `percolates = false` and σ = 0.
+///
+/// # Errors
+/// [`NetworkError::InvalidSnapshot`] for bad indices, geometry or material values;
+/// solver errors from [`solve`].
+pub fn ionic_conductivity_with(
+    snap: &Snapshot,
+    dir: Direction,
+    tol: f64,
+    body: BodyResistance,
+) -> Result<NetworkConductivity, NetworkError> {
+    let sigma = snap.materials.nps_sigma_ion;
+    if !(sigma.is_finite() && sigma > 0.0) {
+        return Err(NetworkError::InvalidSnapshot(format!(
+            "nps_sigma_ion = {sigma} S/m must be finite and > 0"
+        )));
+    }
+    let (length, area) = drive_geometry(snap, dir)?;
+    check_particles(snap)?;
+    let p = &snap.particles;
+    let n = p.pos.len();
+    let is_nps = |i: u32| p.phase.get(i as usize) == Some(&Phase::Nps);
+    let bottom = n as u32;
+    let top = n as u32 + 1;
+    let mut net = ResistorNetwork {
+        n_nodes: n + 2,
+        ..Default::default()
+    };
+    let rb = |i: usize| body_resistance(body, p.radius[i], sigma);
+
+    for (k, c) in snap.contacts.iter().enumerate() {
+        if c.i as usize >= n || c.j as usize >= n {
+            return Err(NetworkError::InvalidSnapshot(format!(
+                "contact {k} refers to particle {} or {} (only {n} particles)",
+                c.i, c.j
+            )));
+        }
+        if !(c.radius.is_finite() && c.ptfe_coverage.is_finite()) {
+            return Err(NetworkError::InvalidSnapshot(format!(
+                "contact {k}: non-finite radius {} m or coverage {}",
+                c.radius, c.ptfe_coverage
+            )));
+        }
+        if !(is_nps(c.i) && is_nps(c.j)) || c.i == c.j {
+            continue;
+        }
+        let r = rb(c.i as usize)
+            + constriction_resistance(open_radius(c.radius, c.ptfe_coverage), sigma, sigma)
+            + rb(c.j as usize);
+        let g = if r.is_finite() && r > 0.0 {
+            1.0 / r
+        } else {
+            0.0
+        };
+        let k_cross = crossing(snap, dir, p.pos[c.i as usize], p.pos[c.j as usize]);
+        net.edges.push(Edge {
+            a: c.i,
+            b: c.j,
+            conductance: g,
+            crossing: k_cross,
+        });
+    }
+    if dir == Direction::Z {
+        for (k, w) in snap.wall_contacts.iter().enumerate() {
+            if w.i as usize >= n || !w.radius.is_finite() {
+                return Err(NetworkError::InvalidSnapshot(format!(
+                    "wall contact {k}: particle {} (of {n}) or radius {} m invalid",
+                    w.i, w.radius
+                )));
+            }
+            if !is_nps(w.i) {
+                continue;
+            }
+            let r = spreading_resistance(w.radius, sigma) + rb(w.i as usize);
+            let g = if r.is_finite() && r > 0.0 {
+                1.0 / r
+            } else {
+                0.0
+            };
+            let electrode = match w.wall {
+                Wall::Bottom => bottom,
+                Wall::Top => top,
+            };
+            net.edges.push(Edge {
+                a: w.i,
+                b: electrode,
+                conductance: g,
+                crossing: 0,
+            });
+        }
+        net.dirichlet = vec![(bottom, 0.0), (top, 1.0)];
+    } else {
+        net.periodic_drop = 1.0;
+    }
+    let sol = solve(&net, tol)?;
+    let percolates = match dir {
+        Direction::Z => {
+            let mut uf = UnionFind::new(n + 2);
+            for e in net.edges.iter().filter(|e| e.conductance > 0.0) {
+                uf.union(e.a, e.b);
+            }
+            uf.find(bottom) == uf.find(top)
+        }
+        _ => sol.wraps,
+    };
+    let current = if !percolates {
+        0.0
+    } else if dir == Direction::Z {
+        sol.dirichlet_currents[1]
+    } else {
+        sol.periodic_current
+    };
+    let sigma_eff = current * length / area; // ΔV = 1 V
+    let potentials = (0..n)
+        .map(|i| {
+            if is_nps(i as u32) {
+                sol.potentials[i]
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    Ok(NetworkConductivity {
+        sigma_s_m: sigma_eff,
+        sigma_s_cm: sigma_eff / 100.0,
+        current,
+        potentials,
+        n_nodes: (0..n as u32).filter(|&i| is_nps(i)).count(),
+        n_edges: net.edges.iter().filter(|e| e.conductance > 0.0).count(),
+        iterations: sol.iterations,
+        percolates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: usize, g: f64) -> ResistorNetwork {
+        let edges = (0..n - 1)
+            .map(|i| Edge {
+                a: i as u32,
+                b: i as u32 + 1,
+                conductance: g,
+                crossing: 0,
+            })
+            .collect();
+        ResistorNetwork {
+            n_nodes: n,
+            edges,
+            dirichlet: vec![(0, 0.0), (n as u32 - 1, 1.0)],
+            periodic_drop: 0.0,
+        }
+    }
+
+    #[test]
+    fn series_chain_is_linear() {
+        let sol = solve(&chain(6, 2.0), 1e-12).expect("solve");
+        for (i, v) in sol.potentials.iter().enumerate() {
+            assert!((v - i as f64 / 5.0).abs() < 1e-10, "node {i}: {v}");
+        }
+        // Five resistors of 0.5 Ω in series: I = 1 V / 2.5 Ω.
+        assert!((sol.dirichlet_currents[1] - 0.4).abs() < 1e-10);
+        assert!((sol.dirichlet_currents[0] + 0.4).abs() < 1e-10);
+    }
+
+    #[test]
+    fn floating_cluster_is_removed() {
+        let mut net = chain(4, 1.0);
+        net.n_nodes = 6;
+        net.edges.push(Edge {
+            a: 4,
+            b: 5,
+            conductance: 1.0,
+            crossing: 0,
+        });
+        let sol = solve(&net, 1e-12).expect("solve");
+        assert!(sol.potentials[4].is_nan() && sol.potentials[5].is_nan());
+        assert_eq!(sol.n_active_nodes, 4);
+    }
+
+    #[test]
+    fn periodic_ring_carries_drop() {
+        // A ring of 4 unit resistors wrapping once: I = ΔV / 4 Ω.
+        let mut edges: Vec<Edge> = (0..3)
+            .map(|i| Edge {
+                a: i,
+                b: i + 1,
+                conductance: 1.0,
+                crossing: 0,
+            })
+            .collect();
+        edges.push(Edge {
+            a: 3,
+            b: 0,
+            conductance: 1.0,
+            crossing: 1,
+        });
+        let net = ResistorNetwork {
+            n_nodes: 4,
+            edges,
+            dirichlet: vec![],
+            periodic_drop: 2.0,
+        };
+        let sol = solve(&net, 1e-12).expect("solve");
+        assert!(sol.wraps);
+        assert!(
+            (sol.periodic_current - 0.5).abs() < 1e-10,
+            "{}",
+            sol.periodic_current
+        );
+        for i in &sol.edge_currents {
+            assert!((i - 0.5).abs() < 1e-10);
+        }
+    }
+
+    #[test]
+    fn non_wrapping_cluster_floats_under_periodic_drop() {
+        let edges = vec![
+            Edge {
+                a: 0,
+                b: 1,
+                conductance: 1.0,
+                crossing: 1,
+            },
+            Edge {
+                a: 1,
+                b: 2,
+                conductance: 1.0,
+                crossing: -1,
+            },
+        ];
+        let net = ResistorNetwork {
+            n_nodes: 3,
+            edges,
+            dirichlet: vec![],
+            periodic_drop: 1.0,
+        };
+        let sol = solve(&net, 1e-12).expect("solve");
+        assert!(!sol.wraps);
+        assert_eq!(sol.periodic_current, 0.0);
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let mut net = chain(3, 1.0);
+        net.edges[0].conductance = f64::NAN;
+        assert!(matches!(
+            solve(&net, 1e-10),
+            Err(NetworkError::InvalidConductance { .. })
+        ));
+        let mut net = chain(3, 1.0);
+        net.edges[1].b = 7;
+        assert!(matches!(
+            solve(&net, 1e-10),
+            Err(NetworkError::NodeOutOfRange { .. })
+        ));
+        assert!(matches!(
+            solve(&chain(3, 1.0), 0.0),
+            Err(NetworkError::InvalidTolerance(_))
+        ));
+    }
+
+    #[test]
+    fn holm_kernels() {
+        assert!((constriction_resistance(2.0, 0.5, 0.5) - 0.5).abs() < 1e-15);
+        assert!((spreading_resistance(2.0, 0.5) - 0.25).abs() < 1e-15);
+        assert!((open_radius(1.0, 0.75) - 0.5).abs() < 1e-15);
+        assert!(constriction_resistance(0.0, 1.0, 1.0).is_infinite());
+    }
+}

@@ -1,0 +1,322 @@
+//! Pure contact kernels: no ECS, no arrays, just numbers in and forces out.
+//!
+//! Conventions (SI): overlap `delta = r_i + r_j − d` (m, positive in contact), effective radius
+//! `R* = r_i r_j / (r_i + r_j)` (against a wall `R* = r_i`), effective mass `m* = m_i m_j/(m_i+m_j)`.
+//!
+//! Laws implemented (one enum per model role, see [`NormalModel`]):
+//! - **Hertz** (Hertz 1882; Johnson, *Contact Mechanics*, 1985, §4.2):
+//!   `F_n = 4/3 · Y* · a · δ`, `a = sqrt(R* δ)`, with `Y* = 1/((1−ν_i²)/E_i + (1−ν_j²)/E_j)`.
+//! - **Elastic–perfectly-plastic** (Thornton, J. Appl. Mech. 64, 383, 1997; Thornton & Ning,
+//!   Powder Technol. 99, 154, 1998): Hertz until the mean contact pressure reaches the yield
+//!   pressure `p_y`, i.e. `δ_y = R* (π p_y / (2 Y*))²`; beyond it `F = F_y + π p_y R* (δ − δ_y)`;
+//!   unloading from `(δ_max, F_max)` is Hertzian with an enlarged curvature
+//!   `R_p = 4 Y* a_max³ / (3 F_max)` about the plastic overlap
+//!   `δ_p = δ_max − (3 F_max / (4 Y* sqrt(R_p)))^(2/3)`. The contact radius reported for the
+//!   conductivity solver keeps the plastic flat: `a = max(sqrt(R* δ_p), sqrt(R_p (δ − δ_p)))` on
+//!   unloading (the flattened neck does not vanish when the load is removed).
+//! - **Damping** from the restitution coefficient `e` (Tsuji et al., Powder Technol. 71, 239, 1992;
+//!   the LIGGGHTS/EDEM form): `γ_n = 2 sqrt(5/6) |β| sqrt(S_n m*)`, `S_n = 2 Y* a`,
+//!   `β = ln e / sqrt(ln² e + π²)`; tangential damping is zero.
+//! - **Mindlin no-slip tangential spring** with history: `k_t = 8 G* a`, `G* = 1/((2−ν_i)/G_i + (2−ν_j)/G_j)`,
+//!   capped by Coulomb friction `|F_t| ≤ μ |F_n|` (Mindlin 1949; Di Renzo & Di Maio, Chem. Eng. Sci. 59,
+//!   525, 2004).
+//! - **Rolling resistance**, constant directional torque (Ai et al., Powder Technol. 206, 269, 2011,
+//!   model A): `M_r = −μ_r R* |F_n| ω_rel/|ω_rel|`.
+//! - **Adhesion** (DMT, Derjaguin–Muller–Toporov 1975): a constant pull `F_adh = 2π w R*` while in
+//!   contact, `w` the work of adhesion.
+
+use glam::DVec3;
+
+/// Normal contact law of a material pair (one variant per law; the RON keyword is the variant name).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NormalModel {
+    /// Elastic Hertz law.
+    Hertz,
+    /// Thornton elastic–perfectly-plastic law with yield pressure `yield_pressure` (Pa).
+    ElastoPlastic {
+        /// Contact yield pressure (mean pressure at which the contact flows plastically), Pa.
+        yield_pressure: f64,
+    },
+}
+
+/// Contact parameters of one material pair, mixed once at set-up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairParams {
+    /// Effective Young's modulus `Y*`, Pa.
+    pub y_star: f64,
+    /// Effective shear modulus `G*`, Pa.
+    pub g_star: f64,
+    /// Damping factor β = ln e / sqrt(ln² e + π²) (dimensionless, ≤ 0).
+    pub beta: f64,
+    /// Coulomb friction coefficient (dimensionless).
+    pub friction: f64,
+    /// Rolling-resistance coefficient (dimensionless).
+    pub rolling_friction: f64,
+    /// Work of adhesion for DMT, J/m².
+    pub surface_energy: f64,
+    /// Normal law.
+    pub normal: NormalModel,
+}
+
+/// Elastic properties of one material, for mixing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaterialProps {
+    /// Young's modulus, Pa.
+    pub youngs_modulus: f64,
+    /// Poisson ratio.
+    pub poisson: f64,
+    /// Coefficient of restitution (0, 1].
+    pub restitution: f64,
+    /// Friction coefficient.
+    pub friction: f64,
+    /// Rolling-resistance coefficient.
+    pub rolling_friction: f64,
+    /// Work of adhesion, J/m².
+    pub surface_energy: f64,
+    /// Contact yield pressure, Pa (None: elastic Hertz).
+    pub yield_pressure: Option<f64>,
+}
+
+impl PairParams {
+    /// Mix two materials into pair parameters. Restitution, friction and rolling friction take the
+    /// smaller value of the pair; the adhesion energy the geometric mean; the yield pressure the
+    /// smaller (the softer body flows first); moduli combine as in Hertz theory.
+    pub fn mix(a: &MaterialProps, b: &MaterialProps) -> Self {
+        let y_star = 1.0 / ((1.0 - a.poisson * a.poisson) / a.youngs_modulus + (1.0 - b.poisson * b.poisson) / b.youngs_modulus);
+        let ga = a.youngs_modulus / (2.0 * (1.0 + a.poisson));
+        let gb = b.youngs_modulus / (2.0 * (1.0 + b.poisson));
+        let g_star = 1.0 / ((2.0 - a.poisson) / ga + (2.0 - b.poisson) / gb);
+        let e = a.restitution.min(b.restitution);
+        let normal = match (a.yield_pressure, b.yield_pressure) {
+            (None, None) => NormalModel::Hertz,
+            (Some(p), None) | (None, Some(p)) => NormalModel::ElastoPlastic { yield_pressure: p },
+            (Some(p), Some(q)) => NormalModel::ElastoPlastic { yield_pressure: p.min(q) },
+        };
+        Self {
+            y_star,
+            g_star,
+            beta: damping_beta(e),
+            friction: a.friction.min(b.friction),
+            rolling_friction: a.rolling_friction.min(b.rolling_friction),
+            surface_energy: (a.surface_energy * b.surface_energy).sqrt(),
+            normal,
+        }
+    }
+}
+
+/// β = ln e / sqrt(ln² e + π²) for restitution `e` in (0, 1]; 0 for e = 1 (no damping).
+pub fn damping_beta(e: f64) -> f64 {
+    let l = e.ln();
+    l / (l * l + std::f64::consts::PI * std::f64::consts::PI).sqrt()
+}
+
+/// Hertz elastic normal force magnitude, N: `4/3 Y* a δ` with `a = sqrt(R* δ)`.
+#[inline]
+pub fn hertz_force(y_star: f64, r_eff: f64, delta: f64) -> f64 {
+    let a = (r_eff * delta).sqrt();
+    4.0 / 3.0 * y_star * a * delta
+}
+
+/// Normal damping coefficient, N·s/m: `2 sqrt(5/6) |β| sqrt(2 Y* a m*)`.
+#[inline]
+pub fn damping_coefficient(beta: f64, y_star: f64, a: f64, m_eff: f64) -> f64 {
+    2.0 * (5.0f64 / 6.0).sqrt() * beta.abs() * (2.0 * y_star * a * m_eff).sqrt()
+}
+
+/// Plastic history of an elastoplastic contact (zero for a fresh or elastic contact).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PlasticState {
+    /// Largest overlap reached while yielding, m (0 if never yielded).
+    pub delta_max: f64,
+    /// Force at `delta_max`, N.
+    pub force_max: f64,
+}
+
+/// Output of the normal law: elastic(-plastic) force (no damping, no adhesion) and contact radius.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NormalOut {
+    /// Repulsive normal force from the elastic–plastic law, N (≥ 0).
+    pub force: f64,
+    /// Contact radius, m (what the conductivity solver uses).
+    pub radius: f64,
+    /// Radius used for the damping and tangential stiffness, m.
+    pub stiffness_radius: f64,
+}
+
+/// Evaluate the normal law at overlap `delta` (m), updating the plastic history.
+///
+/// For [`NormalModel::Hertz`] this is `hertz_force`. For [`NormalModel::ElastoPlastic`] see the module
+/// doc (Thornton 1997). `delta ≤ 0` with no plastic history gives zero force and radius.
+#[inline]
+pub fn normal_law(model: NormalModel, y_star: f64, r_eff: f64, delta: f64, hist: &mut PlasticState) -> NormalOut {
+    match model {
+        NormalModel::Hertz => {
+            if delta <= 0.0 {
+                return NormalOut { force: 0.0, radius: 0.0, stiffness_radius: 0.0 };
+            }
+            let a = (r_eff * delta).sqrt();
+            NormalOut { force: 4.0 / 3.0 * y_star * a * delta, radius: a, stiffness_radius: a }
+        }
+        NormalModel::ElastoPlastic { yield_pressure } => {
+            let py = yield_pressure;
+            let k = std::f64::consts::PI * py / (2.0 * y_star);
+            let delta_y = r_eff * k * k;
+            if hist.delta_max == 0.0 {
+                // Never yielded: elastic Hertz until δ_y.
+                if delta <= 0.0 {
+                    return NormalOut { force: 0.0, radius: 0.0, stiffness_radius: 0.0 };
+                }
+                let a = (r_eff * delta).sqrt();
+                if delta <= delta_y {
+                    return NormalOut { force: 4.0 / 3.0 * y_star * a * delta, radius: a, stiffness_radius: a };
+                }
+                let fy = hertz_force(y_star, r_eff, delta_y);
+                let f = fy + std::f64::consts::PI * py * r_eff * (delta - delta_y);
+                hist.delta_max = delta;
+                hist.force_max = f;
+                return NormalOut { force: f, radius: a, stiffness_radius: a };
+            }
+            if delta >= hist.delta_max {
+                // Plastic loading beyond the previous maximum.
+                let fy = hertz_force(y_star, r_eff, delta_y);
+                let f = fy + std::f64::consts::PI * py * r_eff * (delta - delta_y);
+                hist.delta_max = delta;
+                hist.force_max = f;
+                let a = (r_eff * delta).sqrt();
+                return NormalOut { force: f, radius: a, stiffness_radius: a };
+            }
+            // Elastic unloading/reloading about the plastic overlap.
+            let a_max = (r_eff * hist.delta_max).sqrt();
+            let r_p = 4.0 * y_star * a_max * a_max * a_max / (3.0 * hist.force_max);
+            let d_el_max = (3.0 * hist.force_max / (4.0 * y_star * r_p.sqrt())).powf(2.0 / 3.0);
+            let delta_p = hist.delta_max - d_el_max;
+            let a_flat = (r_eff * delta_p.max(0.0)).sqrt();
+            let d = delta - delta_p;
+            if d <= 0.0 {
+                return NormalOut { force: 0.0, radius: if delta > 0.0 { a_flat } else { 0.0 }, stiffness_radius: 0.0 };
+            }
+            let a_el = (r_p * d).sqrt();
+            NormalOut { force: 4.0 / 3.0 * y_star * a_el * d, radius: a_el.max(a_flat), stiffness_radius: a_el }
+        }
+    }
+}
+
+/// DMT adhesive pull-off force magnitude, N: `2π w R*`.
+#[inline]
+pub fn dmt_adhesion(surface_energy: f64, r_eff: f64) -> f64 {
+    2.0 * std::f64::consts::PI * surface_energy * r_eff
+}
+
+/// Update the Mindlin tangential spring `xi` (m) and return the tangential force (N).
+///
+/// `v_t` is the tangential relative velocity (m/s), `n` the unit normal, `k_t = 8 G* a` (N/m) and
+/// `f_n_abs` the normal force magnitude used for the Coulomb cap. The spring is projected into the
+/// current tangent plane before the increment. On sliding, `xi` is reset to `−F_t/k_t`.
+#[inline]
+pub fn tangential_force(xi: &mut DVec3, v_t: DVec3, n: DVec3, k_t: f64, mu: f64, f_n_abs: f64, dt: f64) -> DVec3 {
+    *xi -= n * xi.dot(n);
+    *xi += v_t * dt;
+    let mut ft = -k_t * *xi;
+    let cap = mu * f_n_abs;
+    let ft2 = ft.length_squared();
+    if ft2 > cap * cap {
+        if ft2 > 0.0 {
+            ft *= cap / ft2.sqrt();
+        }
+        *xi = if k_t > 0.0 { -ft / k_t } else { DVec3::ZERO };
+    }
+    ft
+}
+
+/// Rolling-resistance torque, N·m: constant magnitude `μ_r R* |F_n|` opposing the relative rolling
+/// velocity `omega_rel` (rad/s); zero when not rolling.
+#[inline]
+pub fn rolling_torque(mu_r: f64, r_eff: f64, f_n_abs: f64, omega_rel: DVec3) -> DVec3 {
+    let w = omega_rel.length();
+    if w < 1e-12 || mu_r == 0.0 {
+        DVec3::ZERO
+    } else {
+        -mu_r * r_eff * f_n_abs * omega_rel / w
+    }
+}
+
+/// Rayleigh time of a sphere, s: `π r sqrt(ρ/G) / (0.1631 ν + 0.8766)` (Li et al. 2005).
+pub fn rayleigh_time(radius: f64, density: f64, youngs_modulus: f64, poisson: f64) -> f64 {
+    let g = youngs_modulus / (2.0 * (1.0 + poisson));
+    std::f64::consts::PI * radius * (density / g).sqrt() / (0.1631 * poisson + 0.8766)
+}
+
+/// Hertz contact duration of a binary collision, s:
+/// `t_c = 2.868 (m*² / (R* Y*² v))^(1/5)` (Johnson 1985, eq. 11.24, with `Y*` the effective modulus).
+pub fn hertz_contact_time(m_eff: f64, r_eff: f64, y_star: f64, v_impact: f64) -> f64 {
+    2.868 * (m_eff * m_eff / (r_eff * y_star * y_star * v_impact)).powf(0.2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bench_pair() -> PairParams {
+        let m = MaterialProps {
+            youngs_modulus: 20e9,
+            poisson: 0.3,
+            restitution: 0.5,
+            friction: 0.5,
+            rolling_friction: 0.0,
+            surface_energy: 0.0,
+            yield_pressure: None,
+        };
+        PairParams::mix(&m, &m)
+    }
+
+    #[test]
+    fn hertz_matches_anchor_force() {
+        // dem-anchor.md: two r = 2.5 µm spheres at overlap 1e-8 m: 1.6381450385e-05 N.
+        let p = bench_pair();
+        let f = hertz_force(p.y_star, 1.25e-6, 1e-8);
+        assert!((f / 1.6381450385e-05 - 1.0).abs() < 1e-9, "{f}");
+        // Against a wall R* = r, the wall has the same material.
+        let fw = hertz_force(p.y_star, 2.5e-6, 1e-8);
+        assert!((fw / 2.3166869305e-05 - 1.0).abs() < 1e-9, "{fw}");
+    }
+
+    #[test]
+    fn plastic_law_is_continuous_and_keeps_flat() {
+        let y = 1e10;
+        let r = 2e-6;
+        let model = NormalModel::ElastoPlastic { yield_pressure: 4e8 };
+        let mut h = PlasticState::default();
+        let dy = r * (std::f64::consts::PI * 4e8 / (2.0 * y)).powi(2);
+        let below = normal_law(model, y, r, dy * 0.999999, &mut h);
+        assert_eq!(h.delta_max, 0.0);
+        let above = normal_law(model, y, r, dy * 1.000001, &mut h);
+        assert!((above.force / below.force - 1.0).abs() < 1e-4);
+        // Load well into the plastic range then unload.
+        let top = normal_law(model, y, r, 20.0 * dy, &mut h);
+        let un = normal_law(model, y, r, 19.5 * dy, &mut h);
+        assert!(un.force < top.force && un.force > 0.0);
+        // Unloaded to zero force the flat stays.
+        let mut h2 = h;
+        let zero = normal_law(model, y, r, 15.0 * dy, &mut h2);
+        assert_eq!(zero.force, 0.0);
+        assert!(zero.radius > 0.5 * (r * 15.0 * dy).sqrt());
+        // Reloading to the maximum recovers the maximum force (elastic unloading curve passes through it).
+        let back = normal_law(model, y, r, 20.0 * dy * (1.0 - 1e-12), &mut h);
+        assert!((back.force / top.force - 1.0).abs() < 1e-6, "{} {}", back.force, top.force);
+    }
+
+    #[test]
+    fn coulomb_cap_holds() {
+        let mut xi = DVec3::new(1e-6, 0.0, 0.0);
+        let ft = tangential_force(&mut xi, DVec3::ZERO, DVec3::Z, 1e3, 0.5, 1e-4, 1e-9);
+        assert!((ft.length() - 0.5e-4).abs() < 1e-16);
+        assert!((xi.length() - 0.5e-4 / 1e3).abs() < 1e-18);
+    }
+}
+
+/// Normal force magnitude (elastic + damping, no adhesion) at overlap `delta` (m) with approach speed
+/// `v_approach` (m/s, positive closing), N: the quantity the benchmark's single-contact checks quote.
+pub fn contact_force_check(pp: &PairParams, delta: f64, r_eff: f64, m_eff: f64, v_approach: f64, plastic: &mut PlasticState) -> f64 {
+    let law = normal_law(pp.normal, pp.y_star, r_eff, delta, plastic);
+    law.force + damping_coefficient(pp.beta, pp.y_star, law.stiffness_radius, m_eff) * v_approach
+}

@@ -1,0 +1,142 @@
+//! Random non-overlapping packings in a box periodic in x and y with walls in z.
+//!
+//! Method: centres drawn uniformly (z kept one radius from each wall), then overlaps removed by
+//! iterated Jacobi displacement: each particle moves by half of each of its overlaps along the pair
+//! normal (plus a small over-relaxation), computed from the previous iterate with a cell list, so the
+//! result does not depend on the thread count. Converges quickly below random close packing (the
+//! benchmark's solid fraction 0.55 takes a few hundred sweeps; the film's 0.3 a handful).
+
+use glam::DVec3;
+use rand::Rng;
+use rayon::prelude::*;
+
+/// Errors of the packing generator.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum PackingError {
+    /// Overlaps could not be removed.
+    #[error("could not remove overlaps at solid fraction {solid_fraction:.3} after {sweeps} sweeps (largest remaining overlap {max_overlap:.3e} m); lower the initial solid fraction")]
+    NoConvergence {
+        /// Requested solid fraction.
+        solid_fraction: f64,
+        /// Sweeps done.
+        sweeps: usize,
+        /// Largest overlap left, m.
+        max_overlap: f64,
+    },
+}
+
+/// Place spheres of the given radii (m) without overlaps in `[0,lx)×[0,ly)×[z0,z1]`, periodic in x, y.
+/// Returns centres in the order of `radii`.
+pub fn random_packing<R: Rng>(radii: &[f64], lx: f64, ly: f64, z0: f64, z1: f64, rng: &mut R) -> Result<Vec<DVec3>, PackingError> {
+    let n = radii.len();
+    let mut pos: Vec<DVec3> = radii
+        .iter()
+        .map(|&r| {
+            let x = rng.random::<f64>() * lx;
+            let y = rng.random::<f64>() * ly;
+            let z = z0 + r + rng.random::<f64>() * (z1 - z0 - 2.0 * r).max(0.0);
+            DVec3::new(x, y, z)
+        })
+        .collect();
+    if n == 0 {
+        return Ok(pos);
+    }
+    let rmax = radii.iter().cloned().fold(0.0, f64::max);
+    let rmin = radii.iter().cloned().fold(f64::INFINITY, f64::min);
+    let range = 2.0 * rmax;
+    let ncx = ((lx / range).floor() as usize).max(1);
+    let ncy = ((ly / range).floor() as usize).max(1);
+    let ncz = (((z1 - z0) / range).floor() as usize).max(1);
+    let (cx, cy, cz) = (lx / ncx as f64, ly / ncy as f64, (z1 - z0) / ncz as f64);
+    let tol = 1e-4 * rmin;
+    let vol: f64 = radii.iter().map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r).sum();
+    let phi = vol / (lx * ly * (z1 - z0));
+    let max_sweeps = 5000;
+    for sweep in 0..max_sweeps {
+        let cell_of = |x: DVec3| {
+            let ix = ((x.x.rem_euclid(lx) / cx) as usize).min(ncx - 1);
+            let iy = ((x.y.rem_euclid(ly) / cy) as usize).min(ncy - 1);
+            let iz = (((x.z - z0) / cz).max(0.0) as usize).min(ncz - 1);
+            (iz * ncy + iy) * ncx + ix
+        };
+        let ncell = ncx * ncy * ncz;
+        let mut start = vec![0usize; ncell + 1];
+        let cells: Vec<usize> = pos.iter().map(|&x| cell_of(x)).collect();
+        for &c in &cells {
+            start[c + 1] += 1;
+        }
+        for c in 0..ncell {
+            start[c + 1] += start[c];
+        }
+        let mut fill = start.clone();
+        let mut sorted = vec![0usize; n];
+        for (i, &c) in cells.iter().enumerate() {
+            sorted[fill[c]] = i;
+            fill[c] += 1;
+        }
+        let snapshot = &pos;
+        let moves: Vec<(DVec3, f64)> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let xi = snapshot[i];
+                let c = cells[i];
+                let (ix, iy, iz) = (c % ncx, (c / ncx) % ncy, c / (ncx * ncy));
+                let mut disp = DVec3::ZERO;
+                let mut worst = 0.0f64;
+                let mut seen: [usize; 27] = [usize::MAX; 27];
+                let mut ns = 0;
+                for dz in -1isize..=1 {
+                    let jz = iz as isize + dz;
+                    if jz < 0 || jz >= ncz as isize {
+                        continue;
+                    }
+                    for dy in -1isize..=1 {
+                        let jy = (iy as isize + dy).rem_euclid(ncy as isize) as usize;
+                        for dx in -1isize..=1 {
+                            let jx = (ix as isize + dx).rem_euclid(ncx as isize) as usize;
+                            let cc = (jz as usize * ncy + jy) * ncx + jx;
+                            if seen[..ns].contains(&cc) {
+                                continue;
+                            }
+                            seen[ns] = cc;
+                            ns += 1;
+                            for &j in &sorted[start[cc]..start[cc + 1]] {
+                                if j == i {
+                                    continue;
+                                }
+                                let mut d = xi - snapshot[j];
+                                d.x -= lx * (d.x / lx).round();
+                                d.y -= ly * (d.y / ly).round();
+                                let dist = d.length();
+                                let ov = radii[i] + radii[j] - dist;
+                                if ov > 0.0 {
+                                    worst = worst.max(ov);
+                                    let nrm = if dist > 0.0 { d / dist } else { DVec3::X };
+                                    disp += 0.55 * ov * nrm;
+                                }
+                            }
+                        }
+                    }
+                }
+                (disp, worst)
+            })
+            .collect();
+        let mut worst = 0.0f64;
+        for (i, (d, w)) in moves.iter().enumerate() {
+            worst = worst.max(*w);
+            let r = radii[i];
+            let mut x = pos[i] + *d;
+            x.z = x.z.clamp(z0 + r, (z1 - r).max(z0 + r));
+            x.x = x.x.rem_euclid(lx);
+            x.y = x.y.rem_euclid(ly);
+            pos[i] = x;
+        }
+        if worst <= tol {
+            return Ok(pos);
+        }
+        if sweep + 1 == max_sweeps {
+            return Err(PackingError::NoConvergence { solid_fraction: phi, sweeps: max_sweeps, max_overlap: worst });
+        }
+    }
+    unreachable!("loop returns")
+}

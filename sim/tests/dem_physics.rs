@@ -1,0 +1,105 @@
+//! Physics tests of the DEM core: binary collisions against closed forms, energy conservation.
+
+use dryfilm_sim::dem::contact::{hertz_contact_time, MaterialProps, PairParams};
+use dryfilm_sim::dem::{Dem, ParticleState};
+use glam::DVec3;
+
+fn material(e: f64, mu: f64) -> MaterialProps {
+    MaterialProps { youngs_modulus: 20e9, poisson: 0.3, restitution: e, friction: mu, rolling_friction: 0.0, surface_energy: 0.0, yield_pressure: None }
+}
+
+/// Two spheres approaching head-on along x in a large box; returns (engine, contact steps).
+fn collide(e: f64, v: f64, dt: f64) -> (Dem, u64, f64) {
+    let r = 2.5e-6;
+    let m = 2200.0 * 4.0 / 3.0 * std::f64::consts::PI * r * r * r;
+    let mut p = ParticleState::default();
+    p.push(DVec3::new(40e-6, 40e-6, 40e-6), r, m, 0);
+    p.push(DVec3::new(40e-6 + 2.0 * r + 0.2e-6, 40e-6, 40e-6), r, m, 0);
+    p.vel[0] = DVec3::new(v / 2.0, 0.0, 0.0);
+    p.vel[1] = DVec3::new(-v / 2.0, 0.0, 0.0);
+    let mat = material(e, 0.5);
+    let mut dem = Dem::new(p, vec![PairParams::mix(&mat, &mat)], 1, 100e-6, 100e-6, 0.0, 100e-6, 0, dt, 0.5e-6);
+    dem.cohesion = false;
+    let mut contact_steps = 0;
+    for _ in 0..200000 {
+        dem.step_once().unwrap();
+        if dem.pairs.iter().any(|p| p.touching) {
+            contact_steps += 1;
+        } else if contact_steps > 0 {
+            break;
+        }
+    }
+    let vrel = (dem.p.vel[1] - dem.p.vel[0]).x;
+    (dem, contact_steps, vrel)
+}
+
+#[test]
+fn restitution_coefficient_of_binary_collision() {
+    for &e in &[0.3, 0.5, 0.9] {
+        let (_, _, vrel) = collide(e, 0.5, 2e-10);
+        let got = vrel / 0.5;
+        assert!((got - e).abs() < 0.01 * e, "restitution {e}: got {got}");
+    }
+}
+
+#[test]
+fn hertz_contact_duration_matches_closed_form() {
+    let dt = 1e-11;
+    let (dem, steps, vrel) = collide(1.0, 0.5, dt);
+    let r = 2.5e-6;
+    let m = 2200.0 * 4.0 / 3.0 * std::f64::consts::PI * r * r * r;
+    let pp = dem.table[0];
+    let tc = hertz_contact_time(m / 2.0, r / 2.0, pp.y_star, 0.5);
+    let got = steps as f64 * dt;
+    assert!((got / tc - 1.0).abs() < 0.01, "contact time {got} vs closed form {tc}");
+    // Without damping the rebound speed equals the impact speed.
+    assert!((vrel / 0.5 - 1.0).abs() < 1e-3, "elastic rebound {vrel}");
+}
+
+#[test]
+fn energy_is_conserved_without_damping() {
+    let r = 2.5e-6;
+    let m = 2200.0 * 4.0 / 3.0 * std::f64::consts::PI * r * r * r;
+    let mut p = ParticleState::default();
+    // A small cluster of spheres moving towards each other, frictionless and elastic.
+    let pts = [(30.0, 30.0, 30.0), (36.0, 30.5, 30.0), (33.0, 35.0, 30.5), (33.0, 32.0, 36.0)];
+    for (k, &(x, y, z)) in pts.iter().enumerate() {
+        p.push(DVec3::new(x, y, z) * 1e-6, r, m, 0);
+        let c = DVec3::new(33.0, 32.0, 31.5) * 1e-6;
+        p.vel[k] = (c - p.pos[k]).normalize() * 0.3;
+    }
+    let mat = material(1.0, 0.0);
+    let mut dem = Dem::new(p, vec![PairParams::mix(&mat, &mat)], 1, 80e-6, 80e-6, 0.0, 80e-6, 0, 1e-10, 0.5e-6);
+    dem.cohesion = false;
+    dem.rebuild().unwrap();
+    dem.compute_forces();
+    let e0 = dem.kinetic_energy();
+    let mut touched = false;
+    for _ in 0..100000 {
+        dem.step_once().unwrap();
+        touched |= dem.pairs.iter().any(|p| p.touching);
+        if touched && !dem.pairs.iter().any(|p| p.touching) {
+            break;
+        }
+    }
+    assert!(touched, "particles never collided");
+    let e1 = dem.kinetic_energy();
+    assert!((e1 / e0 - 1.0).abs() < 1e-4, "energy drift {}", e1 / e0 - 1.0);
+}
+
+#[test]
+#[ignore]
+fn diag_anchor() {
+    let data = dryfilm_sim::dem::lammps::read_data_file(std::path::Path::new("../../shared/bench/dem-anchor-N20000.data.gz")).unwrap();
+    let mut dem = dryfilm_sim::dem::bench::anchor_engine(&data);
+    dem.rebuild().unwrap();
+    dem.compute_forces();
+    println!("touching at start {}", dem.touching_pairs());
+    for s in 0..400 {
+        dem.step_once().unwrap();
+        if s % 40 == 0 {
+            let (imax, vmax) = dem.p.vel.iter().enumerate().map(|(i, v)| (i, v.length())).fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+            println!("step {s} rebuilds {} vmax {vmax:.3e} at {imax} z {:.3e} touching {} topf {:.3e}", dem.rebuilds, dem.p.pos[imax].z, dem.touching_pairs(), dem.walls.top_force);
+        }
+    }
+}

@@ -1,0 +1,621 @@
+//! PTFE continuity, reduction at the anode, electronic conductivity and short circuits on
+//! hand-built snapshots.
+
+use dryfilm_sim::snapshot::{
+    Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot,
+    SnapshotMaterials, Wall, WallContact, SNAPSHOT_FORMAT, SNAPSHOT_VERSION,
+};
+use dryfilm_sim::solvers::continuity::{
+    analyze, electronic_conductivity, spanning_probability, ContinuityParams, NO_CLUSTER,
+};
+use dryfilm_sim::solvers::network::{ionic_conductivity, Direction};
+
+const UM: f64 = 1e-6;
+const RF: f64 = 0.05 * UM; // fibril radius
+const TOL: f64 = 1e-12;
+
+fn materials() -> SnapshotMaterials {
+    SnapshotMaterials {
+        nps_sigma_ion: 0.0149,
+        nps_sigma_e: 1e-7,
+        reduced_ptfe_sigma_e: 10.0,
+        nps_density: 2210.0,
+        ptfe_density: 2200.0,
+        fibril_strength: 2e7,
+        fibril_yield: 1e7,
+        ptfe_modulus: 4e8,
+        anchor_strength: 1.0,
+        nps_modulus: 2e10,
+        nps_poisson: 0.3,
+        nps_yield_pressure: 3e8,
+        nps_surface_energy: 0.1,
+        nps_friction: 0.3,
+    }
+}
+
+/// Empty box 20 µm × 20 µm × 10 µm.
+fn empty() -> Snapshot {
+    Snapshot {
+        format: SNAPSHOT_FORMAT.into(),
+        version: SNAPSHOT_VERSION,
+        stage: "test".into(),
+        scenario: "test".into(),
+        seed: 0,
+        ptfe_wt_pct: 1.0,
+        sim_box: SimBox {
+            lx: 20.0 * UM,
+            ly: 20.0 * UM,
+            z_bottom: 0.0,
+            z_top: 10.0 * UM,
+        },
+        materials: materials(),
+        particles: ParticleArrays::default(),
+        contacts: vec![],
+        wall_contacts: vec![],
+        fibrils: vec![],
+        fibril_contacts: vec![],
+    }
+}
+
+fn particle(s: &mut Snapshot, pos: [f64; 3], r: f64, phase: Phase) -> u32 {
+    let p = &mut s.particles;
+    p.pos.push(pos);
+    p.radius.push(r);
+    p.phase.push(phase);
+    p.orientation.push([0.0, 0.0, 0.0, 1.0]);
+    p.vel.push([0.0; 3]);
+    p.force.push([0.0; 3]);
+    p.stress.push([0.0; 6]);
+    p.pos.len() as u32 - 1
+}
+
+/// A fibril between world points `pa` and `pb`, anchored on particles `ia`, `ib` (anchor offsets
+/// computed from the particles' centres), drawn from `source`.
+fn fibril(s: &mut Snapshot, ia: u32, pa: [f64; 3], ib: u32, pb: [f64; 3], source: u32) -> u32 {
+    let ca = s.particles.pos[ia as usize];
+    let cb = s.particles.pos[ib as usize];
+    let local = |p: [f64; 3], c: [f64; 3]| [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
+    let len = ((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2) + (pa[2] - pb[2]).powi(2)).sqrt();
+    s.fibrils.push(Fibril {
+        a: Anchor {
+            particle: ia,
+            local: local(pa, ca),
+        },
+        b: Anchor {
+            particle: ib,
+            local: local(pb, cb),
+        },
+        source,
+        radius: RF,
+        rest_length: len,
+        length: len,
+        tension: 0.0,
+        state: FibrilState::Intact,
+    });
+    s.fibrils.len() as u32 - 1
+}
+
+/// Snapshot with a fully drawn (radius 0) PTFE source particle 0 and NPS anchor particles 1..,
+/// one per entry of `centres` (radius 1 µm).
+fn with_anchors(centres: &[[f64; 3]]) -> Snapshot {
+    let mut s = empty();
+    particle(&mut s, [1.0 * UM, 1.0 * UM, 5.0 * UM], 0.0, Phase::Ptfe);
+    for &c in centres {
+        particle(&mut s, c, 1.0 * UM, Phase::Nps);
+    }
+    s
+}
+
+fn params() -> ContinuityParams {
+    ContinuityParams::default()
+}
+
+#[test]
+fn isolated_fibrils_do_not_span() {
+    let mut s = with_anchors(&[
+        [5.0 * UM, 5.0 * UM, 4.0 * UM],
+        [5.0 * UM, 5.0 * UM, 6.0 * UM],
+        [12.0 * UM, 12.0 * UM, 4.0 * UM],
+        [12.0 * UM, 12.0 * UM, 6.0 * UM],
+    ]);
+    fibril(
+        &mut s,
+        1,
+        [5.0 * UM, 5.0 * UM, 3.0 * UM],
+        2,
+        [5.0 * UM, 5.0 * UM, 7.0 * UM],
+        0,
+    );
+    fibril(
+        &mut s,
+        3,
+        [12.0 * UM, 12.0 * UM, 3.0 * UM],
+        4,
+        [12.0 * UM, 12.0 * UM, 7.0 * UM],
+        0,
+    );
+    let r = analyze(&s, &params()).expect("analyze");
+    assert_eq!(r.n_clusters, 2);
+    assert_eq!(r.fibril_cluster, vec![0, 1]);
+    assert!(!r.spanning && r.spanning_clusters.is_empty());
+    assert_eq!(r.anode_connected_volume_fraction, 0.0);
+    assert!(r.ptfe_particle_cluster.iter().all(|c| c.is_none()));
+}
+
+#[test]
+fn straight_fibril_from_bottom_to_top_spans() {
+    let mut s = with_anchors(&[
+        [10.0 * UM, 10.0 * UM, 1.0 * UM],
+        [10.0 * UM, 10.0 * UM, 9.0 * UM],
+    ]);
+    fibril(
+        &mut s,
+        1,
+        [10.0 * UM, 10.0 * UM, 0.0],
+        2,
+        [10.0 * UM, 10.0 * UM, 10.0 * UM],
+        0,
+    );
+    let r = analyze(&s, &params()).expect("analyze");
+    assert!(r.spanning);
+    assert_eq!(r.spanning_clusters, vec![0]);
+    assert!((r.anode_connected_volume_fraction - 1.0).abs() < 1e-12);
+    // A broken fibril is no path.
+    s.fibrils[0].state = FibrilState::Broken;
+    let r = analyze(&s, &params()).expect("analyze");
+    assert!(!r.spanning);
+    assert_eq!(r.fibril_cluster, vec![NO_CLUSTER]);
+}
+
+#[test]
+fn face_tolerance_decides_touching() {
+    // Fibril ends 0.3 µm from each face: touches with the default 0.5 µm, not with 0.1 µm.
+    let mut s = with_anchors(&[
+        [10.0 * UM, 10.0 * UM, 1.3 * UM],
+        [10.0 * UM, 10.0 * UM, 8.7 * UM],
+    ]);
+    fibril(
+        &mut s,
+        1,
+        [10.0 * UM, 10.0 * UM, 0.3 * UM],
+        2,
+        [10.0 * UM, 10.0 * UM, 9.7 * UM],
+        0,
+    );
+    assert!(analyze(&s, &params()).expect("analyze").spanning);
+    let tight = ContinuityParams {
+        face_tolerance: 0.1 * UM,
+        ..params()
+    };
+    assert!(!analyze(&s, &tight).expect("analyze").spanning);
+}
+
+/// Fibril 0 from the bottom to mid height, fibril 1 from mid height to the top, crossing near
+/// z = 5 µm but anchored on different particles.
+fn crossing_pair(touching: bool) -> Snapshot {
+    let mut s = with_anchors(&[
+        [6.0 * UM, 10.0 * UM, 1.0 * UM],
+        [14.0 * UM, 10.0 * UM, 9.0 * UM],
+        [8.0 * UM, 2.0 * UM, 5.0 * UM],
+        [8.0 * UM, 18.0 * UM, 5.0 * UM],
+    ]);
+    fibril(
+        &mut s,
+        1,
+        [6.0 * UM, 10.0 * UM, 0.0],
+        3,
+        [8.0 * UM, 3.0 * UM, 5.5 * UM],
+        0,
+    );
+    fibril(
+        &mut s,
+        2,
+        [14.0 * UM, 10.0 * UM, 10.0 * UM],
+        4,
+        [8.0 * UM, 17.0 * UM, 5.5 * UM],
+        0,
+    );
+    if touching {
+        s.fibril_contacts.push([0, 1]);
+    }
+    s
+}
+
+#[test]
+fn crossing_fibrils_form_one_spanning_cluster() {
+    let apart = analyze(&crossing_pair(false), &params()).expect("analyze");
+    assert_eq!(apart.n_clusters, 2);
+    assert!(!apart.spanning);
+    assert_eq!(apart.cluster_touches_anode, vec![true, false]);
+    assert_eq!(apart.cluster_touches_cathode, vec![false, true]);
+    let joined = analyze(&crossing_pair(true), &params()).expect("analyze");
+    assert_eq!(joined.n_clusters, 1);
+    assert_eq!(joined.cluster_elements, vec![2]);
+    assert!(joined.spanning);
+}
+
+#[test]
+fn cluster_not_touching_the_anode_is_not_reduced() {
+    let s = crossing_pair(false);
+    let r = analyze(&s, &params()).expect("analyze");
+    // Fibril 1 (top half) touches only the cathode.
+    let c1 = r.fibril_cluster[1] as usize;
+    assert!(!r.cluster_touches_anode[c1] && r.cluster_touches_cathode[c1]);
+    let v0 = s.fibrils[0].volume();
+    let v1 = s.fibrils[1].volume();
+    let expect = v0 / (v0 + v1);
+    assert!((r.anode_connected_volume_fraction - expect).abs() < 1e-12);
+    let e = electronic_conductivity(&s, &r, &params(), TOL).expect("electronic");
+    assert!(!e.short_circuit);
+    assert!((e.reduced_ptfe_fraction - expect).abs() < 1e-12);
+}
+
+#[test]
+fn ptfe_particles_join_by_overlap_segment_and_source() {
+    let mut s = empty();
+    // PTFE lumps 0 and 1 overlap; lump 2 is far away; lump 3 is a fibril's source.
+    let l0 = particle(
+        &mut s,
+        [3.0 * UM, 3.0 * UM, 5.0 * UM],
+        0.3 * UM,
+        Phase::Ptfe,
+    );
+    let l1 = particle(
+        &mut s,
+        [3.5 * UM, 3.0 * UM, 5.0 * UM],
+        0.3 * UM,
+        Phase::Ptfe,
+    );
+    let l2 = particle(
+        &mut s,
+        [15.0 * UM, 15.0 * UM, 5.0 * UM],
+        0.3 * UM,
+        Phase::Ptfe,
+    );
+    let l3 = particle(
+        &mut s,
+        [15.0 * UM, 3.0 * UM, 2.0 * UM],
+        0.3 * UM,
+        Phase::Ptfe,
+    );
+    let na = particle(&mut s, [3.0 * UM, 8.0 * UM, 5.0 * UM], 1.0 * UM, Phase::Nps);
+    let nb = particle(
+        &mut s,
+        [3.0 * UM, 19.0 * UM, 5.0 * UM],
+        1.0 * UM,
+        Phase::Nps,
+    );
+    // Fibril 0 runs along y through lump 0's centre line (x = 3 µm) across the periodic boundary
+    // (from y = 19 µm to y = 7 µm the short way, via y = 0): it passes lump 0 at y = 3 µm.
+    fibril(
+        &mut s,
+        nb,
+        [3.0 * UM, 18.0 * UM, 5.0 * UM],
+        na,
+        [3.0 * UM, 7.0 * UM, 5.0 * UM],
+        l3,
+    );
+    let r = analyze(&s, &params()).expect("analyze");
+    let c = |i: u32| r.ptfe_particle_cluster[i as usize].expect("PTFE particle has a cluster");
+    assert_eq!(c(l0), c(l1));
+    assert_eq!(c(l0), r.fibril_cluster[0]);
+    assert_eq!(c(l3), r.fibril_cluster[0]);
+    assert_ne!(c(l2), c(l0));
+    assert_eq!(r.n_clusters, 2);
+    assert_eq!(r.ptfe_particle_cluster[na as usize], None);
+    let total: f64 = r.cluster_volume_m3.iter().sum();
+    assert!((total - r.total_ptfe_volume_m3).abs() <= 1e-12 * total);
+}
+
+#[test]
+fn fibrils_sharing_an_anchor_site_join() {
+    let mut s = with_anchors(&[
+        [10.0 * UM, 10.0 * UM, 5.0 * UM],
+        [10.0 * UM, 10.0 * UM, 1.0 * UM],
+        [10.0 * UM, 10.0 * UM, 9.0 * UM],
+    ]);
+    // Both fibrils end on the side of NPS particle 1, 0.1 µm apart (< 2 r_f + 0.1 µm).
+    let side_a = [11.0 * UM, 10.0 * UM, 5.0 * UM];
+    let side_b = [11.0 * UM, 10.1 * UM, 5.0 * UM];
+    fibril(&mut s, 2, [10.0 * UM, 10.0 * UM, 0.0], 1, side_a, 0);
+    fibril(&mut s, 3, [10.0 * UM, 10.0 * UM, 10.0 * UM], 1, side_b, 0);
+    let r = analyze(&s, &params()).expect("analyze");
+    assert_eq!(r.n_clusters, 1);
+    assert!(r.spanning);
+    // Far apart on the same particle: no junction.
+    s.fibrils[1].b.local = [-UM, 0.0, 0.0];
+    let r = analyze(&s, &params()).expect("analyze");
+    assert_eq!(r.n_clusters, 2);
+    assert!(!r.spanning);
+}
+
+/// Simple cubic NPS packing 5×5×5 of radius 2 µm in a 20 µm cube with contacts and wall contacts.
+fn nps_cube() -> Snapshot {
+    let mut s = empty();
+    s.sim_box.z_top = 20.0 * UM;
+    let n = 5;
+    let id = |ix: usize, iy: usize, iz: usize| ((iz * n + iy) * n + ix) as u32;
+    for iz in 0..n {
+        for iy in 0..n {
+            for ix in 0..n {
+                let c = [
+                    (4 * ix + 2) as f64 * UM,
+                    (4 * iy + 2) as f64 * UM,
+                    (4 * iz + 2) as f64 * UM,
+                ];
+                particle(&mut s, c, 2.0 * UM, Phase::Nps);
+            }
+        }
+    }
+    let con = |i: u32, j: u32| Contact {
+        i: i.min(j),
+        j: i.max(j),
+        radius: 0.5 * UM,
+        overlap: 0.0,
+        normal_force: 0.0,
+        ptfe_coverage: 0.6,
+    };
+    for iz in 0..n {
+        for iy in 0..n {
+            for ix in 0..n {
+                s.contacts
+                    .push(con(id(ix, iy, iz), id((ix + 1) % n, iy, iz)));
+                s.contacts
+                    .push(con(id(ix, iy, iz), id(ix, (iy + 1) % n, iz)));
+                if iz + 1 < n {
+                    s.contacts.push(con(id(ix, iy, iz), id(ix, iy, iz + 1)));
+                }
+                for (layer, wall) in [(0, Wall::Bottom), (n - 1, Wall::Top)] {
+                    if iz == layer {
+                        let i = id(ix, iy, iz);
+                        s.wall_contacts.push(WallContact {
+                            i,
+                            wall,
+                            radius: 0.5 * UM,
+                            normal_force: 0.0,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn nps_only_electronic_conductivity_equals_the_contact_model() {
+    let s = nps_cube();
+    let r = analyze(&s, &params()).expect("analyze");
+    assert_eq!(r.n_clusters, 0);
+    let e = electronic_conductivity(&s, &r, &params(), TOL).expect("electronic");
+    assert!(!e.short_circuit);
+    // Same contact model as the ionic one with σ = σ_e and no PTFE blocking.
+    let mut ionic = s.clone();
+    ionic.materials.nps_sigma_ion = s.materials.nps_sigma_e;
+    ionic
+        .contacts
+        .iter_mut()
+        .for_each(|c| c.ptfe_coverage = 0.0);
+    let reference = ionic_conductivity(&ionic, Direction::Z, TOL).expect("ionic");
+    assert!((e.sigma_e_s_m - reference.sigma_s_m).abs() < 1e-9 * reference.sigma_s_m);
+    // Of the order of NPS's intrinsic 1e-7 S/m.
+    assert!(
+        e.sigma_e_s_m > 1e-9 && e.sigma_e_s_m < 1e-7,
+        "{}",
+        e.sigma_e_s_m
+    );
+}
+
+#[test]
+fn spanning_reduced_fibril_shorts_the_film() {
+    let mut s = nps_cube();
+    // A fibril through the gap between columns from the bottom to the top face, anchored on the
+    // bottom and top corner particles.
+    let (a, b) = (0u32, 124u32);
+    fibril(
+        &mut s,
+        a,
+        [4.0 * UM, 4.0 * UM, 0.0],
+        b,
+        [4.0 * UM, 4.0 * UM, 20.0 * UM],
+        a,
+    );
+    let r = analyze(&s, &params()).expect("analyze");
+    assert!(r.spanning);
+    let shorted = electronic_conductivity(&s, &r, &params(), TOL).expect("electronic");
+    assert!(shorted.short_circuit);
+    assert!((shorted.reduced_ptfe_fraction - 1.0).abs() < 1e-12);
+
+    // The same fibril, broken: no reduction path, NPS-limited.
+    let mut intact = s.clone();
+    intact.fibrils[0].state = FibrilState::Broken;
+    let r2 = analyze(&intact, &params()).expect("analyze");
+    let plain = electronic_conductivity(&intact, &r2, &params(), TOL).expect("electronic");
+    assert!(!plain.short_circuit);
+    assert!(
+        shorted.sigma_e_s_m > 1e3 * plain.sigma_e_s_m,
+        "shorted {} vs plain {}",
+        shorted.sigma_e_s_m,
+        plain.sigma_e_s_m
+    );
+    // The carbon wire alone: G = σ_C π r_f² / H per 20 µm × 20 µm, σ = G H / A (within the
+    // contact and NPS corrections, which are small).
+    let wire =
+        s.materials.reduced_ptfe_sigma_e * std::f64::consts::PI * RF * RF / (400.0 * UM * UM);
+    assert!(shorted.sigma_e_s_m < 1.01 * wire && shorted.sigma_e_s_m > 0.5 * wire);
+
+    // Half of the fibril: reduced (touches the anode) but no short, only a modest rise.
+    let mut half = nps_cube();
+    fibril(
+        &mut half,
+        a,
+        [4.0 * UM, 4.0 * UM, 0.0],
+        50,
+        [4.0 * UM, 4.0 * UM, 10.0 * UM],
+        a,
+    );
+    let r3 = analyze(&half, &params()).expect("analyze");
+    let partial = electronic_conductivity(&half, &r3, &params(), TOL).expect("electronic");
+    assert!(!partial.short_circuit);
+    assert!(partial.sigma_e_s_m < 1e-2 * shorted.sigma_e_s_m);
+    // An extra parallel path never lowers the conductance (Rayleigh monotonicity).
+    assert!(partial.sigma_e_s_m >= plain.sigma_e_s_m * (1.0 - 1e-9));
+}
+
+#[test]
+fn electronic_solve_is_bitwise_identical_on_any_thread_count() {
+    let mut s = nps_cube();
+    fibril(
+        &mut s,
+        0,
+        [4.0 * UM, 4.0 * UM, 0.0],
+        124,
+        [4.0 * UM, 4.0 * UM, 20.0 * UM],
+        0,
+    );
+    fibril(
+        &mut s,
+        5,
+        [2.0 * UM, 6.0 * UM, 0.0],
+        50,
+        [4.0 * UM, 4.0 * UM, 10.0 * UM],
+        0,
+    );
+    let r = analyze(&s, &params()).expect("analyze");
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| electronic_conductivity(&s, &r, &params(), 1e-10).expect("electronic"))
+    };
+    let one = run(1);
+    for threads in [2, 4] {
+        assert_eq!(
+            one.sigma_e_s_m.to_bits(),
+            run(threads).sigma_e_s_m.to_bits()
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let mut s = crossing_pair(true);
+    s.fibril_contacts.push([0, 9]);
+    assert!(analyze(&s, &params()).is_err());
+    let mut s = crossing_pair(true);
+    s.fibrils[0].a.particle = 99;
+    assert!(analyze(&s, &params()).is_err());
+    let bad = ContinuityParams {
+        face_tolerance: -1.0,
+        ..params()
+    };
+    assert!(analyze(&crossing_pair(true), &bad).is_err());
+    // A result from another snapshot is refused.
+    let r = analyze(&crossing_pair(true), &params()).expect("analyze");
+    assert!(electronic_conductivity(&nps_cube(), &r, &params(), TOL).is_err());
+}
+
+#[test]
+fn spanning_probability_from_flags() {
+    let flags = [true, true, false, true];
+    let (p, lo, hi) = spanning_probability(&flags);
+    assert_eq!(p, 0.75);
+    assert!(lo < p && p < hi && lo > 0.0 && hi < 1.0);
+    let (_, lo_many, hi_many) = spanning_probability(&[flags; 25].concat());
+    assert!(hi_many - lo_many < hi - lo, "more runs, narrower interval");
+}
+
+/// Size/convergence probe, not a benchmark: `cargo test --test continuity_ptfe -- --ignored
+/// --nocapture`. 20³ NPS cube (4 µm spacing) with 3000 random fibrils between neighbouring
+/// particles, random fibril–fibril contacts; prints clusters, spanning, σ_e and iterations.
+#[test]
+#[ignore]
+fn probe_random_fibril_network() {
+    let n = 20usize;
+    let mut s = empty();
+    s.sim_box = dryfilm_sim::snapshot::SimBox {
+        lx: 80.0 * UM,
+        ly: 80.0 * UM,
+        z_bottom: 0.0,
+        z_top: 80.0 * UM,
+    };
+    let id = |ix: usize, iy: usize, iz: usize| ((iz * n + iy) * n + ix) as u32;
+    for iz in 0..n {
+        for iy in 0..n {
+            for ix in 0..n {
+                let c = [
+                    (4 * ix + 2) as f64 * UM,
+                    (4 * iy + 2) as f64 * UM,
+                    (4 * iz + 2) as f64 * UM,
+                ];
+                particle(&mut s, c, 2.0 * UM, Phase::Nps);
+            }
+        }
+    }
+    for iz in 0..n {
+        for iy in 0..n {
+            for ix in 0..n {
+                let con = |j| Contact {
+                    i: id(ix, iy, iz).min(j),
+                    j: id(ix, iy, iz).max(j),
+                    radius: 0.5 * UM,
+                    overlap: 0.0,
+                    normal_force: 0.0,
+                    ptfe_coverage: 0.0,
+                };
+                s.contacts.push(con(id((ix + 1) % n, iy, iz)));
+                s.contacts.push(con(id(ix, (iy + 1) % n, iz)));
+                if iz + 1 < n {
+                    s.contacts.push(con(id(ix, iy, iz + 1)));
+                }
+                for (layer, wall) in [(0, Wall::Bottom), (n - 1, Wall::Top)] {
+                    if iz == layer {
+                        s.wall_contacts.push(WallContact {
+                            i: id(ix, iy, iz),
+                            wall,
+                            radius: 0.5 * UM,
+                            normal_force: 0.0,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let mut state = 12345u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    for fcount in [1000usize, 3000] {
+        let mut snap = s.clone();
+        for _ in 0..fcount {
+            let (ix, iy, iz) = (next() % n, next() % n, next() % n);
+            let jz = (iz + 1 + next() % 2).min(n - 1);
+            let (jx, jy) = ((ix + next() % 3) % n, (iy + next() % 3) % n);
+            let (a, b) = (id(ix, iy, iz), id(jx, jy, jz));
+            let pa = snap.particles.pos[a as usize];
+            let pb = snap.particles.pos[b as usize];
+            let below = [pa[0], pa[1], pa[2] - 2.0 * UM];
+            let above = [pb[0], pb[1], pb[2] + 2.0 * UM];
+            fibril(&mut snap, a, below, b, above, a);
+        }
+        let nf = snap.fibrils.len() as u32;
+        for _ in 0..fcount {
+            let (f, g) = ((next() as u32) % nf, (next() as u32) % nf);
+            if f < g {
+                snap.fibril_contacts.push([f, g]);
+            }
+        }
+        let t = std::time::Instant::now();
+        let r = analyze(&snap, &params()).expect("analyze");
+        let t_a = t.elapsed().as_secs_f64();
+        let e = electronic_conductivity(&snap, &r, &params(), 1e-10).expect("electronic");
+        println!(
+            "{fcount} fibrils: {} clusters, spanning {}, reduced {:.3}, sigma_e {:.3e} S/cm, {} iterations, analyze {:.3} s, total {:.3} s",
+            r.n_clusters, r.spanning, r.anode_connected_volume_fraction, e.sigma_e_s_cm, e.iterations, t_a, t.elapsed().as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! Integration tests of the virtual tensile test (`solvers::tensile`) on hand-built snapshots.
+
+use dryfilm_sim::snapshot::{
+    Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot,
+    SnapshotMaterials, SNAPSHOT_FORMAT, SNAPSHOT_VERSION,
+};
+use dryfilm_sim::solvers::tensile::{tensile_test, Axis, TensileError, TensileParams};
+use std::f64::consts::PI;
+
+const R: f64 = 1e-6;
+
+fn materials() -> SnapshotMaterials {
+    SnapshotMaterials {
+        nps_sigma_ion: 1.49e-2,
+        nps_sigma_e: 1e-7,
+        reduced_ptfe_sigma_e: 10.0,
+        nps_density: 2210.0,
+        ptfe_density: 2150.0,
+        fibril_strength: 60e6,
+        fibril_yield: 20e6,
+        ptfe_modulus: 0.5e9,
+        anchor_strength: 10.0,
+        nps_modulus: 20e9,
+        nps_poisson: 0.3,
+        nps_yield_pressure: 400e6,
+        nps_surface_energy: 0.05,
+        nps_friction: 0.3,
+    }
+}
+
+fn snapshot(pos: Vec<[f64; 3]>, lx: f64, ly: f64) -> Snapshot {
+    let n = pos.len();
+    Snapshot {
+        format: SNAPSHOT_FORMAT.into(),
+        version: SNAPSHOT_VERSION,
+        stage: "test".into(),
+        scenario: "test".into(),
+        seed: 0,
+        ptfe_wt_pct: 0.0,
+        sim_box: SimBox {
+            lx,
+            ly,
+            z_bottom: 0.0,
+            z_top: 10.0 * R,
+        },
+        materials: materials(),
+        particles: ParticleArrays {
+            pos,
+            radius: vec![R; n],
+            phase: vec![Phase::Nps; n],
+            orientation: vec![[0.0, 0.0, 0.0, 1.0]; n],
+            vel: vec![[0.0; 3]; n],
+            force: vec![[0.0; 3]; n],
+            stress: vec![[0.0; 6]; n],
+        },
+        contacts: Vec::new(),
+        wall_contacts: Vec::new(),
+        fibrils: Vec::new(),
+        fibril_contacts: Vec::new(),
+    }
+}
+
+fn contact(i: u32, j: u32, a: f64) -> Contact {
+    Contact {
+        i,
+        j,
+        radius: a,
+        overlap: 0.0,
+        normal_force: 0.0,
+        ptfe_coverage: 0.0,
+    }
+}
+
+fn fibril(a: u32, la: [f64; 3], b: u32, lb: [f64; 3], radius: f64, length: f64) -> Fibril {
+    Fibril {
+        a: Anchor {
+            particle: a,
+            local: la,
+        },
+        b: Anchor {
+            particle: b,
+            local: lb,
+        },
+        source: 0,
+        radius,
+        rest_length: length,
+        length,
+        tension: 0.0,
+        state: FibrilState::Intact,
+    }
+}
+
+/// N touching particles in a periodic chain along `axis`, each bonded to the next by a contact of
+/// radius `a`. Box: chain length × 2R, thickness 2R.
+fn contact_chain(n: usize, a: f64, axis: Axis) -> Snapshot {
+    let pos: Vec<[f64; 3]> = (0..n)
+        .map(|k| {
+            let s = R + 2.0 * R * k as f64;
+            match axis {
+                Axis::X => [s, R, R],
+                Axis::Y => [R, s, R],
+            }
+        })
+        .collect();
+    let len = 2.0 * R * n as f64;
+    let mut snap = match axis {
+        Axis::X => snapshot(pos, len, 2.0 * R),
+        Axis::Y => snapshot(pos, 2.0 * R, len),
+    };
+    for k in 0..n as u32 {
+        let j = (k + 1) % n as u32;
+        snap.contacts.push(contact(k.min(j), k.max(j), a));
+    }
+    snap
+}
+
+/// Contact strength of two equal spheres of radius R: DMT pull-off 2π w R* with R* = R/2.
+fn pull_off() -> f64 {
+    2.0 * PI * materials().nps_surface_energy * R / 2.0
+}
+
+#[test]
+fn contact_chain_fails_at_pull_off_stress() {
+    for axis in [Axis::X, Axis::Y] {
+        let snap = contact_chain(4, 0.2e-6, axis);
+        let p = TensileParams::default();
+        let res = tensile_test(&snap, axis, &p).expect("tensile test runs");
+        // Section: 2R wide × 2R thick; every bond carries the chain force.
+        let expected = pull_off() / (2.0 * R * 2.0 * R);
+        assert!(res.failed);
+        assert_eq!(res.broken_contacts, 4);
+        let rel = res.peak_stress_pa / expected;
+        assert!(
+            (1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel),
+            "{axis:?}: peak {} Pa vs strength {expected} Pa",
+            res.peak_stress_pa
+        );
+        assert_eq!(*res.stress_pa.last().expect("points"), 0.0);
+    }
+}
+
+#[test]
+fn contact_chain_is_linear_with_expected_stiffness() {
+    let a = 0.2e-6;
+    let snap = contact_chain(5, a, Axis::X);
+    let p = TensileParams {
+        strain_step: 1e-6,
+        ..TensileParams::default()
+    };
+    let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
+    let m = materials();
+    let e_star = m.nps_modulus / (2.0 * (1.0 - m.nps_poisson * m.nps_poisson));
+    let kn = 2.0 * e_star * a;
+    // Each bond stretches by 2R ε; force kn 2R ε over the 2R × 2R section.
+    let slope = kn * 2.0 * R / (2.0 * R * 2.0 * R);
+    let mut checked = 0;
+    for (e, s) in res.strain.iter().zip(&res.stress_pa) {
+        if *e > 0.0 && *s > 0.0 && *e < res.strain_at_peak {
+            assert!(
+                (s / e - slope).abs() <= 1e-6 * slope,
+                "secant {} vs {slope}",
+                s / e
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} elastic points");
+}
+
+/// Three particles 3R apart along x, joined surface-to-surface by fibrils of radius `r`, length R.
+fn fibril_chain(r: f64) -> Snapshot {
+    let s = 3.0 * R;
+    let pos = (0..3).map(|k| [0.5 * s + s * k as f64, R, R]).collect();
+    let mut snap = snapshot(pos, 3.0 * s, 2.0 * R);
+    for k in 0..3u32 {
+        let j = (k + 1) % 3;
+        snap.fibrils
+            .push(fibril(k, [R, 0.0, 0.0], j, [-R, 0.0, 0.0], r, R));
+    }
+    snap
+}
+
+#[test]
+fn fibril_chain_fails_at_weaker_of_break_and_detach() {
+    let r = 50e-9;
+    let area = PI * r * r;
+    // (breaking stress, anchor strength): break-limited, then detach-limited; both below yield.
+    for (sigma_b, s_a) in [(10e6, 10.0), (60e6, 0.1)] {
+        let mut snap = fibril_chain(r);
+        snap.materials.fibril_strength = sigma_b;
+        snap.materials.anchor_strength = s_a;
+        let f_break = sigma_b * area;
+        let f_detach = 2.0 * PI * r * s_a;
+        let expected = f_break.min(f_detach) / (2.0 * R * 2.0 * R);
+        let p = TensileParams {
+            max_strain: 1.0,
+            ..TensileParams::default()
+        };
+        let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
+        assert!(res.failed);
+        let rel = res.peak_stress_pa / expected;
+        assert!(
+            (1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel),
+            "peak {} vs {expected}",
+            res.peak_stress_pa
+        );
+        if f_break < f_detach {
+            assert_eq!((res.broken_fibrils, res.detached_fibrils), (3, 0));
+        } else {
+            assert_eq!((res.broken_fibrils, res.detached_fibrils), (0, 3));
+        }
+    }
+}
+
+#[test]
+fn drawing_fibril_chain_peaks_at_hardening_maximum() {
+    let r = 50e-9;
+    let snap = fibril_chain(r);
+    let m = materials();
+    let h = 40e6;
+    let p = TensileParams {
+        max_strain: 2.0,
+        strain_step: 0.002,
+        fibril_hardening_pa: Some(h),
+        ..TensileParams::default()
+    };
+    let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
+    // Drawing at σ_f = σ_y + H ε_p with r² = r₀² e^(−ε_p): T = (σ_y + H ε_p) π r₀² e^(−ε_p),
+    // maximal at ε_p = 1 − σ_y/H (here 0.5, before σ_f reaches σ_b at ε_p = 1).
+    let eps = 1.0 - m.fibril_yield / h;
+    let t_max = (m.fibril_yield + h * eps) * PI * r * r * (-eps).exp();
+    let expected = t_max / (2.0 * R * 2.0 * R);
+    assert!(
+        (res.peak_stress_pa / expected - 1.0).abs() < 2e-3,
+        "peak {} vs {expected}",
+        res.peak_stress_pa
+    );
+    assert!(res.failed);
+    assert_eq!(res.broken_fibrils, 3);
+}
+
+/// A jittered simple-cubic film of nx × ny × nz particles (spacing 1.96 R, so neighbours overlap),
+/// bonded to lattice neighbours, with `n_fibrils` fibrils between random particles at most two
+/// spacings apart. Deterministic (fixed LCG).
+fn lattice_film(nx: usize, ny: usize, nz: usize, n_fibrils: usize, seed: u64) -> Snapshot {
+    let h = 1.96 * R;
+    let mut rng = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut uniform = move || {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let idx = |x: usize, y: usize, z: usize| (z * ny + y) * nx + x;
+    let mut pos = vec![[0.0; 3]; nx * ny * nz];
+    for z in 0..nz {
+        for y in 0..ny {
+            for x in 0..nx {
+                let j = 0.01 * R;
+                pos[idx(x, y, z)] = [
+                    (x as f64 + 0.5) * h + j * (uniform() - 0.5),
+                    (y as f64 + 0.5) * h + j * (uniform() - 0.5),
+                    (z as f64 + 0.5) * h + j * (uniform() - 0.5),
+                ];
+            }
+        }
+    }
+    let mut snap = snapshot(pos, nx as f64 * h, ny as f64 * h);
+    for z in 0..nz {
+        for y in 0..ny {
+            for x in 0..nx {
+                let i = idx(x, y, z) as u32;
+                let mut nb = vec![idx((x + 1) % nx, y, z), idx(x, (y + 1) % ny, z)];
+                if z + 1 < nz {
+                    nb.push(idx(x, y, z + 1));
+                }
+                for j in nb {
+                    let j = j as u32;
+                    snap.contacts.push(contact(i.min(j), i.max(j), 0.2 * R));
+                }
+            }
+        }
+    }
+    let n = snap.particles.pos.len();
+    let mut made = 0;
+    while made < n_fibrils {
+        let a = ((uniform() * n as f64) as usize).min(n - 1);
+        let b = ((uniform() * n as f64) as usize).min(n - 1);
+        if a == b {
+            continue;
+        }
+        let (pa, pb) = (snap.particles.pos[a], snap.particles.pos[b]);
+        let d = snap.sim_box.delta(pb, pa);
+        let len = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        if len > 2.0 * h {
+            continue;
+        }
+        // Anchors on the surfaces facing each other.
+        let u = [d[0] / len, d[1] / len, d[2] / len];
+        let la = [u[0] * R, u[1] * R, u[2] * R];
+        let lb = [-u[0] * R, -u[1] * R, -u[2] * R];
+        let flen = (len - 2.0 * R).max(0.05 * R);
+        snap.fibrils
+            .push(fibril(a as u32, la, b as u32, lb, 50e-9, flen));
+        made += 1;
+    }
+    snap
+}
+
+#[test]
+fn more_fibrils_give_higher_peak_stress() {
+    // Without fibrils the peak is the contact network's; fibrils take over after it breaks and,
+    // when there are enough of them, carry more than the contacts did.
+    let p = TensileParams {
+        max_strain: 0.1,
+        strain_step: 0.005,
+        ..TensileParams::default()
+    };
+    let mut peaks = Vec::new();
+    for nf in [0, 150, 300] {
+        let snap = lattice_film(4, 4, 2, nf, 7);
+        let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
+        assert_eq!(
+            res.unconverged_relaxations, 0,
+            "{nf} fibrils: relaxation did not converge"
+        );
+        peaks.push(res.peak_stress_pa);
+    }
+    assert!(
+        peaks[1] > peaks[0] && peaks[2] > peaks[1],
+        "peaks {peaks:?}"
+    );
+}
+
+#[test]
+fn result_is_identical_across_thread_counts() {
+    let snap = lattice_film(5, 5, 2, 120, 3);
+    let p = TensileParams {
+        max_strain: 0.1,
+        strain_step: 0.005,
+        ..TensileParams::default()
+    };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        pool.install(|| tensile_test(&snap, Axis::Y, &p).expect("tensile test runs"))
+    };
+    let one = run(1);
+    let four = run(4);
+    assert!(one.strain.len() > 3);
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&one.strain), bits(&four.strain));
+    assert_eq!(bits(&one.stress_pa), bits(&four.stress_pa));
+    assert_eq!(one.broken_contacts, four.broken_contacts);
+    assert_eq!(one.iterations, four.iterations);
+}
+
+#[test]
+fn csv_has_header_and_one_line_per_point() {
+    let snap = contact_chain(3, 0.2e-6, Axis::X);
+    let res = tensile_test(&snap, Axis::X, &TensileParams::default()).expect("tensile test runs");
+    let csv = res.to_csv();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("strain,stress_kPa"));
+    assert_eq!(lines.count(), res.strain.len());
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let snap = contact_chain(3, 0.2e-6, Axis::X);
+    let p = TensileParams {
+        strain_step: -1.0,
+        ..TensileParams::default()
+    };
+    assert!(matches!(
+        tensile_test(&snap, Axis::X, &p),
+        Err(TensileError::InvalidParameter {
+            name: "strain_step",
+            ..
+        })
+    ));
+    let mut bad = snap.clone();
+    bad.contacts.push(contact(0, 99, 1e-7));
+    assert!(matches!(
+        tensile_test(&bad, Axis::X, &TensileParams::default()),
+        Err(TensileError::InvalidSnapshot(_))
+    ));
+    let mut empty = snap.clone();
+    empty.contacts.clear();
+    assert!(matches!(
+        tensile_test(&empty, Axis::X, &TensileParams::default()),
+        Err(TensileError::NoLoadPaths)
+    ));
+    let mut nan = snap;
+    nan.particles.pos[1][0] = f64::NAN;
+    assert!(tensile_test(&nan, Axis::X, &TensileParams::default()).is_err());
+}
+
+/// Throughput check on a ~20k-particle, 20k-fibril film (run with
+/// `cargo test --release --test tensile_test -- --ignored --nocapture`). Prints timings; asserts
+/// nothing about speed.
+#[test]
+#[ignore]
+fn large_film_timing() {
+    let snap = lattice_film(40, 40, 12, 20_000, 11);
+    let p = TensileParams::default();
+    let t = std::time::Instant::now();
+    let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
+    println!(
+        "particles {} contacts {} fibrils {}: {:.2} s, {} points, {} relaxations, {} iterations, \
+         {} unconverged, peak {:.1} kPa at strain {:.4}, failed {}, broken {}/{}/{}",
+        snap.particles.pos.len(),
+        snap.contacts.len(),
+        snap.fibrils.len(),
+        t.elapsed().as_secs_f64(),
+        res.strain.len(),
+        res.relaxations,
+        res.iterations,
+        res.unconverged_relaxations,
+        res.peak_stress_pa / 1e3,
+        res.strain_at_peak,
+        res.failed,
+        res.broken_contacts,
+        res.broken_fibrils,
+        res.detached_fibrils
+    );
+}
+
+#[test]
+#[ignore]
+fn print_film_curves() {
+    let p = TensileParams {
+        max_strain: 0.3,
+        strain_step: 0.005,
+        ..TensileParams::default()
+    };
+    for nf in [0, 150, 300] {
+        let snap = lattice_film(4, 4, 2, nf, 7);
+        let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
+        println!(
+            "nf {nf}: peak {} at {} failed {} broken {}/{}/{} relax {} it {} unconv {}",
+            res.peak_stress_pa,
+            res.strain_at_peak,
+            res.failed,
+            res.broken_contacts,
+            res.broken_fibrils,
+            res.detached_fibrils,
+            res.relaxations,
+            res.iterations,
+            res.unconverged_relaxations
+        );
+        for (e, s) in res.strain.iter().zip(&res.stress_pa).step_by(4) {
+            print!("({e:.2e},{:.1}) ", s / 1e3);
+        }
+        println!();
+    }
+}
