@@ -5,6 +5,7 @@
 use crate::process::film::{FilmSim, ProcessError, Progress, StageSummary};
 use crate::scenario::{Loaded, Product};
 use crate::snapshot::Snapshot;
+use crate::render;
 use crate::solvers::{continuity, network, tensile};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -62,9 +63,8 @@ pub struct RunOptions<'a> {
     pub threads: usize,
     /// Progress callback (stage, fraction).
     pub progress: Progress<'a>,
-    /// Extra post-processing on the final snapshots (images, exports), given the temporary output
-    /// folder; called before the folder is moved into place.
-    pub post: Option<&'a (dyn Fn(&[Snapshot], &Value, &Path) -> Result<Vec<PathBuf>, String> + Sync)>,
+    /// Draw the scenario's images and write its 3D exports (`output` section) into the run folder.
+    pub render: bool,
 }
 
 fn peak_rss_mb() -> f64 {
@@ -205,10 +205,15 @@ fn run_inner(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<(Value, V
         "ptfe_particles": fin.ptfe_particles,
     });
     let mut result = result;
-    if let Some(post) = opts.post {
+    if opts.render && (loaded.raw.output.images || loaded.raw.output.exports) {
+        (opts.progress)("images and exports", 0.0);
         let t = Instant::now();
-        post(&snaps, &result, dir).map_err(|e| RunError::Solver { solver: "post-processing", message: e })?;
+        let ropts = render::RenderOptions::from_raw_output(&loaded.raw.output);
+        let maps = render::MapInputs::from_solver_outputs(&sz.potentials, &cont.ptfe_particle_cluster, &cont.fibril_cluster, &cont.spanning_clusters);
+        let refs: Vec<&Snapshot> = snaps.iter().collect();
+        render::render_default_set(&refs, Some(&maps), &ropts, &dir.join("images")).map_err(|e| RunError::Solver { solver: "images and exports", message: e.to_string() })?;
         timings.insert("images_exports".into(), json!(t.elapsed().as_secs_f64()));
+        (opts.progress)("images and exports", 1.0);
     }
     if let Some(v) = result.get_mut("tortuosity_factor") {
         if let Ok(text) = std::fs::read_to_string(dir.join("voxel_conductivity.json")) {

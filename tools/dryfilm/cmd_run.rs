@@ -56,18 +56,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         bar.set_position((frac.clamp(0.0, 1.0) * 1000.0) as u64);
     };
-    let post = |snaps: &[dryfilm_sim::snapshot::Snapshot], _res: &serde_json::Value, dir: &std::path::Path| post_process(snaps, dir, &loaded.scenario);
-    let opts = RunOptions { threads, progress: &progress, post: Some(&post) };
+    let opts = RunOptions { threads, progress: &progress, render: true };
     let res = pool.install(|| run_to_dir(&loaded, &out, &opts));
     bar.finish_and_clear();
     let res = res.with_context(|| format!("running {}", args.scenario.display()))?;
     print_table(&res.result, &res.dir);
     Ok(())
-}
-
-/// Images and exports of a finished run (voxel solve, cross-sections, 3D exports).
-fn post_process(_snaps: &[dryfilm_sim::snapshot::Snapshot], _dir: &std::path::Path, _s: &dryfilm_sim::scenario::Scenario) -> Result<Vec<PathBuf>, String> {
-    Ok(Vec::new())
 }
 
 fn fmt(v: &serde_json::Value, scale: f64, prec: usize) -> String {
@@ -89,7 +83,7 @@ fn fmt(v: &serde_json::Value, scale: f64, prec: usize) -> String {
 fn print_table(r: &serde_json::Value, dir: &std::path::Path) {
     let g = |k: &str| r.get(k).cloned().unwrap_or(serde_json::Value::Null);
     println!("Results in {}", dir.display());
-    println!("  result.json, manifest.json, summary_*.json, tensile_*.csv, snapshots/");
+    println!("  result.json, manifest.json, summary_*.json, tensile_*.csv, snapshots/, images/ (PNG, GIF, VTK, TIFF, NPY)");
     println!();
     println!("  {:<34} {:>12}  {}", "quantity", "value", "meaning");
     let rows: [(&str, String, &str); 12] = [

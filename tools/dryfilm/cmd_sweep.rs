@@ -65,16 +65,9 @@ pub struct Args {
     pub max_parallel: Option<u32>,
 }
 
-/// Validates one run's scenario before anything runs.
-// LEAD: replace the body with
-// `dryfilm_sim::scenario::validate(raw, None, origin).map(|_| ()).map_err(|e| e.to_string())`
-// once the `scenario` branch has landed; until then only the checks below run.
-fn validate_point(raw: &RawScenario, _origin: &str) -> Result<(), String> {
-    let w = raw.powder.ptfe.wt_pct;
-    if !(0.0..100.0).contains(&w) {
-        return Err(format!("powder.ptfe.wt_pct = {w} is outside [0, 100)"));
-    }
-    Ok(())
+/// Validates one run's scenario before anything runs (the full scenario validation).
+fn validate_point(raw: &RawScenario, origin: &str) -> Result<(), String> {
+    dryfilm_sim::scenario::validate(raw, None, origin).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// The real point runner: the full `dryfilm run` pipeline.
@@ -83,12 +76,22 @@ struct PipelineRunner;
 impl PointRunner for PipelineRunner {
     fn run_point(
         &self,
-        _raw: &RawScenario,
-        _point_dir: &Path,
+        raw: &RawScenario,
+        point_dir: &Path,
     ) -> Result<serde_json::Value, String> {
-        // LEAD: wire pipeline here: `dryfilm_sim::pipeline::run_to_dir(raw, point_dir)` returning
-        // the result.json object.
-        Err("the simulation pipeline is not wired into `dryfilm sweep` yet".into())
+        let text = ron::ser::to_string_pretty(raw, ron::ser::PrettyConfig::default())
+            .map_err(|e| format!("serializing the point's scenario: {e}"))?;
+        let loaded = dryfilm_sim::scenario::load_str(&text, &point_dir.display().to_string())
+            .map_err(|e| e.to_string())?;
+        let quiet = |_: &str, _: f64| {};
+        let opts = dryfilm_sim::pipeline::RunOptions {
+            threads: rayon::current_num_threads(),
+            progress: &quiet,
+            render: false,
+        };
+        dryfilm_sim::pipeline::run_to_dir(&loaded, point_dir, &opts)
+            .map(|o| o.result)
+            .map_err(|e| e.to_string())
     }
 }
 
