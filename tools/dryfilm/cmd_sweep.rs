@@ -65,16 +65,12 @@ pub struct Args {
     pub max_parallel: Option<u32>,
 }
 
-/// Validates one run's scenario before anything runs.
-// LEAD: replace the body with
-// `dryfilm_sim::scenario::validate(raw, None, origin).map(|_| ()).map_err(|e| e.to_string())`
-// once the `scenario` branch has landed; until then only the checks below run.
-fn validate_point(raw: &RawScenario, _origin: &str) -> Result<(), String> {
-    let w = raw.powder.ptfe.wt_pct;
-    if !(0.0..100.0).contains(&w) {
-        return Err(format!("powder.ptfe.wt_pct = {w} is outside [0, 100)"));
-    }
-    Ok(())
+/// Validates one run's scenario before anything runs (the scenario module's validation:
+/// ranges, plausibility, consistency).
+fn validate_point(raw: &RawScenario, origin: &str) -> Result<(), String> {
+    dryfilm_sim::scenario::validate(raw, None, origin)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// The real point runner: the full `dryfilm run` pipeline.
