@@ -618,7 +618,9 @@ fn shipped_sweep_specs_expand() {
         let spec: dryfilm_sim::sweep::SweepSpec = ron::from_str(&text).unwrap();
         // The base scenarios are the lead's; until they exist, expand over the defaults.
         let plan = if root.join(&spec.base).exists() {
-            SweepPlan::load(&path).unwrap()
+            let plan = SweepPlan::load(&path).unwrap();
+            plan.validate_with(&validate).unwrap();
+            plan
         } else {
             let measured =
                 dryfilm_sim::sweep::measured::MeasuredSet::load(&root.join(&spec.measured))
