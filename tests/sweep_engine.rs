@@ -16,16 +16,11 @@ use sweep_support::{assert_same_tree, read_csv, temp_dir, write_sweep};
 
 fn no_progress(_: Progress) {}
 
-/// Stand-in for `scenario::validate` until it lands: refuses negative PTFE loadings.
-fn stub_validate(raw: &RawScenario, _origin: &str) -> Result<(), String> {
-    if raw.powder.ptfe.wt_pct < 0.0 {
-        Err(format!(
-            "powder.ptfe.wt_pct = {} must be ≥ 0",
-            raw.powder.ptfe.wt_pct
-        ))
-    } else {
-        Ok(())
-    }
+/// The scenario module's validation, as the CLI uses it.
+fn validate(raw: &RawScenario, origin: &str) -> Result<(), String> {
+    dryfilm_sim::scenario::validate(raw, None, origin)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn run(plan: &SweepPlan, out: &Path, threads: usize, sel: Selection) -> RunReport {
@@ -207,9 +202,12 @@ fn bad_sweep_files_are_rejected_with_every_problem_named() {
         r#"axes: [(path: "powder.ptfe.wt_pct", values: List([1.0, -2.0, -3.0]))],"#,
     );
     let plan = SweepPlan::load(&spec).unwrap();
-    let p = problems(plan.validate_with(&stub_validate).unwrap_err());
+    let p = problems(plan.validate_with(&validate).unwrap_err());
     assert_eq!(p.len(), 2, "{p:?}");
-    assert!(p[0].starts_with("p0001_s1") && p[0].contains("-2"), "{p:?}");
+    assert!(
+        p[0].contains("run p0001_s1") && p[0].contains("wt_pct"),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -620,7 +618,9 @@ fn shipped_sweep_specs_expand() {
         let spec: dryfilm_sim::sweep::SweepSpec = ron::from_str(&text).unwrap();
         // The base scenarios are the lead's; until they exist, expand over the defaults.
         let plan = if root.join(&spec.base).exists() {
-            SweepPlan::load(&path).unwrap()
+            let plan = SweepPlan::load(&path).unwrap();
+            plan.validate_with(&validate).unwrap();
+            plan
         } else {
             let measured =
                 dryfilm_sim::sweep::measured::MeasuredSet::load(&root.join(&spec.measured))

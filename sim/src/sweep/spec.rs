@@ -214,10 +214,13 @@ impl SweepPlan {
         let dir = spec_path.parent().unwrap_or_else(|| Path::new(""));
         let base_path = dir.join(&spec.base);
         let base_text = std::fs::read_to_string(&base_path).map_err(io_err(&base_path))?;
-        let base: RawScenario = ron::from_str(&base_text).map_err(|e| SweepError::Parse {
-            path: base_path.clone(),
-            message: e.to_string(),
-        })?;
+        let base =
+            crate::scenario::parse(&base_text, &base_path.display().to_string()).map_err(|e| {
+                SweepError::Parse {
+                    path: base_path.clone(),
+                    message: e.to_string(),
+                }
+            })?;
         let measured = if spec.measured.is_empty() {
             None
         } else {
@@ -396,6 +399,7 @@ impl SweepPlan {
 
     /// Validates every run's scenario with `validate(raw, origin)` (the CLI passes
     /// `dryfilm_sim::scenario::validate`) and collects every refusal, before anything runs.
+    /// `origin` is `"<sweep file> run <run name>"`; the validator's message is kept as is.
     pub fn validate_with(
         &self,
         validate: &dyn Fn(&RawScenario, &str) -> Result<(), String>,
@@ -406,12 +410,8 @@ impl SweepPlan {
             .runs
             .iter()
             .zip(&self.scenarios)
-            .filter_map(|(run, raw)| {
-                let o = format!("{origin} [{}]", run.name);
-                validate(raw, &o)
-                    .err()
-                    .map(|e| format!("{}: {e}", run.name))
-            })
+            .filter_map(|(run, raw)| validate(raw, &format!("{origin} run {}", run.name)).err())
+            .map(|e| e.replace('\n', "\n    "))
             .collect();
         if problems.is_empty() {
             Ok(())
