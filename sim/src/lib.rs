@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod dem;
+pub mod pipeline;
 pub mod process;
 pub mod render;
 pub mod scenario;

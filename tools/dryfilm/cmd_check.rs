@@ -69,6 +69,7 @@ struct Summary {
     gaps_um: Vec<f64>,
     target_thickness_um: f64,
     estimated_nps_particles: f64,
+    notes: Vec<String>,
 }
 
 impl Summary {
@@ -90,6 +91,7 @@ impl Summary {
             },
             target_thickness_um: s.calender.target_thickness * 1e6,
             estimated_nps_particles: s.estimated_nps_count().round(),
+            notes: s.advisories(),
         }
     }
 
@@ -113,6 +115,9 @@ impl Summary {
         }
         println!("  NPS particles (est.) {}", self.estimated_nps_particles);
         println!("  sha256               {}", self.sha256);
+        for n in &self.notes {
+            println!("note: {n}");
+        }
     }
 }
 
@@ -120,7 +125,7 @@ impl Summary {
 #[derive(serde::Serialize)]
 struct ErrorReport<'a> {
     file: String,
-    /// Set for I/O errors (no field errors then).
+    /// Set when the file could not be read (no field errors then).
     io_error: Option<String>,
     errors: &'a [scenario::FieldError],
 }
@@ -128,7 +133,7 @@ struct ErrorReport<'a> {
 impl<'a> ErrorReport<'a> {
     fn new(file: &str, e: &'a ScenarioError) -> Self {
         let io_error = match e {
-            ScenarioError::Io { .. } => Some(e.to_string()),
+            ScenarioError::Io { .. } | ScenarioError::TooLarge { .. } => Some(e.to_string()),
             _ => None,
         };
         Self {

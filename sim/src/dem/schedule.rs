@@ -75,7 +75,7 @@ fn final_integrate(mut dem: ResMut<DemWorld>, mut err: ResMut<StepError>) {
 /// with `schedule.add_systems(my_system.in_set(StepSet::PreForce).run_if(...))`.
 pub fn step_schedule() -> Schedule {
     let mut s = Schedule::new(DemStep);
-    s.set_executor(SingleThreadedExecutor::default());
+    s.set_executor(SingleThreadedExecutor::new());
     s.configure_sets(
         (
             StepSet::InitialIntegrate,

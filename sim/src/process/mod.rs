@@ -1,2 +1,3 @@
 //! Process stages: particle generation, mixing, fibrillation, calendering, pellet pressing.
+pub mod film;
 pub mod packing;

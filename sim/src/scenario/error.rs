@@ -93,6 +93,16 @@ pub enum ScenarioError {
         /// The underlying I/O error (shown in the message, so not chained as a source).
         error: std::io::Error,
     },
+    /// The file is larger than any scenario could be (probably not a scenario).
+    #[error("{origin}: {size} bytes is too large for a scenario file (limit {limit} bytes)")]
+    TooLarge {
+        /// The path as given.
+        origin: String,
+        /// Size of the file, bytes.
+        size: u64,
+        /// Largest accepted size, bytes.
+        limit: u64,
+    },
     /// The text was read but is not a valid scenario: one or more problems, all listed.
     #[error("{}", DisplayErrors { origin, errors })]
     Invalid {
@@ -107,7 +117,7 @@ impl ScenarioError {
     /// The field errors (empty for I/O errors).
     pub fn field_errors(&self) -> &[FieldError] {
         match self {
-            ScenarioError::Io { .. } => &[],
+            ScenarioError::Io { .. } | ScenarioError::TooLarge { .. } => &[],
             ScenarioError::Invalid { errors, .. } => errors,
         }
     }

@@ -16,6 +16,7 @@ pub mod raw;
 mod validate;
 mod validated;
 
+use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -29,10 +30,13 @@ pub use validate::{
 pub use validated::{
     erfc, lognormal_fraction_inside, mixture_density, normal_prob_between,
     truncated_lognormal_moment, Calender, Domain, Fibrillation, Mixing, Nps, Numerics, Output,
-    Pellet, Product, Properties, Ptfe, Scenario,
+    Pellet, Product, Properties, Ptfe, Scenario, LARGE_PARTICLE_COUNT, PTFE_TRANSITION_C,
 };
 
 use locate::{Locator, Pos};
+
+/// Largest scenario file accepted, bytes (16 MiB; real scenarios are a few kB).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A scenario read from text: the validated scenario plus what it came from.
 #[derive(Debug, Clone)]
@@ -56,10 +60,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Reads, parses and validates a scenario file. Errors name `path` as written.
 pub fn load_file(path: &Path) -> Result<Loaded, ScenarioError> {
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| ScenarioError::Io {
+    let io = |error| ScenarioError::Io {
         origin: origin.clone(),
         error,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    // Read at most one byte past the limit, so that /dev/zero or a huge file cannot exhaust memory.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        let read = bytes.len() as u64;
+        // Devices report length 0: never claim less than was read.
+        let size = std::fs::metadata(path).map_or(read, |m| m.len().max(read));
+        return Err(ScenarioError::TooLarge {
+            origin,
+            size,
+            limit: MAX_FILE_BYTES,
+        });
+    }
     let hash = sha256_hex(&bytes);
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,

@@ -130,7 +130,7 @@ impl Range {
         } else {
             format!(" {}", self.unit)
         };
-        format!("a finite number in {l}{a}, {b}{r}{unit}")
+        format!("in {l}{a}, {b}{r}{unit}")
     }
 }
 
@@ -161,6 +161,14 @@ fn to_si(v: f64, scale: f64) -> f64 {
     }
 }
 
+/// Whether the RON literal `t` denotes `v` (NaN matches NaN).
+fn same_number(t: &str, v: f64) -> bool {
+    match t.replace('_', "").parse::<f64>() {
+        Ok(x) => x == v || (x.is_nan() && v.is_nan()),
+        Err(_) => false,
+    }
+}
+
 /// Collects field errors, attaching positions from the locator.
 struct Checker<'a> {
     loc: Option<&'a Locator>,
@@ -169,9 +177,12 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// The value as written in the text when the text really holds `v` there (a sweep may
+    /// validate a modified raw scenario against its base file's text), else `v` formatted.
     fn written(&self, path: &str, v: f64) -> String {
-        match self.loc.and_then(|l| l.value_text(path)) {
-            Some(t) if !t.is_empty() && t.len() <= 40 => t.to_string(),
+        let text = self.loc.and_then(|l| l.value_text(path));
+        match text {
+            Some(t) if same_number(t, v) => t.to_string(),
             _ => num(v),
         }
     }
@@ -994,5 +1005,104 @@ fn check_gaps(c: &mut Checker<'_>, schedule: &RawGapSchedule) -> Vec<(String, f6
         out
     } else {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formatting_and_ranges() {
+        assert_eq!(num(1e-10), "1e-10");
+        assert_eq!(num(0.1 + 0.2), "0.3");
+        assert_eq!(num(-273.15), "-273.15");
+        assert_eq!(num(2e6), "2e6");
+        assert_eq!(oc(0.1, 100.0, "µm").describe(), "in (0.1, 100] µm");
+        assert_eq!(above(0.0, "").describe(), "in (0, ∞)");
+        assert!(co(0.0, 100.0, "").contains(0.0));
+        assert!(!co(0.0, 100.0, "").contains(100.0));
+        assert!(!above(0.0, "").contains(f64::INFINITY));
+        assert!(!cc(0.0, 1.0, "").contains(f64::NAN));
+        // Exact-rounded unit conversion: as if the SI literal had been written.
+        assert_eq!(to_si(110.0, UM), 110e-6);
+        assert_eq!(to_si(22.0, MG_CM2), 0.22);
+        assert_eq!(to_si(0.5, GPA), 0.5e9);
+        assert!(same_number("NaN", f64::NAN) && same_number("-inf", f64::NEG_INFINITY));
+        assert!(same_number("1_000.0", 1000.0) && !same_number("5", 6.0));
+    }
+
+    #[test]
+    fn values_are_quoted_as_written_only_when_the_text_holds_them() {
+        let text = "(powder: (nps: (d50_um: -3.00)))";
+        let raw = crate::scenario::parse(text, "t").expect("parses");
+        let e = validate(&raw, Some(text), "t").expect_err("invalid");
+        assert_eq!(e.field_errors()[0].value, "-3.00");
+        // A sweep changed the value but passes the base text: quote the real value.
+        let mut swept = raw.clone();
+        swept.powder.nps.d50_um = -7.0;
+        let e = validate(&swept, Some(text), "t").expect_err("invalid");
+        assert_eq!(e.field_errors()[0].value, "-7");
+        assert_eq!(
+            (e.field_errors()[0].line, e.field_errors()[0].column),
+            (1, 17)
+        );
+    }
+
+    #[test]
+    fn geometric_schedule_expansion() {
+        let mut raw = RawScenario::default();
+        raw.calender.gaps = RawGapSchedule::Geometric {
+            start_um: 300.0,
+            final_um: 120.0,
+            passes: 5,
+        };
+        let s = validate(&raw, None, "t").expect("valid");
+        let g = &s.calender.gaps;
+        assert_eq!(g.len(), 5);
+        assert_eq!((g[0], g[4]), (300e-6, 120e-6));
+        let r = (120.0f64 / 300.0).powf(0.25);
+        for w in g.windows(2) {
+            assert!((w[1] / w[0] - r).abs() < 1e-12);
+        }
+        // One pass: start must equal final.
+        raw.calender.gaps = RawGapSchedule::Geometric {
+            start_um: 200.0,
+            final_um: 120.0,
+            passes: 1,
+        };
+        let e = validate(&raw, None, "t").expect_err("1 pass with 2 gaps");
+        assert_eq!(e.field_errors()[0].path, "calender.gaps.final_um");
+        raw.calender.gaps = RawGapSchedule::Geometric {
+            start_um: 150.0,
+            final_um: 150.0,
+            passes: 1,
+        };
+        let s = validate(&raw, None, "t").expect("valid single pass");
+        assert_eq!(s.calender.gaps, vec![150e-6]);
+    }
+
+    #[test]
+    fn pellet_skips_film_geometry_and_zeroes_ptfe() {
+        let mut raw = RawScenario::default();
+        raw.product = RawProduct::Pellet;
+        // ~400 µm pellet: the default gaps are far too small (≤ 0.5·h_s) for a film of this
+        // loading; pellets do not care.
+        raw.domain.mass_loading_mg_cm2 = 90.0;
+        let s = validate(&raw, None, "t").expect("pellet ignores calender geometry");
+        assert_eq!(s.ptfe.wt_pct, 0.0);
+        assert!((s.solid_thickness() - 0.9 / 2210.0).abs() < 1e-15);
+        // The same loading as a film fails on the gaps.
+        raw.product = RawProduct::Film;
+        let e = validate(&raw, None, "t").expect_err("film gaps too small");
+        assert!(e
+            .field_errors()
+            .iter()
+            .any(|f| f.path == "calender.gaps.final_um"));
+        // Range errors in film-only sections still count for pellets.
+        raw.product = RawProduct::Pellet;
+        raw.fibrillation.shear_rate_per_s = -1.0;
+        let e = validate(&raw, None, "t").expect_err("typo still an error");
+        assert_eq!(e.field_errors()[0].path, "fibrillation.shear_rate_per_s");
     }
 }

@@ -273,7 +273,43 @@ impl Scenario {
     pub fn estimated_nps_count(&self) -> f64 {
         self.nps_solid_volume() / self.nps_mean_particle_volume()
     }
+
+    /// Advisory notes on a valid scenario: legal choices that are probably not what was meant or
+    /// that will cost a lot. `dryfilm check` prints them; they never fail validation.
+    pub fn advisories(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let film = self.product == Product::Film;
+        let t_c = self.fibrillation.temperature - 273.15;
+        if film && t_c < PTFE_TRANSITION_C {
+            notes.push(format!(
+                "fibrillation.temperature_c = {t_c:.1} °C is below PTFE's {PTFE_TRANSITION_C} °C \
+                 crystal transition: the lumps will hardly fibrillate"
+            ));
+        }
+        if film && self.ptfe.wt_pct == 0.0 {
+            notes.push("powder.ptfe.wt_pct = 0: no binder, the film has no fibril network".into());
+        }
+        let count = self.estimated_nps_count();
+        if count > LARGE_PARTICLE_COUNT {
+            notes.push(format!(
+                "about {count:.3e} NPS particles: expect a long run; shrink domain.lx_um/ly_um"
+            ));
+        }
+        let voxels_per_d_min = self.nps.d_min / self.properties.voxel_size;
+        if voxels_per_d_min < 4.0 {
+            notes.push(format!(
+                "properties.voxel_size_um resolves the smallest particles with {voxels_per_d_min:.1} \
+                 voxels per diameter (< 4): the voxel conductivity will be coarse"
+            ));
+        }
+        notes
+    }
 }
+
+/// PTFE's lower crystal transition (triclinic → hexagonal), °C: fibrillation needs to be above it.
+pub const PTFE_TRANSITION_C: f64 = 19.0;
+/// Particle count above which [`Scenario::advisories`] warns about run time.
+pub const LARGE_PARTICLE_COUNT: f64 = 2.0e6;
 
 /// Mixture density, kg/m³, of two phases with mass fraction `w` of the second:
 /// 1/ρ = (1 − w)/ρ₁ + w/ρ₂ (volumes add).

@@ -1,0 +1,1055 @@
+//! The film (and pellet) process on the DEM core: particle generation, mixing, fibrillation,
+//! calendering, pellet pressing, and the snapshot of the result. The model is documented in
+//! `docs/model.md`; the equations are repeated next to the code that uses them.
+//!
+//! Fibrils are ECS entities ([`FibrilC`]) anchored to particles; their tensions are computed in the
+//! step's `PreForce` slot (into the engine's external-force array, summed in entity order), and
+//! fibril drawing from PTFE sources runs in `EndOfStep`, both with run conditions on the active stage.
+
+use super::packing::random_packing;
+use crate::dem::contact::{rayleigh_time, MaterialProps, PairParams};
+use crate::dem::engine::{Dem, ParticleState, WallDrive};
+use crate::dem::fibril_law::{fibril_response, FibrilEvent, FibrilLawParams, FibrilLawState};
+use crate::dem::schedule::{run_steps, step_schedule, world_with, DemWorld, StepSet};
+use crate::dem::DemError;
+use crate::scenario::{Product, Scenario};
+use crate::snapshot::{self, Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot, SnapshotMaterials, Wall, WallContact};
+use bevy_ecs::prelude::*;
+use glam::{DQuat, DVec3};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal};
+use std::f64::consts::PI;
+
+/// Material index of NPS in the pair table.
+pub const MAT_NPS: u8 = 0;
+/// Material index of PTFE.
+pub const MAT_PTFE: u8 = 1;
+/// Material index of the walls/rolls (steel).
+pub const MAT_WALL: u8 = 2;
+
+/// Errors of the process.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The DEM step failed.
+    #[error(transparent)]
+    Dem(#[from] DemError),
+    /// The initial packing failed.
+    #[error(transparent)]
+    Packing(#[from] super::packing::PackingError),
+    /// Something about the set-up is impossible.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A fibril as an ECS component.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct FibrilC {
+    /// Index in creation order (stable id).
+    pub id: u32,
+    /// End A.
+    pub a: Anchor,
+    /// End B.
+    pub b: Anchor,
+    /// PTFE source particle.
+    pub source: u32,
+    /// Bond-law state (rest length m, radius m).
+    pub law: FibrilLawState,
+    /// Current tension, N.
+    pub tension: f64,
+    /// Current length, m.
+    pub length: f64,
+    /// Intact, broken or detached.
+    pub state: FibrilState,
+}
+
+/// Which stage is running (a resource; stage systems have run conditions on it).
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActiveStage {
+    /// No process stage (plain DEM).
+    Idle,
+    /// Low-shear mixing.
+    Mixing,
+    /// High-shear fibrillation.
+    Fibrillation,
+    /// Calendering.
+    Calender,
+    /// Pellet pressing.
+    Pellet,
+}
+
+/// PTFE source bookkeeping and the fibrillation model's parameters (a resource).
+#[derive(Resource, Debug, Clone)]
+pub struct PtfeSources {
+    /// Accumulated local shear strain of each particle (only PTFE entries are used).
+    pub strain: Vec<f64>,
+    /// Fibrils drawn so far from each particle.
+    pub drawn: Vec<u32>,
+    /// Remaining PTFE volume of each source particle, m³.
+    pub volume: Vec<f64>,
+    /// Critical local shear strain for drawing at the current temperature (∞ below 19 °C).
+    pub critical_strain: f64,
+    /// Additional local strain per drawn fibril.
+    pub strain_per_fibril: f64,
+    /// Initial fibril radius, m.
+    pub fibril_radius: f64,
+    /// Fibril law.
+    pub law: FibrilLawParams,
+    /// Seed for the drawing RNG.
+    pub seed: u64,
+    /// Next fibril id.
+    pub next_id: u32,
+    /// Fibrils that failed during the current stage/pass.
+    pub broken_in_stage: u32,
+}
+
+/// Critical local shear strain for PTFE fibrillation at temperature `t_kelvin`.
+///
+/// Model (from Luo et al., RSC Adv. 2021: chains untwist above a strain of ~0.6, a stable oriented
+/// network forms above ~0.9, and the critical strain falls as temperature rises; no fibrillation below
+/// the 19 °C triclinic→hexagonal transition): ε_c = ∞ below 19 °C, then falls linearly from 0.9 at
+/// 19 °C to 0.4 at 100 °C and stays at 0.4 above.
+pub fn critical_fibrillation_strain(t_kelvin: f64) -> f64 {
+    let t_c = t_kelvin - 273.15;
+    if t_c < 19.0 {
+        return f64::INFINITY;
+    }
+    let s = ((t_c - 19.0) / (100.0 - 19.0)).clamp(0.0, 1.0);
+    0.9 - 0.5 * s
+}
+
+/// Per-stage, per-pass report of the calender.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PassReport {
+    /// Pass number (1-based); correction passes continue the numbering.
+    pub pass: usize,
+    /// Whether this pass was added to reach the target thickness.
+    pub correction: bool,
+    /// Roll gap, µm.
+    pub gap_um: f64,
+    /// Thickness after springback, µm.
+    pub thickness_um: f64,
+    /// Relative density after springback.
+    pub relative_density: f64,
+    /// Springback, % of the gap.
+    pub springback_pct: f64,
+    /// Peak wall pressure, MPa.
+    pub peak_pressure_mpa: f64,
+    /// Fibril orientation order parameter ⟨P2(cos θ)⟩ with respect to MD.
+    pub fibril_orientation_md: f64,
+    /// Fibrils that broke or detached in this pass.
+    pub fibrils_broken: u32,
+    /// MD box length after the pass, µm.
+    pub lx_um: f64,
+    /// Largest inertial number seen in the pass.
+    pub inertial_number: f64,
+}
+
+/// Summary of one stage.
+#[derive(Debug, Clone, serde::Serialize, Default)]
+pub struct StageSummary {
+    /// Stage name.
+    pub stage: String,
+    /// DEM steps.
+    pub steps: u64,
+    /// Wall time, s.
+    pub wall_seconds: f64,
+    /// Particles (NPS, PTFE).
+    pub nps_particles: usize,
+    /// PTFE source particles.
+    pub ptfe_particles: usize,
+    /// Intact fibrils at the end.
+    pub fibrils_intact: usize,
+    /// Fibrils broken or detached during the stage.
+    pub fibrils_failed: u32,
+    /// Mean intact fibril length, µm.
+    pub fibril_mean_length_um: f64,
+    /// Mean fibril radius, nm.
+    pub fibril_mean_radius_nm: f64,
+    /// ⟨P2⟩ of fibrils w.r.t. MD.
+    pub fibril_orientation_md: f64,
+    /// Fraction of PTFE particles touching two or more NPS particles (dispersion).
+    pub ptfe_dispersion: f64,
+    /// Film thickness at the end, µm.
+    pub thickness_um: f64,
+    /// Relative density at the end.
+    pub relative_density: f64,
+    /// Largest inertial number of the stage.
+    pub inertial_number: f64,
+    /// PTFE mass conservation error (relative) at the end of the stage.
+    pub ptfe_mass_error: f64,
+    /// Calender passes (calender stage only).
+    pub passes: Vec<PassReport>,
+    /// Pellet pressing pressure reached, MPa (pellet only).
+    pub peak_pressure_mpa: f64,
+}
+
+/// Progress callback: (stage, done fraction 0..1).
+pub type Progress<'a> = &'a (dyn Fn(&str, f64) + Sync);
+
+/// The process simulation: an ECS world holding the DEM engine and the fibril entities.
+pub struct FilmSim {
+    /// The world.
+    pub world: World,
+    /// The step schedule with the stage systems plugged in.
+    pub schedule: Schedule,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Phase per particle.
+    pub phase: Vec<Phase>,
+    /// Total PTFE volume at set-up, m³ (the conserved quantity).
+    pub ptfe_volume0: f64,
+    /// Achieved PTFE wt%.
+    pub achieved_wt_pct: f64,
+    /// Scaled densities (kg/m³) NPS, PTFE.
+    pub scaled_density: [f64; 2],
+    /// Snapshots taken after each calender pass (drained by the pipeline).
+    pub pass_snapshots: Vec<Snapshot>,
+}
+
+fn pair_table(s: &Scenario) -> Vec<PairParams> {
+    let nps = MaterialProps {
+        youngs_modulus: s.nps.youngs_modulus,
+        poisson: s.nps.poisson,
+        restitution: s.nps.restitution,
+        friction: s.nps.friction,
+        rolling_friction: s.nps.rolling_friction,
+        surface_energy: s.nps.surface_energy,
+        yield_pressure: Some(s.nps.yield_pressure),
+    };
+    // PTFE lumps: soft, cohesive, flow at ~10 MPa (bulk PTFE yield; the brief's 14–34 MPa tensile).
+    let ptfe = MaterialProps {
+        youngs_modulus: s.ptfe.youngs_modulus,
+        poisson: s.ptfe.poisson,
+        restitution: 0.3,
+        friction: 0.1,
+        rolling_friction: 0.05,
+        surface_energy: s.nps.surface_energy,
+        yield_pressure: Some(10e6),
+    };
+    // Steel rolls/walls.
+    let wall = MaterialProps { youngs_modulus: 200e9, poisson: 0.3, restitution: 0.5, friction: 0.3, rolling_friction: 0.0, surface_energy: 0.0, yield_pressure: None };
+    let mats = [nps, ptfe, wall];
+    let mut t = Vec::with_capacity(9);
+    for a in &mats {
+        for b in &mats {
+            t.push(PairParams::mix(a, b));
+        }
+    }
+    t
+}
+
+/// Seed of a named subsystem's RNG stream derived from the scenario seed (SplitMix64 of seed ⊕ tag).
+pub fn stream_seed(seed: u64, tag: u64) -> u64 {
+    let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Draw NPS diameters (m) from the truncated lognormal until `mass` (kg) of NPS is reached.
+pub fn draw_nps_diameters<R: Rng>(s: &Scenario, mass: f64, rng: &mut R) -> Vec<f64> {
+    let ln = LogNormal::new(s.nps.d50.ln(), s.nps.gsd.ln().max(1e-12)).expect("validated lognormal parameters");
+    let mut out = Vec::new();
+    let mut m = 0.0;
+    while m < mass {
+        let d: f64 = ln.sample(rng);
+        if d < s.nps.d_min || d > s.nps.d_max {
+            continue;
+        }
+        let md = s.nps.density * PI / 6.0 * d * d * d;
+        if m + md > mass && m + 0.5 * md > mass {
+            break;
+        }
+        m += md;
+        out.push(d);
+    }
+    out
+}
+
+impl FilmSim {
+    /// Generate particles and the initial random packing for a scenario.
+    pub fn new(s: &Scenario) -> Result<Self, ProcessError> {
+        let area = s.domain.lx * s.domain.ly;
+        let total_mass = s.domain.mass_loading * area;
+        let film = s.product == Product::Film;
+        let wt = if film { s.ptfe.wt_pct / 100.0 } else { 0.0 };
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(s.seed, 1));
+        let nps_d = draw_nps_diameters(s, total_mass * (1.0 - wt), &mut rng);
+        if nps_d.is_empty() {
+            return Err(ProcessError::Setup("the domain holds no NPS particle: raise domain.mass_loading_mg_cm2 or the box size".into()));
+        }
+        let nps_mass: f64 = nps_d.iter().map(|d| s.nps.density * PI / 6.0 * d * d * d).sum();
+        // PTFE lumps: count from the lump size, diameter adjusted so the PTFE mass honours wt%
+        // exactly against the NPS mass actually drawn.
+        let ptfe_mass = if wt > 0.0 { nps_mass * wt / (1.0 - wt) } else { 0.0 };
+        let lump_m = s.ptfe.density * PI / 6.0 * s.ptfe.lump_diameter.powi(3);
+        let n_lumps = if ptfe_mass > 0.0 { ((ptfe_mass / lump_m).round() as usize).max(1) } else { 0 };
+        let lump_d = if n_lumps > 0 { (6.0 * ptfe_mass / (PI * s.ptfe.density * n_lumps as f64)).cbrt() } else { 0.0 };
+        let mut radii: Vec<f64> = nps_d.iter().map(|d| 0.5 * d).collect();
+        let mut phase = vec![Phase::Nps; radii.len()];
+        radii.extend(std::iter::repeat_n(0.5 * lump_d, n_lumps));
+        phase.extend(std::iter::repeat_n(Phase::Ptfe, n_lumps));
+        let solid_v: f64 = radii.iter().map(|r| 4.0 / 3.0 * PI * r * r * r).sum();
+        let h0 = solid_v / (s.domain.initial_solid_fraction * area);
+        let mut prng = ChaCha8Rng::seed_from_u64(stream_seed(s.seed, 2));
+        let pos = random_packing(&radii, s.domain.lx, s.domain.ly, 0.0, h0, &mut prng)?;
+        let ms = s.numerics.mass_scaling;
+        let dens = [s.nps.density * ms, s.ptfe.density * ms];
+        let mut p = ParticleState::default();
+        for k in 0..radii.len() {
+            let r = radii[k];
+            let (mat, rho) = if phase[k] == Phase::Nps { (MAT_NPS, dens[0]) } else { (MAT_PTFE, dens[1]) };
+            p.push(pos[k], r, rho * 4.0 / 3.0 * PI * r * r * r, mat);
+        }
+        // Time step: a fraction of the smallest Rayleigh time over the materials (scaled densities).
+        let rmin = radii.iter().cloned().fold(f64::INFINITY, f64::min);
+        let mut tr = rayleigh_time(rmin, dens[0], s.nps.youngs_modulus, s.nps.poisson);
+        if n_lumps > 0 {
+            tr = tr.min(rayleigh_time(0.5 * lump_d, dens[1], s.ptfe.youngs_modulus, s.ptfe.poisson));
+        }
+        let dt = s.numerics.rayleigh_fraction * tr;
+        let skin = s.numerics.skin_fraction * 2.0 * rmin;
+        let mut dem = Dem::new(p, pair_table(s), 3, s.domain.lx, s.domain.ly, 0.0, h0, MAT_WALL, dt, skin);
+        dem.stage = "setup".into();
+        dem.rebuild()?;
+        let n = radii.len();
+        let ptfe_vol: f64 = (0..n).filter(|&k| phase[k] == Phase::Ptfe).map(|k| 4.0 / 3.0 * PI * radii[k].powi(3)).sum();
+        let mut world = world_with(dem);
+        world.insert_resource(ActiveStage::Idle);
+        let law = FibrilLawParams::from_strengths(s.ptfe.youngs_modulus, s.ptfe.fibril_yield, s.ptfe.fibril_strength, s.ptfe.anchor_strength, s.ptfe.fibril_radius);
+        world.insert_resource(PtfeSources {
+            strain: vec![0.0; n],
+            drawn: vec![0; n],
+            volume: (0..n).map(|k| if phase[k] == Phase::Ptfe { 4.0 / 3.0 * PI * radii[k].powi(3) } else { 0.0 }).collect(),
+            critical_strain: f64::INFINITY,
+            strain_per_fibril: 0.05,
+            fibril_radius: s.ptfe.fibril_radius,
+            law,
+            seed: stream_seed(s.seed, 3),
+            next_id: 0,
+            broken_in_stage: 0,
+        });
+        let mut schedule = step_schedule();
+        let fib_active = |st: Res<ActiveStage>| matches!(*st, ActiveStage::Fibrillation | ActiveStage::Calender);
+        schedule.add_systems(fibril_forces.in_set(StepSet::PreForce).run_if(fib_active));
+        schedule.add_systems(draw_fibrils.in_set(StepSet::EndOfStep).run_if(|st: Res<ActiveStage>| *st == ActiveStage::Fibrillation));
+        let achieved = if n_lumps > 0 { 100.0 * ptfe_mass / (ptfe_mass + nps_mass) } else { 0.0 };
+        Ok(FilmSim { world, schedule, scenario: s.clone(), phase, ptfe_volume0: ptfe_vol, achieved_wt_pct: achieved, scaled_density: dens, pass_snapshots: Vec::new() })
+    }
+
+    /// The engine.
+    pub fn dem(&self) -> &Dem {
+        &self.world.resource::<DemWorld>().0
+    }
+    /// The engine, mutable.
+    pub fn dem_mut(&mut self) -> &mut Dem {
+        &mut self.world.resource_mut::<DemWorld>().into_inner().0
+    }
+
+    fn run_chunked(&mut self, steps: u64, stage: &str, progress: Progress, base: f64, span: f64) -> Result<(), ProcessError> {
+        let chunk = 200u64;
+        let mut done = 0;
+        while done < steps {
+            let k = chunk.min(steps - done);
+            run_steps(&mut self.world, &mut self.schedule, k)?;
+            done += k;
+            progress(stage, base + span * done as f64 / steps.max(1) as f64);
+        }
+        Ok(())
+    }
+
+    /// Inertial number I = γ̇ d / sqrt(p / ρ) with the scaled density (quasi-static when I ≪ 1).
+    pub fn inertial_number(&self, rate: f64, pressure: f64) -> f64 {
+        let d = self.scenario.nps.d50;
+        rate * d / (pressure.max(1.0) / self.scaled_density[0]).sqrt()
+    }
+
+    /// Total PTFE volume now (sources + fibrils), m³.
+    pub fn ptfe_volume(&mut self) -> f64 {
+        let src: f64 = self.world.resource::<PtfeSources>().volume.iter().sum();
+        let mut q = self.world.query::<&FibrilC>();
+        let fib: f64 = q.iter(&self.world).map(|f| f.law.volume()).sum();
+        src + fib
+    }
+
+    /// Shear between the walls: top wall servo-controlled at `pressure` (Pa) and moving in-plane
+    /// along `direction` (rad from MD) at γ̇·H, for `strain` of shear.
+    fn shear_stage(&mut self, name: &str, stage: ActiveStage, rate: f64, strain: f64, pressure: f64, direction: f64, progress: Progress) -> Result<StageSummary, ProcessError> {
+        let t0 = std::time::Instant::now();
+        *self.world.resource_mut::<ActiveStage>() = stage;
+        self.world.resource_mut::<PtfeSources>().broken_in_stage = 0;
+        let (dt, h) = {
+            let d = self.dem_mut();
+            d.stage = name.into();
+            (d.dt, d.walls.z_top - d.walls.z_bottom)
+        };
+        // Settle under the confining pressure first (servo speed limited so the wall moves ≤ 0.5% of
+        // the smallest radius per step).
+        let rmin = self.dem().p.radius.iter().cloned().fold(f64::INFINITY, f64::min);
+        // The servo may move the wall by 2% of the smallest radius per step; settling runs long enough
+        // for it to close the loose packing to ~0.5 solid fraction.
+        let vmax = 0.02 * rmin / dt;
+        let phi = self.dem().solid_fraction();
+        let travel = (h * (1.0 - phi / 0.5)).max(0.0);
+        let settle = self.scenario.numerics.relax_steps + (travel / (vmax * dt)).ceil() as u64;
+        {
+            let d = self.dem_mut();
+            d.walls.top_drive = WallDrive::Pressure { pressure, max_speed: vmax, shear: DVec3::ZERO };
+        }
+        self.run_chunked(settle, name, progress, 0.0, 0.3)?;
+        let h = {
+            let d = self.dem();
+            (d.walls.z_top - d.walls.z_bottom).min(h)
+        };
+        let v = rate * h;
+        let shear = DVec3::new(v * direction.cos(), v * direction.sin(), 0.0);
+        let steps = ((strain / rate) / dt).ceil() as u64;
+        self.dem_mut().walls.top_drive = WallDrive::Pressure { pressure, max_speed: vmax, shear };
+        self.run_chunked(steps, name, progress, 0.3, 0.7)?;
+        self.dem_mut().walls.top_drive = WallDrive::Pressure { pressure, max_speed: vmax, shear: DVec3::ZERO };
+        let mut s = self.summary(name);
+        s.steps = settle + steps;
+        s.inertial_number = self.inertial_number(rate, pressure);
+        s.wall_seconds = t0.elapsed().as_secs_f64();
+        Ok(s)
+    }
+
+    /// Low-shear mixing (PTFE is distributed between the NPS grains; no fibrils).
+    pub fn mixing(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
+        let m = self.scenario.mixing.clone();
+        self.shear_stage("mixing", ActiveStage::Mixing, m.shear_rate, m.shear_strain, m.confining_pressure, 0.0, progress)
+    }
+
+    /// High-shear fibrillation at the scenario temperature.
+    pub fn fibrillation(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
+        let f = self.scenario.fibrillation.clone();
+        {
+            let mut src = self.world.resource_mut::<PtfeSources>();
+            src.critical_strain = critical_fibrillation_strain(f.temperature);
+            for s in src.strain.iter_mut() {
+                *s = 0.0;
+            }
+        }
+        self.shear_stage("fibrillation", ActiveStage::Fibrillation, f.shear_rate, f.shear_strain, f.confining_pressure, f.shear_direction, progress)
+    }
+
+    /// Compress the film to `gap` (m) at the calender strain rate, elongating MD, then release the roll
+    /// and let the film spring back. Returns the pass report.
+    fn calender_pass(&mut self, pass: usize, gap: f64, correction: bool, progress: Progress) -> Result<PassReport, ProcessError> {
+        let c = self.scenario.calender.clone();
+        self.world.resource_mut::<PtfeSources>().broken_in_stage = 0;
+        let name = format!("calender pass {pass}");
+        let dt = self.dem().dt;
+        {
+            let d = self.dem_mut();
+            d.stage = name.clone();
+            d.walls.top_active = true;
+            // Put the roll just above the film if it was lifted.
+            let top = d.film_top();
+            if d.walls.z_top > top {
+                d.walls.z_top = top;
+            }
+        }
+        let h_start = self.dem().walls.z_top - self.dem().walls.z_bottom;
+        let v = c.strain_rate * h_start;
+        let mut peak: f64 = 0.0;
+        if gap < h_start {
+            let steps = ((h_start - gap) / (v * dt)).ceil() as u64;
+            self.dem_mut().walls.top_drive = WallDrive::Velocity(DVec3::new(0.0, 0.0, -v));
+            let chunk = 50u64;
+            let mut done = 0;
+            let mut h_prev = h_start;
+            while done < steps {
+                let k = chunk.min(steps - done);
+                run_steps(&mut self.world, &mut self.schedule, k)?;
+                done += k;
+                let d = self.dem_mut();
+                if d.walls.z_top - d.walls.z_bottom <= gap {
+                    d.walls.z_top = d.walls.z_bottom + gap;
+                }
+                let h = d.walls.z_top - d.walls.z_bottom;
+                // MD elongation: Lx ← Lx (h_prev/h)^α.
+                if c.md_elongation_exponent > 0.0 && h < h_prev {
+                    d.stretch_x((h_prev / h).powf(c.md_elongation_exponent));
+                }
+                h_prev = h;
+                peak = peak.max(d.walls.top_force / (d.lx * d.ly));
+                progress(&name, 0.7 * done as f64 / steps as f64);
+            }
+        }
+        // Hold at the gap briefly, then release: the roll leaves at the same speed.
+        let relax = self.scenario.numerics.relax_steps;
+        self.dem_mut().walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
+        self.run_chunked(relax / 4, &name, progress, 0.7, 0.05)?;
+        peak = peak.max({
+            let d = self.dem();
+            d.walls.top_force / (d.lx * d.ly)
+        });
+        {
+            let d = self.dem_mut();
+            d.walls.top_active = false;
+            d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
+        }
+        self.run_chunked(relax, &name, progress, 0.75, 0.25)?;
+        let thick = self.thickness();
+        let report = PassReport {
+            pass,
+            correction,
+            gap_um: gap * 1e6,
+            thickness_um: thick * 1e6,
+            relative_density: self.relative_density(),
+            springback_pct: 100.0 * (thick - gap) / gap,
+            peak_pressure_mpa: peak * 1e-6,
+            fibril_orientation_md: self.fibril_stats().2,
+            fibrils_broken: self.world.resource::<PtfeSources>().broken_in_stage,
+            lx_um: self.dem().lx * 1e6,
+            inertial_number: self.inertial_number(c.strain_rate, peak),
+        };
+        // Top wall parked at the film surface for the snapshot.
+        let d = self.dem_mut();
+        d.walls.z_top = d.walls.z_bottom + thick;
+        Ok(report)
+    }
+
+    /// Rotate the film 90° in-plane (fold-and-turn between passes): (x, y) → (y, Lx − x).
+    pub fn turn_90(&mut self) {
+        let d = self.dem_mut();
+        let (lx, ly) = (d.lx, d.ly);
+        let q = DQuat::from_rotation_z(std::f64::consts::FRAC_PI_2);
+        for k in 0..d.p.len() {
+            let x = d.p.pos[k];
+            d.p.pos[k] = DVec3::new(x.y, lx - x.x, x.z);
+            d.p.vel[k] = q * d.p.vel[k];
+            d.p.omega[k] = q * d.p.omega[k];
+            d.p.quat[k] = (q * d.p.quat[k]).normalize();
+        }
+        for pr in d.pairs.iter_mut() {
+            pr.xi = q * pr.xi;
+        }
+        for w in d.walls.bottom.iter_mut().chain(d.walls.top.iter_mut()) {
+            w.xi = q * w.xi;
+        }
+        d.lx = ly;
+        d.ly = lx;
+        d.pairs.clear();
+        let _ = d.rebuild();
+    }
+
+    /// The calender stage: every pass of the schedule, then correction passes until the film is
+    /// within 2% of the target thickness (at most 4), like an operator closing the gap.
+    pub fn calender(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
+        let t0 = std::time::Instant::now();
+        *self.world.resource_mut::<ActiveStage>() = ActiveStage::Calender;
+        let c = self.scenario.calender.clone();
+        let step0 = self.dem().step;
+        let mut passes = Vec::new();
+        let mut failed = 0;
+        let mut last_gap = f64::INFINITY;
+        for (k, &gap) in c.gaps.iter().enumerate() {
+            if k > 0 && c.turn_90_between_passes {
+                self.turn_90();
+            }
+            let r = self.calender_pass(k + 1, gap, false, progress)?;
+            failed += r.fibrils_broken;
+            last_gap = gap;
+            let snap = self.snapshot(&format!("calender_pass_{}", k + 1));
+            self.pass_snapshots.push(snap);
+            passes.push(r);
+        }
+        let target = c.target_thickness;
+        for extra in 0..4 {
+            let t = self.thickness();
+            if t <= target * 1.02 {
+                break;
+            }
+            // Close the gap by the excess plus the springback seen in the last pass.
+            let sb = passes.last().map(|p: &PassReport| p.springback_pct / 100.0).unwrap_or(0.05).max(0.0);
+            let gap = (target / (1.0 + sb)).min(last_gap * 0.99);
+            if c.turn_90_between_passes {
+                self.turn_90();
+            }
+            let r = self.calender_pass(c.gaps.len() + extra + 1, gap, true, progress)?;
+            failed += r.fibrils_broken;
+            last_gap = gap;
+            let snap = self.snapshot(&format!("calender_pass_{}", r.pass));
+            self.pass_snapshots.push(snap);
+            passes.push(r);
+        }
+        let mut s = self.summary("calender");
+        s.steps = self.dem().step - step0;
+        s.fibrils_failed = failed;
+        s.inertial_number = passes.iter().map(|p| p.inertial_number).fold(0.0, f64::max);
+        s.passes = passes;
+        s.wall_seconds = t0.elapsed().as_secs_f64();
+        Ok(s)
+    }
+
+    /// Uniaxial cold pressing to the pellet pressure (servo-controlled top wall), hold, release.
+    pub fn pellet(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
+        let t0 = std::time::Instant::now();
+        *self.world.resource_mut::<ActiveStage>() = ActiveStage::Pellet;
+        let p = self.scenario.pellet.clone();
+        let step0 = self.dem().step;
+        let dt = self.dem().dt;
+        let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
+        let vmax = p.strain_rate * h;
+        {
+            let d = self.dem_mut();
+            d.stage = "pellet".into();
+            d.walls.top_drive = WallDrive::Pressure { pressure: p.pressure, max_speed: vmax, shear: DVec3::ZERO };
+        }
+        // Enough steps to close the loose packing at the strain rate, then hold.
+        let steps = ((1.0 / p.strain_rate) / dt).ceil() as u64 + self.scenario.numerics.relax_steps;
+        let mut peak: f64 = 0.0;
+        let chunk = 100;
+        let mut done = 0;
+        while done < steps {
+            let k = chunk.min(steps - done);
+            run_steps(&mut self.world, &mut self.schedule, k)?;
+            done += k;
+            let d = self.dem();
+            peak = peak.max(d.walls.top_force / (d.lx * d.ly));
+            progress("pellet", 0.8 * done as f64 / steps as f64);
+        }
+        {
+            let d = self.dem_mut();
+            d.walls.top_active = false;
+            d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
+        }
+        self.run_chunked(self.scenario.numerics.relax_steps, "pellet", progress, 0.8, 0.2)?;
+        let thick = self.thickness();
+        {
+            let d = self.dem_mut();
+            d.walls.z_top = d.walls.z_bottom + thick;
+        }
+        let mut s = self.summary("pellet");
+        s.steps = self.dem().step - step0;
+        s.peak_pressure_mpa = peak * 1e-6;
+        s.inertial_number = self.inertial_number(p.strain_rate, p.pressure);
+        s.wall_seconds = t0.elapsed().as_secs_f64();
+        Ok(s)
+    }
+
+    /// Film thickness, m: the 99th percentile of particle tops above the bottom wall (robust to a
+    /// few loose particles on the surface).
+    pub fn thickness(&self) -> f64 {
+        let d = self.dem();
+        let mut tops: Vec<f64> = d.p.pos.iter().zip(&d.p.radius).map(|(x, r)| x.z + r - d.walls.z_bottom).collect();
+        tops.sort_by(f64::total_cmp);
+        let k = ((tops.len() as f64 * 0.99) as usize).min(tops.len() - 1);
+        tops[k]
+    }
+
+    /// Relative density: solid (particles + fibrils) volume over lx·ly·thickness.
+    pub fn relative_density(&mut self) -> f64 {
+        let t = self.thickness();
+        let d = self.dem();
+        let vp: f64 = d.p.radius.iter().map(|r| 4.0 / 3.0 * PI * r * r * r).sum();
+        let (lx, ly) = (d.lx, d.ly);
+        let mut q = self.world.query::<&FibrilC>();
+        let vf: f64 = q.iter(&self.world).filter(|f| f.state == FibrilState::Intact).map(|f| f.law.volume()).sum();
+        (vp + vf) / (lx * ly * t)
+    }
+
+    /// (intact count, mean length m, ⟨P2⟩ w.r.t. MD, mean radius m) of the fibrils.
+    pub fn fibril_stats(&mut self) -> (usize, f64, f64, f64) {
+        let mut q = self.world.query::<&FibrilC>();
+        let (mut n, mut l, mut p2, mut r) = (0usize, 0.0, 0.0, 0.0);
+        let dem = &self.world.resource::<DemWorld>().0;
+        for f in q.iter(&self.world) {
+            if f.state != FibrilState::Intact {
+                continue;
+            }
+            let (_, u, len) = fibril_vector(dem, &f.a, &f.b);
+            n += 1;
+            l += len;
+            r += f.law.radius;
+            let c = u.x;
+            p2 += 1.5 * c * c - 0.5;
+        }
+        if n == 0 {
+            return (0, 0.0, 0.0, 0.0);
+        }
+        (n, l / n as f64, p2 / n as f64, r / n as f64)
+    }
+
+    fn summary(&mut self, name: &str) -> StageSummary {
+        let (nf, len, p2, rad) = self.fibril_stats();
+        let v = self.ptfe_volume();
+        let err = if self.ptfe_volume0 > 0.0 { (v - self.ptfe_volume0).abs() / self.ptfe_volume0 } else { 0.0 };
+        let disp = self.ptfe_dispersion();
+        let failed = self.world.resource::<PtfeSources>().broken_in_stage;
+        StageSummary {
+            stage: name.into(),
+            nps_particles: self.phase.iter().filter(|p| **p == Phase::Nps).count(),
+            ptfe_particles: self.phase.iter().filter(|p| **p == Phase::Ptfe).count(),
+            fibrils_intact: nf,
+            fibrils_failed: failed,
+            fibril_mean_length_um: len * 1e6,
+            fibril_mean_radius_nm: rad * 1e9,
+            fibril_orientation_md: p2,
+            ptfe_dispersion: disp,
+            thickness_um: self.thickness() * 1e6,
+            relative_density: self.relative_density(),
+            ptfe_mass_error: err,
+            ..Default::default()
+        }
+    }
+
+    /// Fraction of PTFE particles touching two or more NPS particles.
+    pub fn ptfe_dispersion(&self) -> f64 {
+        let d = self.dem();
+        let mut cnt = vec![0u32; d.p.len()];
+        for pr in d.pairs.iter().filter(|p| p.touching) {
+            let (i, j) = (pr.i as usize, pr.j as usize);
+            if self.phase[i] == Phase::Ptfe && self.phase[j] == Phase::Nps {
+                cnt[i] += 1;
+            }
+            if self.phase[j] == Phase::Ptfe && self.phase[i] == Phase::Nps {
+                cnt[j] += 1;
+            }
+        }
+        let n = self.phase.iter().filter(|p| **p == Phase::Ptfe).count();
+        if n == 0 {
+            return 0.0;
+        }
+        (0..d.p.len()).filter(|&k| self.phase[k] == Phase::Ptfe && cnt[k] >= 2).count() as f64 / n as f64
+    }
+
+    /// Build the snapshot of the current state.
+    pub fn snapshot(&mut self, stage: &str) -> Snapshot {
+        let s = self.scenario.clone();
+        let mut fibs: Vec<FibrilC> = {
+            let mut q = self.world.query::<&FibrilC>();
+            q.iter(&self.world).copied().collect()
+        };
+        fibs.sort_by_key(|f| f.id);
+        let d = self.dem();
+        let n = d.p.len();
+        let sim_box = SimBox { lx: d.lx, ly: d.ly, z_bottom: d.walls.z_bottom, z_top: d.walls.z_top };
+        // Per-particle stress from the contact virial (Pa): σ = (1/V_i) Σ ½ f ⊗ d over its contacts.
+        let mut stress = vec![[0.0f64; 6]; n];
+        let mut contacts = Vec::new();
+        // PTFE coverage per NPS contact: fibrils anchored on both particles and PTFE lumps touching
+        // both (see docs/model.md §PTFE at contacts).
+        let mut fib_pairs: std::collections::HashMap<(u32, u32), (u32, f64)> = std::collections::HashMap::new();
+        for f in fibs.iter().filter(|f| f.state == FibrilState::Intact) {
+            let key = (f.a.particle.min(f.b.particle), f.a.particle.max(f.b.particle));
+            let e = fib_pairs.entry(key).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 += f.law.radius;
+        }
+        let mut lump_touch: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for pr in d.pairs.iter().filter(|p| p.touching) {
+            let (i, j) = (pr.i as usize, pr.j as usize);
+            if self.phase[i] == Phase::Ptfe && self.phase[j] == Phase::Nps {
+                lump_touch[j].push(i as u32);
+            } else if self.phase[j] == Phase::Ptfe && self.phase[i] == Phase::Nps {
+                lump_touch[i].push(j as u32);
+            }
+        }
+        for pr in d.pairs.iter() {
+            let (i, j) = (pr.i as usize, pr.j as usize);
+            if !pr.touching && pr.contact_radius == 0.0 {
+                continue;
+            }
+            let dv = d.p.pos[i] - d.p.pos[j] + DVec3::new(pr.sx as f64 * d.lx, pr.sy as f64 * d.ly, 0.0);
+            let f = pr.force;
+            let t = [f.x * dv.x, f.y * dv.y, f.z * dv.z, f.x * dv.y, f.x * dv.z, f.y * dv.z];
+            for (k, v) in t.iter().enumerate() {
+                stress[i][k] += 0.5 * v;
+                stress[j][k] += 0.5 * v;
+            }
+            if self.phase[i] == Phase::Nps && self.phase[j] == Phase::Nps && pr.contact_radius > 0.0 {
+                let a = pr.contact_radius;
+                let mut cover = 0.0;
+                if let Some(&(_, rsum)) = fib_pairs.get(&(i as u32, j as u32)) {
+                    // Each fibril across the contact covers a band 2 r_f wide over the contact diameter.
+                    cover += 4.0 * rsum * a / (PI * a * a);
+                }
+                for &l in &lump_touch[i] {
+                    if lump_touch[j].contains(&l) {
+                        let rl = d.p.radius[l as usize];
+                        cover += (rl.min(a) / a).powi(2);
+                    }
+                }
+                let theta = 1.0 - (-cover).exp();
+                contacts.push(Contact { i: i as u32, j: j as u32, radius: a, overlap: pr.overlap, normal_force: pr.normal_force, ptfe_coverage: theta });
+            }
+        }
+        for (k, st) in stress.iter_mut().enumerate() {
+            let v = 4.0 / 3.0 * PI * d.p.radius[k].powi(3);
+            for x in st.iter_mut() {
+                *x /= v;
+            }
+        }
+        // Electrode contacts: the measuring electrodes are pressed on both faces of the free-standing
+        // film, so every NPS particle whose surface lies within 2% of the thickness of a face touches
+        // that electrode, with the contact radius of a sphere flattened by the remaining distance
+        // (at least 0.1 r).
+        let mut wall_contacts = Vec::new();
+        let (zb, top) = (sim_box.z_bottom, sim_box.z_top);
+        let tol = 0.02 * (top - zb);
+        for (wall, face) in [(Wall::Bottom, zb), (Wall::Top, top)] {
+            for k in 0..n {
+                if self.phase[k] != Phase::Nps {
+                    continue;
+                }
+                let r = d.p.radius[k];
+                let z = d.p.pos[k].z;
+                let gap = if wall == Wall::Bottom { (z - r) - face } else { face - (z + r) };
+                if gap <= tol {
+                    let a = (r * (tol - gap).max(0.0)).sqrt().clamp(0.1 * r, r);
+                    let nf = if wall == Wall::Bottom { d.walls.bottom[k].normal_force } else { d.walls.top[k].normal_force };
+                    wall_contacts.push(WallContact { i: k as u32, wall, radius: a, normal_force: nf });
+                }
+            }
+        }
+        let particles = ParticleArrays {
+            pos: d.p.pos.iter().map(|x| [x.x.rem_euclid(d.lx), x.y.rem_euclid(d.ly), x.z]).collect(),
+            radius: d.p.radius.clone(),
+            phase: self.phase.clone(),
+            orientation: d.p.quat.iter().map(|q| [q.x, q.y, q.z, q.w]).collect(),
+            vel: d.p.vel.iter().map(|v| v.to_array()).collect(),
+            force: d.p.force.iter().map(|v| v.to_array()).collect(),
+            stress,
+        };
+        let fibrils: Vec<Fibril> = fibs
+            .iter()
+            .map(|f| {
+                let (_, _, len) = fibril_vector(d, &f.a, &f.b);
+                Fibril { a: f.a, b: f.b, source: f.source, radius: f.law.radius, rest_length: f.law.rest_length, length: len, tension: f.tension, state: f.state }
+            })
+            .collect();
+        let fibril_contacts = fibril_crossings(d, &fibs);
+        Snapshot {
+            format: snapshot::SNAPSHOT_FORMAT.into(),
+            version: snapshot::SNAPSHOT_VERSION,
+            stage: stage.into(),
+            scenario: s.name.clone(),
+            seed: s.seed,
+            ptfe_wt_pct: self.achieved_wt_pct,
+            sim_box,
+            materials: SnapshotMaterials {
+                nps_sigma_ion: s.nps.sigma_ion_bulk,
+                nps_sigma_e: s.nps.sigma_e,
+                reduced_ptfe_sigma_e: s.ptfe.reduced_sigma_e,
+                nps_density: s.nps.density,
+                ptfe_density: s.ptfe.density,
+                fibril_strength: s.ptfe.fibril_strength,
+                fibril_yield: s.ptfe.fibril_yield,
+                ptfe_modulus: s.ptfe.youngs_modulus,
+                anchor_strength: s.ptfe.anchor_strength,
+                nps_modulus: s.nps.youngs_modulus,
+                nps_poisson: s.nps.poisson,
+                nps_yield_pressure: s.nps.yield_pressure,
+                nps_surface_energy: s.nps.surface_energy,
+                nps_friction: s.nps.friction,
+            },
+            particles,
+            contacts,
+            wall_contacts,
+            fibrils,
+            fibril_contacts,
+        }
+    }
+}
+
+/// World position of an anchor, m.
+fn anchor_pos(d: &Dem, a: &Anchor) -> DVec3 {
+    let k = a.particle as usize;
+    d.p.pos[k] + d.p.quat[k] * DVec3::from_array(a.local)
+}
+
+/// (vector from a to b with minimum image, unit vector, length m).
+fn fibril_vector(d: &Dem, a: &Anchor, b: &Anchor) -> (DVec3, DVec3, f64) {
+    let mut v = anchor_pos(d, b) - anchor_pos(d, a);
+    v.x -= d.lx * (v.x / d.lx).round();
+    v.y -= d.ly * (v.y / d.ly).round();
+    let l = v.length();
+    (v, if l > 0.0 { v / l } else { DVec3::X }, l)
+}
+
+/// Fibril–fibril contacts: intact fibrils whose axes pass closer than the sum of their radii plus
+/// 10 nm (entanglement capture distance). Grid over segment midpoints, deterministic order.
+pub fn fibril_crossings(d: &Dem, fibs: &[FibrilC]) -> Vec<[u32; 2]> {
+    let segs: Vec<(usize, DVec3, DVec3, f64)> = fibs
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.state == FibrilState::Intact)
+        .map(|(k, f)| {
+            let a = anchor_pos(d, &f.a);
+            let (v, _, _) = fibril_vector(d, &f.a, &f.b);
+            (k, a, v, f.law.radius)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for x in 0..segs.len() {
+        let (k1, a1, v1, r1) = segs[x];
+        let l1 = v1.length();
+        for &(k2, a2, v2, r2) in &segs[x + 1..] {
+            // Cheap reject on midpoints (minimum image).
+            let mut dm = (a2 + 0.5 * v2) - (a1 + 0.5 * v1);
+            dm.x -= d.lx * (dm.x / d.lx).round();
+            dm.y -= d.ly * (dm.y / d.ly).round();
+            let reach = 0.5 * (l1 + v2.length()) + r1 + r2 + 1e-8;
+            if dm.length_squared() > reach * reach {
+                continue;
+            }
+            let shift = dm - ((a2 + 0.5 * v2) - (a1 + 0.5 * v1));
+            if segment_distance(a1, v1, a2 + shift, v2) < r1 + r2 + 1e-8 {
+                out.push([k1 as u32, k2 as u32]);
+            }
+        }
+    }
+    out
+}
+
+/// Distance between segments p + s·u and q + t·v, s, t ∈ [0, 1], m.
+pub fn segment_distance(p: DVec3, u: DVec3, q: DVec3, v: DVec3) -> f64 {
+    let w = p - q;
+    let (a, b, c, dd, e) = (u.dot(u), u.dot(v), v.dot(v), u.dot(w), v.dot(w));
+    let den = a * c - b * b;
+    let mut s = if den > 1e-30 { ((b * e - c * dd) / den).clamp(0.0, 1.0) } else { 0.0 };
+    let mut t = if c > 0.0 { ((b * s + e) / c).clamp(0.0, 1.0) } else { 0.0 };
+    if a > 0.0 {
+        s = ((b * t - dd) / a).clamp(0.0, 1.0);
+        t = if c > 0.0 { ((b * s + e) / c).clamp(0.0, 1.0) } else { 0.0 };
+    }
+    (w + s * u - t * v).length()
+}
+
+/// PreForce system: fibril tensions (bond law) into the external-force array, in entity order.
+fn fibril_forces(mut dem: ResMut<DemWorld>, mut src: ResMut<PtfeSources>, mut q: Query<&mut FibrilC>) {
+    let d = &mut dem.0;
+    for f in d.p.ext_force.iter_mut() {
+        *f = DVec3::ZERO;
+    }
+    let law = src.law;
+    let mut failed = 0;
+    let mut fibs: Vec<Mut<FibrilC>> = q.iter_mut().collect();
+    fibs.sort_by_key(|f| f.id);
+    for mut f in fibs {
+        if f.state != FibrilState::Intact {
+            continue;
+        }
+        let (_, u, len) = fibril_vector(d, &f.a, &f.b);
+        let out = fibril_response(len, f.law, &law);
+        f.law = out.state;
+        f.length = len;
+        f.tension = out.tension;
+        match out.event {
+            FibrilEvent::Broke => {
+                f.state = FibrilState::Broken;
+                failed += 1;
+                continue;
+            }
+            FibrilEvent::Detached => {
+                f.state = FibrilState::Detached;
+                failed += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let force = out.tension * u;
+        d.p.ext_force[f.a.particle as usize] += force;
+        d.p.ext_force[f.b.particle as usize] -= force;
+    }
+    src.broken_in_stage += failed;
+}
+
+/// EndOfStep system (fibrillation only): accumulate each PTFE particle's local shear strain from the
+/// tangential velocities of the NPS grains touching it, γ̇_P = mean_k |v_t,k − v_t,P| / (r_P + r_k);
+/// each time γ_P passes ε_c(T) + k·Δγ, draw one fibril between two NPS neighbours of P (chosen by a
+/// per-particle RNG stream), anchored on their surfaces facing P, stress-free at creation, its volume
+/// π r_f² L taken from P (P shrinks so PTFE volume is conserved exactly).
+fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResMut<PtfeSources>) {
+    let d = &mut dem.0;
+    if !src.critical_strain.is_finite() {
+        return;
+    }
+    let n = d.p.len();
+    let dt = d.dt;
+    // Neighbour NPS lists of PTFE particles (touching), in pair order.
+    let mut rate = vec![0.0f64; n];
+    let mut cnt = vec![0u32; n];
+    let mut neigh: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for pr in d.pairs.iter().filter(|p| p.touching) {
+        let (i, j) = (pr.i as usize, pr.j as usize);
+        let (pi, pj) = (d.p.material[i], d.p.material[j]);
+        for (p, k) in [(i, j), (j, i)] {
+            let (mp, mk) = if p == i { (pi, pj) } else { (pj, pi) };
+            if mp == MAT_PTFE && mk == MAT_NPS {
+                let mut dv = d.p.pos[k] - d.p.pos[p];
+                dv.x -= d.lx * (dv.x / d.lx).round();
+                dv.y -= d.ly * (dv.y / d.ly).round();
+                let nrm = dv.normalize_or_zero();
+                let vrel = d.p.vel[k] - d.p.vel[p];
+                let vt = vrel - nrm * vrel.dot(nrm);
+                rate[p] += vt.length() / (d.p.radius[p] + d.p.radius[k]);
+                cnt[p] += 1;
+                neigh[p].push(k as u32);
+            }
+        }
+    }
+    let fr = src.fibril_radius;
+    for p in 0..n {
+        if cnt[p] == 0 || src.volume[p] <= 0.0 {
+            continue;
+        }
+        src.strain[p] += rate[p] / cnt[p] as f64 * dt;
+        let due = src.critical_strain + src.drawn[p] as f64 * src.strain_per_fibril;
+        if src.strain[p] < due || neigh[p].len() < 2 {
+            continue;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(src.seed, ((p as u64) << 20) ^ src.drawn[p] as u64));
+        let nb = &neigh[p];
+        let a = nb[rng.random_range(0..nb.len())];
+        let mut b = nb[rng.random_range(0..nb.len())];
+        if a == b {
+            b = nb[(nb.iter().position(|&x| x == a).unwrap_or(0) + 1) % nb.len()];
+        }
+        let anchor_on = |k: u32| -> Anchor {
+            let k = k as usize;
+            let mut dv = d.p.pos[p] - d.p.pos[k];
+            dv.x -= d.lx * (dv.x / d.lx).round();
+            dv.y -= d.ly * (dv.y / d.ly).round();
+            let world = dv.normalize_or_zero() * d.p.radius[k];
+            Anchor { particle: k as u32, local: (d.p.quat[k].inverse() * world).to_array() }
+        };
+        let (aa, ab) = (anchor_on(a), anchor_on(b));
+        let (_, _, len) = fibril_vector(d, &aa, &ab);
+        if len <= 0.0 {
+            continue;
+        }
+        let vol = PI * fr * fr * len;
+        let (vol, radius) = if vol <= src.volume[p] {
+            (vol, fr)
+        } else {
+            // The last fibril takes whatever is left; its radius follows from π r² L = V.
+            (src.volume[p], (src.volume[p] / (PI * len)).sqrt())
+        };
+        src.volume[p] -= vol;
+        let rem = src.volume[p];
+        d.p.radius[p] = (rem * 3.0 / (4.0 * PI)).cbrt().max(0.0);
+        if d.p.radius[p] == 0.0 {
+            // A spent source keeps a tiny radius so the engine's arrays stay valid; its volume is 0.
+            d.p.radius[p] = 1e-12;
+        }
+        let id = src.next_id;
+        src.next_id += 1;
+        src.drawn[p] += 1;
+        commands.spawn(FibrilC {
+            id,
+            a: aa,
+            b: ab,
+            source: p as u32,
+            law: FibrilLawState { rest_length: len, radius },
+            tension: 0.0,
+            length: len,
+            state: FibrilState::Intact,
+        });
+    }
+}

@@ -1,0 +1,454 @@
+//! The five sweep charts, each written as SVG, PNG and the CSV of exactly what is plotted:
+//!
+//! | file stem | x | y | error bars |
+//! |---|---|---|---|
+//! | `sigma_ion_vs_x` | plot x (default wt% PTFE) | σ_ion, S/cm (log) | 95% CI of the mean |
+//! | `strength_vs_x` | plot x | tensile strength, kPa | 95% CI of the mean |
+//! | `spanning_vs_x` | plot x | P(PTFE spans) | Wilson 95% interval |
+//! | `sigma_e_vs_x` | plot x | σ_e, S/cm (log) | 95% CI of the mean |
+//! | `tradeoff` | strength, kPa | σ_ion, S/cm (log) | both CIs; points labelled by x |
+//!
+//! Points are grouped into series by the values of the other swept axes. Measured points
+//! ([`MeasuredSet`](super::measured::MeasuredSet)) are overlaid as diamonds. On the trade-off
+//! chart, the strength range of the points whose spanning probability is ≥ 0.5 (PTFE likely
+//! spans the film: short circuit against a Na or Na–Sn anode, domain brief §2) is shaded.
+
+use std::path::Path;
+
+use super::measured::{MeasuredSet, Product, Quantity};
+use super::merge::{fmt_f64, Merged};
+use super::plot::{AxisSpec, Chart, Color, Figure, PALETTE};
+use super::spec::value_text;
+use super::stats::wilson95;
+use super::{write_atomic, SweepError};
+
+/// One plotted simulated point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotPoint {
+    /// Series label ("" for a single series).
+    pub series: String,
+    /// Point index.
+    pub point: usize,
+    /// x.
+    pub x: f64,
+    /// y (mean or proportion).
+    pub y: f64,
+    /// Error bar low end (NaN: none).
+    pub lo: f64,
+    /// Error bar high end (NaN: none).
+    pub hi: f64,
+    /// Number of runs behind the value.
+    pub n: usize,
+}
+
+/// Series label of a point: the values of the swept axes other than `x_key`.
+fn series_of(m: &Merged, point: usize, x_key: &str) -> String {
+    m.manifest
+        .axis_paths
+        .iter()
+        .zip(&m.manifest.points[point].values)
+        .filter(|(p, _)| p.as_str() != x_key)
+        .map(|(p, v)| format!("{}={}", p.rsplit('.').next().unwrap_or(p), value_text(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The points of a property chart: mean ± 95% CI of `key` (or the Wilson interval of its
+/// proportion of ones when `proportion`) against the x key.
+pub fn property_points(m: &Merged, key: &str, proportion: bool) -> Vec<PlotPoint> {
+    let x_key = &m.manifest.plots.x;
+    (0..m.manifest.points.len())
+        .filter_map(|p| {
+            let st = m.by_point[p].get(key)?;
+            let x = m.point_value(p, x_key)?;
+            let (y, lo, hi) = if proportion {
+                let (lo, hi) = wilson95(st.ones, st.n);
+                (st.ones as f64 / st.n as f64, lo, hi)
+            } else {
+                (st.mean, st.ci_lo, st.ci_hi)
+            };
+            Some(PlotPoint {
+                series: series_of(m, p, x_key),
+                point: p,
+                x,
+                y,
+                lo,
+                hi,
+                n: st.n,
+            })
+        })
+        .collect()
+}
+
+/// Series names in order of first appearance (point order), each with its palette colour.
+fn series_colors(points: &[PlotPoint]) -> Vec<(String, Color)> {
+    let mut names: Vec<&String> = Vec::new();
+    for p in points {
+        if !names.contains(&&p.series) {
+            names.push(&p.series);
+        }
+    }
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), PALETTE[i % PALETTE.len()]))
+        .collect()
+}
+
+fn points_csv(points: &[PlotPoint], x_name: &str, y_name: &str) -> String {
+    let mut s = format!("series,point,{x_name},{y_name},lo,hi,n\n");
+    for p in points {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            super::merge::csv_cell(&p.series),
+            p.point,
+            fmt_f64(p.x),
+            fmt_f64(p.y),
+            fmt_f64(p.lo),
+            fmt_f64(p.hi),
+            p.n
+        ));
+    }
+    s
+}
+
+/// What one chart needs.
+struct PropertyChart<'a> {
+    stem: &'a str,
+    title: &'a str,
+    y_label: &'a str,
+    key: &'a str,
+    log: bool,
+    proportion: bool,
+    quantity: Quantity,
+}
+
+fn property_chart(
+    m: &Merged,
+    c: &PropertyChart<'_>,
+    measured: Option<&MeasuredSet>,
+) -> Option<(Figure, String)> {
+    let pts = property_points(m, c.key, c.proportion);
+    if pts.is_empty() {
+        return None;
+    }
+    let meas: Vec<(f64, f64, Product)> = measured
+        .map(|ms| {
+            ms.of(c.quantity)
+                .map(|p| (p.wt_pct, p.value, p.product))
+                .collect()
+        })
+        .unwrap_or_default();
+    let x_is_wt = m.manifest.plots.x.ends_with("wt_pct");
+    let mut xs: Vec<f64> = pts.iter().map(|p| p.x).collect();
+    let mut ys: Vec<f64> = pts.iter().flat_map(|p| [p.y, p.lo, p.hi]).collect();
+    if x_is_wt {
+        xs.extend(meas.iter().map(|m| m.0));
+        ys.extend(meas.iter().map(|m| m.1));
+    }
+    let x_label = if x_is_wt {
+        "PTFE loading (wt%)".to_string()
+    } else {
+        m.manifest.plots.x.clone()
+    };
+    let xa = AxisSpec::fit(&x_label, &xs, false);
+    let mut ya = AxisSpec::fit(c.y_label, &ys, c.log);
+    if c.proportion {
+        ya = AxisSpec {
+            label: c.y_label.into(),
+            min: -0.05,
+            max: 1.05,
+            log: false,
+        };
+    }
+    let mut ch = Chart::new(&format!("{}: {}", m.manifest.name, c.title), xa, ya);
+    let colors = series_colors(&pts);
+    for (series, color) in &colors {
+        let mut line: Vec<(f64, f64)> = pts
+            .iter()
+            .filter(|p| &p.series == series)
+            .map(|p| (p.x, p.y))
+            .collect();
+        line.sort_by(|a, b| a.0.total_cmp(&b.0));
+        ch.polyline(&line, *color);
+        let label = if series.is_empty() {
+            "simulated (mean, 95% CI)"
+        } else {
+            series
+        };
+        ch.legend_entry(label, *color, false);
+    }
+    for p in &pts {
+        let color = color_of(&colors, &p.series);
+        ch.error_bar(p.x, p.lo, p.hi, color);
+        ch.marker(p.x, p.y, color);
+    }
+    if x_is_wt {
+        let mut any = [false; 2];
+        for &(x, y, prod) in &meas {
+            let (col, k) = match prod {
+                Product::Film => (Color::RED, 0),
+                Product::Pellet => (Color(120, 0, 160), 1),
+            };
+            any[k] |= ch.measured(x, y, col);
+        }
+        if any[0] {
+            ch.legend_entry("measured (film)", Color::RED, true);
+        }
+        if any[1] {
+            ch.legend_entry("measured (pellet)", Color(120, 0, 160), true);
+        }
+    }
+    let csv = points_csv(&pts, &m.manifest.plots.x, c.key);
+    Some((ch.finish(), csv))
+}
+
+/// The trade-off chart's points: per point (strength, σ_ion, P(span)) with CIs.
+fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, String)> {
+    let k = &m.manifest.plots;
+    let st = property_points(m, &k.strength, false);
+    let sg = property_points(m, &k.sigma_ion, false);
+    let sp = property_points(m, &k.spanning, true);
+    let rows: Vec<(&PlotPoint, &PlotPoint, Option<&PlotPoint>)> = st
+        .iter()
+        .filter_map(|a| {
+            let b = sg.iter().find(|b| b.point == a.point)?;
+            Some((a, b, sp.iter().find(|c| c.point == a.point)))
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let mut xs: Vec<f64> = rows.iter().flat_map(|r| [r.0.y, r.0.lo, r.0.hi]).collect();
+    let mut ys: Vec<f64> = rows.iter().flat_map(|r| [r.1.y, r.1.lo, r.1.hi]).collect();
+    let meas: Vec<(f64, f64, f64)> = measured
+        .map(|ms| {
+            ms.of(Quantity::Strength)
+                .filter_map(|s| {
+                    ms.of(Quantity::SigmaIon)
+                        .find(|g| g.wt_pct == s.wt_pct && g.product == s.product)
+                        .map(|g| (s.wt_pct, s.value, g.value))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    xs.extend(meas.iter().map(|m| m.1));
+    ys.extend(meas.iter().map(|m| m.2));
+    let xa = AxisSpec::fit("tensile strength (kPa)", &xs, false);
+    let ya = AxisSpec::fit("σ_ion (S/cm)", &ys, true);
+    let mut ch = Chart::new(
+        &format!("{}: conductivity vs strength", m.manifest.name),
+        xa,
+        ya,
+    );
+
+    // Short-circuit region: from midway between the strongest safe point and the weakest
+    // shorting point (or from the weakest shorting point's error bar) to the right edge.
+    let shorting =
+        |r: &(&PlotPoint, &PlotPoint, Option<&PlotPoint>)| r.2.is_some_and(|c| c.y >= 0.5);
+    let first_short = rows
+        .iter()
+        .filter(|r| shorting(r))
+        .map(|r| r.0.y)
+        .fold(f64::INFINITY, f64::min);
+    let mut region = String::new();
+    if first_short.is_finite() {
+        let safe_below = rows
+            .iter()
+            .filter(|r| !shorting(r) && r.0.y < first_short)
+            .map(|r| r.0.y)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let start = if safe_below.is_finite() {
+            0.5 * (safe_below + first_short)
+        } else {
+            ch.x.min
+        };
+        ch.x_band(
+            start,
+            ch.x.max,
+            Color::RED,
+            "short-circuit risk: P(PTFE spans) ≥ 0.5",
+        );
+        region = fmt_f64(start);
+    }
+    let x_key = &k.x;
+    let x_is_wt = x_key.ends_with("wt_pct");
+    let pts: Vec<PlotPoint> = rows.iter().map(|r| r.0.clone()).collect();
+    let colors = series_colors(&pts);
+    for (series, color) in &colors {
+        let label = if series.is_empty() {
+            "simulated (mean, 95% CI)"
+        } else {
+            series
+        };
+        ch.legend_entry(label, *color, false);
+    }
+    let mut csv = format!(
+        "series,point,{x_key},strength,strength_lo,strength_hi,sigma_ion,sigma_ion_lo,\
+         sigma_ion_hi,p_span,short_region_from\n"
+    );
+    for (a, b, c) in &rows {
+        let color = color_of(&colors, &a.series);
+        ch.error_bar(a.y, b.lo, b.hi, color);
+        ch.error_bar_x(b.y, a.lo, a.hi, color);
+        if ch.marker(a.y, b.y, color) {
+            let label = if x_is_wt {
+                format!("{} wt%", fmt_num(a.x))
+            } else {
+                fmt_num(a.x)
+            };
+            ch.label(a.y, b.y, &label, false);
+        }
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            super::merge::csv_cell(&a.series),
+            a.point,
+            fmt_f64(a.x),
+            fmt_f64(a.y),
+            fmt_f64(a.lo),
+            fmt_f64(a.hi),
+            fmt_f64(b.y),
+            fmt_f64(b.lo),
+            fmt_f64(b.hi),
+            c.map(|c| fmt_f64(c.y)).unwrap_or_default(),
+            region
+        ));
+    }
+    let mut any = false;
+    for &(w, s, g) in &meas {
+        if ch.measured(s, g, Color::RED) {
+            any = true;
+            ch.label(s, g, &format!("{} wt% (measured)", fmt_num(w)), true);
+        }
+    }
+    if any {
+        ch.legend_entry("measured (film)", Color::RED, true);
+    }
+    Some((ch.finish(), csv))
+}
+
+fn color_of(colors: &[(String, Color)], series: &str) -> Color {
+    colors
+        .iter()
+        .find(|(s, _)| s == series)
+        .map(|c| c.1)
+        .unwrap_or(Color::BLACK)
+}
+
+/// The x key of the property charts: `plots.x` if it is a swept path or a numeric result
+/// field, else the first swept axis whose values are all numbers, else None.
+pub fn resolve_x(m: &Merged) -> Option<String> {
+    let x = &m.manifest.plots.x;
+    if m.manifest.axis_paths.contains(x) || m.numeric.contains(x) {
+        return Some(x.clone());
+    }
+    m.manifest
+        .axis_paths
+        .iter()
+        .enumerate()
+        .find(|(a, _)| m.manifest.points.iter().all(|p| p.values[*a].is_number()))
+        .map(|(_, p)| p.clone())
+}
+
+/// A short label for a number (shortest round-trip text, no trailing `.0`).
+fn fmt_num(x: f64) -> String {
+    let s = format!("{x}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// Draws every chart into `dir` (created). Returns the files written and the charts skipped
+/// (with the reason).
+pub fn write_all(m: &Merged, dir: &Path) -> Result<(Vec<String>, Vec<String>), SweepError> {
+    let mut notes = Vec::new();
+    let resolved;
+    let m = match resolve_x(m) {
+        Some(x) if x != m.manifest.plots.x => {
+            notes.push(format!(
+                "note: x {:?} is neither swept nor a result; plotting against {x:?}",
+                m.manifest.plots.x
+            ));
+            let mut c = m.clone();
+            c.manifest.plots.x = x;
+            resolved = c;
+            &resolved
+        }
+        _ => m,
+    };
+    let k = &m.manifest.plots;
+    let measured = m.manifest.measured.as_ref();
+    let specs = [
+        PropertyChart {
+            stem: "sigma_ion_vs_x",
+            title: "Na+ conductivity",
+            y_label: "σ_ion (S/cm)",
+            key: &k.sigma_ion,
+            log: true,
+            proportion: false,
+            quantity: Quantity::SigmaIon,
+        },
+        PropertyChart {
+            stem: "strength_vs_x",
+            title: "tensile strength",
+            y_label: "tensile strength (kPa)",
+            key: &k.strength,
+            log: false,
+            proportion: false,
+            quantity: Quantity::Strength,
+        },
+        PropertyChart {
+            stem: "spanning_vs_x",
+            title: "PTFE spanning probability",
+            y_label: "P(PTFE spans the film)",
+            key: &k.spanning,
+            log: false,
+            proportion: true,
+            quantity: Quantity::Spanning,
+        },
+        PropertyChart {
+            stem: "sigma_e_vs_x",
+            title: "electronic conductivity after reduction",
+            y_label: "σ_e (S/cm)",
+            key: &k.sigma_e,
+            log: true,
+            proportion: false,
+            quantity: Quantity::SigmaE,
+        },
+    ];
+    let mut written = Vec::new();
+    let mut skipped = notes;
+    type Drawn<'a> = (&'a str, Option<(Figure, String)>, String);
+    let mut charts: Vec<Drawn<'_>> = specs
+        .iter()
+        .map(|c| {
+            (
+                c.stem,
+                property_chart(m, c, measured),
+                format!(
+                    "no numeric result field {:?} or no numeric x {:?}",
+                    c.key, k.x
+                ),
+            )
+        })
+        .collect();
+    charts.push((
+        "tradeoff",
+        tradeoff(m, measured),
+        format!("needs result fields {:?} and {:?}", k.strength, k.sigma_ion),
+    ));
+    std::fs::create_dir_all(dir).map_err(super::io_err(dir))?;
+    for (stem, chart, why) in charts {
+        let Some((fig, csv)) = chart else {
+            skipped.push(format!("{stem}: {why}"));
+            continue;
+        };
+        let png = fig.to_png().map_err(|e| SweepError::Plot {
+            name: stem.into(),
+            message: e,
+        })?;
+        write_atomic(&dir.join(format!("{stem}.svg")), fig.to_svg().as_bytes())?;
+        write_atomic(&dir.join(format!("{stem}.png")), &png)?;
+        write_atomic(&dir.join(format!("{stem}.csv")), csv.as_bytes())?;
+        written.extend(["svg", "png", "csv"].map(|e| format!("{stem}.{e}")));
+    }
+    Ok((written, skipped))
+}

@@ -1,0 +1,682 @@
+//! The sweep file and its expansion into indexed runs.
+//!
+//! A sweep file is RON:
+//! ```ron
+//! (
+//!     name: "ptfe",                       // optional; default: the file stem
+//!     base: "paper_film.ron",             // base scenario, relative to this file
+//!     combine: Product,                   // Product (cartesian, last axis fastest) or Zip
+//!     axes: [
+//!         (path: "powder.ptfe.wt_pct", values: List([0.0, 0.2, 0.5, 1.0, 2.0, 5.0])),
+//!         (path: "fibrillation.temperature_c", values: Linear(start: 30.0, stop: 90.0, n: 3)),
+//!         (path: "powder.nps.d50_um", values: Log(start: 1.0, stop: 10.0, n: 3)),
+//!     ],
+//!     seeds: [1, 2, 3],                   // or `replicates: 3` (seeds base.seed .. base.seed+2)
+//!     measured: "../data/measured.ron",   // optional measured points for the plots
+//!     plots: (x: "powder.ptfe.wt_pct"),   // optional: which columns the plots use
+//! )
+//! ```
+//!
+//! Expansion: the axes give `P` parameter points (the product of their lengths, or their common
+//! length when zipped), each run with every seed, `S` seeds: `P·S` runs. Run `r` is point
+//! `r / S` with seed index `r % S`; its folder is `p{point:04}_s{seed}`. In a product the last
+//! axis varies fastest.
+//!
+//! An axis value is applied by serializing the base [`RawScenario`] to a JSON value, replacing the
+//! value at the dotted field path (a number segment indexes a list, e.g.
+//! `"output.slice_fractions.0"`), and deserializing back, so every field of the scenario can be
+//! swept and a path or type that does not fit is an error naming the path.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::measured::MeasuredSet;
+use super::{io_err, SweepError};
+use crate::scenario::raw::RawScenario;
+
+/// How the axes are combined into points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Combine {
+    /// Cartesian product of all axes; the last axis varies fastest.
+    #[default]
+    Product,
+    /// The axes are walked together: point `i` takes value `i` of every axis (equal lengths).
+    Zip,
+}
+
+/// The values of one axis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AxisValues {
+    /// An explicit list of values (numbers, booleans or strings, as the field needs).
+    List(Vec<Value>),
+    /// `n` values evenly spaced from `start` to `stop` inclusive:
+    /// `v_i = start + (stop − start)·i/(n − 1)`, the last one exactly `stop`.
+    Linear {
+        /// First value (the field's unit).
+        start: f64,
+        /// Last value (the field's unit).
+        stop: f64,
+        /// Number of values (≥ 1; 1 gives `[start]`).
+        n: usize,
+    },
+    /// `n` values evenly spaced in log10 from `start` to `stop` inclusive (both > 0):
+    /// `v_i = 10^(log10 start + (log10 stop − log10 start)·i/(n − 1))`, the ends exact.
+    Log {
+        /// First value (> 0, the field's unit).
+        start: f64,
+        /// Last value (> 0, the field's unit).
+        stop: f64,
+        /// Number of values (≥ 1).
+        n: usize,
+    },
+}
+
+/// One sweep axis: a scenario field by its dotted path and the values it takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axis {
+    /// Dotted path of the scenario field, e.g. `"powder.ptfe.wt_pct"`.
+    pub path: String,
+    /// The values.
+    pub values: AxisValues,
+}
+
+/// Which result columns the plots use. Names are the flattened `result.json` keys (nested
+/// objects joined with `.`) or swept parameter paths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlotKeys {
+    /// The x axis of the four property plots (a swept path). Default `"powder.ptfe.wt_pct"`.
+    pub x: String,
+    /// Through-plane Na+ conductivity, S/cm. Default `"sigma_ion_s_cm"`.
+    pub sigma_ion: String,
+    /// Tensile strength, kPa. Default `"tensile_strength_kpa"`.
+    pub strength: String,
+    /// Whether PTFE spans the film (boolean or 0/1). Default `"ptfe_spans"`.
+    pub spanning: String,
+    /// Electronic conductivity after reduction, S/cm. Default `"sigma_e_s_cm"`.
+    pub sigma_e: String,
+}
+
+impl Default for PlotKeys {
+    fn default() -> Self {
+        Self {
+            x: "powder.ptfe.wt_pct".into(),
+            sigma_ion: "sigma_ion_s_cm".into(),
+            strength: "tensile_strength_kpa".into(),
+            spanning: "ptfe_spans".into(),
+            sigma_e: "sigma_e_s_cm".into(),
+        }
+    }
+}
+
+/// The sweep file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Name of the sweep (job names, plot titles). Default: the file stem.
+    #[serde(default)]
+    pub name: String,
+    /// Base scenario file, relative to the sweep file.
+    pub base: String,
+    /// How the axes combine. Default `Product`.
+    #[serde(default)]
+    pub combine: Combine,
+    /// The axes (may be empty: one point, replicated over the seeds).
+    #[serde(default)]
+    pub axes: Vec<Axis>,
+    /// Explicit seeds, one run per seed and point. Exclusive with `replicates`.
+    #[serde(default)]
+    pub seeds: Vec<u64>,
+    /// Number of replicates: seeds `base.seed, base.seed + 1, ...`. Exclusive with `seeds`.
+    /// 0 (default) with no `seeds`: the base scenario's seed only.
+    #[serde(default)]
+    pub replicates: u32,
+    /// Optional measured-points file (RON, see [`MeasuredSet`]), relative to the sweep file.
+    #[serde(default)]
+    pub measured: String,
+    /// Which columns the plots use.
+    #[serde(default)]
+    pub plots: PlotKeys,
+}
+
+/// One parameter point: its index and the value of every axis (in axis order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointParams {
+    /// Point index, from 0.
+    pub index: usize,
+    /// One value per axis, as applied to the scenario.
+    pub values: Vec<Value>,
+}
+
+/// One run: a point with one seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Run index `point·S + seed_index`, from 0: the Slurm array task id.
+    pub index: usize,
+    /// The point index.
+    pub point: usize,
+    /// Index of the seed in the seed list.
+    pub seed_index: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Folder name `p{point:04}_s{seed}`.
+    pub name: String,
+}
+
+/// The manifest of a sweep: everything merge needs, written to `DIR/sweep.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Sweep name.
+    pub name: String,
+    /// The base scenario file name as written in the sweep file.
+    pub base: String,
+    /// How the axes combine.
+    pub combine: Combine,
+    /// The swept paths, in axis order.
+    pub axis_paths: Vec<String>,
+    /// The seeds.
+    pub seeds: Vec<u64>,
+    /// The parameter points.
+    pub points: Vec<PointParams>,
+    /// The runs.
+    pub runs: Vec<RunInfo>,
+    /// Which columns the plots use.
+    pub plots: PlotKeys,
+    /// SHA-256 (hex) over the JSON of every run's scenario in run order: a changed base
+    /// scenario changes it, so a sweep folder is never resumed with other scenarios.
+    pub scenarios_sha256: String,
+    /// The measured points read from the sweep's `measured` file, if any.
+    pub measured: Option<MeasuredSet>,
+}
+
+/// A sweep expanded into runs, each with its scenario.
+#[derive(Debug, Clone)]
+pub struct SweepPlan {
+    /// The sweep file (as given).
+    pub spec_path: PathBuf,
+    /// The manifest (points, runs, seeds...).
+    pub manifest: Manifest,
+    /// The scenario of every run, indexed like `manifest.runs`.
+    pub scenarios: Vec<RawScenario>,
+}
+
+impl SweepPlan {
+    /// Reads a sweep file and its base scenario (and measured file) and expands it.
+    pub fn load(spec_path: &Path) -> Result<Self, SweepError> {
+        let text = std::fs::read_to_string(spec_path).map_err(io_err(spec_path))?;
+        let spec: SweepSpec = ron::from_str(&text).map_err(|e| SweepError::Parse {
+            path: spec_path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let dir = spec_path.parent().unwrap_or_else(|| Path::new(""));
+        let base_path = dir.join(&spec.base);
+        let base_text = std::fs::read_to_string(&base_path).map_err(io_err(&base_path))?;
+        let base: RawScenario = ron::from_str(&base_text).map_err(|e| SweepError::Parse {
+            path: base_path.clone(),
+            message: e.to_string(),
+        })?;
+        let measured = if spec.measured.is_empty() {
+            None
+        } else {
+            Some(MeasuredSet::load(&dir.join(&spec.measured))?)
+        };
+        let stem = spec_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned());
+        Self::expand(
+            spec,
+            base,
+            measured,
+            spec_path,
+            stem.as_deref().unwrap_or("sweep"),
+        )
+    }
+
+    /// Expands a parsed sweep over a parsed base scenario. `default_name` names the sweep when
+    /// the spec does not. Every problem is collected before returning.
+    pub fn expand(
+        spec: SweepSpec,
+        base: RawScenario,
+        measured: Option<MeasuredSet>,
+        spec_path: &Path,
+        default_name: &str,
+    ) -> Result<Self, SweepError> {
+        let origin = spec_path.display().to_string();
+        let mut problems = Vec::new();
+        let base_json = serde_json::to_value(&base).expect("RawScenario serializes to JSON");
+
+        let mut axis_values: Vec<Vec<Value>> = Vec::with_capacity(spec.axes.len());
+        let mut bad_axis = vec![false; spec.axes.len()];
+        for (i, axis) in spec.axes.iter().enumerate() {
+            match axis_value_list(&axis.values) {
+                Ok(v) => axis_values.push(v),
+                Err(e) => {
+                    problems.push(format!("axis {i} ({}): {e}", axis.path));
+                    axis_values.push(Vec::new());
+                }
+            }
+            if spec.axes[..i].iter().any(|a| a.path == axis.path) {
+                problems.push(format!("axis {i}: path {:?} is swept twice", axis.path));
+            }
+            if let Err(e) = lookup(&base_json, &axis.path) {
+                problems.push(format!("axis {i}: {e}"));
+                bad_axis[i] = true;
+            }
+        }
+
+        let seeds: Vec<u64> = match (spec.seeds.is_empty(), spec.replicates) {
+            (false, 0) => spec.seeds.clone(),
+            (true, 0) => vec![base.seed],
+            (true, n) => (0..u64::from(n))
+                .map(|k| base.seed.wrapping_add(k))
+                .collect(),
+            (false, _) => {
+                problems.push("give either `seeds` or `replicates`, not both".into());
+                spec.seeds.clone()
+            }
+        };
+        for (i, s) in seeds.iter().enumerate() {
+            if seeds[..i].contains(s) {
+                problems.push(format!("seed {s} is listed twice"));
+            }
+        }
+        let seeds_swept = !spec.seeds.is_empty() || spec.replicates > 0;
+        if seeds_swept && spec.axes.iter().any(|a| a.path == "seed") {
+            problems.push("`seed` is swept by an axis and by `seeds`/`replicates`".into());
+        }
+
+        let points: Vec<Vec<Value>> = match spec.combine {
+            Combine::Product => cartesian(&axis_values),
+            Combine::Zip => {
+                let lens: Vec<usize> = axis_values.iter().map(Vec::len).collect();
+                if lens.windows(2).any(|w| w[0] != w[1]) {
+                    problems.push(format!(
+                        "Zip needs axes of equal length, got lengths {lens:?}"
+                    ));
+                    Vec::new()
+                } else {
+                    let n = lens.first().copied().unwrap_or(1);
+                    (0..n)
+                        .map(|i| axis_values.iter().map(|a| a[i].clone()).collect())
+                        .collect()
+                }
+            }
+        };
+
+        let name = if spec.name.is_empty() {
+            default_name.to_string()
+        } else {
+            spec.name.clone()
+        };
+        let mut runs = Vec::with_capacity(points.len() * seeds.len());
+        let mut scenarios = Vec::with_capacity(points.len() * seeds.len());
+        let mut point_params = Vec::with_capacity(points.len());
+        for (p, values) in points.into_iter().enumerate() {
+            let mut json = base_json.clone();
+            let mut applied = Vec::with_capacity(values.len());
+            let mut ok = true;
+            for ((axis, v), bad) in spec.axes.iter().zip(&values).zip(&bad_axis) {
+                if *bad {
+                    ok = false;
+                    continue;
+                }
+                match set_path(&mut json, &axis.path, v) {
+                    Ok(a) => applied.push(a),
+                    Err(e) => {
+                        if !problems.contains(&e) {
+                            problems.push(e);
+                        }
+                        ok = false;
+                    }
+                }
+            }
+            if ok {
+                match serde_json::from_value::<RawScenario>(json) {
+                    Ok(raw) => {
+                        for (si, &seed) in seeds.iter().enumerate() {
+                            let mut r = raw.clone();
+                            r.seed = seed;
+                            let run_name = format!("p{p:04}_s{seed}");
+                            r.name = format!("{}_{run_name}", base.name);
+                            runs.push(RunInfo {
+                                index: runs.len(),
+                                point: p,
+                                seed_index: si,
+                                seed,
+                                name: run_name,
+                            });
+                            scenarios.push(r);
+                        }
+                    }
+                    Err(e) => {
+                        let paths: Vec<&str> = spec.axes.iter().map(|a| a.path.as_str()).collect();
+                        problems.push(format!(
+                            "point {p}: values {values:?} for {paths:?} do not fit the scenario: {e}"
+                        ));
+                    }
+                }
+            }
+            point_params.push(PointParams {
+                index: p,
+                values: applied,
+            });
+        }
+        if !problems.is_empty() {
+            return Err(SweepError::InvalidSpec { origin, problems });
+        }
+        let scenarios_sha256 = {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            for raw in &scenarios {
+                h.update(serde_json::to_vec(raw).expect("RawScenario serializes to JSON"));
+                h.update(b"\n");
+            }
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        };
+        Ok(Self {
+            spec_path: spec_path.to_path_buf(),
+            manifest: Manifest {
+                name,
+                base: spec.base,
+                combine: spec.combine,
+                axis_paths: spec.axes.iter().map(|a| a.path.clone()).collect(),
+                seeds,
+                points: point_params,
+                runs,
+                plots: spec.plots,
+                scenarios_sha256,
+                measured,
+            },
+            scenarios,
+        })
+    }
+
+    /// Validates every run's scenario with `validate(raw, origin)` (the CLI passes
+    /// `dryfilm_sim::scenario::validate`) and collects every refusal, before anything runs.
+    pub fn validate_with(
+        &self,
+        validate: &dyn Fn(&RawScenario, &str) -> Result<(), String>,
+    ) -> Result<(), SweepError> {
+        let origin = self.spec_path.display().to_string();
+        let problems: Vec<String> = self
+            .manifest
+            .runs
+            .iter()
+            .zip(&self.scenarios)
+            .filter_map(|(run, raw)| {
+                let o = format!("{origin} [{}]", run.name);
+                validate(raw, &o)
+                    .err()
+                    .map(|e| format!("{}: {e}", run.name))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SweepError::InvalidSpec { origin, problems })
+        }
+    }
+
+    /// Number of runs (points × seeds): the Slurm array size.
+    pub fn run_count(&self) -> usize {
+        self.manifest.runs.len()
+    }
+
+    /// A human-readable listing: one line per run with its index, folder and parameter values.
+    pub fn listing(&self) -> String {
+        let m = &self.manifest;
+        let mut s = format!(
+            "# sweep {:?}: {} points x {} seeds = {} runs\n# index\trun\tseed",
+            m.name,
+            m.points.len(),
+            m.seeds.len(),
+            m.runs.len()
+        );
+        for p in &m.axis_paths {
+            s.push('\t');
+            s.push_str(p);
+        }
+        s.push('\n');
+        for run in &m.runs {
+            s.push_str(&format!("{}\t{}\t{}", run.index, run.name, run.seed));
+            for v in &m.points[run.point].values {
+                s.push('\t');
+                s.push_str(&value_text(v));
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// A JSON value as plain text (strings unquoted).
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The explicit value list of an axis. Errors: empty list, `n = 0`, non-finite bounds, log bounds
+/// not positive.
+pub fn axis_value_list(values: &AxisValues) -> Result<Vec<Value>, String> {
+    let num = |x: f64| serde_json::Number::from_f64(x).map(Value::Number);
+    let out: Vec<Value> = match *values {
+        AxisValues::List(ref v) => v.clone(),
+        AxisValues::Linear { start, stop, n } => {
+            if !(start.is_finite() && stop.is_finite()) {
+                return Err(format!("Linear bounds must be finite, got {start}..{stop}"));
+            }
+            (0..n)
+                .map(|i| {
+                    let x = if i + 1 == n && n > 1 {
+                        stop
+                    } else if i == 0 {
+                        start
+                    } else {
+                        start + (stop - start) * (i as f64) / ((n - 1) as f64)
+                    };
+                    num(x)
+                })
+                .collect::<Option<_>>()
+                .ok_or("non-finite value")?
+        }
+        AxisValues::Log { start, stop, n } => {
+            if !(start.is_finite() && stop.is_finite() && start > 0.0 && stop > 0.0) {
+                return Err(format!(
+                    "Log bounds must be finite and > 0, got {start}..{stop}"
+                ));
+            }
+            let (a, b) = (start.log10(), stop.log10());
+            (0..n)
+                .map(|i| {
+                    let x = if i + 1 == n && n > 1 {
+                        stop
+                    } else if i == 0 {
+                        start
+                    } else {
+                        10f64.powf(a + (b - a) * (i as f64) / ((n - 1) as f64))
+                    };
+                    num(x)
+                })
+                .collect::<Option<_>>()
+                .ok_or("non-finite value")?
+        }
+    };
+    if out.is_empty() {
+        return Err("the axis has no values".into());
+    }
+    Ok(out)
+}
+
+/// Cartesian product, last axis fastest. No axes: one empty point.
+fn cartesian(axes: &[Vec<Value>]) -> Vec<Vec<Value>> {
+    let mut out: Vec<Vec<Value>> = vec![Vec::new()];
+    for axis in axes {
+        let mut next = Vec::with_capacity(out.len() * axis.len());
+        for prefix in &out {
+            for v in axis {
+                let mut p = prefix.clone();
+                p.push(v.clone());
+                next.push(p);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+/// The value at a dotted path, or an error naming the path and the keys available there.
+pub fn lookup<'a>(root: &'a Value, path: &str) -> Result<&'a Value, String> {
+    let mut cur = root;
+    let mut done = String::new();
+    for seg in path.split('.') {
+        cur = step(cur, seg).ok_or_else(|| unknown(path, &done, cur))?;
+        if !done.is_empty() {
+            done.push('.');
+        }
+        done.push_str(seg);
+    }
+    Ok(cur)
+}
+
+fn step<'a>(v: &'a Value, seg: &str) -> Option<&'a Value> {
+    match v {
+        Value::Object(m) => m.get(seg),
+        Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    }
+}
+
+fn unknown(path: &str, done: &str, at: &Value) -> String {
+    let hint = match at {
+        Value::Object(m) => {
+            format!(
+                "fields there: {}",
+                m.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        }
+        Value::Array(a) => format!("a list of {} items there", a.len()),
+        _ => "it is not a struct or list".into(),
+    };
+    let at = if done.is_empty() {
+        "the scenario root"
+    } else {
+        done
+    };
+    format!("unknown scenario field path {path:?} (at {at}: {hint})")
+}
+
+/// Sets the value at a dotted path, returning the value as stored. A whole number given for an
+/// integer field is stored as an integer; any number given for a float field is stored as a
+/// float; other type mismatches surface when the scenario is deserialized.
+pub fn set_path(root: &mut Value, path: &str, value: &Value) -> Result<Value, String> {
+    let old = lookup(root, path)?.clone();
+    let mut cur = root;
+    for seg in path.split('.') {
+        cur = match cur {
+            Value::Object(m) => m.get_mut(seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+            _ => None,
+        }
+        .expect("path checked by lookup above");
+    }
+    let stored = coerce(&old, value).map_err(|e| format!("{path}: {e}"))?;
+    *cur = stored.clone();
+    Ok(stored)
+}
+
+fn coerce(old: &Value, new: &Value) -> Result<Value, String> {
+    match (old, new) {
+        (Value::Number(o), Value::Number(n)) if o.is_f64() => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{n} is not a finite number")),
+        (Value::Number(o), Value::Number(n)) if !o.is_f64() && n.is_f64() => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            if x.fract() == 0.0 && (0.0..1.8e19).contains(&x) && o.is_u64() {
+                Ok(Value::from(x as u64))
+            } else if x.fract() == 0.0 && x.abs() < 9.2e18 {
+                Ok(Value::from(x as i64))
+            } else {
+                Err(format!("{x} is not a whole number, the field needs one"))
+            }
+        }
+        (Value::Number(_), Value::Number(_)) => Ok(new.clone()),
+        (Value::Number(_), other)
+        | (Value::Bool(_), other @ (Value::Number(_) | Value::String(_))) => {
+            Err(format!("{other} does not fit a field holding {old}"))
+        }
+        _ => Ok(new.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn set_path_walks_structs_and_lists_and_names_unknown_fields() {
+        let mut v = json!({"a": {"b": 1.5, "n": 3, "list": [0.1, 0.2]}});
+        assert_eq!(set_path(&mut v, "a.b", &json!(2)).unwrap(), json!(2.0));
+        assert_eq!(set_path(&mut v, "a.n", &json!(4.0)).unwrap(), json!(4));
+        assert_eq!(
+            set_path(&mut v, "a.list.1", &json!(0.7)).unwrap(),
+            json!(0.7)
+        );
+        assert_eq!(v, json!({"a": {"b": 2.0, "n": 4, "list": [0.1, 0.7]}}));
+        let e = set_path(&mut v, "a.c", &json!(1)).unwrap_err();
+        assert!(e.contains("\"a.c\"") && e.contains("b, list, n"), "{e}");
+        assert!(set_path(&mut v, "a.list.2", &json!(1)).is_err());
+        assert!(set_path(&mut v, "a.n", &json!(4.5)).is_err());
+        assert!(set_path(&mut v, "a.b", &json!("x")).is_err());
+    }
+
+    #[test]
+    fn ranges_hit_their_ends_exactly() {
+        let v = axis_value_list(&AxisValues::Linear {
+            start: 0.1,
+            stop: 0.7,
+            n: 7,
+        })
+        .unwrap();
+        let x: Vec<f64> = v.iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!((x[0], x[6]), (0.1, 0.7));
+        assert!((x[3] - 0.4).abs() < 1e-15);
+        let v = axis_value_list(&AxisValues::Log {
+            start: 1e-3,
+            stop: 1e3,
+            n: 7,
+        })
+        .unwrap();
+        let x: Vec<f64> = v.iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!((x[0], x[6]), (1e-3, 1e3));
+        assert!((x[3] - 1.0).abs() < 1e-15 && (x[4] - 10.0).abs() < 1e-13);
+        assert!(axis_value_list(&AxisValues::Log {
+            start: 0.0,
+            stop: 1.0,
+            n: 2
+        })
+        .is_err());
+        assert!(axis_value_list(&AxisValues::Linear {
+            start: 0.0,
+            stop: 1.0,
+            n: 0
+        })
+        .is_err());
+        assert_eq!(
+            axis_value_list(&AxisValues::Linear {
+                start: 2.0,
+                stop: 9.0,
+                n: 1
+            })
+            .unwrap(),
+            vec![json!(2.0)]
+        );
+    }
+}

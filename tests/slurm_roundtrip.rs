@@ -1,0 +1,149 @@
+//! The Slurm path end to end on a real single-node Slurm: `tools/slurm/start.sh` installs and
+//! starts munge, slurmctld and slurmd; `dryfilm sweep --emit-slurm` writes the array script;
+//! `sbatch --parsable` submits it; `squeue` is polled until the array is gone; `dryfilm merge`
+//! collects the tasks; the result must equal the same sweep run locally, bit for bit.
+//! `tools/slurm/stop.sh` stops the daemons (by their recorded PIDs) even when the test fails.
+//!
+//! Needs root (CI runs as root). The runs use the synthetic runner (hidden test-only switch
+//! `DRYFILM_SWEEP_FAKE_RUNNER=1`, inherited by the jobs through sbatch's default
+//! `--export=ALL`) until the pipeline is fast enough for a test.
+
+mod sweep_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sweep_support::{assert_same_tree, temp_dir, write_sweep};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Stops the daemons when dropped (also on panic).
+struct SlurmGuard;
+
+impl Drop for SlurmGuard {
+    fn drop(&mut self) {
+        let st = Command::new("bash")
+            .arg(repo().join("tools/slurm/stop.sh"))
+            .status();
+        if !matches!(st, Ok(s) if s.success()) {
+            eprintln!("tools/slurm/stop.sh failed: {st:?}");
+        }
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn dryfilm(args: &[&str]) -> std::process::Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
+        .args(args)
+        .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
+        .output()
+        .expect("run dryfilm");
+    assert!(
+        o.status.success(),
+        "dryfilm {args:?} failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+#[test]
+fn slurm_array_then_merge_equals_local_run() {
+    if !is_root() {
+        eprintln!("skipped: the Slurm round trip needs root (it installs and starts Slurm)");
+        return;
+    }
+    let d = temp_dir("slurm-roundtrip");
+    std::fs::copy(repo().join("data/measured.ron"), d.join("measured.ron")).unwrap();
+    let spec = write_sweep(
+        &d,
+        r#"
+    name: "slurm_rt",
+    axes: [(path: "powder.ptfe.wt_pct", values: List([0.2, 2.0, 5.0]))],
+    seeds: [1, 2],
+    measured: "measured.ron",
+"#,
+    );
+
+    let start = Command::new("bash")
+        .arg(repo().join("tools/slurm/start.sh"))
+        .output()
+        .unwrap();
+    let _guard = SlurmGuard;
+    assert!(
+        start.status.success(),
+        "tools/slurm/start.sh failed:\n{}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+
+    let cluster = d.join("cluster");
+    let o = dryfilm(&[
+        "sweep",
+        s(&spec),
+        "--out",
+        s(&cluster),
+        "--emit-slurm",
+        "--quiet",
+    ]);
+    let script_path = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let script = std::fs::read_to_string(&script_path).unwrap();
+    assert!(script.contains("#SBATCH --array=0-5\n"), "{script}");
+
+    let sub = Command::new("sbatch")
+        .arg("--parsable")
+        .arg(&script_path)
+        .current_dir(&d)
+        .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
+        .output()
+        .expect("sbatch");
+    assert!(
+        sub.status.success(),
+        "sbatch: {}",
+        String::from_utf8_lossy(&sub.stderr)
+    );
+    let job = String::from_utf8_lossy(&sub.stdout)
+        .trim()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(job.parse::<u64>().is_ok(), "job id {job:?}");
+
+    let t0 = Instant::now();
+    loop {
+        let q = Command::new("squeue")
+            .args(["-h", "-j", &job])
+            .output()
+            .expect("squeue");
+        if q.status.success() && q.stdout.iter().all(u8::is_ascii_whitespace) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(180),
+            "array {job} still queued after 180 s"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for i in 0..6 {
+        let log = cluster.join(format!("logs/task_{i}.out"));
+        assert!(log.is_file(), "no log of array task {i}");
+    }
+    dryfilm(&["merge", s(&cluster), "--quiet"]);
+
+    let local = d.join("local");
+    dryfilm(&["sweep", s(&spec), "--out", s(&local), "--quiet"]);
+    assert_same_tree(&local, &cluster);
+}

@@ -1,0 +1,691 @@
+//! Sweep expansion, rejection of bad sweep files, resume, sharded merge and plots, with the
+//! synthetic runner (`dryfilm_sim::sweep::fake`).
+
+mod sweep_support;
+
+use std::path::Path;
+use std::process::Command;
+
+use dryfilm_sim::scenario::raw::RawScenario;
+use dryfilm_sim::sweep::engine::{run_sweep, Progress, RunOptions, RunReport, Selection};
+use dryfilm_sim::sweep::fake::FakeRunner;
+use dryfilm_sim::sweep::merge::{merge, MergeOptions};
+use dryfilm_sim::sweep::stats::wilson95;
+use dryfilm_sim::sweep::{SweepError, SweepPlan};
+use sweep_support::{assert_same_tree, read_csv, temp_dir, write_sweep};
+
+fn no_progress(_: Progress) {}
+
+/// Stand-in for `scenario::validate` until it lands: refuses negative PTFE loadings.
+fn stub_validate(raw: &RawScenario, _origin: &str) -> Result<(), String> {
+    if raw.powder.ptfe.wt_pct < 0.0 {
+        Err(format!(
+            "powder.ptfe.wt_pct = {} must be ≥ 0",
+            raw.powder.ptfe.wt_pct
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn run(plan: &SweepPlan, out: &Path, threads: usize, sel: Selection) -> RunReport {
+    let opts = RunOptions {
+        out_dir: out.to_path_buf(),
+        threads,
+        selection: sel,
+    };
+    run_sweep(plan, &FakeRunner::default(), &opts, &no_progress).expect("sweep runs")
+}
+
+fn do_merge(out: &Path) {
+    merge(&MergeOptions {
+        out_dir: out.into(),
+        measured: None,
+        allow_partial: false,
+        plots: true,
+    })
+    .expect("merge");
+}
+
+fn problems(e: SweepError) -> Vec<String> {
+    match e {
+        SweepError::InvalidSpec { problems, .. } => problems,
+        other => panic!("expected InvalidSpec, got {other}"),
+    }
+}
+
+const PTFE_SWEEP: &str = r#"
+    name: "t",
+    axes: [(path: "powder.ptfe.wt_pct", values: List([0.2, 1.0, 2.0, 3.5, 5.0]))],
+    seeds: [1, 2, 3, 4],
+    measured: "measured.ron",
+"#;
+
+fn write_measured(dir: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measured.ron");
+    std::fs::copy(src, dir.join("measured.ron")).expect("copy measured.ron");
+}
+
+#[test]
+fn product_expansion_order_indices_and_values() {
+    let d = temp_dir("sweep-product");
+    let spec = write_sweep(
+        &d,
+        r#"
+    axes: [
+        (path: "powder.ptfe.wt_pct", values: List([0.5, 2])),
+        (path: "fibrillation.temperature_c", values: Linear(start: 30.0, stop: 90.0, n: 4)),
+        (path: "numerics.relax_steps", values: List([100.0])),
+    ],
+    seeds: [7, 9],
+"#,
+    );
+    let plan = SweepPlan::load(&spec).unwrap();
+    let m = &plan.manifest;
+    assert_eq!(m.points.len(), 8);
+    assert_eq!(plan.run_count(), 16);
+    // Last axis fastest: point 5 = wt index 1, temperature index 1.
+    let temps: Vec<f64> = m.points[..4]
+        .iter()
+        .map(|p| p.values[1].as_f64().unwrap())
+        .collect();
+    assert_eq!(temps, vec![30.0, 50.0, 70.0, 90.0]);
+    assert_eq!(m.points[5].values[0].as_f64(), Some(2.0));
+    assert_eq!(m.points[5].values[1].as_f64(), Some(50.0));
+    // Run r = point·S + seed index; names p{point:04}_s{seed}.
+    let r = &m.runs[11];
+    assert_eq!(
+        (r.point, r.seed_index, r.seed, r.name.as_str()),
+        (5, 1, 9, "p0005_s9")
+    );
+    let raw = &plan.scenarios[11];
+    assert_eq!(raw.seed, 9);
+    assert_eq!(raw.powder.ptfe.wt_pct, 2.0);
+    assert_eq!(raw.fibrillation.temperature_c, 50.0);
+    // A whole float for an integer field is stored as an integer.
+    assert_eq!(raw.numerics.relax_steps, 100);
+    assert_eq!(m.points[0].values[2], serde_json::json!(100));
+    // Untouched fields keep the base value.
+    assert_eq!(raw.domain, RawScenario::default().domain);
+    let listing = plan.listing();
+    assert!(
+        listing.contains("11\tp0005_s9\t9\t2.0\t50.0\t100"),
+        "{listing}"
+    );
+}
+
+#[test]
+fn zip_log_and_replicates() {
+    let d = temp_dir("sweep-zip");
+    let spec = write_sweep(
+        &d,
+        r#"
+    combine: Zip,
+    axes: [
+        (path: "powder.nps.d50_um", values: Log(start: 1.0, stop: 100.0, n: 3)),
+        (path: "powder.ptfe.wt_pct", values: List([0.2, 0.5, 1.0])),
+    ],
+    replicates: 2,
+"#,
+    );
+    let plan = SweepPlan::load(&spec).unwrap();
+    let m = &plan.manifest;
+    assert_eq!(m.points.len(), 3);
+    let d50: Vec<f64> = m
+        .points
+        .iter()
+        .map(|p| p.values[0].as_f64().unwrap())
+        .collect();
+    assert_eq!(d50[0], 1.0);
+    assert!((d50[1] - 10.0).abs() < 1e-12, "{d50:?}");
+    assert_eq!(d50[2], 100.0);
+    // Replicates: base seed (1) and the next.
+    assert_eq!(m.seeds, vec![1, 2]);
+    assert_eq!(plan.scenarios[5].powder.ptfe.wt_pct, 1.0);
+    assert_eq!(plan.scenarios[5].seed, 2);
+    // No axes and no seeds: one run with the base seed.
+    let d2 = temp_dir("sweep-noaxes");
+    let plan = SweepPlan::load(&write_sweep(&d2, "")).unwrap();
+    assert_eq!(plan.run_count(), 1);
+    assert_eq!(plan.manifest.runs[0].name, "p0000_s1");
+}
+
+#[test]
+fn bad_sweep_files_are_rejected_with_every_problem_named() {
+    let d = temp_dir("sweep-bad");
+    let spec = write_sweep(
+        &d,
+        r#"
+    combine: Zip,
+    axes: [
+        (path: "powder.ptfe.wt_pc", values: List([1.0, 2.0])),
+        (path: "domain.lx_um", values: List([])),
+        (path: "powder.nps.d50_um", values: Linear(start: 1.0, stop: 2.0, n: 3)),
+    ],
+"#,
+    );
+    let p = problems(SweepPlan::load(&spec).unwrap_err());
+    let all = p.join("\n");
+    assert!(
+        all.contains("\"powder.ptfe.wt_pc\"") && all.contains("wt_pct"),
+        "{all}"
+    );
+    assert!(
+        all.contains("domain.lx_um") && all.contains("no values"),
+        "{all}"
+    );
+    assert!(all.contains("equal length"), "{all}");
+
+    // Type mismatch, non-whole number for an integer field, seeds and replicates both given.
+    let spec = write_sweep(
+        &d,
+        r#"
+    axes: [
+        (path: "numerics.relax_steps", values: List([10.5])),
+        (path: "powder.allow_implausible", values: List([1.0])),
+    ],
+    seeds: [1], replicates: 2,
+"#,
+    );
+    let all = problems(SweepPlan::load(&spec).unwrap_err()).join("\n");
+    assert!(
+        all.contains("numerics.relax_steps") && all.contains("whole number"),
+        "{all}"
+    );
+    assert!(all.contains("seeds") && all.contains("replicates"), "{all}");
+
+    // An unknown key in the sweep file itself.
+    std::fs::write(d.join("typo.ron"), "(base: \"base.ron\", axs: [])").unwrap();
+    assert!(matches!(
+        SweepPlan::load(&d.join("typo.ron")),
+        Err(SweepError::Parse { .. })
+    ));
+
+    // A value the scenario validation refuses: rejected before anything runs.
+    let spec = write_sweep(
+        &d,
+        r#"axes: [(path: "powder.ptfe.wt_pct", values: List([1.0, -2.0, -3.0]))],"#,
+    );
+    let plan = SweepPlan::load(&spec).unwrap();
+    let p = problems(plan.validate_with(&stub_validate).unwrap_err());
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p[0].starts_with("p0001_s1") && p[0].contains("-2"), "{p:?}");
+}
+
+#[test]
+fn cli_rejects_a_bad_sweep_before_running_anything() {
+    let d = temp_dir("sweep-cli-bad");
+    let spec = write_sweep(
+        &d,
+        r#"axes: [(path: "powder.ptfe.wt_pct", values: List([1.0, 150.0]))],"#,
+    );
+    let out = d.join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
+        .args([
+            "sweep",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ])
+        .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("p0001_s1") && err.contains("wt_pct"), "{err}");
+    assert!(!out.exists(), "nothing may be written for a refused sweep");
+
+    // --list prints the indices.
+    let spec = write_sweep(
+        &d,
+        PTFE_SWEEP
+            .replace("measured: \"measured.ron\",", "")
+            .as_str(),
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
+        .args(["sweep", spec.to_str().unwrap(), "--list"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("5 points x 4 seeds = 20 runs"), "{text}");
+    assert!(text.contains("\n19\tp0004_s4\t4\t5.0\n"), "{text}");
+}
+
+#[test]
+fn resume_redoes_only_incomplete_runs_and_merges_nothing_half_written() {
+    let d = temp_dir("sweep-resume");
+    write_measured(&d);
+    let spec = write_sweep(&d, PTFE_SWEEP);
+    let plan = SweepPlan::load(&spec).unwrap();
+    let reference = d.join("ref");
+    run(&plan, &reference, 2, Selection::All);
+    do_merge(&reference);
+
+    // An interrupted run: one run missing, one killed mid-run (a .partial folder with a
+    // half-written result and temp file), one final folder without result.json, and a failure.
+    let out = d.join("out");
+    let opts = RunOptions {
+        out_dir: out.clone(),
+        threads: 2,
+        selection: Selection::All,
+    };
+    let failing = FakeRunner {
+        fail_on_wt_pct: Some(3.5),
+        write_log: true,
+        delay_ms: 0,
+    };
+    let r = run_sweep(&plan, &failing, &opts, &no_progress).unwrap();
+    assert_eq!((r.succeeded, r.failed.len()), (16, 4));
+    let pts = out.join("points");
+    std::fs::remove_dir_all(pts.join("p0000_s2")).unwrap();
+    std::fs::create_dir_all(pts.join(".p0001_s1.partial")).unwrap();
+    std::fs::rename(pts.join("p0001_s1"), pts.join(".p0001_s1.partial/x")).unwrap();
+    std::fs::write(
+        pts.join(".p0001_s1.partial/result.json"),
+        "{\"sigma_ion_s_cm\": 9",
+    )
+    .unwrap();
+    std::fs::remove_file(pts.join("p0002_s3/result.json")).unwrap();
+    std::fs::write(pts.join("p0002_s3/.result.json.tmp-1-x"), "{").unwrap();
+    assert!(
+        pts.join(".p0003_s1.partial/log.txt").is_file(),
+        "failed runs keep their partial"
+    );
+
+    // Merge refuses the incomplete folder, and a partial merge reads only complete runs.
+    let e = merge(&MergeOptions {
+        out_dir: out.clone(),
+        measured: None,
+        allow_partial: false,
+        plots: false,
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("7 of 20 runs"), "{e}");
+    let rep = merge(&MergeOptions {
+        out_dir: out.clone(),
+        measured: None,
+        allow_partial: true,
+        plots: false,
+    })
+    .unwrap();
+    assert_eq!(rep.merged, 13);
+    let (_, rows) = read_csv(&out.join("summary.csv"));
+    assert_eq!(rows.len(), 13);
+    assert!(
+        !rows.iter().any(|r| r[0] == "4"),
+        "run 4 (p0001_s1) is not complete"
+    );
+
+    // The rerun does exactly the 7 incomplete runs; then everything equals the reference.
+    let r = run(&plan, &out, 3, Selection::All);
+    assert_eq!((r.skipped, r.succeeded, r.failed.len()), (13, 7, 0));
+    assert!(!pts.join(".p0001_s1.partial").exists());
+    assert!(!pts.join(".p0003_s1.partial").exists());
+    do_merge(&out);
+    // The failing runner's log files are the only extra content: compare everything else.
+    for entry in std::fs::read_dir(&pts).unwrap() {
+        let log = entry.unwrap().path().join("log.txt");
+        if log.exists() {
+            std::fs::remove_file(log).unwrap();
+        }
+    }
+    assert_same_tree(&reference, &out);
+
+    // A different sweep into the same folder is refused before it runs anything.
+    let other = write_sweep(&d, &PTFE_SWEEP.replace("3.5", "4.0"));
+    let plan = SweepPlan::load(&other).unwrap();
+    let opts = RunOptions {
+        out_dir: out.clone(),
+        threads: 1,
+        selection: Selection::All,
+    };
+    let e = run_sweep(&plan, &FakeRunner::default(), &opts, &no_progress).unwrap_err();
+    assert!(e.to_string().contains("different sweep"), "{e}");
+    // So is the same sweep over an edited base scenario.
+    let base = std::fs::read_to_string(d.join("base.ron")).unwrap();
+    std::fs::write(
+        d.join("base.ron"),
+        base.replace("d50_um: 5.0", "d50_um: 6.0"),
+    )
+    .unwrap();
+    let plan = SweepPlan::load(&spec).unwrap();
+    assert_eq!(plan.scenarios[0].powder.nps.d50_um, 6.0);
+    let e = run_sweep(&plan, &FakeRunner::default(), &opts, &no_progress).unwrap_err();
+    assert!(e.to_string().contains("different sweep"), "{e}");
+    assert_same_tree(&reference, &out);
+}
+
+#[test]
+fn cli_kill_minus_9_then_rerun_equals_a_clean_run() {
+    let d = temp_dir("sweep-kill");
+    write_measured(&d);
+    let spec = write_sweep(&d, PTFE_SWEEP);
+    let exe = env!("CARGO_BIN_EXE_dryfilm");
+    let sweep = |out: &Path, delay: &str| {
+        Command::new(exe)
+            .args([
+                "sweep",
+                spec.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .args(["--threads", "2", "--quiet"])
+            .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
+            .env("DRYFILM_SWEEP_FAKE_DELAY_MS", delay)
+            .spawn()
+            .unwrap()
+    };
+    let reference = d.join("ref");
+    assert!(sweep(&reference, "0").wait().unwrap().success());
+
+    let out = d.join("out");
+    let mut child = sweep(&out, "150");
+    // Wait until some runs are complete, then kill -9 mid-run.
+    let t0 = std::time::Instant::now();
+    loop {
+        let done = std::fs::read_dir(out.join("points"))
+            .map(|r| {
+                r.filter(|e| {
+                    !e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with('.')
+                })
+                .count()
+            })
+            .unwrap_or(0);
+        if done >= 3 {
+            break;
+        }
+        assert!(t0.elapsed().as_secs() < 60, "the sweep made no progress");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(!out.join("summary.csv").exists());
+    let complete = std::fs::read_dir(out.join("points"))
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert!(complete < 20, "killed too late to test anything");
+    assert!(sweep(&out, "0").wait().unwrap().success());
+    assert_same_tree(&reference, &out);
+}
+
+#[test]
+fn sharded_and_single_task_runs_merge_to_the_local_run_bit_for_bit() {
+    let d = temp_dir("sweep-shards");
+    write_measured(&d);
+    let spec = write_sweep(&d, PTFE_SWEEP);
+    let plan = SweepPlan::load(&spec).unwrap();
+    let local = d.join("local");
+    run(&plan, &local, 1, Selection::All);
+    do_merge(&local);
+
+    let sharded = d.join("sharded");
+    let mut total = 0;
+    for i in 0..3 {
+        total += run(&plan, &sharded, 4, Selection::Shard { index: i, count: 3 }).succeeded;
+    }
+    assert_eq!(total, 20);
+    do_merge(&sharded);
+    assert_same_tree(&local, &sharded);
+
+    let tasks = d.join("tasks");
+    for i in (0..20).rev() {
+        assert_eq!(run(&plan, &tasks, 1, Selection::Task(i)).succeeded, 1);
+    }
+    do_merge(&tasks);
+    assert_same_tree(&local, &tasks);
+    assert!(Selection::Task(20).indices(20).is_err());
+    assert!(Selection::parse_shard("3/3").is_err());
+    assert_eq!(
+        Selection::parse_shard("1/4").unwrap().indices(10).unwrap(),
+        vec![1, 5, 9]
+    );
+}
+
+/// Values of `attr` on the SVG elements of `class`.
+fn svg_attr(svg: &str, class: &str, attr: &str) -> Vec<f64> {
+    svg.lines()
+        .filter(|l| l.contains(&format!("class=\"{class}\"")))
+        .map(|l| {
+            let k = format!(" {attr}=\"");
+            let s = &l[l.find(&k).unwrap_or_else(|| panic!("{attr} in {l}")) + k.len()..];
+            s[..s.find('"').unwrap()].parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn summaries_and_plots_show_the_merged_data() {
+    let d = temp_dir("sweep-plots");
+    write_measured(&d);
+    let spec = write_sweep(&d, PTFE_SWEEP);
+    let plan = SweepPlan::load(&spec).unwrap();
+    let out = d.join("out");
+    run(&plan, &out, 2, Selection::All);
+    do_merge(&out);
+
+    // summary.csv: 20 rows; the parameter column and the results.
+    let (h, rows) = read_csv(&out.join("summary.csv"));
+    assert_eq!(&h[..4], ["run", "point", "seed", "powder.ptfe.wt_pct"]);
+    assert!(h.contains(&"timings.total_s".to_string()) && h.contains(&"result.seed".to_string()));
+    assert_eq!(rows.len(), 20);
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (cs, cp, cw) = (
+        col("sigma_ion_s_cm"),
+        col("ptfe_spans"),
+        col("powder.ptfe.wt_pct"),
+    );
+
+    // summary_by_point.csv: mean and CI recomputed from summary.csv.
+    let (hb, prow) = read_csv(&out.join("summary_by_point.csv"));
+    let cb = |name: &str| hb.iter().position(|c| c == name).unwrap();
+    assert_eq!(prow.len(), 5);
+    for (p, pr) in prow.iter().enumerate() {
+        let x: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[1] == p.to_string())
+            .map(|r| r[cs].parse().unwrap())
+            .collect();
+        assert_eq!(x.len(), 4);
+        let mean = x.iter().sum::<f64>() / 4.0;
+        let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+        let got: f64 = pr[cb("sigma_ion_s_cm.mean")].parse().unwrap();
+        assert!((got - mean).abs() <= 1e-15 * mean.abs(), "{got} vs {mean}");
+        let hi: f64 = pr[cb("sigma_ion_s_cm.ci95_hi")].parse().unwrap();
+        assert!(
+            (hi - (mean + 3.1824 * sd / 2.0)).abs() < 1e-12 * mean,
+            "t(3) = 3.1824"
+        );
+        assert_eq!(pr[cb("n_runs")], "4");
+    }
+
+    // σ_ion plot: one data marker per point at the CSV means, 3 measured points (pellet + 2).
+    let svg = std::fs::read_to_string(out.join("plots/sigma_ion_vs_x.svg")).unwrap();
+    let ys = svg_attr(&svg, "data", "data-y");
+    let means: Vec<f64> = prow
+        .iter()
+        .map(|r| r[cb("sigma_ion_s_cm.mean")].parse().unwrap())
+        .collect();
+    assert_eq!(ys, means);
+    assert_eq!(
+        svg_attr(&svg, "measured", "data-y"),
+        vec![1.49e-4, 1.20e-4, 3.18e-5]
+    );
+    assert_eq!(svg_attr(&svg, "errorbar", "data-lo").len(), 5);
+    let (hp, plotted) = read_csv(&out.join("plots/sigma_ion_vs_x.csv"));
+    assert_eq!(hp[2..4], ["powder.ptfe.wt_pct", "sigma_ion_s_cm"]);
+    assert_eq!(plotted.len(), 5);
+
+    // Spanning plot: proportions of the 0/1 column with Wilson intervals.
+    let svg = std::fs::read_to_string(out.join("plots/spanning_vs_x.svg")).unwrap();
+    let his = svg_attr(&svg, "errorbar", "data-hi");
+    let ys = svg_attr(&svg, "data", "data-y");
+    assert_eq!(ys.len(), 5);
+    for (p, (y, hi)) in ys.iter().zip(&his).enumerate() {
+        let k = rows
+            .iter()
+            .filter(|r| r[1] == p.to_string() && r[cp] == "true")
+            .count();
+        assert_eq!(*y, k as f64 / 4.0);
+        assert_eq!(*hi, wilson95(k, 4).1);
+    }
+    assert!(
+        ys[0] == 0.0 && ys[4] == 1.0,
+        "the fake model spans from 5 wt% only: {ys:?}"
+    );
+    assert_eq!(svg_attr(&svg, "measured", "data-y"), vec![1.0, 0.0, 0.0]);
+
+    // Trade-off: five labelled points, two measured, the short-circuit region drawn.
+    let svg = std::fs::read_to_string(out.join("plots/tradeoff.svg")).unwrap();
+    assert_eq!(svg_attr(&svg, "data", "data-x").len(), 5);
+    assert_eq!(svg_attr(&svg, "measured", "data-x"), vec![88.04, 693.36]);
+    assert!(svg.contains("class=\"region\"") && svg.contains("short-circuit"));
+    for w in ["0.2 wt%", "1 wt%", "5 wt%"] {
+        assert!(svg.contains(&format!(">{w}</text>")), "label {w}");
+    }
+    let _ = cw;
+
+    // PNGs decode, have the figure's size, and show each data marker in its series colour
+    // where the SVG puts it.
+    for stem in [
+        "sigma_ion_vs_x",
+        "strength_vs_x",
+        "spanning_vs_x",
+        "sigma_e_vs_x",
+        "tradeoff",
+    ] {
+        let img = image::open(out.join(format!("plots/{stem}.png")))
+            .unwrap()
+            .to_rgb8();
+        assert_eq!(img.dimensions(), (800, 560));
+        let svg = std::fs::read_to_string(out.join(format!("plots/{stem}.svg"))).unwrap();
+        let (cx, cy) = (svg_attr(&svg, "data", "cx"), svg_attr(&svg, "data", "cy"));
+        assert_eq!(cx.len(), 5, "{stem}");
+        // A measured diamond drawn over a simulated marker hides it: skip those.
+        let meas: Vec<(f64, f64)> = svg
+            .lines()
+            .filter(|l| l.contains("class=\"measured\""))
+            .flat_map(|l| {
+                let k = l.find("points=\"").unwrap() + 8;
+                let pts = &l[k..k + l[k..].find('"').unwrap()];
+                let v: Vec<f64> = pts
+                    .split([' ', ','])
+                    .map(|t| t.parse::<f64>().unwrap())
+                    .collect();
+                // Top vertex first: centre = (x_top, y_top + 7).
+                Some((v[0], v[1] + 7.0))
+            })
+            .collect();
+        for (x, y) in cx.iter().zip(&cy) {
+            if meas.iter().any(|(mx, my)| (mx - x).hypot(my - y) < 9.0) {
+                continue;
+            }
+            let p = img.get_pixel(x.floor() as u32, y.floor() as u32).0;
+            let blue = [0i32, 114, 178];
+            let near = p
+                .iter()
+                .zip(blue)
+                .all(|(&c, b)| (i32::from(c) - b).abs() < 40);
+            assert!(near, "{stem}: pixel at marker ({x}, {y}) is {p:?}");
+        }
+        let dark = img
+            .pixels()
+            .filter(|p| p.0.iter().all(|&c| c < 128))
+            .count();
+        assert!(
+            dark > 500,
+            "{stem}: no visible axes or text ({dark} dark pixels)"
+        );
+    }
+}
+
+#[test]
+fn shipped_sweep_specs_expand() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for (file, runs) in [("paper_ptfe_sweep.ron", 18), ("quick_sweep.ron", 6)] {
+        let path = root.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let spec: dryfilm_sim::sweep::SweepSpec = ron::from_str(&text).unwrap();
+        // The base scenarios are the lead's; until they exist, expand over the defaults.
+        let plan = if root.join(&spec.base).exists() {
+            SweepPlan::load(&path).unwrap()
+        } else {
+            let measured =
+                dryfilm_sim::sweep::measured::MeasuredSet::load(&root.join(&spec.measured))
+                    .unwrap();
+            SweepPlan::expand(spec, RawScenario::default(), Some(measured), &path, "x").unwrap()
+        };
+        assert_eq!(plan.run_count(), runs, "{file}");
+    }
+}
+
+#[test]
+fn plots_fall_back_to_the_first_numeric_axis() {
+    let d = temp_dir("sweep-xfallback");
+    let spec = write_sweep(
+        &d,
+        r#"
+    axes: [
+        (path: "calender.turn_90_between_passes", values: List([true])),
+        (path: "fibrillation.temperature_c", values: List([30.0, 60.0, 90.0])),
+    ],
+    replicates: 2,
+"#,
+    );
+    let plan = SweepPlan::load(&spec).unwrap();
+    let out = d.join("out");
+    run(&plan, &out, 2, Selection::All);
+    let rep = merge(&MergeOptions {
+        out_dir: out.clone(),
+        measured: None,
+        allow_partial: false,
+        plots: true,
+    })
+    .unwrap();
+    assert!(
+        rep.skipped_plots
+            .iter()
+            .any(|s| s.contains("fibrillation.temperature_c")),
+        "{rep:?}"
+    );
+    let (h, rows) = read_csv(&out.join("plots/strength_vs_x.csv"));
+    assert_eq!(h[2], "fibrillation.temperature_c");
+    let xs: Vec<&str> = rows.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(xs, ["30.0", "60.0", "90.0"]);
+    // The boolean axis becomes the series label.
+    assert!(rows.iter().all(|r| r[0] == "turn_90_between_passes=true"));
+    let svg = std::fs::read_to_string(out.join("plots/strength_vs_x.svg")).unwrap();
+    assert_eq!(svg.matches("class=\"measured\"").count(), 0);
+}
+
+#[test]
+fn rerun_recognises_its_own_folder_with_inexact_decimal_values() {
+    // Linear steps like 5/19 need correctly rounded JSON parsing to read the manifest back.
+    let d = temp_dir("sweep-rerun-floats");
+    let spec = write_sweep(
+        &d,
+        r#"axes: [(path: "powder.ptfe.wt_pct", values: Linear(start: 0.0, stop: 5.0, n: 20))],
+    replicates: 2,"#,
+    );
+    let plan = SweepPlan::load(&spec).unwrap();
+    let out = d.join("out");
+    assert_eq!(
+        run(&plan, &out, 2, Selection::Shard { index: 0, count: 2 }).succeeded,
+        20
+    );
+    let again = SweepPlan::load(&spec).unwrap();
+    let r = run(&again, &out, 2, Selection::All);
+    assert_eq!((r.skipped, r.succeeded), (20, 20));
+}

@@ -1,0 +1,89 @@
+//! Helpers shared by the sweep and Slurm tests (`mod sweep_support;`).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use dryfilm_sim::scenario::raw::RawScenario;
+
+/// A fresh, empty temporary folder for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("dryfilm-{name}-{}", std::process::id()));
+    if d.exists() {
+        std::fs::remove_dir_all(&d).expect("remove an old temp folder");
+    }
+    std::fs::create_dir_all(&d).expect("create a temp folder");
+    d
+}
+
+/// Writes a base scenario (defaults) as `base.ron` and the sweep file `sweep.ron` with the
+/// given body (the text between the outer parentheses) into `dir`; returns the sweep path.
+pub fn write_sweep(dir: &Path, body: &str) -> PathBuf {
+    let base = ron::ser::to_string_pretty(&RawScenario::default(), Default::default())
+        .expect("default scenario serializes");
+    std::fs::write(dir.join("base.ron"), base).expect("write base");
+    let p = dir.join("sweep.ron");
+    std::fs::write(&p, format!("(\n    base: \"base.ron\",\n{body}\n)\n")).expect("write sweep");
+    p
+}
+
+/// Every file under `dir` (relative path → bytes), skipping `logs/`.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, d: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        let mut entries: Vec<_> = std::fs::read_dir(d)
+            .expect("read dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let rel = p
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
+            if rel == "logs" || rel.ends_with("sweep.sbatch") {
+                continue;
+            }
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, std::fs::read(&p).expect("read file"));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Asserts two sweep folders hold the same files with the same bytes.
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let (ta, tb) = (tree(a), tree(b));
+    let ka: Vec<&String> = ta.keys().collect();
+    let kb: Vec<&String> = tb.keys().collect();
+    assert_eq!(ka, kb, "file lists differ");
+    for (k, v) in &ta {
+        assert!(
+            v == &tb[k],
+            "{k} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+/// Parses a CSV without quoted commas into a header and rows.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).expect("read csv");
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
