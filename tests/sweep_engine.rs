@@ -282,7 +282,7 @@ fn resume_redoes_only_incomplete_runs_and_merges_nothing_half_written() {
     std::fs::rename(pts.join("p0001_s1"), pts.join(".p0001_s1.partial/x")).unwrap();
     std::fs::write(
         pts.join(".p0001_s1.partial/result.json"),
-        "{\"sigma_ion_s_cm\": 9",
+        "{\"sigma_ion_S_cm\": 9",
     )
     .unwrap();
     std::fs::remove_file(pts.join("p0002_s3/result.json")).unwrap();
@@ -481,8 +481,8 @@ fn summaries_and_plots_show_the_merged_data() {
     assert_eq!(rows.len(), 20);
     let col = |name: &str| h.iter().position(|c| c == name).unwrap();
     let (cs, cp, cw) = (
-        col("sigma_ion_s_cm"),
-        col("ptfe_spans"),
+        col("sigma_ion_S_cm"),
+        col("ptfe_spanning"),
         col("powder.ptfe.wt_pct"),
     );
 
@@ -499,9 +499,9 @@ fn summaries_and_plots_show_the_merged_data() {
         assert_eq!(x.len(), 4);
         let mean = x.iter().sum::<f64>() / 4.0;
         let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
-        let got: f64 = pr[cb("sigma_ion_s_cm.mean")].parse().unwrap();
+        let got: f64 = pr[cb("sigma_ion_S_cm.mean")].parse().unwrap();
         assert!((got - mean).abs() <= 1e-15 * mean.abs(), "{got} vs {mean}");
-        let hi: f64 = pr[cb("sigma_ion_s_cm.ci95_hi")].parse().unwrap();
+        let hi: f64 = pr[cb("sigma_ion_S_cm.ci95_hi")].parse().unwrap();
         assert!(
             (hi - (mean + 3.1824 * sd / 2.0)).abs() < 1e-12 * mean,
             "t(3) = 3.1824"
@@ -514,7 +514,7 @@ fn summaries_and_plots_show_the_merged_data() {
     let ys = svg_attr(&svg, "data", "data-y");
     let means: Vec<f64> = prow
         .iter()
-        .map(|r| r[cb("sigma_ion_s_cm.mean")].parse().unwrap())
+        .map(|r| r[cb("sigma_ion_S_cm.mean")].parse().unwrap())
         .collect();
     assert_eq!(ys, means);
     assert_eq!(
@@ -523,7 +523,7 @@ fn summaries_and_plots_show_the_merged_data() {
     );
     assert_eq!(svg_attr(&svg, "errorbar", "data-lo").len(), 5);
     let (hp, plotted) = read_csv(&out.join("plots/sigma_ion_vs_x.csv"));
-    assert_eq!(hp[2..4], ["powder.ptfe.wt_pct", "sigma_ion_s_cm"]);
+    assert_eq!(hp[2..4], ["powder.ptfe.wt_pct", "sigma_ion_S_cm"]);
     assert_eq!(plotted.len(), 5);
 
     // Spanning plot: proportions of the 0/1 column with Wilson intervals.

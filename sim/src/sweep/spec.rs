@@ -90,13 +90,13 @@ pub struct Axis {
 pub struct PlotKeys {
     /// The x axis of the four property plots (a swept path). Default `"powder.ptfe.wt_pct"`.
     pub x: String,
-    /// Through-plane Na+ conductivity, S/cm. Default `"sigma_ion_s_cm"`.
+    /// Through-plane Na+ conductivity, S/cm. Default `"sigma_ion_S_cm"`.
     pub sigma_ion: String,
-    /// Tensile strength, kPa. Default `"tensile_strength_kpa"`.
+    /// Tensile strength, kPa. Default `"tensile_strength_md_kPa"`.
     pub strength: String,
-    /// Whether PTFE spans the film (boolean or 0/1). Default `"ptfe_spans"`.
+    /// Whether PTFE spans the film (boolean or 0/1). Default `"ptfe_spanning"`.
     pub spanning: String,
-    /// Electronic conductivity after reduction, S/cm. Default `"sigma_e_s_cm"`.
+    /// Electronic conductivity after reduction, S/cm. Default `"sigma_e_S_cm"`.
     pub sigma_e: String,
 }
 
@@ -104,10 +104,10 @@ impl Default for PlotKeys {
     fn default() -> Self {
         Self {
             x: "powder.ptfe.wt_pct".into(),
-            sigma_ion: "sigma_ion_s_cm".into(),
-            strength: "tensile_strength_kpa".into(),
-            spanning: "ptfe_spans".into(),
-            sigma_e: "sigma_e_s_cm".into(),
+            sigma_ion: "sigma_ion_S_cm".into(),
+            strength: "tensile_strength_md_kPa".into(),
+            spanning: "ptfe_spanning".into(),
+            sigma_e: "sigma_e_S_cm".into(),
         }
     }
 }
