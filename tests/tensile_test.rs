@@ -400,14 +400,30 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(tensile_test(&nan, Axis::X, &TensileParams::default()).is_err());
 }
 
-/// Throughput check on a ~20k-particle, 20k-fibril film (run with
-/// `cargo test --release --test tensile_test -- --ignored --nocapture`). Prints timings; asserts
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Throughput check on a ~20k-particle, 20k-fibril lattice film (run with
+/// `cargo test --release --test tensile_test large_film -- --ignored --nocapture`; the film size
+/// `TENSILE_FILM_NX` (default 40 → 40×40×12 particles), `TENSILE_STIFFNESS_SCALE`,
+/// `TENSILE_FORCE_TOL` and `TENSILE_MAX_STRAIN` override the defaults). Prints timings; asserts
 /// nothing about speed.
 #[test]
 #[ignore]
 fn large_film_timing() {
-    let snap = lattice_film(40, 40, 12, 20_000, 11);
-    let p = TensileParams::default();
+    let size: usize = env_or("TENSILE_FILM_NX", 40);
+    let snap = lattice_film(size, size, 12, size * size * 12, 11);
+    let d = TensileParams::default();
+    let p = TensileParams {
+        contact_stiffness_scale: env_or("TENSILE_STIFFNESS_SCALE", d.contact_stiffness_scale),
+        force_tolerance: env_or("TENSILE_FORCE_TOL", d.force_tolerance),
+        max_strain: env_or("TENSILE_MAX_STRAIN", d.max_strain),
+        ..d
+    };
     let t = std::time::Instant::now();
     let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
     println!(
@@ -428,34 +444,4 @@ fn large_film_timing() {
         res.broken_fibrils,
         res.detached_fibrils
     );
-}
-
-#[test]
-#[ignore]
-fn print_film_curves() {
-    let p = TensileParams {
-        max_strain: 0.3,
-        strain_step: 0.005,
-        ..TensileParams::default()
-    };
-    for nf in [0, 150, 300] {
-        let snap = lattice_film(4, 4, 2, nf, 7);
-        let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
-        println!(
-            "nf {nf}: peak {} at {} failed {} broken {}/{}/{} relax {} it {} unconv {}",
-            res.peak_stress_pa,
-            res.strain_at_peak,
-            res.failed,
-            res.broken_contacts,
-            res.broken_fibrils,
-            res.detached_fibrils,
-            res.relaxations,
-            res.iterations,
-            res.unconverged_relaxations
-        );
-        for (e, s) in res.strain.iter().zip(&res.stress_pa).step_by(4) {
-            print!("({e:.2e},{:.1}) ", s / 1e3);
-        }
-        println!();
-    }
 }
