@@ -134,10 +134,12 @@ pub struct TensileParams {
     /// Cap on break-and-relax rounds in one avalanche. Range ≥ 1. Default 200.
     pub max_avalanche_rounds: usize,
     /// Factor on the contact stiffnesses `k_n`, `k_t` (the usual DEM reduced-stiffness device).
-    /// Range (0, 1]. Default 1 (real stiffness). Contact strengths are forces and are not scaled,
-    /// so a smaller factor raises the contact failure strains and lowers the film's initial
-    /// modulus by the same factor, but brings the contact and fibril stiffnesses closer, which is
-    /// what makes the relaxation slow after the contact network has broken.
+    /// Range (0, 1]. Default 0.01. Contact strengths are forces and are not scaled, so a smaller
+    /// factor raises the contact failure strains (~1e-5 → ~1e-3) and lowers the film's initial
+    /// modulus by the same factor, but brings the contact stiffness (~1e3 N/m real) closer to the
+    /// fibrils' (~1e-3–1e-1 N/m), which is what limits the relaxation speed: on a 768-particle
+    /// lattice film 1 → 0.01 cut the FIRE iterations 8× and changed the peak stress by 2 %.
+    /// Use 1 when the film modulus matters (the strength, in kPa, is the calibrated quantity).
     pub contact_stiffness_scale: f64,
     /// Neck tensile strength σ_neck added to the DMT pull-off as `σ_neck π a²`, Pa. Range
     /// [0, 1e9]. Default 0 (uncalibrated).
@@ -170,7 +172,7 @@ impl Default for TensileParams {
             force_tolerance: 1e-4,
             max_iterations: 20_000,
             max_avalanche_rounds: 200,
-            contact_stiffness_scale: 1.0,
+            contact_stiffness_scale: 0.01,
             neck_strength_pa: 0.0,
             tangential_stiffness_ratio: None,
             ptfe_poisson: 0.46,
@@ -1198,6 +1200,9 @@ impl Model {
         let mut failed = !self.any_alive();
         // Strain at which the stress last fell below the stop fraction of the peak.
         let mut low_since: Option<f64> = None;
+        // Non-affine displacement per unit strain of the last step without breakage: the
+        // predictor that starts each relaxation (smooth drawing repeats step after step).
+        let mut predictor: Option<Vec<[f64; 3]>> = None;
         while !failed && self.strain < p.max_strain * (1.0 - 1e-12) {
             let pos_acc = self.pos.clone();
             let l_acc = self.lbox[self.axis];
@@ -1208,6 +1213,16 @@ impl Model {
                 self.pos.clone_from(&pos_acc);
                 self.lbox[self.axis] = l_acc;
                 self.scale(l_ref * (1.0 + trial) / l_acc);
+                if let Some(pred) = &predictor {
+                    let de = trial - self.strain;
+                    for_chunks(&mut self.pos, |off, xs| {
+                        for (q, x) in xs.iter_mut().enumerate() {
+                            for d in 0..3 {
+                                x[d] += de * pred[off + q][d];
+                            }
+                        }
+                    });
+                }
                 let saved = self.strain;
                 self.strain = trial;
                 self.relax()?;
@@ -1232,6 +1247,29 @@ impl Model {
                 step = new_step;
                 retries += 1;
             }
+            // Predictor for the next step (from this step's non-affine motion), unless bonds broke.
+            let de = trial - self.strain;
+            let broke_now = self.eval.iter().any(|e| e.ratio >= 1.0);
+            predictor = if broke_now || de <= 0.0 {
+                None
+            } else {
+                let (d, lam) = (self.axis, l_ref * (1.0 + trial) / l_acc);
+                Some(
+                    self.pos
+                        .iter()
+                        .zip(&pos_acc)
+                        .map(|(x, x0)| {
+                            let mut aff = *x0;
+                            aff[d] *= lam;
+                            [
+                                (x[0] - aff[0]) / de,
+                                (x[1] - aff[1]) / de,
+                                (x[2] - aff[2]) / de,
+                            ]
+                        })
+                        .collect(),
+                )
+            };
             self.strain = trial;
             // Stress before breaking (the peak of a brittle step), then the avalanche.
             let before = self.stress() - residual;
