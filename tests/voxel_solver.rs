@@ -5,7 +5,10 @@ use dryfilm_sim::solvers::voxel::anchor::{anchor_volume, sha256_prefix, ANCHOR_C
 use dryfilm_sim::solvers::voxel::{solve, SolveOptions, Volume};
 
 fn tight() -> SolveOptions {
-    SolveOptions { rel_tol: 1e-10, ..SolveOptions::default() }
+    SolveOptions {
+        rel_tol: 1e-10,
+        ..SolveOptions::default()
+    }
 }
 
 /// A small pseudo-random binary volume (SplitMix64-like hash), conducting with probability `p`.
@@ -50,7 +53,11 @@ fn three_voxel_bottleneck_matches_the_hand_solution() {
     // dims (2, 2, 1): conducting (0,0,0), (0,1,0), (1,0,0); (1,1,0) insulating. Kirchhoff by hand:
     // 4a − b − c = 0, 3b = a, 3c − a = 2 → a = 1/5, c = 11/15, I = 2(1 − c) = 8/15,
     // D_rel = I·n0/(n1·n2) = 8/15.
-    let v = Volume { dims: [2, 2, 1], data: vec![1, 1, 1, 0], voxel_size: 1.0 };
+    let v = Volume {
+        dims: [2, 2, 1],
+        data: vec![1, 1, 1, 0],
+        voxel_size: 1.0,
+    };
     let r = solve(&v, &tight()).expect("valid volume");
     assert!((r.d_eff - 8.0 / 15.0).abs() < 1e-9, "{}", r.d_eff);
     assert!((r.volume_fraction - 0.75).abs() < 1e-15);
@@ -103,15 +110,24 @@ fn isolated_clusters_and_dead_ends_carry_no_current() {
 fn flipped_and_transposed_volumes_give_the_same_answer() {
     let v = random_volume([17, 14, 11], 0.7, 5);
     let r = solve(&v, &tight()).expect("valid volume");
-    assert!(r.percolates, "the random volume should percolate at p = 0.7");
+    assert!(
+        r.percolates,
+        "the random volume should percolate at p = 0.7"
+    );
     // Reverse axis 0: the same conductance.
     let mut flipped = v.clone();
     let plane = 14 * 11;
     for i0 in 0..17 {
-        flipped.data[i0 * plane..(i0 + 1) * plane].copy_from_slice(&v.data[(16 - i0) * plane..(17 - i0) * plane]);
+        flipped.data[i0 * plane..(i0 + 1) * plane]
+            .copy_from_slice(&v.data[(16 - i0) * plane..(17 - i0) * plane]);
     }
     let rf = solve(&flipped, &tight()).expect("valid volume");
-    assert!((rf.d_eff / r.d_eff - 1.0).abs() < 1e-8, "{} vs {}", rf.d_eff, r.d_eff);
+    assert!(
+        (rf.d_eff / r.d_eff - 1.0).abs() < 1e-8,
+        "{} vs {}",
+        rf.d_eff,
+        r.d_eff
+    );
     // Move axis 0 to position 2 and solve along axis 2.
     let mut t = Volume::filled([14, 11, 17], 0, 1.0);
     for a in 0..17 {
@@ -123,7 +139,12 @@ fn flipped_and_transposed_volumes_give_the_same_answer() {
         }
     }
     let rt = solve(&t, &SolveOptions { axis: 2, ..tight() }).expect("valid volume");
-    assert!((rt.d_eff / r.d_eff - 1.0).abs() < 1e-8, "{} vs {}", rt.d_eff, r.d_eff);
+    assert!(
+        (rt.d_eff / r.d_eff - 1.0).abs() < 1e-8,
+        "{} vs {}",
+        rt.d_eff,
+        r.d_eff
+    );
     // Between the parallel-channel bound ε and 0.
     assert!(r.d_eff > 0.0 && r.d_eff < r.volume_fraction);
 }
@@ -132,8 +153,14 @@ fn flipped_and_transposed_volumes_give_the_same_answer() {
 fn result_is_bitwise_identical_on_one_and_two_threads() {
     let v = random_volume([40, 36, 34], 0.6, 9);
     let opts = SolveOptions::default();
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
-    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("pool");
     let a = one.install(|| solve(&v, &opts)).expect("valid volume");
     let b = two.install(|| solve(&v, &opts)).expect("valid volume");
     assert!(a.percolates);
@@ -144,10 +171,35 @@ fn result_is_bitwise_identical_on_one_and_two_threads() {
 #[test]
 fn bad_options_and_inconsistent_volumes_are_errors() {
     let v = Volume::filled([3, 3, 3], 1, 1.0);
-    assert!(solve(&v, &SolveOptions { axis: 3, ..SolveOptions::default() }).is_err());
-    assert!(solve(&v, &SolveOptions { rel_tol: 0.0, ..SolveOptions::default() }).is_err());
-    assert!(solve(&v, &SolveOptions { rel_tol: f64::NAN, ..SolveOptions::default() }).is_err());
-    let bad = Volume { dims: [3, 3, 3], data: vec![1; 26], voxel_size: 1.0 };
+    assert!(solve(
+        &v,
+        &SolveOptions {
+            axis: 3,
+            ..SolveOptions::default()
+        }
+    )
+    .is_err());
+    assert!(solve(
+        &v,
+        &SolveOptions {
+            rel_tol: 0.0,
+            ..SolveOptions::default()
+        }
+    )
+    .is_err());
+    assert!(solve(
+        &v,
+        &SolveOptions {
+            rel_tol: f64::NAN,
+            ..SolveOptions::default()
+        }
+    )
+    .is_err());
+    let bad = Volume {
+        dims: [3, 3, 3],
+        data: vec![1; 26],
+        voxel_size: 1.0,
+    };
     assert!(solve(&bad, &SolveOptions::default()).is_err());
 }
 
@@ -156,12 +208,25 @@ fn anchor_volumes_at_100_reproduce_the_reference() {
     for c in ANCHOR_CASES.iter().filter(|c| c.n == 100) {
         let v = anchor_volume(c.name, c.n).expect("anchor recipe");
         assert_eq!(sha256_prefix(&v), c.sha256_prefix, "{}", c.name);
-        if !["dense", "slabs_parallel", "spheres_ins_f0.4", "spheres_cond_f0.6"].contains(&c.name) {
+        if ![
+            "dense",
+            "slabs_parallel",
+            "spheres_ins_f0.4",
+            "spheres_cond_f0.6",
+        ]
+        .contains(&c.name)
+        {
             continue;
         }
         let r = solve(&v, &SolveOptions::default()).expect("valid volume");
         let err = (r.d_eff / c.d_rel - 1.0).abs();
         assert!(r.percolates && r.converged, "{}", c.name);
-        assert!(err < 0.005, "{}: D_rel {} vs reference {} ({err:.1e})", c.name, r.d_eff, c.d_rel);
+        assert!(
+            err < 0.005,
+            "{}: D_rel {} vs reference {} ({err:.1e})",
+            c.name,
+            r.d_eff,
+            c.d_rel
+        );
     }
 }

@@ -321,49 +321,33 @@ impl FineLevel {
         self.d[p] > 0
     }
 
-    /// Sum of the neighbours' values of cell `p = (i0, i1, i2)` (x is 0 outside the system).
-    #[inline(always)]
-    fn nsum(&self, x: &[f64], i0: usize, i1: usize, i2: usize, p: usize) -> f64 {
+    /// `y = A x` (x must vanish outside the system). Row-wise on contiguous slices.
+    fn apply(&self, x: &[f64], y: &mut [f64]) {
         let [n0, n1, n2] = self.dims;
         let plane = n1 * n2;
-        let mut s = 0.0;
-        if i0 > 0 {
-            s += x[p - plane];
-        }
-        if i0 + 1 < n0 {
-            s += x[p + plane];
-        }
-        if i1 > 0 {
-            s += x[p - n2];
-        }
-        if i1 + 1 < n1 {
-            s += x[p + n2];
-        }
-        if i2 > 0 {
-            s += x[p - 1];
-        }
-        if i2 + 1 < n2 {
-            s += x[p + 1];
-        }
-        s
-    }
-
-    /// `y = A x` (x must vanish outside the system).
-    fn apply(&self, x: &[f64], y: &mut [f64]) {
-        let [_, n1, n2] = self.dims;
-        let plane = n1 * n2;
+        let zeros = vec![0.0; n2];
         y.par_chunks_mut(plane)
             .with_min_len(min_planes(plane))
             .enumerate()
             .for_each(|(i0, out)| {
                 for i1 in 0..n1 {
-                    for i2 in 0..n2 {
-                        let p = i0 * plane + i1 * n2 + i2;
-                        let d = self.d[p];
-                        out[i1 * n2 + i2] = if d == 0 {
+                    let base = i0 * plane + i1 * n2;
+                    let row = |ok: bool, b: usize| if ok { &x[b..b + n2] } else { &zeros[..n2] };
+                    let a0 = row(i0 > 0, base.wrapping_sub(plane));
+                    let b0 = row(i0 + 1 < n0, base + plane);
+                    let a1 = row(i1 > 0, base.wrapping_sub(n2));
+                    let b1 = row(i1 + 1 < n1, base + n2);
+                    let xc = &x[base..base + n2];
+                    let d = &self.d[base..base + n2];
+                    let o = &mut out[i1 * n2..(i1 + 1) * n2];
+                    for k in 0..n2 {
+                        let left = if k > 0 { xc[k - 1] } else { 0.0 };
+                        let right = if k + 1 < n2 { xc[k + 1] } else { 0.0 };
+                        let s = a0[k] + b0[k] + a1[k] + b1[k] + left + right;
+                        o[k] = if d[k] == 0 {
                             0.0
                         } else {
-                            f64::from(d) * x[p] - self.nsum(x, i0, i1, i2, p)
+                            f64::from(d[k]) * xc[k] - s
                         };
                     }
                 }
@@ -372,28 +356,49 @@ impl FineLevel {
 
     /// One red–black Gauss–Seidel half sweep on colour `colour` for `A x = r`.
     fn gs_colour(&self, r: &[f64], x: &mut [f64], colour: usize) {
-        let [_, n1, n2] = self.dims;
+        let [n0, n1, n2] = self.dims;
         let plane = n1 * n2;
-        let n0 = self.dims[0];
         let xs = SharedMut(x.as_mut_ptr());
-        let len = x.len();
         (0..n0)
             .into_par_iter()
             .with_min_len(min_planes(plane))
             .for_each(|i0| {
-                // SAFETY: see `SharedMut`; `len` bounds every index below.
-                let x: &[f64] = unsafe { std::slice::from_raw_parts(xs.ptr(), len) };
+                let xp = xs.ptr();
                 for i1 in 0..n1 {
-                    let first = (colour + i0 + i1) % 2;
-                    for i2 in (first..n2).step_by(2) {
-                        let p = i0 * plane + i1 * n2 + i2;
-                        let d = self.d[p];
-                        if d == 0 {
-                            continue;
+                    let base = i0 * plane + i1 * n2;
+                    let d = &self.d[base..base + n2];
+                    let rr = &r[base..base + n2];
+                    let mut k = (colour + i0 + i1) % 2;
+                    while k < n2 {
+                        if d[k] != 0 {
+                            let p = base + k;
+                            // SAFETY: every offset below is a cell inside the grid (checked by the
+                            // conditions); the neighbours have the other colour, which no task
+                            // writes in this pass, and cell p is written by this task only.
+                            unsafe {
+                                let mut s = 0.0;
+                                if i0 > 0 {
+                                    s += *xp.add(p - plane);
+                                }
+                                if i0 + 1 < n0 {
+                                    s += *xp.add(p + plane);
+                                }
+                                if i1 > 0 {
+                                    s += *xp.add(p - n2);
+                                }
+                                if i1 + 1 < n1 {
+                                    s += *xp.add(p + n2);
+                                }
+                                if k > 0 {
+                                    s += *xp.add(p - 1);
+                                }
+                                if k + 1 < n2 {
+                                    s += *xp.add(p + 1);
+                                }
+                                *xp.add(p) = (rr[k] + s) / f64::from(d[k]);
+                            }
                         }
-                        let v = (r[p] + self.nsum(x, i0, i1, i2, p)) / f64::from(d);
-                        // SAFETY: cell p has colour `colour`; no other task touches it in this pass.
-                        unsafe { *xs.ptr().add(p) = v };
+                        k += 2;
                     }
                 }
             });
@@ -605,25 +610,43 @@ impl CoarseLevel {
     fn gs_colour(&mut self, colour: usize) {
         let [n0, n1, n2] = self.dims;
         let plane = n1 * n2;
-        let len = self.x.len();
         let xs = SharedMut(self.x.as_mut_ptr());
-        let me = &*self;
+        let (g, d, b) = (&self.g, &self.d, &self.b);
         (0..n0)
             .into_par_iter()
             .with_min_len(min_planes(plane))
             .for_each(|i0| {
-                // SAFETY: see `SharedMut`.
-                let x: &[f64] = unsafe { std::slice::from_raw_parts(xs.ptr(), len) };
+                let xp = xs.ptr();
                 for i1 in 0..n1 {
-                    let first = (colour + i0 + i1) % 2;
-                    for i2 in (first..n2).step_by(2) {
+                    let mut i2 = (colour + i0 + i1) % 2;
+                    while i2 < n2 {
                         let p = i0 * plane + i1 * n2 + i2;
-                        let d = me.d[p];
-                        if d > 0.0 {
-                            let v = (me.b[p] + me.gsum(x, i0, i1, i2, p)) / d;
-                            // SAFETY: cell p has colour `colour`, owned by this task in this pass.
-                            unsafe { *xs.ptr().add(p) = v };
+                        if d[p] > 0.0 {
+                            // SAFETY: as in `FineLevel::gs_colour`.
+                            unsafe {
+                                let mut s = 0.0;
+                                if i0 > 0 {
+                                    s += g[0][p - plane] * *xp.add(p - plane);
+                                }
+                                if i0 + 1 < n0 {
+                                    s += g[0][p] * *xp.add(p + plane);
+                                }
+                                if i1 > 0 {
+                                    s += g[1][p - n2] * *xp.add(p - n2);
+                                }
+                                if i1 + 1 < n1 {
+                                    s += g[1][p] * *xp.add(p + n2);
+                                }
+                                if i2 > 0 {
+                                    s += g[2][p - 1] * *xp.add(p - 1);
+                                }
+                                if i2 + 1 < n2 {
+                                    s += g[2][p] * *xp.add(p + 1);
+                                }
+                                *xp.add(p) = (b[p] + s) / d[p];
+                            }
                         }
+                        i2 += 2;
                     }
                 }
             });
