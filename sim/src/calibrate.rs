@@ -439,7 +439,8 @@ impl Calibration {
                 match lookup(v, &q.path) {
                     Ok(Value::Number(n)) => {
                         if s.is_none() {
-                            s = n.as_f64().map(|x| x.clamp(q.lower, q.upper));
+                            // max/min, not clamp: clamp panics on inverted bounds.
+                            s = n.as_f64().map(|x| x.max(q.lower).min(q.upper));
                         }
                     }
                     Ok(other) => problems.push(format!(
@@ -634,7 +635,7 @@ pub fn nelder_mead<F: FnMut(&[f64]) -> f64>(
     let n = x0.len();
     let clamp = |x: &mut Vec<f64>| {
         for (k, v) in x.iter_mut().enumerate() {
-            *v = v.clamp(lower[k], upper[k]);
+            *v = v.max(lower[k]).min(upper[k]);
         }
     };
     let mut evals = 0usize;
