@@ -120,6 +120,10 @@ fn recovers_known_parameters_and_writes_outputs() {
     let pr = &report.predictions[0];
     assert_eq!(pr.results.len(), 2);
     assert_eq!(pr.compare[0].2, Some(1.0));
+    // The table shows the fitted values and the prediction (both seeds shorted).
+    let t = dryfilm_sim::calibrate::table(&report);
+    assert!(t.contains("powder.nps.surface_energy_j_m2"), "{t}");
+    assert!(t.contains("short 2/2"), "{t}");
     // Outputs: fitted.ron re-applies to a scenario; calibration.json holds the history.
     write_outputs(&report, &out).expect("outputs written");
     let text = std::fs::read_to_string(out.join("fitted.ron")).expect("fitted.ron");

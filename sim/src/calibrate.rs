@@ -1202,20 +1202,39 @@ pub fn table(report: &CalibrationReport) -> String {
         );
     }
     if !report.predictions.is_empty() {
-        let _ = writeln!(s, "\npredictions (not fitted):");
+        let _ = writeln!(
+            s,
+            "\npredictions (not fitted; means over the seeds, booleans as seeds true/seeds):"
+        );
         for p in &report.predictions {
-            let first = p.results.first();
+            // Mean over the seeds that ran; booleans as "k/n" (how many seeds were true).
+            let ok: Vec<&Value> = p.results.iter().filter_map(|r| r.as_ref().ok()).collect();
+            let failed = p.results.len() - ok.len();
             let get = |k: &str| -> String {
-                match first {
-                    Some(Ok(v)) => v.get(k).map_or("-".into(), |x| match as_number(x) {
-                        Some(n) if x.is_boolean() => format!("{}", n != 0.0),
-                        Some(n) => format!("{n:.4e}"),
-                        None => "-".into(),
-                    }),
-                    Some(Err(e)) => format!("failed: {e}"),
-                    None => "-".into(),
+                let vals: Vec<(f64, bool)> = ok
+                    .iter()
+                    .filter_map(|v| v.get(k))
+                    .filter_map(|x| as_number(x).map(|n| (n, x.is_boolean())))
+                    .collect();
+                if vals.is_empty() {
+                    return "-".into();
+                }
+                let mean = vals.iter().map(|v| v.0).sum::<f64>() / vals.len() as f64;
+                if vals[0].1 {
+                    let t = vals.iter().filter(|v| v.0 != 0.0).count();
+                    format!("{t}/{}", vals.len())
+                } else {
+                    format!("{mean:.4e}")
                 }
             };
+            if failed > 0 {
+                let _ = writeln!(
+                    s,
+                    "  {}: {failed} of {} runs failed",
+                    p.name,
+                    p.results.len()
+                );
+            }
             let _ = writeln!(
                 s,
                 "  {:<14} wt% {:>6}  sigma_ion {:>11} S/cm  strength_md {:>11} kPa  sigma_e {:>11} S/cm  short {}",
