@@ -625,7 +625,50 @@ pub struct NelderMeadResult {
 /// onto the box (clamped per coordinate). A non-finite objective counts as +∞, so a failed
 /// evaluation is simply never accepted. Evaluations happen strictly one after another, in a
 /// fixed order.
+///
+/// Projection can collapse the simplex onto a face of the box (or it can stagnate in a valley),
+/// so after a converged run the search restarts from the best vertex with a fresh simplex, up to
+/// [`NM_RESTARTS`] times, and stops when a restart improves the objective by no more than `ftol`
+/// (restarts as the remedy for stagnation: Kelley 1999, *SIAM J. Optim.* 10:43). All runs share
+/// the `max_evals` budget.
 pub fn nelder_mead<F: FnMut(&[f64]) -> f64>(
+    mut f: F,
+    x0: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    opts: &NelderMeadOptions,
+) -> NelderMeadResult {
+    let mut best = nm_run(&mut f, x0, lower, upper, opts);
+    let mut used = best.evals;
+    for _ in 0..NM_RESTARTS {
+        if !best.converged || used >= opts.max_evals {
+            break;
+        }
+        let budget = NelderMeadOptions {
+            max_evals: opts.max_evals - used,
+            ..*opts
+        };
+        let r = nm_run(&mut f, &best.x.clone(), lower, upper, &budget);
+        used += r.evals;
+        let improved = r.f < best.f - opts.ftol;
+        if r.f < best.f {
+            best.x = r.x;
+            best.f = r.f;
+        }
+        best.converged = r.converged;
+        if !improved {
+            break;
+        }
+    }
+    best.evals = used;
+    best
+}
+
+/// Maximum number of restarts of [`nelder_mead`] after a converged run.
+pub const NM_RESTARTS: usize = 3;
+
+/// One Nelder–Mead run from `x0` (see [`nelder_mead`]).
+fn nm_run<F: FnMut(&[f64]) -> f64>(
     mut f: F,
     x0: &[f64],
     lower: &[f64],
