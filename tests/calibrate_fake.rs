@@ -174,3 +174,48 @@ fn same_result_on_one_and_two_threads() {
     assert_eq!(a.len(), 30);
     assert!(a == b, "histories differ between 1 and 2 threads");
 }
+
+#[test]
+fn predict_only_uses_the_given_values_and_refuses_foreign_paths() {
+    use dryfilm_sim::calibrate::{predict, Override};
+    let cal = Calibration::from_data(data((6e-4, 0.02)), Path::new("."), "<test>", &validate)
+        .expect("valid");
+    let out = tmp("predict");
+    let quiet = |_: &dryfilm_sim::calibrate::EvalRecord| {};
+    let opts = CalibrateOptions {
+        out_dir: out.clone(),
+        threads: 2,
+        max_evals: None,
+        progress: &quiet,
+    };
+    let fitted = Fitted {
+        source: "<test>".into(),
+        objective: 0.0,
+        overrides: vec![Override {
+            path: "powder.nps.sigma_ion_bulk_s_cm".into(),
+            value: 2e-3,
+        }],
+    };
+    let preds = predict(&cal, &Fake, &fitted, &opts).expect("predictions run");
+    assert_eq!(preds.len(), 1);
+    // 5 wt%: σ = 0.5 · 2e-3 · (1 − 5/8) · (γ/0.05)^0.1 with γ left at the scenario's value.
+    let base =
+        dryfilm_sim::scenario::load_file(&root().join("scenarios/calib_5wt.ron")).expect("base");
+    let g = base.raw.powder.nps.surface_energy_j_m2;
+    let want = 0.5 * 2e-3 * (1.0 - 5.0 / 8.0) * (g / 0.05).powf(0.1);
+    for r in &preds[0].results {
+        let got = r.as_ref().expect("ran")["sigma_ion_S_cm"]
+            .as_f64()
+            .expect("number");
+        assert!((got / want - 1.0).abs() < 1e-12, "{got} vs {want}");
+    }
+    let bad = Fitted {
+        overrides: vec![Override {
+            path: "powder.ptfe.wt_pct".into(),
+            value: 1.0,
+        }],
+        ..fitted
+    };
+    assert!(predict(&cal, &Fake, &bad, &opts).is_err());
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -1058,8 +1058,76 @@ pub fn calibrate<R: PointRunner>(
             })
             .collect(),
     };
-    // Predictions.
-    let pdir = opts.out_dir.join("predict");
+    let predictions = predict_with(cal, runner, &pool, &data.params, &values, &opts.out_dir);
+    Ok(CalibrationReport {
+        source: cal.origin.clone(),
+        history,
+        best,
+        converged: nm.converged,
+        fitted,
+        predictions,
+    })
+}
+
+/// Runs only the prediction scenarios of `cal` (every seed) with the parameter values of a
+/// [`Fitted`] override list (e.g. a `fitted.ron` read back), into `opts.out_dir/predict/`. An
+/// override whose path is not one of the data file's parameters is refused.
+pub fn predict<R: PointRunner>(
+    cal: &Calibration,
+    runner: &R,
+    fitted: &Fitted,
+    opts: &CalibrateOptions,
+) -> Result<Vec<PredictionRecord>, CalibrateError> {
+    let mut problems = Vec::new();
+    let mut values = cal.start.clone();
+    for o in &fitted.overrides {
+        match cal.data.params.iter().position(|q| q.path == o.path) {
+            Some(j) if o.value.is_finite() => values[j] = o.value,
+            Some(_) => problems.push(format!(
+                "override {:?}: value {} is not finite",
+                o.path, o.value
+            )),
+            None => problems.push(format!(
+                "override {:?} is not a parameter of {}",
+                o.path, cal.origin
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(CalibrateError::Invalid {
+            origin: fitted.source.clone(),
+            problems,
+        });
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| CalibrateError::Threads(e.to_string()))?;
+    Ok(predict_with(
+        cal,
+        runner,
+        &pool,
+        &cal.data.params,
+        &values,
+        &opts.out_dir,
+    ))
+}
+
+fn predict_with<R: PointRunner>(
+    cal: &Calibration,
+    runner: &R,
+    pool: &rayon::ThreadPool,
+    params: &[ParamSpec],
+    values: &[f64],
+    out_dir: &Path,
+) -> Vec<PredictionRecord> {
+    let data = &cal.data;
+    let seeds: Vec<Option<u64>> = if data.seeds.is_empty() {
+        vec![None]
+    } else {
+        data.seeds.iter().copied().map(Some).collect()
+    };
+    let pdir = out_dir.join("predict");
     let jobs: Vec<(usize, Option<u64>)> = (0..data.predict.len())
         .flat_map(|i| seeds.iter().map(move |&s| (i, s)))
         .collect();
@@ -1073,8 +1141,8 @@ pub fn calibrate<R: PointRunner>(
                 run_one(
                     runner,
                     &cal.predict_bases[i],
-                    &data.params,
-                    &values,
+                    params,
+                    values,
                     s,
                     &pdir.join(name),
                 )
@@ -1108,14 +1176,7 @@ pub fn calibrate<R: PointRunner>(
             compare,
         });
     }
-    Ok(CalibrationReport {
-        source: cal.origin.clone(),
-        history,
-        best,
-        converged: nm.converged,
-        fitted,
-        predictions,
-    })
+    predictions
 }
 
 fn run_name(scenario: &str, seed: Option<u64>) -> String {
@@ -1244,12 +1305,21 @@ pub fn table(report: &CalibrationReport) -> String {
             p.name, p.quantity, p.measured, m, r
         );
     }
-    if !report.predictions.is_empty() {
+    s.push_str(&prediction_table(&report.predictions));
+    s
+}
+
+/// A plain-text table of prediction runs: per prediction the seed means of σ_ion, MD strength,
+/// σ_e and the short-circuit count, and the comparisons with measured values.
+pub fn prediction_table(predictions: &[PredictionRecord]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    if !predictions.is_empty() {
         let _ = writeln!(
             s,
             "\npredictions (not fitted; means over the seeds, booleans as seeds true/seeds):"
         );
-        for p in &report.predictions {
+        for p in predictions {
             // Mean over the seeds that ran; booleans as "k/n" (how many seeds were true).
             let ok: Vec<&Value> = p.results.iter().filter_map(|r| r.as_ref().ok()).collect();
             let failed = p.results.len() - ok.len();

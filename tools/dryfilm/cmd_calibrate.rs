@@ -29,6 +29,10 @@ pub struct Args {
     /// Validate the data file and its scenarios, run nothing.
     #[arg(long)]
     pub check: bool,
+    /// Skip the fit: run only the data file's predictions with the values of this `fitted.ron`
+    /// (writes OUT/predictions.json).
+    #[arg(long, value_name = "FITTED.ron", conflicts_with = "check")]
+    pub predict_only: Option<PathBuf>,
 }
 
 /// Runs one point through the full `dryfilm run` pipeline, no images.
@@ -106,6 +110,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    if let Some(f) = &args.predict_only {
+        return predict_only(&args, &cal, f);
+    }
     let opts = CalibrateOptions {
         out_dir: args.out.clone(),
         threads: args.threads,
@@ -121,5 +128,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.out.join("fitted.ron").display(),
         args.out.join("calibration.json").display()
     );
+    Ok(())
+}
+
+/// `--predict-only FITTED.ron`: the predictions alone, with given values.
+fn predict_only(args: &Args, cal: &Calibration, fitted_path: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(fitted_path)
+        .with_context(|| format!("reading {}", fitted_path.display()))?;
+    let fitted: calibrate::Fitted =
+        ron::from_str(&text).with_context(|| format!("parsing {}", fitted_path.display()))?;
+    let opts = CalibrateOptions {
+        out_dir: args.out.clone(),
+        threads: args.threads,
+        max_evals: None,
+        progress: &progress_line,
+    };
+    let preds = calibrate::predict(cal, &PipelineRunner, &fitted, &opts)
+        .with_context(|| format!("predicting with {}", fitted_path.display()))?;
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "fitted": fitted,
+        "predictions": preds,
+    }))
+    .context("serializing the predictions")?;
+    let out = args.out.join("predictions.json");
+    std::fs::write(&out, json).with_context(|| format!("writing {}", out.display()))?;
+    for o in &fitted.overrides {
+        println!("{} = {:e}", o.path, o.value);
+    }
+    print!("{}", calibrate::prediction_table(&preds));
+    println!("wrote {}", out.display());
     Ok(())
 }
