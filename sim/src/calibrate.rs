@@ -1359,9 +1359,11 @@ pub fn prediction_table(predictions: &[PredictionRecord]) -> String {
                 get("short_circuit")
             );
             for (q, y, m) in &p.compare {
-                let m = m.map_or("-".into(), |m| {
-                    format!("{m:.4e} (model/measured {:.3})", m / y)
-                });
+                let m = match m {
+                    Some(m) if *y != 0.0 => format!("{m:.4e} (model/measured {:.3})", m / y),
+                    Some(m) => format!("{m:.4e}"),
+                    None => "-".into(),
+                };
                 let _ = writeln!(s, "      {q}: measured {y:.4e}, model {m}");
             }
         }
