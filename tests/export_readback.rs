@@ -242,3 +242,44 @@ fn voxel_phase_volume_export_matches_the_voxelizer() {
     let r = python_readback("readback.py", &[std::path::Path::new("vtk"), pv]);
     assert_eq!(r["n_points"].as_u64(), Some(s.particles.pos.len() as u64));
 }
+
+#[test]
+fn voxel_volume_tiff_stack_and_npy_read_back() {
+    let s = small_film();
+    let h = 0.5e-6;
+    let vol = voxelize(&s, h).expect("voxelize");
+    let dir = scratch("export-voxel-tiff-npy");
+    let written = export::write_volume_exports(&vol, s.sim_box.z_bottom, &dir).expect("exports");
+    let total = vol.len() as f64;
+    for (kind, name) in [("tiff", "phase.tif"), ("npy", "phase.npy")] {
+        let path = written.iter().find(|p| p.ends_with(name)).expect("written");
+        let r = python_readback("readback.py", &[std::path::Path::new(kind), path]);
+        let shape: Vec<u64> = r["shape"]
+            .as_array()
+            .expect("shape")
+            .iter()
+            .map(|v| v.as_u64().expect("dim"))
+            .collect();
+        assert_eq!(
+            shape,
+            vol.dims.iter().map(|&d| d as u64).collect::<Vec<_>>(),
+            "{name} shape [nz, ny, nx]"
+        );
+        assert_eq!(r["dtype"].as_str(), Some("uint8"), "{name}");
+        if kind == "tiff" {
+            assert_eq!(
+                r["pages"].as_u64(),
+                Some(vol.dims[0] as u64),
+                "one page per z layer"
+            );
+        }
+        for code in [voxel::PORE, voxel::NPS, voxel::PTFE] {
+            let n = r["counts"][code.to_string()].as_u64().unwrap_or(0) as f64;
+            assert_eq!(
+                n / total,
+                vol.fraction(code),
+                "{name}: fraction of phase {code}"
+            );
+        }
+    }
+}

@@ -16,16 +16,11 @@ use sweep_support::{assert_same_tree, read_csv, temp_dir, write_sweep};
 
 fn no_progress(_: Progress) {}
 
-/// Stand-in for `scenario::validate` until it lands: refuses negative PTFE loadings.
-fn stub_validate(raw: &RawScenario, _origin: &str) -> Result<(), String> {
-    if raw.powder.ptfe.wt_pct < 0.0 {
-        Err(format!(
-            "powder.ptfe.wt_pct = {} must be ≥ 0",
-            raw.powder.ptfe.wt_pct
-        ))
-    } else {
-        Ok(())
-    }
+/// The scenario module's validation, as the CLI uses it.
+fn validate(raw: &RawScenario, origin: &str) -> Result<(), String> {
+    dryfilm_sim::scenario::validate(raw, None, origin)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn run(plan: &SweepPlan, out: &Path, threads: usize, sel: Selection) -> RunReport {
@@ -207,9 +202,12 @@ fn bad_sweep_files_are_rejected_with_every_problem_named() {
         r#"axes: [(path: "powder.ptfe.wt_pct", values: List([1.0, -2.0, -3.0]))],"#,
     );
     let plan = SweepPlan::load(&spec).unwrap();
-    let p = problems(plan.validate_with(&stub_validate).unwrap_err());
+    let p = problems(plan.validate_with(&validate).unwrap_err());
     assert_eq!(p.len(), 2, "{p:?}");
-    assert!(p[0].starts_with("p0001_s1") && p[0].contains("-2"), "{p:?}");
+    assert!(
+        p[0].contains("run p0001_s1") && p[0].contains("wt_pct"),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -284,7 +282,7 @@ fn resume_redoes_only_incomplete_runs_and_merges_nothing_half_written() {
     std::fs::rename(pts.join("p0001_s1"), pts.join(".p0001_s1.partial/x")).unwrap();
     std::fs::write(
         pts.join(".p0001_s1.partial/result.json"),
-        "{\"sigma_ion_s_cm\": 9",
+        "{\"sigma_ion_S_cm\": 9",
     )
     .unwrap();
     std::fs::remove_file(pts.join("p0002_s3/result.json")).unwrap();
@@ -483,8 +481,8 @@ fn summaries_and_plots_show_the_merged_data() {
     assert_eq!(rows.len(), 20);
     let col = |name: &str| h.iter().position(|c| c == name).unwrap();
     let (cs, cp, cw) = (
-        col("sigma_ion_s_cm"),
-        col("ptfe_spans"),
+        col("sigma_ion_S_cm"),
+        col("ptfe_spanning"),
         col("powder.ptfe.wt_pct"),
     );
 
@@ -501,9 +499,9 @@ fn summaries_and_plots_show_the_merged_data() {
         assert_eq!(x.len(), 4);
         let mean = x.iter().sum::<f64>() / 4.0;
         let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
-        let got: f64 = pr[cb("sigma_ion_s_cm.mean")].parse().unwrap();
+        let got: f64 = pr[cb("sigma_ion_S_cm.mean")].parse().unwrap();
         assert!((got - mean).abs() <= 1e-15 * mean.abs(), "{got} vs {mean}");
-        let hi: f64 = pr[cb("sigma_ion_s_cm.ci95_hi")].parse().unwrap();
+        let hi: f64 = pr[cb("sigma_ion_S_cm.ci95_hi")].parse().unwrap();
         assert!(
             (hi - (mean + 3.1824 * sd / 2.0)).abs() < 1e-12 * mean,
             "t(3) = 3.1824"
@@ -516,7 +514,7 @@ fn summaries_and_plots_show_the_merged_data() {
     let ys = svg_attr(&svg, "data", "data-y");
     let means: Vec<f64> = prow
         .iter()
-        .map(|r| r[cb("sigma_ion_s_cm.mean")].parse().unwrap())
+        .map(|r| r[cb("sigma_ion_S_cm.mean")].parse().unwrap())
         .collect();
     assert_eq!(ys, means);
     assert_eq!(
@@ -525,7 +523,7 @@ fn summaries_and_plots_show_the_merged_data() {
     );
     assert_eq!(svg_attr(&svg, "errorbar", "data-lo").len(), 5);
     let (hp, plotted) = read_csv(&out.join("plots/sigma_ion_vs_x.csv"));
-    assert_eq!(hp[2..4], ["powder.ptfe.wt_pct", "sigma_ion_s_cm"]);
+    assert_eq!(hp[2..4], ["powder.ptfe.wt_pct", "sigma_ion_S_cm"]);
     assert_eq!(plotted.len(), 5);
 
     // Spanning plot: proportions of the 0/1 column with Wilson intervals.
@@ -620,7 +618,9 @@ fn shipped_sweep_specs_expand() {
         let spec: dryfilm_sim::sweep::SweepSpec = ron::from_str(&text).unwrap();
         // The base scenarios are the lead's; until they exist, expand over the defaults.
         let plan = if root.join(&spec.base).exists() {
-            SweepPlan::load(&path).unwrap()
+            let plan = SweepPlan::load(&path).unwrap();
+            plan.validate_with(&validate).unwrap();
+            plan
         } else {
             let measured =
                 dryfilm_sim::sweep::measured::MeasuredSet::load(&root.join(&spec.measured))

@@ -103,3 +103,66 @@ fn diag_anchor() {
         }
     }
 }
+
+#[test]
+#[ignore]
+fn profile_phases() {
+    let data = dryfilm_sim::dem::lammps::read_data_file(std::path::Path::new("../../shared/bench/dem-anchor-N20000.data.gz")).unwrap();
+    let mut dem = dryfilm_sim::dem::bench::anchor_engine(&data);
+    dem.rebuild().unwrap();
+    dem.compute_forces();
+    let mut t = [0.0f64; 4];
+    for _ in 0..500 {
+        let a = std::time::Instant::now();
+        dem.initial_integrate();
+        let b = std::time::Instant::now();
+        dem.maybe_rebuild().unwrap();
+        let c = std::time::Instant::now();
+        dem.compute_forces();
+        let d = std::time::Instant::now();
+        dem.final_integrate().unwrap();
+        let e = std::time::Instant::now();
+        t[0] += (b - a).as_secs_f64();
+        t[1] += (c - b).as_secs_f64();
+        t[2] += (d - c).as_secs_f64();
+        t[3] += (e - d).as_secs_f64();
+    }
+    println!("initial {:.3} rebuild {:.3} force {:.3} final {:.3} rebuilds {} pairs {}", t[0], t[1], t[2], t[3], dem.rebuilds, dem.pairs.len());
+}
+
+#[test]
+fn pressed_packing_has_expected_solid_fraction_and_coordination() {
+    // 1500 frictional spheres (r ∈ [2, 3] µm) from a loose random packing, pressed by a servo wall at
+    // 5 MPa: a jammed frictional packing sits between random loose and random close packing
+    // (φ ≈ 0.55–0.66) with a mean contact number Z ≈ 4–6.5 (Silbert et al., PRE 65, 031304, 2002).
+    use dryfilm_sim::dem::engine::WallDrive;
+    let data = dryfilm_sim::dem::bench::generate_anchor_packing(800, 3).unwrap();
+    let mut dem = dryfilm_sim::dem::bench::anchor_engine(&data);
+    dem.dt = 2e-10;
+    for m in dem.p.mass.iter_mut() {
+        *m *= 1e4; // mass scaling for a quasi-static press
+    }
+    dem.dt *= 100.0;
+    dem.walls.top_drive = WallDrive::Pressure { pressure: 5e6, max_speed: 0.5, shear: DVec3::ZERO };
+    dem.walls.top_vel = DVec3::ZERO;
+    dem.rebuild().unwrap();
+    dem.compute_forces();
+    for _ in 0..20000 {
+        dem.step_once().unwrap();
+    }
+    let phi = dem.solid_fraction();
+    let area = dem.lx * dem.ly;
+    let p = dem.walls.top_force_avg / area;
+    // Mean coordination over particles with contacts (rattlers excluded).
+    let mut deg = vec![0u32; dem.p.len()];
+    for pr in dem.pairs.iter().filter(|p| p.touching) {
+        deg[pr.i as usize] += 1;
+        deg[pr.j as usize] += 1;
+    }
+    let active: Vec<u32> = deg.into_iter().filter(|&d| d > 0).collect();
+    let z = active.iter().sum::<u32>() as f64 / active.len() as f64;
+    eprintln!("final phi {phi} z {z} p {p}");
+    assert!((p / 5e6 - 1.0).abs() < 0.2, "wall pressure {p} Pa, servo target 5 MPa");
+    assert!((0.55..0.67).contains(&phi), "solid fraction {phi}");
+    assert!((4.0..6.5).contains(&z), "coordination {z}");
+}

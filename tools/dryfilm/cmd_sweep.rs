@@ -65,9 +65,12 @@ pub struct Args {
     pub max_parallel: Option<u32>,
 }
 
-/// Validates one run's scenario before anything runs (the full scenario validation).
+/// Validates one run's scenario before anything runs (the scenario module's validation:
+/// ranges, plausibility, consistency).
 fn validate_point(raw: &RawScenario, origin: &str) -> Result<(), String> {
-    dryfilm_sim::scenario::validate(raw, None, origin).map(|_| ()).map_err(|e| e.to_string())
+    dryfilm_sim::scenario::validate(raw, None, origin)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// The real point runner: the full `dryfilm run` pipeline.

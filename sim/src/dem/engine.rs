@@ -153,6 +153,8 @@ pub struct Walls {
     pub top_force: f64,
     /// Total z force exerted by particles on the bottom wall (positive pushes it down), N.
     pub bottom_force: f64,
+    /// Exponential moving average of `top_force` over ~100 steps, N (what the servo controls).
+    pub top_force_avg: f64,
 }
 
 /// Errors of the DEM step.
@@ -246,6 +248,7 @@ impl Dem {
                 top: vec![WallHistory::default(); n],
                 top_force: 0.0,
                 bottom_force: 0.0,
+                top_force_avg: 0.0,
             },
             dt,
             skin,
@@ -350,6 +353,7 @@ impl Dem {
     /// the contact history of surviving pairs over.
     pub fn rebuild(&mut self) -> Result<(), DemError> {
         let n = self.p.len();
+        let t0 = std::time::Instant::now();
         let (lx, ly) = (self.lx, self.ly);
         for x in self.p.pos.iter_mut() {
             x.x -= lx * (x.x / lx).floor();
@@ -444,6 +448,7 @@ impl Dem {
                 out
             })
             .collect();
+        let t1 = t0.elapsed().as_secs_f64();
         // Merge with the old list (both sorted by (i, j)) to carry history over.
         let old = std::mem::take(&mut self.pairs);
         let mut pairs = Vec::with_capacity(old.len().max(n * 8));
@@ -488,6 +493,9 @@ impl Dem {
         self.csr_start = deg;
         self.csr = csr;
         self.rebuilds += 1;
+        if std::env::var_os("DRYFILM_PROFILE").is_some() {
+            eprintln!("rebuild: lists {:.4} s, total {:.4} s, cells {ncx}x{ncy}x{ncz}", t1, t0.elapsed().as_secs_f64());
+        }
         Ok(())
     }
 
@@ -598,9 +606,12 @@ impl Dem {
         self.walls.top_force = ft;
         self.walls.bottom_force = fb;
         if let WallDrive::Pressure { pressure, max_speed, shear } = self.walls.top_drive {
-            // Proportional servo: speed ∝ pressure error, capped (LIGGGHTS-style servo wall).
+            // Proportional servo on the time-averaged wall force (the instantaneous force of a stiff
+            // packing rings; averaging over ~100 steps keeps the wall from chattering): speed ∝
+            // pressure error, capped (LIGGGHTS-style servo wall).
             let area = self.lx * self.ly;
-            let err = (pressure * area - ft) / (pressure * area).max(1e-30);
+            self.walls.top_force_avg += 0.01 * (ft - self.walls.top_force_avg);
+            let err = (pressure * area - self.walls.top_force_avg) / (pressure * area).max(1e-30);
             let vz = (-err * max_speed).clamp(-max_speed, max_speed);
             self.walls.top_vel = DVec3::new(shear.x, shear.y, vz);
         } else if let WallDrive::Velocity(v) = self.walls.top_drive {

@@ -10,7 +10,10 @@
 //!   `rest_length` (m), `state` (0 intact, 1 broken, 2 detached) and `cluster_id`. Use the Tube
 //!   filter scaled by `radius`.
 //! - `phase.vtk`: the voxelized phase volume as image data (`STRUCTURED_POINTS`, one cell per
-//!   voxel, cell data `phase`), written by [`write_volume_vtk`].
+//!   voxel, cell data `phase`), written by [`write_volume_vtk`]; the same volume as `phase.tif`
+//!   (multi-page TIFF stack, one uint8 page per z layer) and `phase.npy` (uint8, shape
+//!   `[nz, ny, nx]`), written by the voxel solver's [`crate::volume_io`]. The volume is the one the
+//!   voxel conductivity solver uses ([`voxelize`]), codes 0 pore, 1 NPS, 2 PTFE.
 //!
 //! Coordinates are in metres (SI, like the snapshot). Numbers are written with Rust's shortest
 //! round-trip formatting, so a correctly rounding reader recovers the f64 values exactly. The legacy format version
@@ -242,8 +245,11 @@ pub fn write_volume_vtk(
 }
 
 /// Write the voxel phase volume `vol` (from [`voxelize`], codes [`crate::solvers::voxel::PORE`],
-/// [`crate::solvers::voxel::NPS`], [`crate::solvers::voxel::PTFE`]) as `phase.vtk` image data into `out_dir`, with its origin at
-/// the box corner `(0, 0, z_bottom_m)`. Returns the paths written.
+/// [`crate::solvers::voxel::NPS`], [`crate::solvers::voxel::PTFE`]) into `out_dir` as
+/// `phase.vtk` image data (origin at the box corner `(0, 0, z_bottom_m)`), `phase.tif` (a
+/// multi-page TIFF stack, one 8-bit page per z layer, [`crate::volume_io::write_tiff_stack`]) and
+/// `phase.npy` (uint8, shape `[nz, ny, nx]`, [`crate::volume_io::write_npy`]). Returns the paths
+/// written.
 pub fn write_volume_exports(
     vol: &Volume,
     z_bottom_m: f64,
@@ -253,7 +259,13 @@ pub fn write_volume_exports(
     let dims = [vol.dims[2], vol.dims[1], vol.dims[0]];
     let p = out_dir.join("phase.vtk");
     write_volume_vtk(dims, &vol.data, vol.voxel_size, [0.0, 0.0, z_bottom_m], &p)?;
-    Ok(vec![p])
+    let tif = out_dir.join("phase.tif");
+    crate::volume_io::write_tiff_stack(vol, &tif)
+        .map_err(|e| RenderError::Volume(format!("{}: {e}", tif.display())))?;
+    let npy = out_dir.join("phase.npy");
+    crate::volume_io::write_npy(vol, &npy)
+        .map_err(|e| RenderError::Volume(format!("{}: {e}", npy.display())))?;
+    Ok(vec![p, tif, npy])
 }
 
 /// Write the default 3D exports of `snap` into `out_dir`: `particles.vtk` and `fibrils.vtk`

@@ -95,7 +95,8 @@ pub fn format_tick(v: f64) -> String {
     if v == 0.0 {
         "0".into()
     } else if v.abs() >= 1e-2 && v.abs() < 1e4 {
-        format!("{v:.3}")
+        let decimals = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+        format!("{v:.decimals$}")
     } else {
         format!("{v:.2e}")
     }
@@ -258,5 +259,15 @@ mod tests {
         assert_eq!(nice_length_um(20.0), 20.0);
         assert_eq!(nice_length_um(0.3), 0.2);
         assert_eq!(nice_length_um(99.0), 50.0);
+    }
+
+    #[test]
+    fn ticks_have_three_significant_digits() {
+        assert_eq!(format_tick(245.167), "245");
+        assert_eq!(format_tick(7.753), "7.75");
+        assert_eq!(format_tick(0.2449), "0.245");
+        assert_eq!(format_tick(-1.5), "-1.50");
+        assert_eq!(format_tick(1.5e-5), "1.50e-5");
+        assert_eq!(format_tick(0.0), "0");
     }
 }

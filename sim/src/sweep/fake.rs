@@ -66,10 +66,10 @@ impl PointRunner for FakeRunner {
         Ok(json!({
             "name": raw.name,
             "seed": raw.seed,
-            "sigma_ion_s_cm": 1.49e-4 * (-w / 3.6).exp() * f,
-            "tensile_strength_kpa": (60.0 + 127.0 * w) * f,
-            "ptfe_spans": spans,
-            "sigma_e_s_cm": if spans { 0.1 } else { 1e-9 * (1.0 + 0.1 * w) },
+            "sigma_ion_S_cm": 1.49e-4 * (-w / 3.6).exp() * f,
+            "tensile_strength_md_kPa": (60.0 + 127.0 * w) * f,
+            "ptfe_spanning": spans,
+            "sigma_e_S_cm": if spans { 0.1 } else { 1e-9 * (1.0 + 0.1 * w) },
             "thickness_um": raw.calender.target_thickness_um * (1.0 + 0.01 * u),
             "timings": { "total_s": 0.0 },
         }))

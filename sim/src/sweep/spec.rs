@@ -90,13 +90,13 @@ pub struct Axis {
 pub struct PlotKeys {
     /// The x axis of the four property plots (a swept path). Default `"powder.ptfe.wt_pct"`.
     pub x: String,
-    /// Through-plane Na+ conductivity, S/cm. Default `"sigma_ion_s_cm"`.
+    /// Through-plane Na+ conductivity, S/cm. Default `"sigma_ion_S_cm"`.
     pub sigma_ion: String,
-    /// Tensile strength, kPa. Default `"tensile_strength_kpa"`.
+    /// Tensile strength, kPa. Default `"tensile_strength_md_kPa"`.
     pub strength: String,
-    /// Whether PTFE spans the film (boolean or 0/1). Default `"ptfe_spans"`.
+    /// Whether PTFE spans the film (boolean or 0/1). Default `"ptfe_spanning"`.
     pub spanning: String,
-    /// Electronic conductivity after reduction, S/cm. Default `"sigma_e_s_cm"`.
+    /// Electronic conductivity after reduction, S/cm. Default `"sigma_e_S_cm"`.
     pub sigma_e: String,
 }
 
@@ -104,10 +104,10 @@ impl Default for PlotKeys {
     fn default() -> Self {
         Self {
             x: "powder.ptfe.wt_pct".into(),
-            sigma_ion: "sigma_ion_s_cm".into(),
-            strength: "tensile_strength_kpa".into(),
-            spanning: "ptfe_spans".into(),
-            sigma_e: "sigma_e_s_cm".into(),
+            sigma_ion: "sigma_ion_S_cm".into(),
+            strength: "tensile_strength_md_kPa".into(),
+            spanning: "ptfe_spanning".into(),
+            sigma_e: "sigma_e_S_cm".into(),
         }
     }
 }
@@ -214,10 +214,13 @@ impl SweepPlan {
         let dir = spec_path.parent().unwrap_or_else(|| Path::new(""));
         let base_path = dir.join(&spec.base);
         let base_text = std::fs::read_to_string(&base_path).map_err(io_err(&base_path))?;
-        let base: RawScenario = ron::from_str(&base_text).map_err(|e| SweepError::Parse {
-            path: base_path.clone(),
-            message: e.to_string(),
-        })?;
+        let base =
+            crate::scenario::parse(&base_text, &base_path.display().to_string()).map_err(|e| {
+                SweepError::Parse {
+                    path: base_path.clone(),
+                    message: e.to_string(),
+                }
+            })?;
         let measured = if spec.measured.is_empty() {
             None
         } else {
@@ -396,6 +399,7 @@ impl SweepPlan {
 
     /// Validates every run's scenario with `validate(raw, origin)` (the CLI passes
     /// `dryfilm_sim::scenario::validate`) and collects every refusal, before anything runs.
+    /// `origin` is `"<sweep file> run <run name>"`; the validator's message is kept as is.
     pub fn validate_with(
         &self,
         validate: &dyn Fn(&RawScenario, &str) -> Result<(), String>,
@@ -406,12 +410,8 @@ impl SweepPlan {
             .runs
             .iter()
             .zip(&self.scenarios)
-            .filter_map(|(run, raw)| {
-                let o = format!("{origin} [{}]", run.name);
-                validate(raw, &o)
-                    .err()
-                    .map(|e| format!("{}: {e}", run.name))
-            })
+            .filter_map(|(run, raw)| validate(raw, &format!("{origin} run {}", run.name)).err())
+            .map(|e| e.replace('\n', "\n    "))
             .collect();
         if problems.is_empty() {
             Ok(())

@@ -17,7 +17,7 @@
 pub mod anchor;
 pub mod solver;
 
-// pub use solver::{solve, SolveOptions, VoxelResult};
+pub use solver::{solve, SolveOptions, VoxelResult};
 
 use crate::snapshot::{FibrilState, Phase, Snapshot};
 use rayon::prelude::*;

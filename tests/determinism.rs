@@ -1,0 +1,77 @@
+//! Same scenario and seed give bitwise-identical outputs on 1 and 2 threads (and 3).
+
+use std::path::Path;
+use std::process::Command;
+
+const SCENARIO: &str = r#"(
+    name: "det",
+    seed: 11,
+    powder: (nps: (d50_um: 4.0, gsd: 1.4, d_min_um: 2.5, d_max_um: 7.0), ptfe: (wt_pct: 3.0)),
+    domain: (lx_um: 30.0, ly_um: 30.0, mass_loading_mg_cm2: 3.0, initial_solid_fraction: 0.3),
+    mixing: (shear_rate_per_s: 2000.0, shear_strain: 0.2, confining_pressure_kpa: 100.0),
+    fibrillation: (temperature_c: 90.0, shear_rate_per_s: 4000.0, shear_strain: 1.0, confining_pressure_kpa: 300.0),
+    calender: (gaps: List([30.0, 22.0]), target_thickness_um: 20.0),
+    numerics: (mass_scaling: 1.0e6, relax_steps: 300),
+    properties: (tensile: false),
+    output: (images: false, exports: false),
+)"#;
+
+fn run(dir: &Path, threads: usize) -> std::path::PathBuf {
+    let scen = dir.join("det.ron");
+    std::fs::write(&scen, SCENARIO).unwrap();
+    let out = dir.join(format!("t{threads}"));
+    let st = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
+        .args(["run", scen.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--threads", &threads.to_string()])
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "run failed: {}", String::from_utf8_lossy(&st.stderr));
+    out
+}
+
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(files(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn outputs_are_bitwise_identical_across_thread_counts() {
+    let tmp = std::env::temp_dir().join(format!("dryfilm-det-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let a = run(&tmp, 1);
+    for threads in [2, 3] {
+        let b = run(&tmp, threads);
+        let fa = files(&a);
+        let fb = files(&b);
+        assert_eq!(fa.len(), fb.len());
+        for (x, y) in fa.iter().zip(&fb) {
+            assert_eq!(x.file_name(), y.file_name());
+            // The manifest records thread count and timings; everything else must match byte for byte.
+            if x.file_name().is_some_and(|n| n == "manifest.json" || n.to_string_lossy().starts_with("summary_")) {
+                continue;
+            }
+            assert!(std::fs::read(x).unwrap() == std::fs::read(y).unwrap(), "{} differs between 1 and {threads} threads", x.display());
+        }
+        // Summaries: identical except their wall-clock field.
+        for f in fa.iter().filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("summary_")) {
+            let strip = |p: &Path| {
+                let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+                v.as_object_mut().unwrap().remove("wall_seconds");
+                v
+            };
+            assert_eq!(strip(f), strip(&b.join(f.file_name().unwrap())));
+        }
+    }
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("result.json")).unwrap()).unwrap();
+    assert!(r["fibril_count"].as_u64().unwrap() > 0, "the run should have drawn fibrils: {r}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
