@@ -13,10 +13,12 @@
 //!   tensile strength, PTFE continuity and short-circuit risk.
 //! - [`render`]: cross-section images and 3D exports.
 //! - [`sweep`]: parameter sweeps, Slurm arrays, merging and plots.
+//! - [`calibrate`]: fitting model parameters to measured points (bounded Nelder–Mead).
 //!
 //! Units: SI inside (m, kg, s, N, Pa, S/m); scenario files use the units named in their fields.
 #![warn(missing_docs)]
 
+pub mod calibrate;
 pub mod dem;
 pub mod pipeline;
 pub mod process;
