@@ -21,10 +21,22 @@ fn run(dir: &Path, threads: usize) -> std::path::PathBuf {
     std::fs::write(&scen, SCENARIO).unwrap();
     let out = dir.join(format!("t{threads}"));
     let st = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args(["run", scen.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--threads", &threads.to_string()])
+        .args([
+            "run",
+            scen.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--threads",
+            &threads.to_string(),
+        ])
         .output()
         .unwrap();
-    assert!(st.status.success(), "run failed: {}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "run failed: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     out
 }
 
@@ -56,22 +68,38 @@ fn outputs_are_bitwise_identical_across_thread_counts() {
         for (x, y) in fa.iter().zip(&fb) {
             assert_eq!(x.file_name(), y.file_name());
             // The manifest records thread count and timings; everything else must match byte for byte.
-            if x.file_name().is_some_and(|n| n == "manifest.json" || n.to_string_lossy().starts_with("summary_")) {
+            if x.file_name().is_some_and(|n| {
+                n == "manifest.json" || n.to_string_lossy().starts_with("summary_")
+            }) {
                 continue;
             }
-            assert!(std::fs::read(x).unwrap() == std::fs::read(y).unwrap(), "{} differs between 1 and {threads} threads", x.display());
+            assert!(
+                std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+                "{} differs between 1 and {threads} threads",
+                x.display()
+            );
         }
         // Summaries: identical except their wall-clock field.
-        for f in fa.iter().filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("summary_")) {
+        for f in fa.iter().filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("summary_")
+        }) {
             let strip = |p: &Path| {
-                let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
                 v.as_object_mut().unwrap().remove("wall_seconds");
                 v
             };
             assert_eq!(strip(f), strip(&b.join(f.file_name().unwrap())));
         }
     }
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("result.json")).unwrap()).unwrap();
-    assert!(r["fibril_count"].as_u64().unwrap() > 0, "the run should have drawn fibrils: {r}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("result.json")).unwrap()).unwrap();
+    assert!(
+        r["fibril_count"].as_u64().unwrap() > 0,
+        "the run should have drawn fibrils: {r}"
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }

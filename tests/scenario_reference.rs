@@ -163,7 +163,9 @@ fn shipped_scenarios_validate() {
     for entry in entries {
         let path = entry.expect("dir entry").path();
         // Sweep specs (`*sweep*.ron`) are not scenarios; tests/sweep_engine.rs checks them.
-        let is_sweep = path.file_name().is_some_and(|n| n.to_string_lossy().contains("sweep"));
+        let is_sweep = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains("sweep"));
         if path.extension().is_some_and(|e| e == "ron") && !is_sweep {
             if let Err(e) = scenario::load_file(&path) {
                 failures.push(e.to_string());

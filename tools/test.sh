@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 if [ -f tools/install-test-deps.sh ]; then
     sh tools/install-test-deps.sh
 fi
+cargo fmt --all --check
 cargo test --workspace --all-targets --no-fail-fast "$@"

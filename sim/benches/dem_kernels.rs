@@ -39,8 +39,12 @@ fn kernels(c: &mut Criterion) {
     for _ in 0..2000 {
         dem.step_once().expect("step");
     }
-    c.bench_function("compute_forces (5000 spheres)", |b| b.iter(|| dem.compute_forces()));
-    c.bench_function("neighbour rebuild (5000 spheres)", |b| b.iter(|| dem.rebuild().expect("rebuild")));
+    c.bench_function("compute_forces (5000 spheres)", |b| {
+        b.iter(|| dem.compute_forces())
+    });
+    c.bench_function("neighbour rebuild (5000 spheres)", |b| {
+        b.iter(|| dem.rebuild().expect("rebuild"))
+    });
 }
 
 criterion_group!(benches, kernels);

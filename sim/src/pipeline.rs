@@ -3,9 +3,9 @@
 //! output folder and renamed into place at the end, so a failed or killed run leaves nothing partial.
 
 use crate::process::film::{FilmSim, ProcessError, Progress, StageSummary};
+use crate::render;
 use crate::scenario::{Loaded, Product};
 use crate::snapshot::Snapshot;
-use crate::render;
 use crate::solvers::{continuity, network, tensile, voxel};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -36,7 +36,10 @@ pub enum RunError {
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> RunError {
-    RunError::Io { path: path.display().to_string(), message: e.to_string() }
+    RunError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Write `text` to `path` atomically (temporary file, then rename).
@@ -70,16 +73,27 @@ pub struct RunOptions<'a> {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
 
 /// Run a loaded scenario into `out` (created or replaced as a whole at the end).
 pub fn run_to_dir(loaded: &Loaded, out: &Path, opts: &RunOptions) -> Result<RunOutput, RunError> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
-    let name = out.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "run".into());
+    let name = out
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "run".into());
     let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(tmp.join("snapshots")).map_err(|e| io_err(&tmp, e))?;
@@ -90,7 +104,11 @@ pub fn run_to_dir(loaded: &Loaded, out: &Path, opts: &RunOptions) -> Result<RunO
                 std::fs::remove_dir_all(out).map_err(|e| io_err(out, e))?;
             }
             std::fs::rename(&tmp, out).map_err(|e| io_err(out, e))?;
-            Ok(RunOutput { result, dir: out.to_path_buf(), stages })
+            Ok(RunOutput {
+                result,
+                dir: out.to_path_buf(),
+                stages,
+            })
         }
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -110,7 +128,11 @@ fn write_json(dir: &Path, file: &str, v: &impl serde::Serialize) -> Result<(), R
     write_atomic(&p, text.as_bytes())
 }
 
-fn run_inner(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<(Value, Vec<StageSummary>), RunError> {
+fn run_inner(
+    loaded: &Loaded,
+    dir: &Path,
+    opts: &RunOptions,
+) -> Result<(Value, Vec<StageSummary>), RunError> {
     let s = &loaded.scenario;
     let t_all = Instant::now();
     let mut timings = serde_json::Map::new();
@@ -120,10 +142,24 @@ fn run_inner(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<(Value, V
     let mut stages = Vec::new();
     let mut snaps: Vec<Snapshot> = Vec::new();
     let mut k = 1;
-    let stage_done = |k: &mut usize, sim: &mut FilmSim, summary: StageSummary, snaps: &mut Vec<Snapshot>, stages: &mut Vec<StageSummary>, timings: &mut serde_json::Map<String, Value>| -> Result<(), RunError> {
+    let stage_done = |k: &mut usize,
+                      sim: &mut FilmSim,
+                      summary: StageSummary,
+                      snaps: &mut Vec<Snapshot>,
+                      stages: &mut Vec<StageSummary>,
+                      timings: &mut serde_json::Map<String, Value>|
+     -> Result<(), RunError> {
         let snap = sim.snapshot(&summary.stage);
-        save_snap(&snap, dir, &format!("{k:02}_{}.snap.json.gz", summary.stage.replace(' ', "_")))?;
-        write_json(dir, &format!("summary_{}.json", summary.stage.replace(' ', "_")), &summary)?;
+        save_snap(
+            &snap,
+            dir,
+            &format!("{k:02}_{}.snap.json.gz", summary.stage.replace(' ', "_")),
+        )?;
+        write_json(
+            dir,
+            &format!("summary_{}.json", summary.stage.replace(' ', "_")),
+            &summary,
+        )?;
         timings.insert(summary.stage.clone(), json!(summary.wall_seconds));
         snaps.push(snap);
         stages.push(summary);
@@ -131,7 +167,14 @@ fn run_inner(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<(Value, V
         Ok(())
     };
     let mixing = sim.mixing(opts.progress)?;
-    stage_done(&mut k, &mut sim, mixing, &mut snaps, &mut stages, &mut timings)?;
+    stage_done(
+        &mut k,
+        &mut sim,
+        mixing,
+        &mut snaps,
+        &mut stages,
+        &mut timings,
+    )?;
     match s.product {
         Product::Film => {
             let f = sim.fibrillation(opts.progress)?;
@@ -154,22 +197,54 @@ fn run_inner(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<(Value, V
     (opts.progress)("solvers", 0.0);
     let t = Instant::now();
     let tol = s.properties.solver_tolerance;
-    let sz = network::ionic_conductivity(&last, network::Direction::Z, tol).map_err(|e| RunError::Solver { solver: "ionic conductivity (through-plane)", message: e.to_string() })?;
-    let sx = network::ionic_conductivity(&last, network::Direction::X, tol).map_err(|e| RunError::Solver { solver: "ionic conductivity (MD)", message: e.to_string() })?;
-    let sy = network::ionic_conductivity(&last, network::Direction::Y, tol).map_err(|e| RunError::Solver { solver: "ionic conductivity (TD)", message: e.to_string() })?;
+    let sz = network::ionic_conductivity(&last, network::Direction::Z, tol).map_err(|e| {
+        RunError::Solver {
+            solver: "ionic conductivity (through-plane)",
+            message: e.to_string(),
+        }
+    })?;
+    let sx = network::ionic_conductivity(&last, network::Direction::X, tol).map_err(|e| {
+        RunError::Solver {
+            solver: "ionic conductivity (MD)",
+            message: e.to_string(),
+        }
+    })?;
+    let sy = network::ionic_conductivity(&last, network::Direction::Y, tol).map_err(|e| {
+        RunError::Solver {
+            solver: "ionic conductivity (TD)",
+            message: e.to_string(),
+        }
+    })?;
     timings.insert("solver_network".into(), json!(t.elapsed().as_secs_f64()));
     (opts.progress)("solvers", 0.3);
     let t = Instant::now();
     let cp = continuity::ContinuityParams::default();
-    let cont = continuity::analyze(&last, &cp).map_err(|e| RunError::Solver { solver: "PTFE continuity", message: e.to_string() })?;
-    let el = continuity::electronic_conductivity(&last, &cont, &cp, tol).map_err(|e| RunError::Solver { solver: "electronic conductivity", message: e.to_string() })?;
+    let cont = continuity::analyze(&last, &cp).map_err(|e| RunError::Solver {
+        solver: "PTFE continuity",
+        message: e.to_string(),
+    })?;
+    let el = continuity::electronic_conductivity(&last, &cont, &cp, tol).map_err(|e| {
+        RunError::Solver {
+            solver: "electronic conductivity",
+            message: e.to_string(),
+        }
+    })?;
     timings.insert("solver_continuity".into(), json!(t.elapsed().as_secs_f64()));
     (opts.progress)("solvers", 0.4);
     // Voxel cross-check of the through-plane ionic transport (TauFactor convention, NPS phase).
     let t = Instant::now();
-    let vol = voxel::voxelize(&last, s.properties.voxel_size).map_err(|e| RunError::Solver { solver: "voxelization", message: e.to_string() })?;
-    let vopts = voxel::SolveOptions { rel_tol: tol.max(1e-6), ..Default::default() };
-    let vr = voxel::solve(&vol, &vopts).map_err(|e| RunError::Solver { solver: "voxel conductivity", message: e.to_string() })?;
+    let vol = voxel::voxelize(&last, s.properties.voxel_size).map_err(|e| RunError::Solver {
+        solver: "voxelization",
+        message: e.to_string(),
+    })?;
+    let vopts = voxel::SolveOptions {
+        rel_tol: tol.max(1e-6),
+        ..Default::default()
+    };
+    let vr = voxel::solve(&vol, &vopts).map_err(|e| RunError::Solver {
+        solver: "voxel conductivity",
+        message: e.to_string(),
+    })?;
     // σ_eff ≈ σ_bulk · D_eff (voxels carry no contact constriction: an upper bound to the network value).
     let vjson = json!({
         "voxel_size_um": s.properties.voxel_size * 1e6,
@@ -188,9 +263,18 @@ fn run_inner(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<(Value, V
     let t = Instant::now();
     let (mut ts_md, mut ts_td) = (Value::Null, Value::Null);
     if s.properties.tensile {
-        let tp = tensile::TensileParams { strain_step: s.properties.tensile_strain_step, ..Default::default() };
-        for (axis, slot, file) in [(tensile::Axis::X, &mut ts_md, "tensile_md.csv"), (tensile::Axis::Y, &mut ts_td, "tensile_td.csv")] {
-            let r = tensile::tensile_test(&last, axis, &tp).map_err(|e| RunError::Solver { solver: "tensile test", message: e.to_string() })?;
+        let tp = tensile::TensileParams {
+            strain_step: s.properties.tensile_strain_step,
+            ..Default::default()
+        };
+        for (axis, slot, file) in [
+            (tensile::Axis::X, &mut ts_md, "tensile_md.csv"),
+            (tensile::Axis::Y, &mut ts_td, "tensile_td.csv"),
+        ] {
+            let r = tensile::tensile_test(&last, axis, &tp).map_err(|e| RunError::Solver {
+                solver: "tensile test",
+                message: e.to_string(),
+            })?;
             write_atomic(&dir.join(file), r.to_csv().as_bytes())?;
             *slot = json!(r.peak_stress_pa * 1e-3);
         }
@@ -198,7 +282,11 @@ fn run_inner(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<(Value, V
     timings.insert("solver_tensile".into(), json!(t.elapsed().as_secs_f64()));
     (opts.progress)("solvers", 1.0);
     let fin = stages.last().expect("stage");
-    let fib = stages.iter().rev().find(|x| x.stage == "calender").unwrap_or(fin);
+    let fib = stages
+        .iter()
+        .rev()
+        .find(|x| x.stage == "calender")
+        .unwrap_or(fin);
     let thickness = last.thickness();
     let result = json!({
         "scenario": s.name,
@@ -229,9 +317,19 @@ fn run_inner(loaded: &Loaded, dir: &Path, opts: &RunOptions) -> Result<(Value, V
         (opts.progress)("images and exports", 0.0);
         let t = Instant::now();
         let ropts = render::RenderOptions::from_raw_output(&loaded.raw.output);
-        let maps = render::MapInputs::from_solver_outputs(&sz.potentials, &cont.ptfe_particle_cluster, &cont.fibril_cluster, &cont.spanning_clusters);
+        let maps = render::MapInputs::from_solver_outputs(
+            &sz.potentials,
+            &cont.ptfe_particle_cluster,
+            &cont.fibril_cluster,
+            &cont.spanning_clusters,
+        );
         let refs: Vec<&Snapshot> = snaps.iter().collect();
-        render::render_default_set(&refs, Some(&maps), &ropts, &dir.join("images")).map_err(|e| RunError::Solver { solver: "images and exports", message: e.to_string() })?;
+        render::render_default_set(&refs, Some(&maps), &ropts, &dir.join("images")).map_err(
+            |e| RunError::Solver {
+                solver: "images and exports",
+                message: e.to_string(),
+            },
+        )?;
         timings.insert("images_exports".into(), json!(t.elapsed().as_secs_f64()));
         (opts.progress)("images and exports", 1.0);
     }

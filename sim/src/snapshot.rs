@@ -248,7 +248,9 @@ pub enum SnapshotError {
         message: String,
     },
     /// Written by a newer or unknown format version.
-    #[error("{path}: snapshot version {found} is not supported (this build reads version {supported})")]
+    #[error(
+        "{path}: snapshot version {found} is not supported (this build reads version {supported})"
+    )]
     Version {
         /// File path.
         path: String,
@@ -282,18 +284,29 @@ impl Snapshot {
 
     /// Total solid volume of particles plus fibrils, m³.
     pub fn solid_volume(&self) -> f64 {
-        let vp: f64 = self.particles.radius.iter().map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r).sum();
+        let vp: f64 = self
+            .particles
+            .radius
+            .iter()
+            .map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r)
+            .sum();
         let vf: f64 = self.fibrils.iter().map(|f| f.volume()).sum();
         vp + vf
     }
 
     /// Write as gzipped JSON, atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), SnapshotError> {
-        let io = |e| SnapshotError::Io { path: path.display().to_string(), source: e };
+        let io = |e| SnapshotError::Io {
+            path: path.display().to_string(),
+            source: e,
+        };
         let tmp = path.with_extension("tmp");
         {
             let f = std::fs::File::create(&tmp).map_err(io)?;
-            let mut gz = flate2::write::GzEncoder::new(std::io::BufWriter::new(f), flate2::Compression::fast());
+            let mut gz = flate2::write::GzEncoder::new(
+                std::io::BufWriter::new(f),
+                flate2::Compression::fast(),
+            );
             serde_json::to_writer(&mut gz, self).map_err(|e| SnapshotError::Format {
                 path: path.display().to_string(),
                 message: e.to_string(),
@@ -306,26 +319,45 @@ impl Snapshot {
     /// Read a snapshot (gzipped or plain JSON), checking format tag and version.
     pub fn load(path: &Path) -> Result<Self, SnapshotError> {
         let p = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| SnapshotError::Io { path: p.clone(), source: e })?;
+        let bytes = std::fs::read(path).map_err(|e| SnapshotError::Io {
+            path: p.clone(),
+            source: e,
+        })?;
         let text = if bytes.starts_with(&[0x1f, 0x8b]) {
             let mut s = Vec::new();
             flate2::read::GzDecoder::new(&bytes[..])
                 .read_to_end(&mut s)
-                .map_err(|e| SnapshotError::Io { path: p.clone(), source: e })?;
+                .map_err(|e| SnapshotError::Io {
+                    path: p.clone(),
+                    source: e,
+                })?;
             s
         } else {
             bytes
         };
-        let v: serde_json::Value = serde_json::from_slice(&text)
-            .map_err(|e| SnapshotError::Format { path: p.clone(), message: e.to_string() })?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| SnapshotError::Format {
+                path: p.clone(),
+                message: e.to_string(),
+            })?;
         if v.get("format").and_then(|f| f.as_str()) != Some(SNAPSHOT_FORMAT) {
-            return Err(SnapshotError::Format { path: p, message: format!("missing format tag \"{SNAPSHOT_FORMAT}\"") });
+            return Err(SnapshotError::Format {
+                path: p,
+                message: format!("missing format tag \"{SNAPSHOT_FORMAT}\""),
+            });
         }
         let found = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0) as u32;
         if found != SNAPSHOT_VERSION {
-            return Err(SnapshotError::Version { path: p, found, supported: SNAPSHOT_VERSION });
+            return Err(SnapshotError::Version {
+                path: p,
+                found,
+                supported: SNAPSHOT_VERSION,
+            });
         }
-        serde_json::from_value(v).map_err(|e| SnapshotError::Format { path: p, message: e.to_string() })
+        serde_json::from_value(v).map_err(|e| SnapshotError::Format {
+            path: p,
+            message: e.to_string(),
+        })
     }
 }
 

@@ -5,7 +5,15 @@ use dryfilm_sim::dem::{Dem, ParticleState};
 use glam::DVec3;
 
 fn material(e: f64, mu: f64) -> MaterialProps {
-    MaterialProps { youngs_modulus: 20e9, poisson: 0.3, restitution: e, friction: mu, rolling_friction: 0.0, surface_energy: 0.0, yield_pressure: None }
+    MaterialProps {
+        youngs_modulus: 20e9,
+        poisson: 0.3,
+        restitution: e,
+        friction: mu,
+        rolling_friction: 0.0,
+        surface_energy: 0.0,
+        yield_pressure: None,
+    }
 }
 
 /// Two spheres approaching head-on along x in a large box; returns (engine, contact steps).
@@ -18,7 +26,18 @@ fn collide(e: f64, v: f64, dt: f64) -> (Dem, u64, f64) {
     p.vel[0] = DVec3::new(v / 2.0, 0.0, 0.0);
     p.vel[1] = DVec3::new(-v / 2.0, 0.0, 0.0);
     let mat = material(e, 0.5);
-    let mut dem = Dem::new(p, vec![PairParams::mix(&mat, &mat)], 1, 100e-6, 100e-6, 0.0, 100e-6, 0, dt, 0.5e-6);
+    let mut dem = Dem::new(
+        p,
+        vec![PairParams::mix(&mat, &mat)],
+        1,
+        100e-6,
+        100e-6,
+        0.0,
+        100e-6,
+        0,
+        dt,
+        0.5e-6,
+    );
     dem.cohesion = false;
     let mut contact_steps = 0;
     for _ in 0..200000 {
@@ -51,7 +70,10 @@ fn hertz_contact_duration_matches_closed_form() {
     let pp = dem.table[0];
     let tc = hertz_contact_time(m / 2.0, r / 2.0, pp.y_star, 0.5);
     let got = steps as f64 * dt;
-    assert!((got / tc - 1.0).abs() < 0.01, "contact time {got} vs closed form {tc}");
+    assert!(
+        (got / tc - 1.0).abs() < 0.01,
+        "contact time {got} vs closed form {tc}"
+    );
     // Without damping the rebound speed equals the impact speed.
     assert!((vrel / 0.5 - 1.0).abs() < 1e-3, "elastic rebound {vrel}");
 }
@@ -62,14 +84,30 @@ fn energy_is_conserved_without_damping() {
     let m = 2200.0 * 4.0 / 3.0 * std::f64::consts::PI * r * r * r;
     let mut p = ParticleState::default();
     // A small cluster of spheres moving towards each other, frictionless and elastic.
-    let pts = [(30.0, 30.0, 30.0), (36.0, 30.5, 30.0), (33.0, 35.0, 30.5), (33.0, 32.0, 36.0)];
+    let pts = [
+        (30.0, 30.0, 30.0),
+        (36.0, 30.5, 30.0),
+        (33.0, 35.0, 30.5),
+        (33.0, 32.0, 36.0),
+    ];
     for (k, &(x, y, z)) in pts.iter().enumerate() {
         p.push(DVec3::new(x, y, z) * 1e-6, r, m, 0);
         let c = DVec3::new(33.0, 32.0, 31.5) * 1e-6;
         p.vel[k] = (c - p.pos[k]).normalize() * 0.3;
     }
     let mat = material(1.0, 0.0);
-    let mut dem = Dem::new(p, vec![PairParams::mix(&mat, &mat)], 1, 80e-6, 80e-6, 0.0, 80e-6, 0, 1e-10, 0.5e-6);
+    let mut dem = Dem::new(
+        p,
+        vec![PairParams::mix(&mat, &mat)],
+        1,
+        80e-6,
+        80e-6,
+        0.0,
+        80e-6,
+        0,
+        1e-10,
+        0.5e-6,
+    );
     dem.cohesion = false;
     dem.rebuild().unwrap();
     dem.compute_forces();
@@ -84,13 +122,20 @@ fn energy_is_conserved_without_damping() {
     }
     assert!(touched, "particles never collided");
     let e1 = dem.kinetic_energy();
-    assert!((e1 / e0 - 1.0).abs() < 1e-4, "energy drift {}", e1 / e0 - 1.0);
+    assert!(
+        (e1 / e0 - 1.0).abs() < 1e-4,
+        "energy drift {}",
+        e1 / e0 - 1.0
+    );
 }
 
 #[test]
 #[ignore]
 fn diag_anchor() {
-    let data = dryfilm_sim::dem::lammps::read_data_file(std::path::Path::new("../../shared/bench/dem-anchor-N20000.data.gz")).unwrap();
+    let data = dryfilm_sim::dem::lammps::read_data_file(std::path::Path::new(
+        "../../shared/bench/dem-anchor-N20000.data.gz",
+    ))
+    .unwrap();
     let mut dem = dryfilm_sim::dem::bench::anchor_engine(&data);
     dem.rebuild().unwrap();
     dem.compute_forces();
@@ -98,8 +143,20 @@ fn diag_anchor() {
     for s in 0..400 {
         dem.step_once().unwrap();
         if s % 40 == 0 {
-            let (imax, vmax) = dem.p.vel.iter().enumerate().map(|(i, v)| (i, v.length())).fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
-            println!("step {s} rebuilds {} vmax {vmax:.3e} at {imax} z {:.3e} touching {} topf {:.3e}", dem.rebuilds, dem.p.pos[imax].z, dem.touching_pairs(), dem.walls.top_force);
+            let (imax, vmax) = dem
+                .p
+                .vel
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i, v.length()))
+                .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+            println!(
+                "step {s} rebuilds {} vmax {vmax:.3e} at {imax} z {:.3e} touching {} topf {:.3e}",
+                dem.rebuilds,
+                dem.p.pos[imax].z,
+                dem.touching_pairs(),
+                dem.walls.top_force
+            );
         }
     }
 }
@@ -107,7 +164,10 @@ fn diag_anchor() {
 #[test]
 #[ignore]
 fn profile_phases() {
-    let data = dryfilm_sim::dem::lammps::read_data_file(std::path::Path::new("../../shared/bench/dem-anchor-N20000.data.gz")).unwrap();
+    let data = dryfilm_sim::dem::lammps::read_data_file(std::path::Path::new(
+        "../../shared/bench/dem-anchor-N20000.data.gz",
+    ))
+    .unwrap();
     let mut dem = dryfilm_sim::dem::bench::anchor_engine(&data);
     dem.rebuild().unwrap();
     dem.compute_forces();
@@ -127,7 +187,15 @@ fn profile_phases() {
         t[2] += (d - c).as_secs_f64();
         t[3] += (e - d).as_secs_f64();
     }
-    println!("initial {:.3} rebuild {:.3} force {:.3} final {:.3} rebuilds {} pairs {}", t[0], t[1], t[2], t[3], dem.rebuilds, dem.pairs.len());
+    println!(
+        "initial {:.3} rebuild {:.3} force {:.3} final {:.3} rebuilds {} pairs {}",
+        t[0],
+        t[1],
+        t[2],
+        t[3],
+        dem.rebuilds,
+        dem.pairs.len()
+    );
 }
 
 #[test]
@@ -143,7 +211,11 @@ fn pressed_packing_has_expected_solid_fraction_and_coordination() {
         *m *= 1e4; // mass scaling for a quasi-static press
     }
     dem.dt *= 100.0;
-    dem.walls.top_drive = WallDrive::Pressure { pressure: 5e6, max_speed: 0.5, shear: DVec3::ZERO };
+    dem.walls.top_drive = WallDrive::Pressure {
+        pressure: 5e6,
+        max_speed: 0.5,
+        shear: DVec3::ZERO,
+    };
     dem.walls.top_vel = DVec3::ZERO;
     dem.rebuild().unwrap();
     dem.compute_forces();
@@ -162,7 +234,10 @@ fn pressed_packing_has_expected_solid_fraction_and_coordination() {
     let active: Vec<u32> = deg.into_iter().filter(|&d| d > 0).collect();
     let z = active.iter().sum::<u32>() as f64 / active.len() as f64;
     eprintln!("final phi {phi} z {z} p {p}");
-    assert!((p / 5e6 - 1.0).abs() < 0.2, "wall pressure {p} Pa, servo target 5 MPa");
+    assert!(
+        (p / 5e6 - 1.0).abs() < 0.2,
+        "wall pressure {p} Pa, servo target 5 MPa"
+    );
     assert!((0.55..0.67).contains(&phi), "solid fraction {phi}");
     assert!((4.0..6.5).contains(&z), "coordination {z}");
 }

@@ -48,14 +48,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn dem(a: DemArgs) -> anyhow::Result<()> {
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     anyhow::ensure!(threads >= 1, "--threads must be at least 1");
     anyhow::ensure!(a.n >= 100, "--n = {} must be at least 100", a.n);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().context("building the thread pool")?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("building the thread pool")?;
     let t_all = std::time::Instant::now();
     let data = match &a.data {
-        Some(p) => lammps::read_data_file(p).with_context(|| format!("reading data file {}", p.display()))?,
-        None => pool.install(|| bench::generate_anchor_packing(a.n, a.seed)).context("generating the packing")?,
+        Some(p) => lammps::read_data_file(p)
+            .with_context(|| format!("reading data file {}", p.display()))?,
+        None => pool
+            .install(|| bench::generate_anchor_packing(a.n, a.seed))
+            .context("generating the packing")?,
     };
     let checks = bench::single_contact_checks();
     let mut dem = bench::anchor_engine(&data);
@@ -84,17 +94,26 @@ fn dem(a: DemArgs) -> anyhow::Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("DEM anchor benchmark: {} particles, {} steps, {} thread(s)", r.n, r.steps, threads);
+        println!(
+            "DEM anchor benchmark: {} particles, {} steps, {} thread(s)",
+            r.n, r.steps, threads
+        );
         println!("  throughput        {:.3e} particle-steps/s  (loop {:.2} s, whole run {:.2} s, {} rebuilds)", r.particle_steps_per_s, r.loop_seconds, total, r.rebuilds);
         println!("  single contacts (must match the anchors to 1e-9 relative):");
         for (l, g, w) in &checks {
-            println!("    {l:<24} {g:.10e} N  anchor {w:.10e} N  rel.err {:.1e}", (g / w - 1.0).abs());
+            println!(
+                "    {l:<24} {g:.10e} N  anchor {w:.10e} N  rel.err {:.1e}",
+                (g / w - 1.0).abs()
+            );
         }
         println!("  end state         solid fraction {:.4}  coordination {:.3}  rattlers {:.1}%  overlap mean {:.2}% max {:.2}% of R*", r.solid_fraction, r.coordination, 100.0 * r.rattler_fraction, 100.0 * r.mean_overlap_rel, 100.0 * r.max_overlap_rel);
         if full {
             println!("  anchors' end state: solid fraction 0.5793, coordination 4.26–4.28, ~6.5% rattlers, overlap mean ~1.3% max 7–8.5%");
         }
     }
-    anyhow::ensure!(checks_ok, "single-contact forces differ from the anchors' values by more than 1e-9 relative");
+    anyhow::ensure!(
+        checks_ok,
+        "single-contact forces differ from the anchors' values by more than 1e-9 relative"
+    );
     Ok(())
 }

@@ -77,11 +77,7 @@ fn validate_point(raw: &RawScenario, origin: &str) -> Result<(), String> {
 struct PipelineRunner;
 
 impl PointRunner for PipelineRunner {
-    fn run_point(
-        &self,
-        raw: &RawScenario,
-        point_dir: &Path,
-    ) -> Result<serde_json::Value, String> {
+    fn run_point(&self, raw: &RawScenario, point_dir: &Path) -> Result<serde_json::Value, String> {
         let text = ron::ser::to_string_pretty(raw, ron::ser::PrettyConfig::default())
             .map_err(|e| format!("serializing the point's scenario: {e}"))?;
         let loaded = dryfilm_sim::scenario::load_str(&text, &point_dir.display().to_string())

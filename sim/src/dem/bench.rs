@@ -13,7 +13,15 @@ use std::time::Instant;
 
 /// Benchmark material (particles and walls alike).
 pub fn anchor_material() -> MaterialProps {
-    MaterialProps { youngs_modulus: 20e9, poisson: 0.3, restitution: 0.5, friction: 0.5, rolling_friction: 0.0, surface_energy: 0.0, yield_pressure: None }
+    MaterialProps {
+        youngs_modulus: 20e9,
+        poisson: 0.3,
+        restitution: 0.5,
+        friction: 0.5,
+        rolling_friction: 0.0,
+        surface_energy: 0.0,
+        yield_pressure: None,
+    }
 }
 
 /// Generate a contact-free random packing to the anchor's specification: `n` spheres with radii
@@ -24,7 +32,10 @@ pub fn generate_anchor_packing(n: usize, seed: u64) -> Result<DataFile, PackingE
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let radii: Vec<f64> = (0..n).map(|_| 2e-6 + 1e-6 * rng.random::<f64>()).collect();
     let side = 100e-6 * (n as f64 / 20000.0).sqrt();
-    let vol: f64 = radii.iter().map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r).sum();
+    let vol: f64 = radii
+        .iter()
+        .map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r)
+        .sum();
     let h0 = vol / (0.55 * side * side);
     let pos = random_packing(&radii, side, side, 0.0, h0, &mut rng)?;
     Ok(DataFile {
@@ -134,7 +145,11 @@ pub fn single_contact_checks() -> Vec<(&'static str, f64, f64)> {
     vec![
         ("pair, elastic", f(r / 2.0, m / 2.0, 0.0), 1.6381450385e-05),
         ("wall, elastic", f(r, m, 0.0), 2.3166869305e-05),
-        ("pair, approach 0.1 m/s", f(r / 2.0, m / 2.0, 0.1), 1.6904648197e-05),
+        (
+            "pair, approach 0.1 m/s",
+            f(r / 2.0, m / 2.0, 0.1),
+            1.6904648197e-05,
+        ),
         ("wall, approach 0.1 m/s", f(r, m, 0.1), 2.4046779635e-05),
     ]
 }

@@ -82,7 +82,9 @@ impl PairParams {
     /// smaller value of the pair; the adhesion energy the geometric mean; the yield pressure the
     /// smaller (the softer body flows first); moduli combine as in Hertz theory.
     pub fn mix(a: &MaterialProps, b: &MaterialProps) -> Self {
-        let y_star = 1.0 / ((1.0 - a.poisson * a.poisson) / a.youngs_modulus + (1.0 - b.poisson * b.poisson) / b.youngs_modulus);
+        let y_star = 1.0
+            / ((1.0 - a.poisson * a.poisson) / a.youngs_modulus
+                + (1.0 - b.poisson * b.poisson) / b.youngs_modulus);
         let ga = a.youngs_modulus / (2.0 * (1.0 + a.poisson));
         let gb = b.youngs_modulus / (2.0 * (1.0 + b.poisson));
         let g_star = 1.0 / ((2.0 - a.poisson) / ga + (2.0 - b.poisson) / gb);
@@ -90,7 +92,9 @@ impl PairParams {
         let normal = match (a.yield_pressure, b.yield_pressure) {
             (None, None) => NormalModel::Hertz,
             (Some(p), None) | (None, Some(p)) => NormalModel::ElastoPlastic { yield_pressure: p },
-            (Some(p), Some(q)) => NormalModel::ElastoPlastic { yield_pressure: p.min(q) },
+            (Some(p), Some(q)) => NormalModel::ElastoPlastic {
+                yield_pressure: p.min(q),
+            },
         };
         Self {
             y_star,
@@ -148,14 +152,28 @@ pub struct NormalOut {
 /// For [`NormalModel::Hertz`] this is `hertz_force`. For [`NormalModel::ElastoPlastic`] see the module
 /// doc (Thornton 1997). `delta ≤ 0` with no plastic history gives zero force and radius.
 #[inline]
-pub fn normal_law(model: NormalModel, y_star: f64, r_eff: f64, delta: f64, hist: &mut PlasticState) -> NormalOut {
+pub fn normal_law(
+    model: NormalModel,
+    y_star: f64,
+    r_eff: f64,
+    delta: f64,
+    hist: &mut PlasticState,
+) -> NormalOut {
     match model {
         NormalModel::Hertz => {
             if delta <= 0.0 {
-                return NormalOut { force: 0.0, radius: 0.0, stiffness_radius: 0.0 };
+                return NormalOut {
+                    force: 0.0,
+                    radius: 0.0,
+                    stiffness_radius: 0.0,
+                };
             }
             let a = (r_eff * delta).sqrt();
-            NormalOut { force: 4.0 / 3.0 * y_star * a * delta, radius: a, stiffness_radius: a }
+            NormalOut {
+                force: 4.0 / 3.0 * y_star * a * delta,
+                radius: a,
+                stiffness_radius: a,
+            }
         }
         NormalModel::ElastoPlastic { yield_pressure } => {
             let py = yield_pressure;
@@ -164,17 +182,29 @@ pub fn normal_law(model: NormalModel, y_star: f64, r_eff: f64, delta: f64, hist:
             if hist.delta_max == 0.0 {
                 // Never yielded: elastic Hertz until δ_y.
                 if delta <= 0.0 {
-                    return NormalOut { force: 0.0, radius: 0.0, stiffness_radius: 0.0 };
+                    return NormalOut {
+                        force: 0.0,
+                        radius: 0.0,
+                        stiffness_radius: 0.0,
+                    };
                 }
                 let a = (r_eff * delta).sqrt();
                 if delta <= delta_y {
-                    return NormalOut { force: 4.0 / 3.0 * y_star * a * delta, radius: a, stiffness_radius: a };
+                    return NormalOut {
+                        force: 4.0 / 3.0 * y_star * a * delta,
+                        radius: a,
+                        stiffness_radius: a,
+                    };
                 }
                 let fy = hertz_force(y_star, r_eff, delta_y);
                 let f = fy + std::f64::consts::PI * py * r_eff * (delta - delta_y);
                 hist.delta_max = delta;
                 hist.force_max = f;
-                return NormalOut { force: f, radius: a, stiffness_radius: a };
+                return NormalOut {
+                    force: f,
+                    radius: a,
+                    stiffness_radius: a,
+                };
             }
             if delta >= hist.delta_max {
                 // Plastic loading beyond the previous maximum.
@@ -183,7 +213,11 @@ pub fn normal_law(model: NormalModel, y_star: f64, r_eff: f64, delta: f64, hist:
                 hist.delta_max = delta;
                 hist.force_max = f;
                 let a = (r_eff * delta).sqrt();
-                return NormalOut { force: f, radius: a, stiffness_radius: a };
+                return NormalOut {
+                    force: f,
+                    radius: a,
+                    stiffness_radius: a,
+                };
             }
             // Elastic unloading/reloading about the plastic overlap.
             let a_max = (r_eff * hist.delta_max).sqrt();
@@ -193,10 +227,18 @@ pub fn normal_law(model: NormalModel, y_star: f64, r_eff: f64, delta: f64, hist:
             let a_flat = (r_eff * delta_p.max(0.0)).sqrt();
             let d = delta - delta_p;
             if d <= 0.0 {
-                return NormalOut { force: 0.0, radius: if delta > 0.0 { a_flat } else { 0.0 }, stiffness_radius: 0.0 };
+                return NormalOut {
+                    force: 0.0,
+                    radius: if delta > 0.0 { a_flat } else { 0.0 },
+                    stiffness_radius: 0.0,
+                };
             }
             let a_el = (r_p * d).sqrt();
-            NormalOut { force: 4.0 / 3.0 * y_star * a_el * d, radius: a_el.max(a_flat), stiffness_radius: a_el }
+            NormalOut {
+                force: 4.0 / 3.0 * y_star * a_el * d,
+                radius: a_el.max(a_flat),
+                stiffness_radius: a_el,
+            }
         }
     }
 }
@@ -213,7 +255,15 @@ pub fn dmt_adhesion(surface_energy: f64, r_eff: f64) -> f64 {
 /// `f_n_abs` the normal force magnitude used for the Coulomb cap. The spring is projected into the
 /// current tangent plane before the increment. On sliding, `xi` is reset to `−F_t/k_t`.
 #[inline]
-pub fn tangential_force(xi: &mut DVec3, v_t: DVec3, n: DVec3, k_t: f64, mu: f64, f_n_abs: f64, dt: f64) -> DVec3 {
+pub fn tangential_force(
+    xi: &mut DVec3,
+    v_t: DVec3,
+    n: DVec3,
+    k_t: f64,
+    mu: f64,
+    f_n_abs: f64,
+    dt: f64,
+) -> DVec3 {
     *xi -= n * xi.dot(n);
     *xi += v_t * dt;
     let mut ft = -k_t * *xi;
@@ -252,6 +302,20 @@ pub fn hertz_contact_time(m_eff: f64, r_eff: f64, y_star: f64, v_impact: f64) ->
     2.868 * (m_eff * m_eff / (r_eff * y_star * y_star * v_impact)).powf(0.2)
 }
 
+/// Normal force magnitude (elastic + damping, no adhesion) at overlap `delta` (m) with approach speed
+/// `v_approach` (m/s, positive closing), N: the quantity the benchmark's single-contact checks quote.
+pub fn contact_force_check(
+    pp: &PairParams,
+    delta: f64,
+    r_eff: f64,
+    m_eff: f64,
+    v_approach: f64,
+    plastic: &mut PlasticState,
+) -> f64 {
+    let law = normal_law(pp.normal, pp.y_star, r_eff, delta, plastic);
+    law.force + damping_coefficient(pp.beta, pp.y_star, law.stiffness_radius, m_eff) * v_approach
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,7 +348,9 @@ mod tests {
     fn plastic_law_is_continuous_and_keeps_flat() {
         let y = 1e10;
         let r = 2e-6;
-        let model = NormalModel::ElastoPlastic { yield_pressure: 4e8 };
+        let model = NormalModel::ElastoPlastic {
+            yield_pressure: 4e8,
+        };
         let mut h = PlasticState::default();
         let dy = r * (std::f64::consts::PI * 4e8 / (2.0 * y)).powi(2);
         let below = normal_law(model, y, r, dy * 0.999999, &mut h);
@@ -300,12 +366,21 @@ mod tests {
         let mut h2 = h;
         let zero = normal_law(model, y, r, 12.0 * dy, &mut h2);
         assert_eq!(zero.force, 0.0);
-        assert!(zero.radius > (r * 13.0 * dy).sqrt() && zero.radius < (r * 14.0 * dy).sqrt(), "{}", zero.radius);
+        assert!(
+            zero.radius > (r * 13.0 * dy).sqrt() && zero.radius < (r * 14.0 * dy).sqrt(),
+            "{}",
+            zero.radius
+        );
         let still = normal_law(model, y, r, 14.0 * dy, &mut h2);
         assert!(still.force > 0.0);
         // Reloading to the maximum recovers the maximum force (elastic unloading curve passes through it).
         let back = normal_law(model, y, r, 20.0 * dy * (1.0 - 1e-12), &mut h);
-        assert!((back.force / top.force - 1.0).abs() < 1e-6, "{} {}", back.force, top.force);
+        assert!(
+            (back.force / top.force - 1.0).abs() < 1e-6,
+            "{} {}",
+            back.force,
+            top.force
+        );
     }
 
     #[test]
@@ -315,11 +390,4 @@ mod tests {
         assert!((ft.length() - 0.5e-4).abs() < 1e-16);
         assert!((xi.length() - 0.5e-4 / 1e3).abs() < 1e-18);
     }
-}
-
-/// Normal force magnitude (elastic + damping, no adhesion) at overlap `delta` (m) with approach speed
-/// `v_approach` (m/s, positive closing), N: the quantity the benchmark's single-contact checks quote.
-pub fn contact_force_check(pp: &PairParams, delta: f64, r_eff: f64, m_eff: f64, v_approach: f64, plastic: &mut PlasticState) -> f64 {
-    let law = normal_law(pp.normal, pp.y_star, r_eff, delta, plastic);
-    law.force + damping_coefficient(pp.beta, pp.y_star, law.stiffness_radius, m_eff) * v_approach
 }

@@ -10,7 +10,10 @@
 //! at neighbour rebuilds, and each pair stores its integer image shift, so the pair vector is
 //! `d = x_i − x_j + (s_x lx, s_y ly, 0)` between rebuilds. z is bounded by two flat walls.
 
-use super::contact::{dmt_adhesion, damping_coefficient, normal_law, rolling_torque, tangential_force, PairParams, PlasticState};
+use super::contact::{
+    damping_coefficient, dmt_adhesion, normal_law, rolling_torque, tangential_force, PairParams,
+    PlasticState,
+};
 use glam::{DQuat, DVec3};
 use rayon::prelude::*;
 
@@ -225,7 +228,19 @@ const J_BIT: u32 = 1 << 31;
 
 impl Dem {
     /// Create an engine. `table` is the mixed pair table for `n_mat` materials (walls included).
-    pub fn new(p: ParticleState, table: Vec<PairParams>, n_mat: usize, lx: f64, ly: f64, z_bottom: f64, z_top: f64, wall_material: u8, dt: f64, skin: f64) -> Self {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        p: ParticleState,
+        table: Vec<PairParams>,
+        n_mat: usize,
+        lx: f64,
+        ly: f64,
+        z_bottom: f64,
+        z_top: f64,
+        wall_material: u8,
+        dt: f64,
+        skin: f64,
+    ) -> Self {
         let n = p.len();
         Dem {
             p,
@@ -318,7 +333,9 @@ impl Dem {
                 *w += 0.5 * dt * *t / (0.4 * *m * r * r);
             });
         self.step += 1;
-        let bad = (0..p.len()).into_par_iter().find_first(|&i| !(p.pos[i].is_finite() && p.vel[i].is_finite() && p.omega[i].is_finite()));
+        let bad = (0..p.len()).into_par_iter().find_first(|&i| {
+            !(p.pos[i].is_finite() && p.vel[i].is_finite() && p.omega[i].is_finite())
+        });
         if let Some(i) = bad {
             return Err(DemError::NonFinite {
                 particle: i,
@@ -342,7 +359,12 @@ impl Dem {
         let half = 0.5 * self.skin;
         let h2 = half * half;
         let need = self.step == 0 && self.rebuilds == 0
-            || self.p.pos.par_iter().zip(self.p.pos_at_build.par_iter()).any(|(a, b)| (*a - *b).length_squared() > h2);
+            || self
+                .p
+                .pos
+                .par_iter()
+                .zip(self.p.pos_at_build.par_iter())
+                .any(|(a, b)| (*a - *b).length_squared() > h2);
         if need {
             self.rebuild()?;
         }
@@ -365,11 +387,20 @@ impl Dem {
             return Err(DemError::BoxTooSmall { lx, ly, range });
         }
         let zmin = self.p.pos.iter().map(|p| p.z).fold(f64::INFINITY, f64::min);
-        let zmax = self.p.pos.iter().map(|p| p.z).fold(f64::NEG_INFINITY, f64::max);
+        let zmax = self
+            .p
+            .pos
+            .iter()
+            .map(|p| p.z)
+            .fold(f64::NEG_INFINITY, f64::max);
         let ncx = ((lx / range).floor() as usize).max(1);
         let ncy = ((ly / range).floor() as usize).max(1);
         let ncz = (((zmax - zmin) / range).floor() as usize + 1).max(1);
-        let (cx, cy, cz) = (lx / ncx as f64, ly / ncy as f64, ((zmax - zmin) / ncz as f64).max(range));
+        let (cx, cy, cz) = (
+            lx / ncx as f64,
+            ly / ncy as f64,
+            ((zmax - zmin) / ncz as f64).max(range),
+        );
         let cell_of = |x: DVec3| -> (usize, usize, usize) {
             let ix = ((x.x / cx) as usize).min(ncx - 1);
             let iy = ((x.y / cy) as usize).min(ncy - 1);
@@ -423,9 +454,17 @@ impl Dem {
                         continue;
                     }
                     for &dy in &oy {
-                        let jy = if ncy >= 3 { (iy as isize + dy).rem_euclid(ncy as isize) } else { dy };
+                        let jy = if ncy >= 3 {
+                            (iy as isize + dy).rem_euclid(ncy as isize)
+                        } else {
+                            dy
+                        };
                         for &dx in &ox {
-                            let jx = if ncx >= 3 { (ix as isize + dx).rem_euclid(ncx as isize) } else { dx };
+                            let jx = if ncx >= 3 {
+                                (ix as isize + dx).rem_euclid(ncx as isize)
+                            } else {
+                                dx
+                            };
                             let c = ((jz as usize * ncy) + jy as usize) * ncx + jx as usize;
                             for &j in &sorted[count[c] as usize..count[c + 1] as usize] {
                                 if j as usize <= i {
@@ -459,7 +498,13 @@ impl Dem {
                 while k < old.len() && (old[k].i, old[k].j) < key {
                     k += 1;
                 }
-                let mut pr = Pair { i: i as u32, j, sx, sy, ..Default::default() };
+                let mut pr = Pair {
+                    i: i as u32,
+                    j,
+                    sx,
+                    sy,
+                    ..Default::default()
+                };
                 if k < old.len() && (old[k].i, old[k].j) == key {
                     let o = &old[k];
                     pr.xi = o.xi;
@@ -494,7 +539,11 @@ impl Dem {
         self.csr = csr;
         self.rebuilds += 1;
         if std::env::var_os("DRYFILM_PROFILE").is_some() {
-            eprintln!("rebuild: lists {:.4} s, total {:.4} s, cells {ncx}x{ncy}x{ncz}", t1, t0.elapsed().as_secs_f64());
+            eprintln!(
+                "rebuild: lists {:.4} s, total {:.4} s, cells {ncx}x{ncy}x{ncz}",
+                t1,
+                t0.elapsed().as_secs_f64()
+            );
         }
         Ok(())
     }
@@ -533,7 +582,22 @@ impl Dem {
                 let r_eff = ri * rj / sum;
                 let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
                 let vrel = p.vel[i] - p.vel[j];
-                let out = contact_force(pp, delta, r_eff, m_eff, n, vrel, p.omega[i], p.omega[j], ri, rj, &mut pr.plastic, &mut pr.xi, dt, cohesion);
+                let out = contact_force(
+                    pp,
+                    delta,
+                    r_eff,
+                    m_eff,
+                    n,
+                    vrel,
+                    p.omega[i],
+                    p.omega[j],
+                    ri,
+                    rj,
+                    &mut pr.plastic,
+                    &mut pr.xi,
+                    dt,
+                    cohesion,
+                );
                 pr.force = out.force;
                 pr.torque_i = out.torque_i;
                 pr.torque_j = out.torque_j;
@@ -586,10 +650,36 @@ impl Dem {
                 let r = radius[i];
                 // Bottom wall: normal +z.
                 let db = zb - (pos[i].z - r);
-                wall_contact(pp, db, r, mass[i], DVec3::Z, vel[i] - vb, omega[i], wb, dt, cohesion, &mut fs, &mut ts);
+                wall_contact(
+                    pp,
+                    db,
+                    r,
+                    mass[i],
+                    DVec3::Z,
+                    vel[i] - vb,
+                    omega[i],
+                    wb,
+                    dt,
+                    cohesion,
+                    &mut fs,
+                    &mut ts,
+                );
                 if top_active {
                     let dtp = pos[i].z + r - zt;
-                    wall_contact(pp, dtp, r, mass[i], -DVec3::Z, vel[i] - vt, omega[i], wt, dt, cohesion, &mut fs, &mut ts);
+                    wall_contact(
+                        pp,
+                        dtp,
+                        r,
+                        mass[i],
+                        -DVec3::Z,
+                        vel[i] - vt,
+                        omega[i],
+                        wt,
+                        dt,
+                        cohesion,
+                        &mut fs,
+                        &mut ts,
+                    );
                 } else {
                     *wt = WallHistory::default();
                 }
@@ -605,7 +695,12 @@ impl Dem {
         }
         self.walls.top_force = ft;
         self.walls.bottom_force = fb;
-        if let WallDrive::Pressure { pressure, max_speed, shear } = self.walls.top_drive {
+        if let WallDrive::Pressure {
+            pressure,
+            max_speed,
+            shear,
+        } = self.walls.top_drive
+        {
             // Proportional servo on the time-averaged wall force (the instantaneous force of a stiff
             // packing rings; averaging over ~100 steps keeps the wall from chattering): speed ∝
             // pressure error, capped (LIGGGHTS-style servo wall).
@@ -630,7 +725,17 @@ impl Dem {
     /// Total kinetic energy (translational + rotational), J. Sequential sum.
     pub fn kinetic_energy(&self) -> f64 {
         let p = &self.p;
-        (0..p.len()).map(|i| 0.5 * p.mass[i] * p.vel[i].length_squared() + 0.5 * 0.4 * p.mass[i] * p.radius[i] * p.radius[i] * p.omega[i].length_squared()).sum()
+        (0..p.len())
+            .map(|i| {
+                0.5 * p.mass[i] * p.vel[i].length_squared()
+                    + 0.5
+                        * 0.4
+                        * p.mass[i]
+                        * p.radius[i]
+                        * p.radius[i]
+                        * p.omega[i].length_squared()
+            })
+            .sum()
     }
 
     /// Mean particle–particle coordination number (touching pairs × 2 / particles).
@@ -641,13 +746,23 @@ impl Dem {
 
     /// Solid fraction of the particles in the box between the walls.
     pub fn solid_fraction(&self) -> f64 {
-        let v: f64 = self.p.radius.iter().map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r).sum();
+        let v: f64 = self
+            .p
+            .radius
+            .iter()
+            .map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r)
+            .sum();
         v / (self.lx * self.ly * (self.walls.z_top - self.walls.z_bottom))
     }
 
     /// Height of the highest particle top above the bottom wall, m.
     pub fn film_top(&self) -> f64 {
-        self.p.pos.iter().zip(&self.p.radius).map(|(x, r)| x.z + r).fold(f64::MIN, f64::max)
+        self.p
+            .pos
+            .iter()
+            .zip(&self.p.radius)
+            .map(|(x, r)| x.z + r)
+            .fold(f64::MIN, f64::max)
     }
 
     /// Scale the periodic x length by `factor`, moving particles affinely (used for MD elongation).
@@ -697,12 +812,34 @@ pub struct ContactOut {
 /// handled by passing `rj` only into the lever arm (0 for a wall).
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn contact_force(pp: &PairParams, delta: f64, r_eff: f64, m_eff: f64, n: DVec3, vrel: DVec3, wi: DVec3, wj: DVec3, ri: f64, rj: f64, plastic: &mut PlasticState, xi: &mut DVec3, dt: f64, cohesion: bool) -> ContactOut {
+pub fn contact_force(
+    pp: &PairParams,
+    delta: f64,
+    r_eff: f64,
+    m_eff: f64,
+    n: DVec3,
+    vrel: DVec3,
+    wi: DVec3,
+    wj: DVec3,
+    ri: f64,
+    rj: f64,
+    plastic: &mut PlasticState,
+    xi: &mut DVec3,
+    dt: f64,
+    cohesion: bool,
+) -> ContactOut {
     let law = normal_law(pp.normal, pp.y_star, r_eff, delta, plastic);
     let touching = law.force > 0.0 || (delta > 0.0 && plastic.delta_max == 0.0);
     if !touching {
         *xi = DVec3::ZERO;
-        return ContactOut { force: DVec3::ZERO, torque_i: DVec3::ZERO, torque_j: DVec3::ZERO, touching: false, contact_radius: law.radius, normal_force: 0.0 };
+        return ContactOut {
+            force: DVec3::ZERO,
+            torque_i: DVec3::ZERO,
+            torque_j: DVec3::ZERO,
+            touching: false,
+            contact_radius: law.radius,
+            normal_force: 0.0,
+        };
     }
     let vn = vrel.dot(n);
     let gamma = damping_coefficient(pp.beta, pp.y_star, law.stiffness_radius, m_eff);
@@ -722,21 +859,60 @@ pub fn contact_force(pp: &PairParams, delta: f64, r_eff: f64, m_eff: f64, n: DVe
         ti += mr;
         tj -= mr;
     }
-    ContactOut { force: fn_ * n + ft, torque_i: ti, torque_j: tj, touching: true, contact_radius: law.radius, normal_force: fn_ }
+    ContactOut {
+        force: fn_ * n + ft,
+        torque_i: ti,
+        torque_j: tj,
+        touching: true,
+        contact_radius: law.radius,
+        normal_force: fn_,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn wall_contact(pp: &PairParams, delta: f64, r: f64, m: f64, n: DVec3, vrel: DVec3, w: DVec3, h: &mut WallHistory, dt: f64, cohesion: bool, fs: &mut DVec3, ts: &mut DVec3) {
+fn wall_contact(
+    pp: &PairParams,
+    delta: f64,
+    r: f64,
+    m: f64,
+    n: DVec3,
+    vrel: DVec3,
+    w: DVec3,
+    h: &mut WallHistory,
+    dt: f64,
+    cohesion: bool,
+    fs: &mut DVec3,
+    ts: &mut DVec3,
+) {
     if delta <= 0.0 && h.plastic.delta_max == 0.0 {
         *h = WallHistory::default();
         return;
     }
-    let out = contact_force(pp, delta, r, m, n, vrel, w, DVec3::ZERO, r, 0.0, &mut h.plastic, &mut h.xi, dt, cohesion);
+    let out = contact_force(
+        pp,
+        delta,
+        r,
+        m,
+        n,
+        vrel,
+        w,
+        DVec3::ZERO,
+        r,
+        0.0,
+        &mut h.plastic,
+        &mut h.xi,
+        dt,
+        cohesion,
+    );
     if delta <= 0.0 {
         h.plastic = PlasticState::default();
     }
-    h.contact_radius = if out.touching { out.contact_radius } else { 0.0 };
+    h.contact_radius = if out.touching {
+        out.contact_radius
+    } else {
+        0.0
+    };
     h.normal_force = out.normal_force;
     *fs += out.force;
     *ts += out.torque_i;

@@ -48,33 +48,63 @@ pub enum DataFileError {
 /// Read a LAMMPS data file (gzipped when it starts with the gzip magic).
 pub fn read_data_file(path: &Path) -> Result<DataFile, DataFileError> {
     let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| DataFileError::Io { path: p.clone(), source: e })?;
+    let bytes = std::fs::read(path).map_err(|e| DataFileError::Io {
+        path: p.clone(),
+        source: e,
+    })?;
     let text = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut s).map_err(|e| DataFileError::Io { path: p.clone(), source: e })?;
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .map_err(|e| DataFileError::Io {
+                path: p.clone(),
+                source: e,
+            })?;
         s
     } else {
-        String::from_utf8(bytes).map_err(|_| DataFileError::Parse { path: p.clone(), line: 0, message: "not a text file".into() })?
+        String::from_utf8(bytes).map_err(|_| DataFileError::Parse {
+            path: p.clone(),
+            line: 0,
+            message: "not a text file".into(),
+        })?
     };
     parse_data(&text, &p)
 }
 
 /// Parse the text of a data file; `origin` names it in errors.
 pub fn parse_data(text: &str, origin: &str) -> Result<DataFile, DataFileError> {
-    let err = |line: usize, message: String| DataFileError::Parse { path: origin.to_string(), line, message };
+    let err = |line: usize, message: String| DataFileError::Parse {
+        path: origin.to_string(),
+        line,
+        message,
+    };
     let mut natoms: Option<usize> = None;
     let mut bounds = [[f64::NAN; 2]; 3];
     let mut lines = text.lines().enumerate().skip(1); // first line is a comment
-    let mut out = DataFile { bounds, ids: vec![], types: vec![], diameter: vec![], density: vec![], pos: vec![] };
+    let mut out = DataFile {
+        bounds,
+        ids: vec![],
+        types: vec![],
+        diameter: vec![],
+        density: vec![],
+        pos: vec![],
+    };
     while let Some((ln, raw)) = lines.next() {
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
         }
         let toks: Vec<&str> = line.split_whitespace().collect();
-        let num = |s: &str| s.parse::<f64>().map_err(|_| err(ln + 1, format!("expected a number, found '{s}'")));
+        let num = |s: &str| {
+            s.parse::<f64>()
+                .map_err(|_| err(ln + 1, format!("expected a number, found '{s}'")))
+        };
         if toks.len() == 2 && toks[1] == "atoms" {
-            natoms = Some(toks[0].parse().map_err(|_| err(ln + 1, format!("bad atom count '{}'", toks[0])))?);
+            natoms = Some(
+                toks[0]
+                    .parse()
+                    .map_err(|_| err(ln + 1, format!("bad atom count '{}'", toks[0])))?,
+            );
         } else if toks.len() == 4 && toks[2].ends_with("lo") && toks[3].ends_with("hi") {
             let ax = match toks[2] {
                 "xlo" => 0,
@@ -84,25 +114,46 @@ pub fn parse_data(text: &str, origin: &str) -> Result<DataFile, DataFileError> {
             };
             bounds[ax] = [num(toks[0])?, num(toks[1])?];
         } else if toks[0] == "Atoms" {
-            let n = natoms.ok_or_else(|| err(ln + 1, "Atoms section before the atom count".into()))?;
+            let n =
+                natoms.ok_or_else(|| err(ln + 1, "Atoms section before the atom count".into()))?;
             let mut got = 0;
             while got < n {
-                let (ln2, raw2) = lines.next().ok_or_else(|| err(ln + 1, format!("file ends after {got} of {n} atoms")))?;
+                let (ln2, raw2) = lines
+                    .next()
+                    .ok_or_else(|| err(ln + 1, format!("file ends after {got} of {n} atoms")))?;
                 let l2 = raw2.split('#').next().unwrap_or("").trim();
                 if l2.is_empty() {
                     continue;
                 }
                 let t: Vec<&str> = l2.split_whitespace().collect();
                 if t.len() < 7 {
-                    return Err(err(ln2 + 1, format!("atom line needs 7 columns (id type diameter density x y z), found {}", t.len())));
+                    return Err(err(
+                        ln2 + 1,
+                        format!(
+                            "atom line needs 7 columns (id type diameter density x y z), found {}",
+                            t.len()
+                        ),
+                    ));
                 }
-                let numl = |s: &str| s.parse::<f64>().map_err(|_| err(ln2 + 1, format!("expected a number, found '{s}'")));
-                out.ids.push(t[0].parse().map_err(|_| err(ln2 + 1, format!("bad id '{}'", t[0])))?);
-                out.types.push(t[1].parse().map_err(|_| err(ln2 + 1, format!("bad type '{}'", t[1])))?);
+                let numl = |s: &str| {
+                    s.parse::<f64>()
+                        .map_err(|_| err(ln2 + 1, format!("expected a number, found '{s}'")))
+                };
+                out.ids.push(
+                    t[0].parse()
+                        .map_err(|_| err(ln2 + 1, format!("bad id '{}'", t[0])))?,
+                );
+                out.types.push(
+                    t[1].parse()
+                        .map_err(|_| err(ln2 + 1, format!("bad type '{}'", t[1])))?,
+                );
                 let d = numl(t[2])?;
                 let rho = numl(t[3])?;
                 if !(d > 0.0 && d.is_finite() && rho > 0.0 && rho.is_finite()) {
-                    return Err(err(ln2 + 1, format!("diameter {d} and density {rho} must be positive and finite")));
+                    return Err(err(
+                        ln2 + 1,
+                        format!("diameter {d} and density {rho} must be positive and finite"),
+                    ));
                 }
                 out.diameter.push(d);
                 out.density.push(rho);
@@ -114,10 +165,16 @@ pub fn parse_data(text: &str, origin: &str) -> Result<DataFile, DataFileError> {
         }
     }
     if natoms.is_none() || out.ids.is_empty() {
-        return Err(err(0, "no atoms found (needs an 'N atoms' header and an Atoms section)".into()));
+        return Err(err(
+            0,
+            "no atoms found (needs an 'N atoms' header and an Atoms section)".into(),
+        ));
     }
     if bounds.iter().flatten().any(|b| !b.is_finite()) {
-        return Err(err(0, "box bounds (xlo xhi, ylo yhi, zlo zhi) missing".into()));
+        return Err(err(
+            0,
+            "box bounds (xlo xhi, ylo yhi, zlo zhi) missing".into(),
+        ));
     }
     out.bounds = bounds;
     Ok(out)

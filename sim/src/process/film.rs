@@ -13,7 +13,10 @@ use crate::dem::fibril_law::{fibril_response, FibrilEvent, FibrilLawParams, Fibr
 use crate::dem::schedule::{run_steps, step_schedule, world_with, DemWorld, StepSet};
 use crate::dem::DemError;
 use crate::scenario::{Product, Scenario};
-use crate::snapshot::{self, Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot, SnapshotMaterials, Wall, WallContact};
+use crate::snapshot::{
+    self, Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot,
+    SnapshotMaterials, Wall, WallContact,
+};
 use bevy_ecs::prelude::*;
 use glam::{DQuat, DVec3};
 use rand::{Rng, SeedableRng};
@@ -228,7 +231,15 @@ fn pair_table(s: &Scenario) -> Vec<PairParams> {
         yield_pressure: Some(10e6),
     };
     // Steel rolls/walls.
-    let wall = MaterialProps { youngs_modulus: 200e9, poisson: 0.3, restitution: 0.5, friction: 0.3, rolling_friction: 0.0, surface_energy: 0.0, yield_pressure: None };
+    let wall = MaterialProps {
+        youngs_modulus: 200e9,
+        poisson: 0.3,
+        restitution: 0.5,
+        friction: 0.3,
+        rolling_friction: 0.0,
+        surface_energy: 0.0,
+        yield_pressure: None,
+    };
     let mats = [nps, ptfe, wall];
     let mut t = Vec::with_capacity(9);
     for a in &mats {
@@ -250,7 +261,8 @@ pub fn stream_seed(seed: u64, tag: u64) -> u64 {
 
 /// Draw NPS diameters (m) from the truncated lognormal until `mass` (kg) of NPS is reached.
 pub fn draw_nps_diameters<R: Rng>(s: &Scenario, mass: f64, rng: &mut R) -> Vec<f64> {
-    let ln = LogNormal::new(s.nps.d50.ln(), s.nps.gsd.ln().max(1e-12)).expect("validated lognormal parameters");
+    let ln = LogNormal::new(s.nps.d50.ln(), s.nps.gsd.ln().max(1e-12))
+        .expect("validated lognormal parameters");
     let mut out = Vec::new();
     let mut m = 0.0;
     while m < mass {
@@ -280,13 +292,28 @@ impl FilmSim {
         if nps_d.is_empty() {
             return Err(ProcessError::Setup("the domain holds no NPS particle: raise domain.mass_loading_mg_cm2 or the box size".into()));
         }
-        let nps_mass: f64 = nps_d.iter().map(|d| s.nps.density * PI / 6.0 * d * d * d).sum();
+        let nps_mass: f64 = nps_d
+            .iter()
+            .map(|d| s.nps.density * PI / 6.0 * d * d * d)
+            .sum();
         // PTFE lumps: count from the lump size, diameter adjusted so the PTFE mass honours wt%
         // exactly against the NPS mass actually drawn.
-        let ptfe_mass = if wt > 0.0 { nps_mass * wt / (1.0 - wt) } else { 0.0 };
+        let ptfe_mass = if wt > 0.0 {
+            nps_mass * wt / (1.0 - wt)
+        } else {
+            0.0
+        };
         let lump_m = s.ptfe.density * PI / 6.0 * s.ptfe.lump_diameter.powi(3);
-        let n_lumps = if ptfe_mass > 0.0 { ((ptfe_mass / lump_m).round() as usize).max(1) } else { 0 };
-        let lump_d = if n_lumps > 0 { (6.0 * ptfe_mass / (PI * s.ptfe.density * n_lumps as f64)).cbrt() } else { 0.0 };
+        let n_lumps = if ptfe_mass > 0.0 {
+            ((ptfe_mass / lump_m).round() as usize).max(1)
+        } else {
+            0
+        };
+        let lump_d = if n_lumps > 0 {
+            (6.0 * ptfe_mass / (PI * s.ptfe.density * n_lumps as f64)).cbrt()
+        } else {
+            0.0
+        };
         let mut radii: Vec<f64> = nps_d.iter().map(|d| 0.5 * d).collect();
         let mut phase = vec![Phase::Nps; radii.len()];
         radii.extend(std::iter::repeat_n(0.5 * lump_d, n_lumps));
@@ -300,29 +327,66 @@ impl FilmSim {
         let mut p = ParticleState::default();
         for k in 0..radii.len() {
             let r = radii[k];
-            let (mat, rho) = if phase[k] == Phase::Nps { (MAT_NPS, dens[0]) } else { (MAT_PTFE, dens[1]) };
+            let (mat, rho) = if phase[k] == Phase::Nps {
+                (MAT_NPS, dens[0])
+            } else {
+                (MAT_PTFE, dens[1])
+            };
             p.push(pos[k], r, rho * 4.0 / 3.0 * PI * r * r * r, mat);
         }
         // Time step: a fraction of the smallest Rayleigh time over the materials (scaled densities).
         let rmin = radii.iter().cloned().fold(f64::INFINITY, f64::min);
         let mut tr = rayleigh_time(rmin, dens[0], s.nps.youngs_modulus, s.nps.poisson);
         if n_lumps > 0 {
-            tr = tr.min(rayleigh_time(0.5 * lump_d, dens[1], s.ptfe.youngs_modulus, s.ptfe.poisson));
+            tr = tr.min(rayleigh_time(
+                0.5 * lump_d,
+                dens[1],
+                s.ptfe.youngs_modulus,
+                s.ptfe.poisson,
+            ));
         }
         let dt = s.numerics.rayleigh_fraction * tr;
         let skin = s.numerics.skin_fraction * 2.0 * rmin;
-        let mut dem = Dem::new(p, pair_table(s), 3, s.domain.lx, s.domain.ly, 0.0, h0, MAT_WALL, dt, skin);
+        let mut dem = Dem::new(
+            p,
+            pair_table(s),
+            3,
+            s.domain.lx,
+            s.domain.ly,
+            0.0,
+            h0,
+            MAT_WALL,
+            dt,
+            skin,
+        );
         dem.stage = "setup".into();
         dem.rebuild()?;
         let n = radii.len();
-        let ptfe_vol: f64 = (0..n).filter(|&k| phase[k] == Phase::Ptfe).map(|k| 4.0 / 3.0 * PI * radii[k].powi(3)).sum();
+        let ptfe_vol: f64 = (0..n)
+            .filter(|&k| phase[k] == Phase::Ptfe)
+            .map(|k| 4.0 / 3.0 * PI * radii[k].powi(3))
+            .sum();
         let mut world = world_with(dem);
         world.insert_resource(ActiveStage::Idle);
-        let law = FibrilLawParams::from_strengths(s.ptfe.youngs_modulus, s.ptfe.fibril_yield, s.ptfe.fibril_strength, s.ptfe.anchor_strength, s.ptfe.fibril_radius);
+        let law = FibrilLawParams::from_strengths(
+            s.ptfe.youngs_modulus,
+            s.ptfe.fibril_yield,
+            s.ptfe.fibril_strength,
+            s.ptfe.anchor_strength,
+            s.ptfe.fibril_radius,
+        );
         world.insert_resource(PtfeSources {
             strain: vec![0.0; n],
             drawn: vec![0; n],
-            volume: (0..n).map(|k| if phase[k] == Phase::Ptfe { 4.0 / 3.0 * PI * radii[k].powi(3) } else { 0.0 }).collect(),
+            volume: (0..n)
+                .map(|k| {
+                    if phase[k] == Phase::Ptfe {
+                        4.0 / 3.0 * PI * radii[k].powi(3)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
             critical_strain: f64::INFINITY,
             strain_per_fibril: 0.05,
             fibril_radius: s.ptfe.fibril_radius,
@@ -332,11 +396,29 @@ impl FilmSim {
             broken_in_stage: 0,
         });
         let mut schedule = step_schedule();
-        let fib_active = |st: Res<ActiveStage>| matches!(*st, ActiveStage::Fibrillation | ActiveStage::Calender);
+        let fib_active =
+            |st: Res<ActiveStage>| matches!(*st, ActiveStage::Fibrillation | ActiveStage::Calender);
         schedule.add_systems(fibril_forces.in_set(StepSet::PreForce).run_if(fib_active));
-        schedule.add_systems(draw_fibrils.in_set(StepSet::EndOfStep).run_if(|st: Res<ActiveStage>| *st == ActiveStage::Fibrillation));
-        let achieved = if n_lumps > 0 { 100.0 * ptfe_mass / (ptfe_mass + nps_mass) } else { 0.0 };
-        Ok(FilmSim { world, schedule, scenario: s.clone(), phase, ptfe_volume0: ptfe_vol, achieved_wt_pct: achieved, scaled_density: dens, pass_snapshots: Vec::new() })
+        schedule.add_systems(
+            draw_fibrils
+                .in_set(StepSet::EndOfStep)
+                .run_if(|st: Res<ActiveStage>| *st == ActiveStage::Fibrillation),
+        );
+        let achieved = if n_lumps > 0 {
+            100.0 * ptfe_mass / (ptfe_mass + nps_mass)
+        } else {
+            0.0
+        };
+        Ok(FilmSim {
+            world,
+            schedule,
+            scenario: s.clone(),
+            phase,
+            ptfe_volume0: ptfe_vol,
+            achieved_wt_pct: achieved,
+            scaled_density: dens,
+            pass_snapshots: Vec::new(),
+        })
     }
 
     /// The engine.
@@ -348,7 +430,14 @@ impl FilmSim {
         &mut self.world.resource_mut::<DemWorld>().into_inner().0
     }
 
-    fn run_chunked(&mut self, steps: u64, stage: &str, progress: Progress, base: f64, span: f64) -> Result<(), ProcessError> {
+    fn run_chunked(
+        &mut self,
+        steps: u64,
+        stage: &str,
+        progress: Progress,
+        base: f64,
+        span: f64,
+    ) -> Result<(), ProcessError> {
         let chunk = 200u64;
         let mut done = 0;
         while done < steps {
@@ -376,7 +465,17 @@ impl FilmSim {
 
     /// Shear between the walls: top wall servo-controlled at `pressure` (Pa) and moving in-plane
     /// along `direction` (rad from MD) at γ̇·H, for `strain` of shear.
-    fn shear_stage(&mut self, name: &str, stage: ActiveStage, rate: f64, strain: f64, pressure: f64, direction: f64, progress: Progress) -> Result<StageSummary, ProcessError> {
+    #[allow(clippy::too_many_arguments)]
+    fn shear_stage(
+        &mut self,
+        name: &str,
+        stage: ActiveStage,
+        rate: f64,
+        strain: f64,
+        pressure: f64,
+        direction: f64,
+        progress: Progress,
+    ) -> Result<StageSummary, ProcessError> {
         let t0 = std::time::Instant::now();
         *self.world.resource_mut::<ActiveStage>() = stage;
         self.world.resource_mut::<PtfeSources>().broken_in_stage = 0;
@@ -387,7 +486,13 @@ impl FilmSim {
         };
         // Settle under the confining pressure first (servo speed limited so the wall moves ≤ 0.5% of
         // the smallest radius per step).
-        let rmin = self.dem().p.radius.iter().cloned().fold(f64::INFINITY, f64::min);
+        let rmin = self
+            .dem()
+            .p
+            .radius
+            .iter()
+            .cloned()
+            .fold(f64::INFINITY, f64::min);
         // The servo may move the wall by 2% of the smallest radius per step; settling runs long enough
         // for it to close the loose packing to ~0.5 solid fraction.
         let vmax = 0.02 * rmin / dt;
@@ -396,7 +501,11 @@ impl FilmSim {
         let settle = self.scenario.numerics.relax_steps + (travel / (vmax * dt)).ceil() as u64;
         {
             let d = self.dem_mut();
-            d.walls.top_drive = WallDrive::Pressure { pressure, max_speed: vmax, shear: DVec3::ZERO };
+            d.walls.top_drive = WallDrive::Pressure {
+                pressure,
+                max_speed: vmax,
+                shear: DVec3::ZERO,
+            };
         }
         self.run_chunked(settle, name, progress, 0.0, 0.3)?;
         let h = {
@@ -406,9 +515,17 @@ impl FilmSim {
         let v = rate * h;
         let shear = DVec3::new(v * direction.cos(), v * direction.sin(), 0.0);
         let steps = ((strain / rate) / dt).ceil() as u64;
-        self.dem_mut().walls.top_drive = WallDrive::Pressure { pressure, max_speed: vmax, shear };
+        self.dem_mut().walls.top_drive = WallDrive::Pressure {
+            pressure,
+            max_speed: vmax,
+            shear,
+        };
         self.run_chunked(steps, name, progress, 0.3, 0.7)?;
-        self.dem_mut().walls.top_drive = WallDrive::Pressure { pressure, max_speed: vmax, shear: DVec3::ZERO };
+        self.dem_mut().walls.top_drive = WallDrive::Pressure {
+            pressure,
+            max_speed: vmax,
+            shear: DVec3::ZERO,
+        };
         let mut s = self.summary(name);
         s.steps = settle + steps;
         s.inertial_number = self.inertial_number(rate, pressure);
@@ -419,7 +536,15 @@ impl FilmSim {
     /// Low-shear mixing (PTFE is distributed between the NPS grains; no fibrils).
     pub fn mixing(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
         let m = self.scenario.mixing.clone();
-        self.shear_stage("mixing", ActiveStage::Mixing, m.shear_rate, m.shear_strain, m.confining_pressure, 0.0, progress)
+        self.shear_stage(
+            "mixing",
+            ActiveStage::Mixing,
+            m.shear_rate,
+            m.shear_strain,
+            m.confining_pressure,
+            0.0,
+            progress,
+        )
     }
 
     /// High-shear fibrillation at the scenario temperature.
@@ -432,12 +557,26 @@ impl FilmSim {
                 *s = 0.0;
             }
         }
-        self.shear_stage("fibrillation", ActiveStage::Fibrillation, f.shear_rate, f.shear_strain, f.confining_pressure, f.shear_direction, progress)
+        self.shear_stage(
+            "fibrillation",
+            ActiveStage::Fibrillation,
+            f.shear_rate,
+            f.shear_strain,
+            f.confining_pressure,
+            f.shear_direction,
+            progress,
+        )
     }
 
     /// Compress the film to `gap` (m) at the calender strain rate, elongating MD, then release the roll
     /// and let the film spring back. Returns the pass report.
-    fn calender_pass(&mut self, pass: usize, gap: f64, correction: bool, progress: Progress) -> Result<PassReport, ProcessError> {
+    fn calender_pass(
+        &mut self,
+        pass: usize,
+        gap: f64,
+        correction: bool,
+        progress: Progress,
+    ) -> Result<PassReport, ProcessError> {
         let c = self.scenario.calender.clone();
         self.world.resource_mut::<PtfeSources>().broken_in_stage = 0;
         let name = format!("calender pass {pass}");
@@ -565,7 +704,11 @@ impl FilmSim {
                 break;
             }
             // Close the gap by the excess plus the springback seen in the last pass.
-            let sb = passes.last().map(|p: &PassReport| p.springback_pct / 100.0).unwrap_or(0.05).max(0.0);
+            let sb = passes
+                .last()
+                .map(|p: &PassReport| p.springback_pct / 100.0)
+                .unwrap_or(0.05)
+                .max(0.0);
             let gap = (target / (1.0 + sb)).min(last_gap * 0.99);
             if c.turn_90_between_passes {
                 self.turn_90();
@@ -598,7 +741,11 @@ impl FilmSim {
         {
             let d = self.dem_mut();
             d.stage = "pellet".into();
-            d.walls.top_drive = WallDrive::Pressure { pressure: p.pressure, max_speed: vmax, shear: DVec3::ZERO };
+            d.walls.top_drive = WallDrive::Pressure {
+                pressure: p.pressure,
+                max_speed: vmax,
+                shear: DVec3::ZERO,
+            };
         }
         // Enough steps to close the loose packing at the strain rate, then hold.
         let steps = ((1.0 / p.strain_rate) / dt).ceil() as u64 + self.scenario.numerics.relax_steps;
@@ -618,7 +765,13 @@ impl FilmSim {
             d.walls.top_active = false;
             d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         }
-        self.run_chunked(self.scenario.numerics.relax_steps, "pellet", progress, 0.8, 0.2)?;
+        self.run_chunked(
+            self.scenario.numerics.relax_steps,
+            "pellet",
+            progress,
+            0.8,
+            0.2,
+        )?;
         let thick = self.thickness();
         {
             let d = self.dem_mut();
@@ -636,7 +789,12 @@ impl FilmSim {
     /// few loose particles on the surface).
     pub fn thickness(&self) -> f64 {
         let d = self.dem();
-        let mut tops: Vec<f64> = d.p.pos.iter().zip(&d.p.radius).map(|(x, r)| x.z + r - d.walls.z_bottom).collect();
+        let mut tops: Vec<f64> =
+            d.p.pos
+                .iter()
+                .zip(&d.p.radius)
+                .map(|(x, r)| x.z + r - d.walls.z_bottom)
+                .collect();
         tops.sort_by(f64::total_cmp);
         let k = ((tops.len() as f64 * 0.99) as usize).min(tops.len() - 1);
         tops[k]
@@ -649,7 +807,11 @@ impl FilmSim {
         let vp: f64 = d.p.radius.iter().map(|r| 4.0 / 3.0 * PI * r * r * r).sum();
         let (lx, ly) = (d.lx, d.ly);
         let mut q = self.world.query::<&FibrilC>();
-        let vf: f64 = q.iter(&self.world).filter(|f| f.state == FibrilState::Intact).map(|f| f.law.volume()).sum();
+        let vf: f64 = q
+            .iter(&self.world)
+            .filter(|f| f.state == FibrilState::Intact)
+            .map(|f| f.law.volume())
+            .sum();
         (vp + vf) / (lx * ly * t)
     }
 
@@ -678,7 +840,11 @@ impl FilmSim {
     fn summary(&mut self, name: &str) -> StageSummary {
         let (nf, len, p2, rad) = self.fibril_stats();
         let v = self.ptfe_volume();
-        let err = if self.ptfe_volume0 > 0.0 { (v - self.ptfe_volume0).abs() / self.ptfe_volume0 } else { 0.0 };
+        let err = if self.ptfe_volume0 > 0.0 {
+            (v - self.ptfe_volume0).abs() / self.ptfe_volume0
+        } else {
+            0.0
+        };
         let disp = self.ptfe_dispersion();
         let failed = self.world.resource::<PtfeSources>().broken_in_stage;
         StageSummary {
@@ -715,7 +881,10 @@ impl FilmSim {
         if n == 0 {
             return 0.0;
         }
-        (0..d.p.len()).filter(|&k| self.phase[k] == Phase::Ptfe && cnt[k] >= 2).count() as f64 / n as f64
+        (0..d.p.len())
+            .filter(|&k| self.phase[k] == Phase::Ptfe && cnt[k] >= 2)
+            .count() as f64
+            / n as f64
     }
 
     /// Build the snapshot of the current state.
@@ -728,15 +897,24 @@ impl FilmSim {
         fibs.sort_by_key(|f| f.id);
         let d = self.dem();
         let n = d.p.len();
-        let sim_box = SimBox { lx: d.lx, ly: d.ly, z_bottom: d.walls.z_bottom, z_top: d.walls.z_top };
+        let sim_box = SimBox {
+            lx: d.lx,
+            ly: d.ly,
+            z_bottom: d.walls.z_bottom,
+            z_top: d.walls.z_top,
+        };
         // Per-particle stress from the contact virial (Pa): σ = (1/V_i) Σ ½ f ⊗ d over its contacts.
         let mut stress = vec![[0.0f64; 6]; n];
         let mut contacts = Vec::new();
         // PTFE coverage per NPS contact: fibrils anchored on both particles and PTFE lumps touching
         // both (see docs/model.md §PTFE at contacts).
-        let mut fib_pairs: std::collections::HashMap<(u32, u32), (u32, f64)> = std::collections::HashMap::new();
+        let mut fib_pairs: std::collections::HashMap<(u32, u32), (u32, f64)> =
+            std::collections::HashMap::new();
         for f in fibs.iter().filter(|f| f.state == FibrilState::Intact) {
-            let key = (f.a.particle.min(f.b.particle), f.a.particle.max(f.b.particle));
+            let key = (
+                f.a.particle.min(f.b.particle),
+                f.a.particle.max(f.b.particle),
+            );
             let e = fib_pairs.entry(key).or_insert((0, 0.0));
             e.0 += 1;
             e.1 += f.law.radius;
@@ -755,14 +933,23 @@ impl FilmSim {
             if !pr.touching && pr.contact_radius == 0.0 {
                 continue;
             }
-            let dv = d.p.pos[i] - d.p.pos[j] + DVec3::new(pr.sx as f64 * d.lx, pr.sy as f64 * d.ly, 0.0);
+            let dv =
+                d.p.pos[i] - d.p.pos[j] + DVec3::new(pr.sx as f64 * d.lx, pr.sy as f64 * d.ly, 0.0);
             let f = pr.force;
-            let t = [f.x * dv.x, f.y * dv.y, f.z * dv.z, f.x * dv.y, f.x * dv.z, f.y * dv.z];
+            let t = [
+                f.x * dv.x,
+                f.y * dv.y,
+                f.z * dv.z,
+                f.x * dv.y,
+                f.x * dv.z,
+                f.y * dv.z,
+            ];
             for (k, v) in t.iter().enumerate() {
                 stress[i][k] += 0.5 * v;
                 stress[j][k] += 0.5 * v;
             }
-            if self.phase[i] == Phase::Nps && self.phase[j] == Phase::Nps && pr.contact_radius > 0.0 {
+            if self.phase[i] == Phase::Nps && self.phase[j] == Phase::Nps && pr.contact_radius > 0.0
+            {
                 let a = pr.contact_radius;
                 let mut cover = 0.0;
                 if let Some(&(_, rsum)) = fib_pairs.get(&(i as u32, j as u32)) {
@@ -776,7 +963,14 @@ impl FilmSim {
                     }
                 }
                 let theta = 1.0 - (-cover).exp();
-                contacts.push(Contact { i: i as u32, j: j as u32, radius: a, overlap: pr.overlap, normal_force: pr.normal_force, ptfe_coverage: theta });
+                contacts.push(Contact {
+                    i: i as u32,
+                    j: j as u32,
+                    radius: a,
+                    overlap: pr.overlap,
+                    normal_force: pr.normal_force,
+                    ptfe_coverage: theta,
+                });
             }
         }
         for (k, st) in stress.iter_mut().enumerate() {
@@ -799,16 +993,34 @@ impl FilmSim {
                 }
                 let r = d.p.radius[k];
                 let z = d.p.pos[k].z;
-                let gap = if wall == Wall::Bottom { (z - r) - face } else { face - (z + r) };
+                let gap = if wall == Wall::Bottom {
+                    (z - r) - face
+                } else {
+                    face - (z + r)
+                };
                 if gap <= tol {
                     let a = (r * (tol - gap).max(0.0)).sqrt().clamp(0.1 * r, r);
-                    let nf = if wall == Wall::Bottom { d.walls.bottom[k].normal_force } else { d.walls.top[k].normal_force };
-                    wall_contacts.push(WallContact { i: k as u32, wall, radius: a, normal_force: nf });
+                    let nf = if wall == Wall::Bottom {
+                        d.walls.bottom[k].normal_force
+                    } else {
+                        d.walls.top[k].normal_force
+                    };
+                    wall_contacts.push(WallContact {
+                        i: k as u32,
+                        wall,
+                        radius: a,
+                        normal_force: nf,
+                    });
                 }
             }
         }
         let particles = ParticleArrays {
-            pos: d.p.pos.iter().map(|x| [x.x.rem_euclid(d.lx), x.y.rem_euclid(d.ly), x.z]).collect(),
+            pos: d
+                .p
+                .pos
+                .iter()
+                .map(|x| [x.x.rem_euclid(d.lx), x.y.rem_euclid(d.ly), x.z])
+                .collect(),
             radius: d.p.radius.clone(),
             phase: self.phase.clone(),
             orientation: d.p.quat.iter().map(|q| [q.x, q.y, q.z, q.w]).collect(),
@@ -820,7 +1032,16 @@ impl FilmSim {
             .iter()
             .map(|f| {
                 let (_, _, len) = fibril_vector(d, &f.a, &f.b);
-                Fibril { a: f.a, b: f.b, source: f.source, radius: f.law.radius, rest_length: f.law.rest_length, length: len, tension: f.tension, state: f.state }
+                Fibril {
+                    a: f.a,
+                    b: f.b,
+                    source: f.source,
+                    radius: f.law.radius,
+                    rest_length: f.law.rest_length,
+                    length: len,
+                    tension: f.tension,
+                    state: f.state,
+                }
             })
             .collect();
         let fibril_contacts = fibril_crossings(d, &fibs);
@@ -912,17 +1133,33 @@ pub fn segment_distance(p: DVec3, u: DVec3, q: DVec3, v: DVec3) -> f64 {
     let w = p - q;
     let (a, b, c, dd, e) = (u.dot(u), u.dot(v), v.dot(v), u.dot(w), v.dot(w));
     let den = a * c - b * b;
-    let mut s = if den > 1e-30 { ((b * e - c * dd) / den).clamp(0.0, 1.0) } else { 0.0 };
-    let mut t = if c > 0.0 { ((b * s + e) / c).clamp(0.0, 1.0) } else { 0.0 };
+    let mut s = if den > 1e-30 {
+        ((b * e - c * dd) / den).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let mut t = if c > 0.0 {
+        ((b * s + e) / c).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     if a > 0.0 {
         s = ((b * t - dd) / a).clamp(0.0, 1.0);
-        t = if c > 0.0 { ((b * s + e) / c).clamp(0.0, 1.0) } else { 0.0 };
+        t = if c > 0.0 {
+            ((b * s + e) / c).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
     }
     (w + s * u - t * v).length()
 }
 
 /// PreForce system: fibril tensions (bond law) into the external-force array, in entity order.
-fn fibril_forces(mut dem: ResMut<DemWorld>, mut src: ResMut<PtfeSources>, mut q: Query<&mut FibrilC>) {
+fn fibril_forces(
+    mut dem: ResMut<DemWorld>,
+    mut src: ResMut<PtfeSources>,
+    mut q: Query<&mut FibrilC>,
+) {
     let d = &mut dem.0;
     for f in d.p.ext_force.iter_mut() {
         *f = DVec3::ZERO;
@@ -1004,7 +1241,10 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
         if src.strain[p] < due || neigh[p].len() < 2 {
             continue;
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(src.seed, ((p as u64) << 20) ^ src.drawn[p] as u64));
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(
+            src.seed,
+            ((p as u64) << 20) ^ src.drawn[p] as u64,
+        ));
         let nb = &neigh[p];
         let a = nb[rng.random_range(0..nb.len())];
         let mut b = nb[rng.random_range(0..nb.len())];
@@ -1017,7 +1257,10 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
             dv.x -= d.lx * (dv.x / d.lx).round();
             dv.y -= d.ly * (dv.y / d.ly).round();
             let world = dv.normalize_or_zero() * d.p.radius[k];
-            Anchor { particle: k as u32, local: (d.p.quat[k].inverse() * world).to_array() }
+            Anchor {
+                particle: k as u32,
+                local: (d.p.quat[k].inverse() * world).to_array(),
+            }
         };
         let (aa, ab) = (anchor_on(a), anchor_on(b));
         let (_, _, len) = fibril_vector(d, &aa, &ab);
@@ -1046,7 +1289,10 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
             a: aa,
             b: ab,
             source: p as u32,
-            law: FibrilLawState { rest_length: len, radius },
+            law: FibrilLawState {
+                rest_length: len,
+                radius,
+            },
             tension: 0.0,
             length: len,
             state: FibrilState::Intact,

@@ -27,7 +27,14 @@ pub enum PackingError {
 
 /// Place spheres of the given radii (m) without overlaps in `[0,lx)×[0,ly)×[z0,z1]`, periodic in x, y.
 /// Returns centres in the order of `radii`.
-pub fn random_packing<R: Rng>(radii: &[f64], lx: f64, ly: f64, z0: f64, z1: f64, rng: &mut R) -> Result<Vec<DVec3>, PackingError> {
+pub fn random_packing<R: Rng>(
+    radii: &[f64],
+    lx: f64,
+    ly: f64,
+    z0: f64,
+    z1: f64,
+    rng: &mut R,
+) -> Result<Vec<DVec3>, PackingError> {
     let n = radii.len();
     let mut pos: Vec<DVec3> = radii
         .iter()
@@ -49,7 +56,10 @@ pub fn random_packing<R: Rng>(radii: &[f64], lx: f64, ly: f64, z0: f64, z1: f64,
     let ncz = (((z1 - z0) / range).floor() as usize).max(1);
     let (cx, cy, cz) = (lx / ncx as f64, ly / ncy as f64, (z1 - z0) / ncz as f64);
     let tol = 1e-4 * rmin;
-    let vol: f64 = radii.iter().map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r).sum();
+    let vol: f64 = radii
+        .iter()
+        .map(|r| 4.0 / 3.0 * std::f64::consts::PI * r * r * r)
+        .sum();
     let phi = vol / (lx * ly * (z1 - z0));
     let max_sweeps = 5000;
     for sweep in 0..max_sweeps {
@@ -135,7 +145,11 @@ pub fn random_packing<R: Rng>(radii: &[f64], lx: f64, ly: f64, z0: f64, z1: f64,
             return Ok(pos);
         }
         if sweep + 1 == max_sweeps {
-            return Err(PackingError::NoConvergence { solid_fraction: phi, sweeps: max_sweeps, max_overlap: worst });
+            return Err(PackingError::NoConvergence {
+                solid_fraction: phi,
+                sweeps: max_sweeps,
+                max_overlap: worst,
+            });
         }
     }
     unreachable!("loop returns")

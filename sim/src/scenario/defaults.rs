@@ -26,7 +26,11 @@ impl Default for RawScenario {
 #[allow(clippy::derivable_impls)]
 impl Default for RawPowder {
     fn default() -> Self {
-        Self { nps: RawNps::default(), ptfe: RawPtfe::default(), allow_implausible: false }
+        Self {
+            nps: RawNps::default(),
+            ptfe: RawPtfe::default(),
+            allow_implausible: false,
+        }
     }
 }
 
@@ -70,13 +74,22 @@ impl Default for RawPtfe {
 
 impl Default for RawDomain {
     fn default() -> Self {
-        Self { lx_um: 100.0, ly_um: 100.0, mass_loading_mg_cm2: 22.0, initial_solid_fraction: 0.3 }
+        Self {
+            lx_um: 100.0,
+            ly_um: 100.0,
+            mass_loading_mg_cm2: 22.0,
+            initial_solid_fraction: 0.3,
+        }
     }
 }
 
 impl Default for RawMixing {
     fn default() -> Self {
-        Self { shear_rate_per_s: 1000.0, shear_strain: 1.0, confining_pressure_kpa: 50.0 }
+        Self {
+            shear_rate_per_s: 1000.0,
+            shear_strain: 1.0,
+            confining_pressure_kpa: 50.0,
+        }
     }
 }
 
@@ -94,7 +107,11 @@ impl Default for RawFibrillation {
 
 impl Default for RawGapSchedule {
     fn default() -> Self {
-        RawGapSchedule::Geometric { start_um: 250.0, final_um: 110.0, passes: 4 }
+        RawGapSchedule::Geometric {
+            start_um: 250.0,
+            final_um: 110.0,
+            passes: 4,
+        }
     }
 }
 
@@ -113,13 +130,21 @@ impl Default for RawCalender {
 
 impl Default for RawPellet {
     fn default() -> Self {
-        Self { pressure_mpa: 370.0, strain_rate_per_s: 5000.0 }
+        Self {
+            pressure_mpa: 370.0,
+            strain_rate_per_s: 5000.0,
+        }
     }
 }
 
 impl Default for RawProperties {
     fn default() -> Self {
-        Self { voxel_size_um: 0.5, tensile: true, tensile_strain_step: 0.002, solver_tolerance: 1e-10 }
+        Self {
+            voxel_size_um: 0.5,
+            tensile: true,
+            tensile_strain_step: 0.002,
+            solver_tolerance: 1e-10,
+        }
     }
 }
 
@@ -137,6 +162,11 @@ impl Default for RawNumerics {
 
 impl Default for RawOutput {
     fn default() -> Self {
-        Self { images: true, px_per_um: 4.0, slice_fractions: vec![0.5], exports: true }
+        Self {
+            images: true,
+            px_per_um: 4.0,
+            slice_fractions: vec![0.5],
+            exports: true,
+        }
     }
 }

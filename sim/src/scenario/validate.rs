@@ -1084,8 +1084,10 @@ mod tests {
 
     #[test]
     fn pellet_skips_film_geometry_and_zeroes_ptfe() {
-        let mut raw = RawScenario::default();
-        raw.product = RawProduct::Pellet;
+        let mut raw = RawScenario {
+            product: RawProduct::Pellet,
+            ..Default::default()
+        };
         // ~400 µm pellet: the default gaps are far too small (≤ 0.5·h_s) for a film of this
         // loading; pellets do not care.
         raw.domain.mass_loading_mg_cm2 = 90.0;

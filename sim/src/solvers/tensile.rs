@@ -1243,7 +1243,8 @@ impl Model {
                         s_min = s_min.min(((target - r0) / (r1 - r0)).max(0.0));
                     }
                 }
-                let new_step = (step * s_min).clamp(p.min_strain_step, (0.5 * step).max(p.min_strain_step));
+                let new_step =
+                    (step * s_min).clamp(p.min_strain_step, (0.5 * step).max(p.min_strain_step));
                 step = new_step;
                 retries += 1;
             }
