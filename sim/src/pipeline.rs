@@ -254,7 +254,6 @@ fn run_inner(
         "tortuosity_factor": vr.tortuosity_factor,
         "percolates": vr.percolates,
         "iterations": vr.iterations,
-        "solve_seconds": vr.solve_seconds,
         "sigma_ion_voxel_S_cm": s.nps.sigma_ion_bulk * 0.01 * vr.d_eff,
     });
     write_json(dir, "voxel_conductivity.json", &vjson)?;

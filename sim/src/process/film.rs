@@ -134,7 +134,7 @@ pub struct PassReport {
     pub thickness_um: f64,
     /// Relative density after springback.
     pub relative_density: f64,
-    /// Springback, % of the gap.
+    /// Springback: thickness gained on release, % of the thickness under the roll.
     pub springback_pct: f64,
     /// Peak wall pressure, MPa.
     pub peak_pressure_mpa: f64,
@@ -622,6 +622,9 @@ impl FilmSim {
         let relax = self.scenario.numerics.relax_steps;
         self.dem_mut().walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         self.run_chunked(relax / 4, &name, progress, 0.7, 0.05)?;
+        // Thickness under the roll, measured like the free thickness (99th percentile of tops), so
+        // that springback compares like with like.
+        let loaded = self.thickness();
         peak = peak.max({
             let d = self.dem();
             d.walls.top_force / (d.lx * d.ly)
@@ -639,7 +642,7 @@ impl FilmSim {
             gap_um: gap * 1e6,
             thickness_um: thick * 1e6,
             relative_density: self.relative_density(),
-            springback_pct: 100.0 * (thick - gap) / gap,
+            springback_pct: 100.0 * (thick - loaded) / loaded,
             peak_pressure_mpa: peak * 1e-6,
             fibril_orientation_md: self.fibril_stats().2,
             fibrils_broken: self.world.resource::<PtfeSources>().broken_in_stage,
@@ -672,7 +675,8 @@ impl FilmSim {
         }
         d.lx = ly;
         d.ly = lx;
-        d.pairs.clear();
+        // Rebuild with the contact history carried over (pairs keep their (i, j) keys; the image
+        // shifts are recomputed), so plastic necks and tangential springs survive the turn.
         let _ = d.rebuild();
     }
 
@@ -704,9 +708,12 @@ impl FilmSim {
                 break;
             }
             // Close the gap by the excess plus the springback seen in the last pass.
+            // Springback of the last pass in which the roll really pressed the film.
             let sb = passes
-                .last()
-                .map(|p: &PassReport| p.springback_pct / 100.0)
+                .iter()
+                .rev()
+                .find(|p| p.peak_pressure_mpa > 1.0)
+                .map(|p| p.springback_pct / 100.0)
                 .unwrap_or(0.05)
                 .max(0.0);
             let gap = (target / (1.0 + sb)).min(last_gap * 0.99);
