@@ -659,7 +659,9 @@ impl FilmSim {
     pub fn turn_90(&mut self) {
         let d = self.dem_mut();
         let (lx, ly) = (d.lx, d.ly);
-        let q = DQuat::from_rotation_z(std::f64::consts::FRAC_PI_2);
+        // Positions map (x, y) → (y, Lx − x): a rotation by −90° about z; vectors and orientations
+        // must turn the same way.
+        let q = DQuat::from_rotation_z(-std::f64::consts::FRAC_PI_2);
         for k in 0..d.p.len() {
             let x = d.p.pos[k];
             d.p.pos[k] = DVec3::new(x.y, lx - x.x, x.z);
