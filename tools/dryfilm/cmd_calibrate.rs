@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use dryfilm_sim::calibrate::{self, CalibrateOptions, Calibration, EvalRecord};
 use dryfilm_sim::scenario::raw::RawScenario;
-use dryfilm_sim::sweep::engine::PointRunner;
 
 /// Arguments of `dryfilm calibrate`.
 #[derive(clap::Args, Debug)]
@@ -33,27 +32,6 @@ pub struct Args {
     /// (writes OUT/predictions.json).
     #[arg(long, value_name = "FITTED.ron", conflicts_with = "check")]
     pub predict_only: Option<PathBuf>,
-}
-
-/// Runs one point through the full `dryfilm run` pipeline, no images.
-struct PipelineRunner;
-
-impl PointRunner for PipelineRunner {
-    fn run_point(&self, raw: &RawScenario, point_dir: &Path) -> Result<serde_json::Value, String> {
-        let text = ron::ser::to_string_pretty(raw, ron::ser::PrettyConfig::default())
-            .map_err(|e| format!("serializing the point's scenario: {e}"))?;
-        let loaded = dryfilm_sim::scenario::load_str(&text, &point_dir.display().to_string())
-            .map_err(|e| e.to_string())?;
-        let quiet = |_: &str, _: f64| {};
-        let opts = dryfilm_sim::pipeline::RunOptions {
-            threads: rayon::current_num_threads(),
-            progress: &quiet,
-            render: false,
-        };
-        dryfilm_sim::pipeline::run_to_dir(&loaded, point_dir, &opts)
-            .map(|o| o.result)
-            .map_err(|e| e.to_string())
-    }
 }
 
 fn validate_point(raw: &RawScenario) -> Result<(), String> {
@@ -119,7 +97,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_evals: args.max_evals,
         progress: &progress_line,
     };
-    let report = calibrate::calibrate(&cal, &PipelineRunner, &opts).context("calibration")?;
+    let report = calibrate::calibrate(&cal, &dryfilm_sim::pipeline::PipelineRunner, &opts)
+        .context("calibration")?;
     calibrate::write_outputs(&report, &args.out)
         .with_context(|| format!("writing results into {}", args.out.display()))?;
     print!("{}", calibrate::table(&report));
@@ -143,7 +122,7 @@ fn predict_only(args: &Args, cal: &Calibration, fitted_path: &Path) -> anyhow::R
         max_evals: None,
         progress: &progress_line,
     };
-    let preds = calibrate::predict(cal, &PipelineRunner, &fitted, &opts)
+    let preds = calibrate::predict(cal, &dryfilm_sim::pipeline::PipelineRunner, &fitted, &opts)
         .with_context(|| format!("predicting with {}", fitted_path.display()))?;
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "fitted": fitted,

@@ -73,27 +73,6 @@ fn validate_point(raw: &RawScenario, origin: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// The real point runner: the full `dryfilm run` pipeline.
-struct PipelineRunner;
-
-impl PointRunner for PipelineRunner {
-    fn run_point(&self, raw: &RawScenario, point_dir: &Path) -> Result<serde_json::Value, String> {
-        let text = ron::ser::to_string_pretty(raw, ron::ser::PrettyConfig::default())
-            .map_err(|e| format!("serializing the point's scenario: {e}"))?;
-        let loaded = dryfilm_sim::scenario::load_str(&text, &point_dir.display().to_string())
-            .map_err(|e| e.to_string())?;
-        let quiet = |_: &str, _: f64| {};
-        let opts = dryfilm_sim::pipeline::RunOptions {
-            threads: rayon::current_num_threads(),
-            progress: &quiet,
-            render: false,
-        };
-        dryfilm_sim::pipeline::run_to_dir(&loaded, point_dir, &opts)
-            .map(|o| o.result)
-            .map_err(|e| e.to_string())
-    }
-}
-
 /// Entry point of `dryfilm sweep`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = SweepPlan::load(&args.spec)
@@ -160,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             delay_ms,
         })
     } else {
-        Box::new(PipelineRunner)
+        Box::new(dryfilm_sim::pipeline::PipelineRunner)
     };
     let report = run_sweep(&plan, runner.as_ref(), &opts, &progress)
         .with_context(|| format!("running sweep into {}", out.display()))?;
