@@ -375,7 +375,6 @@ impl Dem {
     /// the contact history of surviving pairs over.
     pub fn rebuild(&mut self) -> Result<(), DemError> {
         let n = self.p.len();
-        let t0 = std::time::Instant::now();
         let (lx, ly) = (self.lx, self.ly);
         for x in self.p.pos.iter_mut() {
             x.x -= lx * (x.x / lx).floor();
@@ -487,7 +486,6 @@ impl Dem {
                 out
             })
             .collect();
-        let t1 = t0.elapsed().as_secs_f64();
         // Merge with the old list (both sorted by (i, j)) to carry history over.
         let old = std::mem::take(&mut self.pairs);
         let mut pairs = Vec::with_capacity(old.len().max(n * 8));
@@ -538,13 +536,6 @@ impl Dem {
         self.csr_start = deg;
         self.csr = csr;
         self.rebuilds += 1;
-        if std::env::var_os("DRYFILM_PROFILE").is_some() {
-            eprintln!(
-                "rebuild: lists {:.4} s, total {:.4} s, cells {ncx}x{ncy}x{ncz}",
-                t1,
-                t0.elapsed().as_secs_f64()
-            );
-        }
         Ok(())
     }
 
