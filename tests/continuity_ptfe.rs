@@ -88,6 +88,7 @@ fn fibril(s: &mut Snapshot, ia: u32, pa: [f64; 3], ib: u32, pb: [f64; 3], source
         source,
         radius: RF,
         rest_length: len,
+        count: 1.0,
         length: len,
         tension: 0.0,
         state: FibrilState::Intact,

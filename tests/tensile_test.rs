@@ -84,6 +84,7 @@ fn fibril(a: u32, la: [f64; 3], b: u32, lb: [f64; 3], radius: f64, length: f64) 
         source: 0,
         radius,
         rest_length: length,
+        count: 1.0,
         length,
         tension: 0.0,
         state: FibrilState::Intact,

@@ -149,19 +149,27 @@ pub struct Fibril {
     pub radius: f64,
     /// Rest (stress-free) length, m; grows when the fibril draws plastically.
     pub rest_length: f64,
+    /// Parallel strands in this model fibril (bundle multiplicity, dimensionless ≥ 1; 1 when
+    /// absent): volume, tension and contact coverage are `count` times one strand's.
+    #[serde(default = "one_strand")]
+    pub count: f64,
     /// Current end-to-end length, m.
     pub length: f64,
-    /// Current tension, N (≥ 0).
+    /// Current tension of the whole bundle, N (≥ 0).
     pub tension: f64,
     /// Intact, broken or detached.
     pub state: FibrilState,
 }
 
 impl Fibril {
-    /// PTFE volume held by the fibril, m³ (π r² L₀, conserved while drawing).
+    /// PTFE volume held by the fibril (all its strands), m³ (n π r² L₀, conserved while drawing).
     pub fn volume(&self) -> f64 {
-        std::f64::consts::PI * self.radius * self.radius * self.rest_length
+        self.count * std::f64::consts::PI * self.radius * self.radius * self.rest_length
     }
+}
+
+fn one_strand() -> f64 {
+    1.0
 }
 
 /// Material data the solvers need, SI units.

@@ -44,12 +44,20 @@ fn ptfe_mass_is_conserved_at_every_step() {
     let v = 4000.0 * 40e-6;
     sim.dem_mut().walls.top_drive =
         dryfilm_sim::dem::WallDrive::Velocity(glam::DVec3::new(v, 0.0, 0.0));
+    // Step until fibrils are being drawn and 1000 steps beyond (at most 30 000), every step checked.
     let mut drawn = 0;
-    for _ in 0..1500 {
+    let mut first_draw = None;
+    for k in 0..30_000 {
         run_steps(&mut sim.world, &mut sim.schedule, 1).unwrap();
         let err = (sim.ptfe_volume() - v0).abs() / v0;
-        assert!(err < 1e-9, "PTFE volume error {err}");
+        assert!(err < 1e-9, "PTFE volume error {err} at step {k}");
         drawn = sim.fibril_stats().0;
+        if drawn > 0 && first_draw.is_none() {
+            first_draw = Some(k);
+        }
+        if first_draw.is_some_and(|f| k >= f + 1000) {
+            break;
+        }
     }
     assert!(
         drawn > 0,
@@ -102,7 +110,6 @@ fn more_shear_strain_gives_more_and_longer_fibrils() {
 }
 
 #[test]
-#[ignore = "known model failure (issue 3 note): the loose film contracts ~30% on release after the first pass and the correction pass overshoots to ~24.4 µm, 2.2% under the 25 µm target"]
 fn calendering_reaches_target_thickness_with_positive_springback() {
     let mut sim = FilmSim::new(&scenario(90.0, 1.5, false)).unwrap();
     sim.mixing(&quiet).unwrap();
@@ -127,7 +134,6 @@ fn calendering_reaches_target_thickness_with_positive_springback() {
 }
 
 #[test]
-#[ignore = "known model failure (issue 3 note): with the calibrated surface energy (0.645 J/m2) the loose film collapses on release and P2 falls (0.065 -> -0.084); with 0.05 J/m2 it rose (-0.01 -> 0.19)"]
 fn calendering_aligns_fibrils_along_md_and_turns_lower_it() {
     // Strong MD elongation (α = 0.8), as when a dough is rolled out mostly lengthwise.
     let gaps = "[40.0, 32.0, 27.0]";

@@ -91,6 +91,7 @@ pub fn add_fibril(
         source: a,
         radius: r_nm * 1e-9,
         rest_length: 0.0,
+        count: 1.0,
         length: 0.0,
         tension: 1e-7 * (k as f64 + 1.0),
         state: FibrilState::Intact,

@@ -686,6 +686,8 @@ impl Dem {
         }
         self.walls.top_force = ft;
         self.walls.bottom_force = fb;
+        // Exponential moving average over ~100 steps (what the servo controls and the calender reads).
+        self.walls.top_force_avg += 0.01 * (ft - self.walls.top_force_avg);
         if let WallDrive::Pressure {
             pressure,
             max_speed,
@@ -696,7 +698,6 @@ impl Dem {
             // packing rings; averaging over ~100 steps keeps the wall from chattering): speed ∝
             // pressure error, capped (LIGGGHTS-style servo wall).
             let area = self.lx * self.ly;
-            self.walls.top_force_avg += 0.01 * (ft - self.walls.top_force_avg);
             let err = (pressure * area - self.walls.top_force_avg) / (pressure * area).max(1e-30);
             let vz = (-err * max_speed).clamp(-max_speed, max_speed);
             self.walls.top_vel = DVec3::new(shear.x, shear.y, vz);

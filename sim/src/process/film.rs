@@ -56,9 +56,12 @@ pub struct FibrilC {
     pub b: Anchor,
     /// PTFE source particle.
     pub source: u32,
-    /// Bond-law state (rest length m, radius m).
+    /// Bond-law state of one strand (rest length m, radius m).
     pub law: FibrilLawState,
-    /// Current tension, N.
+    /// Parallel strands in this model fibril (bundle multiplicity, dimensionless ≥ 1): volume and
+    /// force are `count` times the single strand's.
+    pub count: f64,
+    /// Current tension of the whole bundle, N.
     pub tension: f64,
     /// Current length, m.
     pub length: f64,
@@ -96,6 +99,8 @@ pub struct PtfeSources {
     pub strain_per_fibril: f64,
     /// Initial fibril radius, m.
     pub fibril_radius: f64,
+    /// Strands per model fibril (bundle multiplicity, dimensionless).
+    pub bundle: f64,
     /// Fibril law.
     pub law: FibrilLawParams,
     /// Seed for the drawing RNG.
@@ -104,6 +109,13 @@ pub struct PtfeSources {
     pub next_id: u32,
     /// Fibrils that failed during the current stage/pass.
     pub broken_in_stage: u32,
+    /// Steps per strain-sampling window: local strains are measured from neighbour displacements
+    /// over this many steps (set by the fibrillation stage to 0.02 of imposed shear strain).
+    pub window: u64,
+    /// Steps taken in the current window.
+    pub window_steps: u64,
+    /// Particle positions at the start of the current window, m (empty: start a new window).
+    pub window_start: Vec<DVec3>,
 }
 
 /// Critical local shear strain for PTFE fibrillation at temperature `t_kelvin`.
@@ -185,6 +197,9 @@ pub struct StageSummary {
     pub passes: Vec<PassReport>,
     /// Pellet pressing pressure reached, MPa (pellet only).
     pub peak_pressure_mpa: f64,
+    /// Shear or compaction rate actually simulated, 1/s: the scenario's rate capped at the
+    /// quasi-static rate (see [`FilmSim::quasi_static_rate`]).
+    pub simulated_rate_per_s: f64,
 }
 
 /// Progress callback: (stage, done fraction 0..1).
@@ -390,10 +405,14 @@ impl FilmSim {
             critical_strain: f64::INFINITY,
             strain_per_fibril: 0.05,
             fibril_radius: s.ptfe.fibril_radius,
+            bundle: s.ptfe.fibrils_per_bundle,
             law,
             seed: stream_seed(s.seed, 3),
             next_id: 0,
             broken_in_stage: 0,
+            window: 50,
+            window_steps: 0,
+            window_start: Vec::new(),
         });
         let mut schedule = step_schedule();
         let fib_active =
@@ -455,11 +474,23 @@ impl FilmSim {
         rate * d / (pressure.max(1.0) / self.scaled_density[0]).sqrt()
     }
 
+    /// Strain rate, 1/s, at which a packing under `pressure` (Pa) deforms at the scenario's largest
+    /// inertial number: γ̇_qs = I_max · sqrt(p / ρ_s) / d50 (GDR MiDi, Eur. Phys. J. E 14, 341, 2004),
+    /// with the scaled density ρ_s. Stages never drive the packing faster than this: the simulated
+    /// rate is min(scenario rate, γ̇_qs), so the result is the quasi-static one the real (much
+    /// slower) process gives, whatever the mass scaling.
+    pub fn quasi_static_rate(&self, pressure: f64) -> f64 {
+        let d = self.scenario.nps.d50;
+        self.scenario.numerics.max_inertial_number
+            * (pressure.max(1.0) / self.scaled_density[0]).sqrt()
+            / d
+    }
+
     /// Total PTFE volume now (sources + fibrils), m³.
     pub fn ptfe_volume(&mut self) -> f64 {
         let src: f64 = self.world.resource::<PtfeSources>().volume.iter().sum();
         let mut q = self.world.query::<&FibrilC>();
-        let fib: f64 = q.iter(&self.world).map(|f| f.law.volume()).sum();
+        let fib: f64 = q.iter(&self.world).map(|f| f.count * f.law.volume()).sum();
         src + fib
     }
 
@@ -484,18 +515,12 @@ impl FilmSim {
             d.stage = name.into();
             (d.dt, d.walls.z_top - d.walls.z_bottom)
         };
-        // Settle under the confining pressure first (servo speed limited so the wall moves ≤ 0.5% of
-        // the smallest radius per step).
-        let rmin = self
-            .dem()
-            .p
-            .radius
-            .iter()
-            .cloned()
-            .fold(f64::INFINITY, f64::min);
-        // The servo may move the wall by 2% of the smallest radius per step; settling runs long enough
-        // for it to close the loose packing to ~0.5 solid fraction.
-        let vmax = 0.02 * rmin / dt;
+        // Settle under the confining pressure first: this only brings the loose random insertion to
+        // the confining pressure (filling the mixer), not a process step, so the servo may compact
+        // at ten times the quasi-static rate (wall speed 10·γ̇_qs·h); settling runs long enough for it
+        // to close the loose packing to ~0.5 solid fraction. The shear itself is quasi-static.
+        let qs = self.quasi_static_rate(pressure);
+        let vmax = 10.0 * qs * h;
         let phi = self.dem().solid_fraction();
         let travel = (h * (1.0 - phi / 0.5)).max(0.0);
         let settle = self.scenario.numerics.relax_steps + (travel / (vmax * dt)).ceil() as u64;
@@ -512,6 +537,8 @@ impl FilmSim {
             let d = self.dem();
             (d.walls.z_top - d.walls.z_bottom).min(h)
         };
+        // Simulated shear rate: the scenario's, capped at the quasi-static rate.
+        let rate = rate.min(qs);
         let v = rate * h;
         let shear = DVec3::new(v * direction.cos(), v * direction.sin(), 0.0);
         let steps = ((strain / rate) / dt).ceil() as u64;
@@ -529,6 +556,7 @@ impl FilmSim {
         let mut s = self.summary(name);
         s.steps = settle + steps;
         s.inertial_number = self.inertial_number(rate, pressure);
+        s.simulated_rate_per_s = rate;
         s.wall_seconds = t0.elapsed().as_secs_f64();
         Ok(s)
     }
@@ -557,6 +585,17 @@ impl FilmSim {
                 *s = 0.0;
             }
         }
+        // Strain-sampling window: 0.02 of imposed shear at the simulated (quasi-static) rate.
+        let rate = f
+            .shear_rate
+            .min(self.quasi_static_rate(f.confining_pressure));
+        let window = ((0.02 / (rate * self.dem().dt)).ceil() as u64).max(1);
+        {
+            let mut src = self.world.resource_mut::<PtfeSources>();
+            src.window = window;
+            src.window_steps = 0;
+            src.window_start.clear();
+        }
         self.shear_stage(
             "fibrillation",
             ActiveStage::Fibrillation,
@@ -580,7 +619,6 @@ impl FilmSim {
         let c = self.scenario.calender.clone();
         self.world.resource_mut::<PtfeSources>().broken_in_stage = 0;
         let name = format!("calender pass {pass}");
-        let dt = self.dem().dt;
         {
             let d = self.dem_mut();
             d.stage = name.clone();
@@ -592,18 +630,35 @@ impl FilmSim {
             }
         }
         let h_start = self.dem().walls.z_top - self.dem().walls.z_bottom;
-        let v = c.strain_rate * h_start;
+        // The dough's confining pressure is the floor of the pressure that sets the quasi-static rate
+        // (a loose film under the roll is held at least that hard).
+        let p_floor = self.scenario.fibrillation.confining_pressure.max(1.0e4);
         let mut peak: f64 = 0.0;
+        let mut i_max: f64 = 0.0;
         if gap < h_start {
-            let steps = ((h_start - gap) / (v * dt)).ceil() as u64;
-            self.dem_mut().walls.top_drive = WallDrive::Velocity(DVec3::new(0.0, 0.0, -v));
+            // Roll closing: each 50-step chunk the wall speed is set from the current wall pressure,
+            // ε̇ = min(scenario rate, γ̇_qs(p)), so the film is pressed at the largest inertial number
+            // allowed, whatever its stiffness so far.
             let chunk = 50u64;
-            let mut done = 0;
             let mut h_prev = h_start;
-            while done < steps {
-                let k = chunk.min(steps - done);
-                run_steps(&mut self.world, &mut self.schedule, k)?;
-                done += k;
+            let mut steps = 0u64;
+            loop {
+                let (p_now, h) = {
+                    let d = self.dem();
+                    (
+                        (d.walls.top_force_avg / (d.lx * d.ly)).max(p_floor),
+                        d.walls.z_top - d.walls.z_bottom,
+                    )
+                };
+                if h <= gap {
+                    break;
+                }
+                let rate = c.strain_rate.min(self.quasi_static_rate(p_now));
+                i_max = i_max.max(self.inertial_number(rate, p_now));
+                self.dem_mut().walls.top_drive =
+                    WallDrive::Velocity(DVec3::new(0.0, 0.0, -rate * h));
+                run_steps(&mut self.world, &mut self.schedule, chunk)?;
+                steps += chunk;
                 let d = self.dem_mut();
                 if d.walls.z_top - d.walls.z_bottom <= gap {
                     d.walls.z_top = d.walls.z_bottom + gap;
@@ -615,13 +670,20 @@ impl FilmSim {
                 }
                 h_prev = h;
                 peak = peak.max(d.walls.top_force / (d.lx * d.ly));
-                progress(&name, 0.7 * done as f64 / steps as f64);
+                let frac = ((h_start - h) / (h_start - gap)).clamp(0.0, 1.0);
+                progress(&name, 0.6 * frac);
+                if steps > 50_000_000 {
+                    return Err(ProcessError::Setup(format!(
+                        "{name}: the roll did not reach the {:.1} µm gap in {steps} steps",
+                        gap * 1e6
+                    )));
+                }
             }
         }
-        // Hold at the gap briefly, then release: the roll leaves at the same speed.
+        // Hold at the gap briefly.
         let relax = self.scenario.numerics.relax_steps;
         self.dem_mut().walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
-        self.run_chunked(relax / 4, &name, progress, 0.7, 0.05)?;
+        self.run_chunked(relax / 4, &name, progress, 0.6, 0.05)?;
         // Thickness under the roll, measured like the free thickness (99th percentile of tops), so
         // that springback compares like with like.
         let loaded = self.thickness();
@@ -629,6 +691,31 @@ impl FilmSim {
             let d = self.dem();
             d.walls.top_force / (d.lx * d.ly)
         });
+        // Quasi-static release: the roll backs off under force control toward zero load, never faster
+        // than the quasi-static rate at the dough's confining pressure, so the film springs back
+        // against a retreating surface instead of being let go at full load.
+        {
+            let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
+            let v_up = self.quasi_static_rate(p_floor) * h;
+            let d = self.dem_mut();
+            d.walls.top_drive = WallDrive::Pressure {
+                pressure: 1.0e3,
+                max_speed: v_up,
+                shear: DVec3::ZERO,
+            };
+        }
+        let chunk = 100u64;
+        let mut done = 0u64;
+        let unload_max = 4 * relax.max(chunk);
+        while done < unload_max {
+            run_steps(&mut self.world, &mut self.schedule, chunk)?;
+            done += chunk;
+            let d = self.dem();
+            if d.walls.top_force_avg <= 1.0e3 * d.lx * d.ly {
+                break;
+            }
+            progress(&name, 0.65 + 0.1 * done as f64 / unload_max as f64);
+        }
         {
             let d = self.dem_mut();
             d.walls.top_active = false;
@@ -647,7 +734,7 @@ impl FilmSim {
             fibril_orientation_md: self.fibril_stats().2,
             fibrils_broken: self.world.resource::<PtfeSources>().broken_in_stage,
             lx_um: self.dem().lx * 1e6,
-            inertial_number: self.inertial_number(c.strain_rate, peak),
+            inertial_number: i_max,
         };
         // Top wall parked at the film surface for the snapshot.
         let d = self.dem_mut();
@@ -819,7 +906,7 @@ impl FilmSim {
         let vf: f64 = q
             .iter(&self.world)
             .filter(|f| f.state == FibrilState::Intact)
-            .map(|f| f.law.volume())
+            .map(|f| f.count * f.law.volume())
             .sum();
         (vp + vf) / (lx * ly * t)
     }
@@ -926,7 +1013,7 @@ impl FilmSim {
             );
             let e = fib_pairs.entry(key).or_insert((0, 0.0));
             e.0 += 1;
-            e.1 += f.law.radius;
+            e.1 += f.count * f.law.radius;
         }
         let mut lump_touch: Vec<Vec<u32>> = vec![Vec::new(); n];
         for pr in d.pairs.iter().filter(|p| p.touching) {
@@ -1047,6 +1134,7 @@ impl FilmSim {
                     source: f.source,
                     radius: f.law.radius,
                     rest_length: f.law.rest_length,
+                    count: f.count,
                     length: len,
                     tension: f.tension,
                     state: f.state,
@@ -1182,10 +1270,26 @@ fn fibril_forces(
             continue;
         }
         let (_, u, len) = fibril_vector(d, &f.a, &f.b);
+        // Node drawing: while its source lump still holds PTFE, a fibril stretched past the drawing
+        // stress pulls new material out of the lump at constant radius (the node–fibril structure
+        // of drawn PTFE) instead of thinning: its rest length grows to L₀' = L·E/(E + σ_y), the
+        // length at which it carries exactly σ_y, and the lump gives up π r² (L₀' − L₀).
+        let s = f.source as usize;
+        if src.volume[s] > 0.0 && len.is_finite() {
+            let area = f.count * f.law.area();
+            let l0_node = len * law.modulus / (law.modulus + law.yield_stress);
+            if l0_node > f.law.rest_length {
+                let take = (area * (l0_node - f.law.rest_length)).min(src.volume[s]);
+                f.law.rest_length += take / area;
+                src.volume[s] -= take;
+                let rem = src.volume[s].max(0.0);
+                d.p.radius[s] = (rem * 3.0 / (4.0 * PI)).cbrt().max(1e-12);
+            }
+        }
         let out = fibril_response(len, f.law, &law);
         f.law = out.state;
         f.length = len;
-        f.tension = out.tension;
+        f.tension = f.count * out.tension;
         match out.event {
             FibrilEvent::Broke => {
                 f.state = FibrilState::Broken;
@@ -1199,27 +1303,51 @@ fn fibril_forces(
             }
             _ => {}
         }
-        let force = out.tension * u;
+        let force = f.count * out.tension * u;
         d.p.ext_force[f.a.particle as usize] += force;
         d.p.ext_force[f.b.particle as usize] -= force;
     }
     src.broken_in_stage += failed;
 }
 
-/// EndOfStep system (fibrillation only): accumulate each PTFE particle's local shear strain from the
-/// tangential velocities of the NPS grains touching it, γ̇_P = mean_k |v_t,k − v_t,P| / (r_P + r_k);
-/// each time γ_P passes ε_c(T) + k·Δγ, draw one fibril between two NPS neighbours of P (chosen by a
-/// per-particle RNG stream), anchored on their surfaces facing P, stress-free at creation, its volume
-/// π r_f² L taken from P (P shrinks so PTFE volume is conserved exactly).
+/// EndOfStep system (fibrillation only). Every `window` steps (0.02 of imposed shear strain), each
+/// PTFE particle P's local shear strain grows by the mean over its touching NPS grains k of
+/// |Δu_t,k| / (r_P + r_k), with Δu_t,k the part of k's displacement relative to P over the window
+/// that is tangential to the P–k line. Measuring displacements over a window rather than
+/// instantaneous velocities keeps contact rattling (which depends on the time step) out of the strain.
+/// Each time γ_P passes ε_c(T) + k·Δγ, one fibril (bundle) is drawn between two NPS neighbours of P
+/// (chosen by a per-particle RNG stream), anchored on their surfaces facing P, stress-free at
+/// creation, its volume n π r_f² L taken from P (P shrinks so PTFE volume is conserved exactly).
 fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResMut<PtfeSources>) {
     let d = &mut dem.0;
     if !src.critical_strain.is_finite() {
         return;
     }
     let n = d.p.len();
-    let dt = d.dt;
-    // Neighbour NPS lists of PTFE particles (touching), in pair order.
-    let mut rate = vec![0.0f64; n];
+    if src.window_start.len() != n {
+        src.window_start = d.p.pos.clone();
+        src.window_steps = 0;
+        return;
+    }
+    src.window_steps += 1;
+    if src.window_steps < src.window {
+        return;
+    }
+    src.window_steps = 0;
+    let (lx, ly) = (d.lx, d.ly);
+    let min_image = |mut v: DVec3| {
+        v.x -= lx * (v.x / lx).round();
+        v.y -= ly * (v.y / ly).round();
+        v
+    };
+    // Displacement of every particle over the window (minimum image: a window moves particles far
+    // less than half the box).
+    let disp: Vec<DVec3> = (0..n)
+        .map(|k| min_image(d.p.pos[k] - src.window_start[k]))
+        .collect();
+    // Neighbour NPS lists of PTFE particles (touching), in pair order, and the local shear strain
+    // of the window: the tangential part of each neighbour's displacement relative to P.
+    let mut incr = vec![0.0f64; n];
     let mut cnt = vec![0u32; n];
     let mut neigh: Vec<Vec<u32>> = vec![Vec::new(); n];
     for pr in d.pairs.iter().filter(|p| p.touching) {
@@ -1228,83 +1356,86 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
         for (p, k) in [(i, j), (j, i)] {
             let (mp, mk) = if p == i { (pi, pj) } else { (pj, pi) };
             if mp == MAT_PTFE && mk == MAT_NPS {
-                let mut dv = d.p.pos[k] - d.p.pos[p];
-                dv.x -= d.lx * (dv.x / d.lx).round();
-                dv.y -= d.ly * (dv.y / d.ly).round();
-                let nrm = dv.normalize_or_zero();
-                let vrel = d.p.vel[k] - d.p.vel[p];
-                let vt = vrel - nrm * vrel.dot(nrm);
-                rate[p] += vt.length() / (d.p.radius[p] + d.p.radius[k]);
+                let nrm = min_image(d.p.pos[k] - d.p.pos[p]).normalize_or_zero();
+                let du = disp[k] - disp[p];
+                let ut = du - nrm * du.dot(nrm);
+                incr[p] += ut.length() / (d.p.radius[p] + d.p.radius[k]);
                 cnt[p] += 1;
                 neigh[p].push(k as u32);
             }
         }
     }
+    src.window_start.copy_from_slice(&d.p.pos);
     let fr = src.fibril_radius;
     for p in 0..n {
         if cnt[p] == 0 || src.volume[p] <= 0.0 {
             continue;
         }
-        src.strain[p] += rate[p] / cnt[p] as f64 * dt;
-        let due = src.critical_strain + src.drawn[p] as f64 * src.strain_per_fibril;
-        if src.strain[p] < due || neigh[p].len() < 2 {
-            continue;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(
-            src.seed,
-            ((p as u64) << 20) ^ src.drawn[p] as u64,
-        ));
-        let nb = &neigh[p];
-        let a = nb[rng.random_range(0..nb.len())];
-        let mut b = nb[rng.random_range(0..nb.len())];
-        if a == b {
-            b = nb[(nb.iter().position(|&x| x == a).unwrap_or(0) + 1) % nb.len()];
-        }
-        let anchor_on = |k: u32| -> Anchor {
-            let k = k as usize;
-            let mut dv = d.p.pos[p] - d.p.pos[k];
-            dv.x -= d.lx * (dv.x / d.lx).round();
-            dv.y -= d.ly * (dv.y / d.ly).round();
-            let world = dv.normalize_or_zero() * d.p.radius[k];
-            Anchor {
-                particle: k as u32,
-                local: (d.p.quat[k].inverse() * world).to_array(),
+        src.strain[p] += incr[p] / cnt[p] as f64;
+        // One fibril per Δγ of local strain past ε_c (several if the window passed several).
+        for _ in 0..16 {
+            let due = src.critical_strain + src.drawn[p] as f64 * src.strain_per_fibril;
+            if src.strain[p] < due || neigh[p].len() < 2 || src.volume[p] <= 0.0 {
+                break;
             }
-        };
-        let (aa, ab) = (anchor_on(a), anchor_on(b));
-        let (_, _, len) = fibril_vector(d, &aa, &ab);
-        if len <= 0.0 {
-            continue;
+            let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(
+                src.seed,
+                ((p as u64) << 20) ^ src.drawn[p] as u64,
+            ));
+            let nb = &neigh[p];
+            let a = nb[rng.random_range(0..nb.len())];
+            let mut b = nb[rng.random_range(0..nb.len())];
+            if a == b {
+                b = nb[(nb.iter().position(|&x| x == a).unwrap_or(0) + 1) % nb.len()];
+            }
+            let anchor_on = |k: u32| -> Anchor {
+                let k = k as usize;
+                let mut dv = d.p.pos[p] - d.p.pos[k];
+                dv.x -= d.lx * (dv.x / d.lx).round();
+                dv.y -= d.ly * (dv.y / d.ly).round();
+                let world = dv.normalize_or_zero() * d.p.radius[k];
+                Anchor {
+                    particle: k as u32,
+                    local: (d.p.quat[k].inverse() * world).to_array(),
+                }
+            };
+            let (aa, ab) = (anchor_on(a), anchor_on(b));
+            let (_, _, len) = fibril_vector(d, &aa, &ab);
+            if len <= 0.0 {
+                break;
+            }
+            let nb = src.bundle;
+            let vol = nb * PI * fr * fr * len;
+            let (vol, radius) = if vol <= src.volume[p] {
+                (vol, fr)
+            } else {
+                // The last bundle takes whatever is left; its strands' radius follows from n π r² L = V.
+                (src.volume[p], (src.volume[p] / (nb * PI * len)).sqrt())
+            };
+            src.volume[p] -= vol;
+            let rem = src.volume[p];
+            d.p.radius[p] = (rem * 3.0 / (4.0 * PI)).cbrt().max(0.0);
+            if d.p.radius[p] == 0.0 {
+                // A spent source keeps a tiny radius so the engine's arrays stay valid; its volume is 0.
+                d.p.radius[p] = 1e-12;
+            }
+            let id = src.next_id;
+            src.next_id += 1;
+            src.drawn[p] += 1;
+            commands.spawn(FibrilC {
+                id,
+                a: aa,
+                b: ab,
+                source: p as u32,
+                law: FibrilLawState {
+                    rest_length: len,
+                    radius,
+                },
+                count: nb,
+                tension: 0.0,
+                length: len,
+                state: FibrilState::Intact,
+            });
         }
-        let vol = PI * fr * fr * len;
-        let (vol, radius) = if vol <= src.volume[p] {
-            (vol, fr)
-        } else {
-            // The last fibril takes whatever is left; its radius follows from π r² L = V.
-            (src.volume[p], (src.volume[p] / (PI * len)).sqrt())
-        };
-        src.volume[p] -= vol;
-        let rem = src.volume[p];
-        d.p.radius[p] = (rem * 3.0 / (4.0 * PI)).cbrt().max(0.0);
-        if d.p.radius[p] == 0.0 {
-            // A spent source keeps a tiny radius so the engine's arrays stay valid; its volume is 0.
-            d.p.radius[p] = 1e-12;
-        }
-        let id = src.next_id;
-        src.next_id += 1;
-        src.drawn[p] += 1;
-        commands.spawn(FibrilC {
-            id,
-            a: aa,
-            b: ab,
-            source: p as u32,
-            law: FibrilLawState {
-                rest_length: len,
-                radius,
-            },
-            tension: 0.0,
-            length: len,
-            state: FibrilState::Intact,
-        });
     }
 }

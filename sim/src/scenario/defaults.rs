@@ -64,6 +64,7 @@ impl Default for RawPtfe {
             youngs_modulus_gpa: 0.5,
             poisson: 0.46,
             fibril_radius_nm: 50.0,
+            fibrils_per_bundle: 1.0,
             fibril_yield_mpa: 20.0,
             fibril_strength_mpa: 60.0,
             anchor_strength_n_m: 1.0,
@@ -154,7 +155,7 @@ impl Default for RawNumerics {
             rayleigh_fraction: 0.2,
             mass_scaling: 1.0e4,
             skin_fraction: 0.2,
-            max_inertial_number: 1.0e-2,
+            max_inertial_number: 2.0e-2,
             relax_steps: 2000,
         }
     }

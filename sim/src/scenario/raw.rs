@@ -113,6 +113,10 @@ pub struct RawPtfe {
     pub poisson: f64,
     /// Fibril radius when first drawn, nm. Range [5, 500]. Default 50.
     pub fibril_radius_nm: f64,
+    /// Real fibrils per model fibril (a model fibril is a bundle of this many parallel fibrils drawn
+    /// together between the same two grains; its volume, force and contact coverage scale with it).
+    /// Dimensionless, range [1, 10000]. Default: calibrated value.
+    pub fibrils_per_bundle: f64,
     /// Tensile (drawing) yield stress of a fibril, MPa. Range (0, 500]. Default 20.
     pub fibril_yield_mpa: f64,
     /// Breaking true stress of a fibril, MPa. Must exceed the yield stress. Default 60.

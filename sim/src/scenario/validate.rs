@@ -552,6 +552,13 @@ pub fn validate(
             NM,
             "radius of a freshly drawn fibril",
         ),
+        fibrils_per_bundle: c.num(
+            "powder.ptfe.fibrils_per_bundle",
+            p.fibrils_per_bundle,
+            cc(1.0, 10000.0, ""),
+            1.0,
+            "real fibrils per model fibril (bundle multiplicity)",
+        ),
         fibril_yield,
         fibril_strength,
         anchor_strength: c.material(

@@ -102,6 +102,8 @@ pub struct Ptfe {
     pub poisson: f64,
     /// Fibril radius when first drawn, m.
     pub fibril_radius: f64,
+    /// Real fibrils per model fibril (bundle multiplicity), dimensionless ≥ 1.
+    pub fibrils_per_bundle: f64,
     /// Drawing yield stress of a fibril, Pa.
     pub fibril_yield: f64,
     /// Breaking true stress of a fibril, Pa (> `fibril_yield`).

@@ -421,6 +421,8 @@ struct Fibrils {
     ob: Vec<[f64; 3]>,
     img: Vec<[f64; 2]>,
     state: Vec<FibrilLawState>,
+    /// Strands per fibril (bundle multiplicity): force and stiffness are this times one strand's.
+    count: Vec<f64>,
     alive: Vec<bool>,
 }
 
@@ -623,6 +625,7 @@ impl Model {
             ob: Vec::new(),
             img: Vec::new(),
             state: Vec::new(),
+            count: Vec::new(),
             alive: Vec::new(),
         };
         let offset = |k: usize, p: usize, local: [f64; 3]| -> Result<[f64; 3], TensileError> {
@@ -682,6 +685,14 @@ impl Model {
             fb.state.push(FibrilLawState {
                 rest_length: f.rest_length,
                 radius: f.radius,
+            });
+            fb.count.push(if f.count.is_finite() && f.count >= 1.0 {
+                f.count
+            } else {
+                return Err(inv(format!(
+                    "fibril {k}: strand count {} must be ≥ 1",
+                    f.count
+                )));
             });
             fb.alive.push(true);
         }
@@ -821,12 +832,14 @@ impl Model {
                 let len = norm(v);
                 let out = fibril_load(len, fb.state[k], law);
                 let (f, ratio, stiff) = if out.tension > 0.0 && len > 0.0 {
-                    let t = out.tension / len;
+                    // All strands of a bundle carry the same load and fail together.
+                    let nb = fb.count[k];
+                    let t = nb * out.tension / len;
                     let (rb, rd) = failure_ratios(out.tension, out.state.radius, law);
                     (
                         [t * v[0], t * v[1], t * v[2]],
                         rb.max(rd),
-                        out.state.stiffness(law),
+                        nb * out.state.stiffness(law),
                     )
                 } else if out.tension.is_nan() {
                     ([f64::NAN; 3], f64::NAN, 0.0)

@@ -477,6 +477,7 @@ mod tests {
             source: 1,
             radius: 0.2e-6,
             rest_length: 2e-6,
+            count: 1.0,
             length: 2e-6,
             tension: 0.0,
             state: FibrilState::Intact,
