@@ -4,9 +4,9 @@
 //! collects the tasks; the result must equal the same sweep run locally, bit for bit.
 //! `tools/slurm/stop.sh` stops the daemons (by their recorded PIDs) even when the test fails.
 //!
-//! Needs root (CI runs as root). The runs use the synthetic runner (hidden test-only switch
-//! `DRYFILM_SWEEP_FAKE_RUNNER=1`, inherited by the jobs through sbatch's default
-//! `--export=ALL`) until the pipeline is fast enough for a test.
+//! Needs root (CI runs as root). Every point is a real run of the whole pipeline (process stages and
+//! all solvers) on a tiny film (20 × 20 µm, ~15 µm thick), so the cluster path is checked with the
+//! same code a user's sweep runs.
 
 mod sweep_support;
 
@@ -45,7 +45,6 @@ fn is_root() -> bool {
 fn dryfilm(args: &[&str]) -> std::process::Output {
     let o = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
         .args(args)
-        .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
         .output()
         .expect("run dryfilm");
     assert!(
@@ -55,6 +54,24 @@ fn dryfilm(args: &[&str]) -> std::process::Output {
     );
     o
 }
+
+/// Base scenario of the round trip: the full process and every solver on a tiny film.
+const TINY_FILM: &str = r#"(
+    name: "tiny",
+    seed: 1,
+    powder: (
+        nps: (d50_um: 4.0, gsd: 1.3, d_min_um: 3.0, d_max_um: 6.0),
+        ptfe: (wt_pct: 2.0, lump_diameter_um: 2.0),
+    ),
+    domain: (lx_um: 20.0, ly_um: 20.0, mass_loading_mg_cm2: 2.5, initial_solid_fraction: 0.35),
+    mixing: (shear_rate_per_s: 2000.0, shear_strain: 0.1, confining_pressure_kpa: 300.0),
+    fibrillation: (temperature_c: 90.0, shear_rate_per_s: 4000.0, shear_strain: 0.8, confining_pressure_kpa: 1000.0),
+    calender: (gaps: List([22.0, 16.0]), target_thickness_um: 15.0, strain_rate_per_s: 5000.0),
+    numerics: (mass_scaling: 1.0e6, relax_steps: 300, max_inertial_number: 0.05),
+    properties: (voxel_size_um: 1.0, tensile_strain_step: 0.02),
+    output: (images: false, exports: false),
+)
+"#;
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
@@ -77,6 +94,8 @@ fn slurm_array_then_merge_equals_local_run() {
     measured: "measured.ron",
 "#,
     );
+    // A tiny real film (a couple of seconds per point in a release build).
+    std::fs::write(d.join("base.ron"), TINY_FILM).unwrap();
 
     let start = Command::new("bash")
         .arg(repo().join("tools/slurm/start.sh"))
@@ -106,7 +125,6 @@ fn slurm_array_then_merge_equals_local_run() {
         .arg("--parsable")
         .arg(&script_path)
         .current_dir(&d)
-        .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
         .output()
         .expect("sbatch");
     assert!(
@@ -142,6 +160,20 @@ fn slurm_array_then_merge_equals_local_run() {
         assert!(log.is_file(), "no log of array task {i}");
     }
     dryfilm(&["merge", s(&cluster), "--quiet"]);
+    // Real results: one row per point and seed, each with a positive through-plane conductivity.
+    let csv = std::fs::read_to_string(cluster.join("summary.csv")).expect("summary.csv");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "sigma_ion_S_cm")
+        .expect("sigma_ion_S_cm column");
+    let rows: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(rows.len(), 6, "{csv}");
+    for r in &rows {
+        let v: f64 = r.split(',').nth(col).unwrap().parse().expect("number");
+        assert!(v > 0.0 && v.is_finite(), "σ {v} in {r}");
+    }
 
     let local = d.join("local");
     dryfilm(&["sweep", s(&spec), "--out", s(&local), "--quiet"]);

@@ -222,7 +222,9 @@ pub fn normal_law(
             // Elastic unloading/reloading about the plastic overlap.
             let a_max = (r_eff * hist.delta_max).sqrt();
             let r_p = 4.0 * y_star * a_max * a_max * a_max / (3.0 * hist.force_max);
-            let d_el_max = (3.0 * hist.force_max / (4.0 * y_star * r_p.sqrt())).powf(2.0 / 3.0);
+            // Elastic part of δ_max: (3F/(4Y*·sqrt(R_p)))^(2/3), which with R_p = 4Y*a³/(3F)
+            // simplifies exactly to 3F/(4Y*·a_max) (Hertz δ = 3F/(4Y*a)); no pow in the hot loop.
+            let d_el_max = 3.0 * hist.force_max / (4.0 * y_star * a_max);
             let delta_p = hist.delta_max - d_el_max;
             let a_flat = (r_eff * delta_p.max(0.0)).sqrt();
             let d = delta - delta_p;

@@ -1263,8 +1263,13 @@ fn fibril_forces(
     }
     let law = src.law;
     let mut failed = 0;
+    // Fibrils are summed in id (creation) order so the force sums do not depend on storage. They
+    // are never despawned and keep their components, so the query already yields them in spawn
+    // order; sort only if that ever stops being true.
     let mut fibs: Vec<Mut<FibrilC>> = q.iter_mut().collect();
-    fibs.sort_by_key(|f| f.id);
+    if !fibs.windows(2).all(|w| w[0].id < w[1].id) {
+        fibs.sort_by_key(|f| f.id);
+    }
     for mut f in fibs {
         if f.state != FibrilState::Intact {
             continue;

@@ -48,8 +48,8 @@ impl Default for RawNps {
             restitution: 0.5,
             friction: 0.5,
             rolling_friction: 0.05,
-            surface_energy_j_m2: 0.645,
-            sigma_ion_bulk_s_cm: 5.27e-4,
+            surface_energy_j_m2: 0.529,
+            sigma_ion_bulk_s_cm: 4.43e-4,
             sigma_e_s_cm: 1.0e-9,
         }
     }

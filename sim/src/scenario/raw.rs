@@ -89,9 +89,9 @@ pub struct RawNps {
     pub friction: f64,
     /// Rolling-resistance coefficient (dimensionless, torque = μ_r·R*·F_n). Range [0, 1]. Default 0.05.
     pub rolling_friction: f64,
-    /// Work of adhesion (surface energy) for the DMT adhesion law, J/m². Range [0, 1]. Default 0.645 (calibrated, docs/validation.md).
+    /// Work of adhesion (surface energy) for the DMT adhesion law, J/m². Range [0, 1]. Default 0.529 (calibrated, docs/validation.md).
     pub surface_energy_j_m2: f64,
-    /// Bulk Na+ conductivity of an NPS grain, S/cm. Range (0, 1]. Default 5.27e-4 (calibrated, docs/validation.md).
+    /// Bulk Na+ conductivity of an NPS grain, S/cm. Range (0, 1]. Default 4.43e-4 (calibrated, docs/validation.md).
     pub sigma_ion_bulk_s_cm: f64,
     /// Intrinsic electronic conductivity of NPS, S/cm. Range (0, 1e-3]. Default 1e-9.
     pub sigma_e_s_cm: f64,
