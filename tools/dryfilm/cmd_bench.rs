@@ -89,6 +89,7 @@ fn dem(a: DemArgs) -> anyhow::Result<()> {
             "mean_overlap_rel": r.mean_overlap_rel,
             "max_overlap_rel": r.max_overlap_rel,
             "rebuilds": r.rebuilds,
+            "state_digest": r.state_digest,
             "single_contact_checks_pass": checks_ok,
             "single_contacts": checks.iter().map(|(l, g, w)| serde_json::json!({"case": l, "force_N": g, "anchor_N": w, "rel_err": (g / w - 1.0).abs()})).collect::<Vec<_>>(),
         });
@@ -106,6 +107,7 @@ fn dem(a: DemArgs) -> anyhow::Result<()> {
                 (g / w - 1.0).abs()
             );
         }
+        println!("  state digest      {}", r.state_digest);
         println!("  end state         solid fraction {:.4}  coordination {:.3}  rattlers {:.1}%  overlap mean {:.2}% max {:.2}% of R*", r.solid_fraction, r.coordination, 100.0 * r.rattler_fraction, 100.0 * r.mean_overlap_rel, 100.0 * r.max_overlap_rel);
         if full {
             println!("  anchors' end state: solid fraction 0.5793, coordination 4.26–4.28, ~6.5% rattlers, overlap mean ~1.3% max 7–8.5%");

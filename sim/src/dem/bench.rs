@@ -94,6 +94,9 @@ pub struct BenchResult {
     pub max_overlap_rel: f64,
     /// Neighbour-list rebuilds.
     pub rebuilds: u64,
+    /// Fingerprint of the end state ([`Dem::state_digest`]): equal digests mean bitwise-identical
+    /// trajectories.
+    pub state_digest: String,
 }
 
 /// Run the anchor problem for `steps` steps and collect the end-state figures.
@@ -129,6 +132,7 @@ pub fn run_anchor(dem: &mut Dem, steps: u64) -> Result<BenchResult, super::DemEr
         mean_overlap_rel: sum / cnt.max(1) as f64,
         max_overlap_rel: mx,
         rebuilds: dem.rebuilds,
+        state_digest: dem.state_digest(),
     })
 }
 

@@ -775,6 +775,31 @@ impl Dem {
         }
     }
 
+    /// First 16 hex digits of the sha256 of the dynamic state (the raw bits of every position,
+    /// velocity, angular velocity and orientation, then the top-wall height): a fingerprint for
+    /// checking that two runs (thread counts, builds) are bitwise identical.
+    pub fn state_digest(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let p = &self.p;
+        for k in 0..p.len() {
+            for v in [p.pos[k], p.vel[k], p.omega[k]] {
+                for c in v.to_array() {
+                    h.update(c.to_bits().to_le_bytes());
+                }
+            }
+            for c in p.quat[k].to_array() {
+                h.update(c.to_bits().to_le_bytes());
+            }
+        }
+        h.update(self.walls.z_top.to_bits().to_le_bytes());
+        h.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Number of touching pairs.
     pub fn touching_pairs(&self) -> usize {
         self.pairs.iter().filter(|p| p.touching).count()
