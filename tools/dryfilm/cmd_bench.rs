@@ -90,6 +90,12 @@ fn dem(a: DemArgs) -> anyhow::Result<()> {
             "max_overlap_rel": r.max_overlap_rel,
             "rebuilds": r.rebuilds,
             "state_digest": r.state_digest,
+            "phase_seconds": {
+                "initial_integrate": r.phase_seconds[0],
+                "neighbour_rebuild": r.phase_seconds[1],
+                "contact_forces": r.phase_seconds[2],
+                "final_integrate": r.phase_seconds[3],
+            },
             "single_contact_checks_pass": checks_ok,
             "single_contacts": checks.iter().map(|(l, g, w)| serde_json::json!({"case": l, "force_N": g, "anchor_N": w, "rel_err": (g / w - 1.0).abs()})).collect::<Vec<_>>(),
         });
@@ -107,6 +113,11 @@ fn dem(a: DemArgs) -> anyhow::Result<()> {
                 (g / w - 1.0).abs()
             );
         }
+        let ph = r.phase_seconds;
+        println!(
+            "  phases            integrate {:.2} s, neighbour check/rebuild {:.2} s, contact forces {:.2} s, final integrate {:.2} s",
+            ph[0], ph[1], ph[2], ph[3]
+        );
         println!("  state digest      {}", r.state_digest);
         println!("  end state         solid fraction {:.4}  coordination {:.3}  rattlers {:.1}%  overlap mean {:.2}% max {:.2}% of R*", r.solid_fraction, r.coordination, 100.0 * r.rattler_fraction, 100.0 * r.mean_overlap_rel, 100.0 * r.max_overlap_rel);
         if full {

@@ -2,9 +2,12 @@
 //! with contact history, walls, and the velocity-Verlet step split into the integrator's slots.
 //!
 //! Determinism: pair forces are computed independently per pair (in parallel), then each particle
-//! sums its own pairs in a fixed order (a CSR index built sequentially at each neighbour rebuild), so
-//! results are bitwise identical on any number of threads. Reductions over particles (wall forces,
-//! energies) are sequential.
+//! sums its own pairs in ascending pair order (its `j`-side pairs from the transpose, then its own
+//! row; both built at each neighbour rebuild), so results are bitwise identical on any number of
+//! threads. Reductions over particles (wall forces, energies) are sequential.
+//!
+//! Storage: the pair list is split hot/cold ([`PairList`]): the per-step distance test reads 7 bytes
+//! per pair; history and outputs are touched only for pairs in contact.
 //!
 //! Periodicity: x and y are periodic with lengths `lx`, `ly`; positions are wrapped into the box only
 //! at neighbour rebuilds, and each pair stores its integer image shift, so the pair vector is
@@ -14,8 +17,13 @@ use super::contact::{
     damping_coefficient, dmt_adhesion, normal_law, rolling_torque, tangential_force, PairParams,
     PlasticState,
 };
+use super::pairs::{split_at_offsets, JSide, CHUNK_PAIRS, EVALUATED, PLASTIC, TOUCHING};
+pub use super::pairs::{Pair, PairList, PairOutput};
 use glam::{DQuat, DVec3};
 use rayon::prelude::*;
+
+/// Particles per work chunk of the per-particle loops (integration, force gather).
+const CHUNK_PARTICLES: usize = 1024;
 
 /// Per-particle state, structure of arrays (all vectors have the same length).
 #[derive(Debug, Clone, Default)]
@@ -68,37 +76,6 @@ impl ParticleState {
         self.ext_force.push(DVec3::ZERO);
         self.pos.len() - 1
     }
-}
-
-/// One particle–particle pair of the Verlet list with its contact history and last force.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Pair {
-    /// First particle (i < j).
-    pub i: u32,
-    /// Second particle.
-    pub j: u32,
-    /// Periodic image shift in x (multiples of lx added to x_i − x_j).
-    pub sx: i8,
-    /// Periodic image shift in y.
-    pub sy: i8,
-    /// Tangential spring, m.
-    pub xi: DVec3,
-    /// Plastic history.
-    pub plastic: PlasticState,
-    /// Force on i (j receives −force), N.
-    pub force: DVec3,
-    /// Torque on i, N·m.
-    pub torque_i: DVec3,
-    /// Torque on j, N·m.
-    pub torque_j: DVec3,
-    /// Contact radius, m (0 when not touching).
-    pub contact_radius: f64,
-    /// Signed normal force (positive repulsive), N.
-    pub normal_force: f64,
-    /// Normal overlap, m.
-    pub overlap: f64,
-    /// True while the particles touch.
-    pub touching: bool,
 }
 
 /// How a wall moves.
@@ -158,6 +135,29 @@ pub struct Walls {
     pub bottom_force: f64,
     /// Exponential moving average of `top_force` over ~100 steps, N (what the servo controls).
     pub top_force_avg: f64,
+    /// Per particle: [`WALL_BOTTOM`] / [`WALL_TOP`] set where that wall history may differ from
+    /// the default (the contact kernel ran at the last evaluation). A clear bit guarantees a default
+    /// history, so particles away from the walls are skipped without reading their history.
+    state: Vec<u8>,
+}
+
+/// Wall state bit: the bottom-wall history of the particle may be non-default.
+const WALL_BOTTOM: u8 = 1;
+/// Wall state bit: the top-wall history of the particle may be non-default.
+const WALL_TOP: u8 = 2;
+
+impl Walls {
+    /// Rotate every wall tangential spring by `q` (used when the whole packing is turned).
+    pub fn rotate_history(&mut self, q: DQuat) {
+        for (k, st) in self.state.iter().enumerate() {
+            if st & WALL_BOTTOM != 0 {
+                self.bottom[k].xi = q * self.bottom[k].xi;
+            }
+            if st & WALL_TOP != 0 {
+                self.top[k].xi = q * self.top[k].xi;
+            }
+        }
+    }
 }
 
 /// Errors of the DEM step.
@@ -194,12 +194,8 @@ pub enum DemError {
 pub struct Dem {
     /// Particle arrays.
     pub p: ParticleState,
-    /// Verlet pair list with history.
-    pub pairs: Vec<Pair>,
-    /// CSR start offsets into `csr` per particle (len n + 1).
-    pub csr_start: Vec<u32>,
-    /// CSR entries: pair index, with the top bit set when the particle is `j` of the pair.
-    pub csr: Vec<u32>,
+    /// Verlet pair list with contact history and last outputs (hot/cold split).
+    pub pairs: PairList,
     /// Pair parameter table, `table[a * n_mat + b]`.
     pub table: Vec<PairParams>,
     /// Number of materials in the table.
@@ -222,9 +218,62 @@ pub struct Dem {
     pub stage: String,
     /// Whether rolling resistance, adhesion are on.
     pub cohesion: bool,
+    /// Buffers of the neighbour rebuild, kept between rebuilds to avoid reallocation.
+    scratch: RebuildScratch,
 }
 
-const J_BIT: u32 = 1 << 31;
+/// Reused buffers of [`Dem::rebuild`].
+#[derive(Debug, Clone, Default)]
+struct RebuildScratch {
+    /// Cell index per particle.
+    cell: Vec<u32>,
+    /// Cell start offsets into `sorted` (len cells + 1).
+    count: Vec<u32>,
+    /// Fill pointers of the counting sort.
+    fill: Vec<u32>,
+    /// Particle indices sorted by cell.
+    sorted: Vec<u32>,
+    /// Positions in `sorted` order, m.
+    spos: Vec<DVec3>,
+    /// Radii in `sorted` order, m.
+    srad: Vec<f64>,
+    /// The previous pair list's arrays, reused for the next list.
+    spare: PairList,
+}
+
+/// `t.round()` for any `t`, cheaper for |t| < 0.5 (the common case of an image shift): a libm
+/// call only when the result can be non-zero.
+#[inline]
+fn round_shift(t: f64) -> f64 {
+    if t.abs() < 0.5 {
+        0.0f64.copysign(t)
+    } else {
+        t.round()
+    }
+}
+
+/// Resize without rewriting the kept elements (their stale values are guarded by state bits).
+#[inline]
+fn set_len_keep<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
+    if v.len() < len {
+        v.resize(len, T::default());
+    } else {
+        v.truncate(len);
+    }
+}
+
+/// One neighbour-search work chunk: the new pairs of particles `a..b` and the history to carry.
+#[derive(Default)]
+struct SearchChunk {
+    /// Pairs per particle of the chunk.
+    counts: Vec<u32>,
+    /// Second particle per new pair.
+    j: Vec<u32>,
+    /// Image shift per new pair.
+    shift: Vec<[i8; 2]>,
+    /// (new pair index within the chunk, old pair index) of pairs whose old state is not empty.
+    carry: Vec<(u32, u32)>,
+}
 
 impl Dem {
     /// Create an engine. `table` is the mixed pair table for `n_mat` materials (walls included).
@@ -242,11 +291,15 @@ impl Dem {
         skin: f64,
     ) -> Self {
         let n = p.len();
+        let pairs = PairList {
+            row: vec![0; n + 1],
+            col_start: vec![0; n + 1],
+            chunks: vec![n as u32],
+            ..Default::default()
+        };
         Dem {
             p,
-            pairs: Vec::new(),
-            csr_start: vec![0; n + 1],
-            csr: Vec::new(),
+            pairs,
             table,
             n_mat,
             lx,
@@ -264,6 +317,7 @@ impl Dem {
                 top_force: 0.0,
                 bottom_force: 0.0,
                 top_force_avg: 0.0,
+                state: vec![0; n],
             },
             dt,
             skin,
@@ -271,6 +325,7 @@ impl Dem {
             rebuilds: 0,
             stage: String::from("setup"),
             cohesion: true,
+            scratch: RebuildScratch::default(),
         }
     }
 
@@ -292,24 +347,27 @@ impl Dem {
     pub fn initial_integrate(&mut self) {
         let dt = self.dt;
         let p = &mut self.p;
+        let c = CHUNK_PARTICLES;
         p.pos
-            .par_iter_mut()
-            .zip(p.vel.par_iter_mut())
-            .zip(p.omega.par_iter_mut())
-            .zip(p.quat.par_iter_mut())
-            .zip(p.force.par_iter())
-            .zip(p.torque.par_iter())
-            .zip(p.mass.par_iter())
-            .zip(p.radius.par_iter())
+            .par_chunks_mut(c)
+            .zip(p.vel.par_chunks_mut(c))
+            .zip(p.omega.par_chunks_mut(c))
+            .zip(p.quat.par_chunks_mut(c))
+            .zip(p.force.par_chunks(c))
+            .zip(p.torque.par_chunks(c))
+            .zip(p.mass.par_chunks(c))
+            .zip(p.radius.par_chunks(c))
             .for_each(|(((((((x, v), w), q), f), t), m), r)| {
-                *v += 0.5 * dt * *f / *m;
-                *x += dt * *v;
-                let inv_i = 1.0 / (0.4 * *m * r * r);
-                *w += 0.5 * dt * *t * inv_i;
-                let ang = *w * dt;
-                let a = ang.length();
-                if a > 0.0 {
-                    *q = (DQuat::from_axis_angle(ang / a, a) * *q).normalize();
+                for k in 0..x.len() {
+                    v[k] += 0.5 * dt * f[k] / m[k];
+                    x[k] += dt * v[k];
+                    let inv_i = 1.0 / (0.4 * m[k] * r[k] * r[k]);
+                    w[k] += 0.5 * dt * t[k] * inv_i;
+                    let ang = w[k] * dt;
+                    let a = ang.length();
+                    if a > 0.0 {
+                        q[k] = (DQuat::from_axis_angle(ang / a, a) * q[k]).normalize();
+                    }
                 }
             });
         self.walls.z_bottom += dt * self.walls.bottom_vel.z;
@@ -321,21 +379,32 @@ impl Dem {
     pub fn final_integrate(&mut self) -> Result<(), DemError> {
         let dt = self.dt;
         let p = &mut self.p;
-        p.vel
-            .par_iter_mut()
-            .zip(p.omega.par_iter_mut())
-            .zip(p.force.par_iter())
-            .zip(p.torque.par_iter())
-            .zip(p.mass.par_iter())
-            .zip(p.radius.par_iter())
-            .for_each(|(((((v, w), f), t), m), r)| {
-                *v += 0.5 * dt * *f / *m;
-                *w += 0.5 * dt * *t / (0.4 * *m * r * r);
-            });
+        let c = CHUNK_PARTICLES;
+        let bad = p
+            .vel
+            .par_chunks_mut(c)
+            .zip(p.omega.par_chunks_mut(c))
+            .zip(p.pos.par_chunks(c))
+            .zip(p.force.par_chunks(c))
+            .zip(p.torque.par_chunks(c))
+            .zip(p.mass.par_chunks(c))
+            .zip(p.radius.par_chunks(c))
+            .enumerate()
+            .filter_map(|(ci, ((((((v, w), x), f), t), m), r))| {
+                let mut first = None;
+                for k in 0..v.len() {
+                    v[k] += 0.5 * dt * f[k] / m[k];
+                    w[k] += 0.5 * dt * t[k] / (0.4 * m[k] * r[k] * r[k]);
+                    if first.is_none()
+                        && !(x[k].is_finite() && v[k].is_finite() && w[k].is_finite())
+                    {
+                        first = Some(ci * c + k);
+                    }
+                }
+                first
+            })
+            .min();
         self.step += 1;
-        let bad = (0..p.len()).into_par_iter().find_first(|&i| {
-            !(p.pos[i].is_finite() && p.vel[i].is_finite() && p.omega[i].is_finite())
-        });
         if let Some(i) = bad {
             return Err(DemError::NonFinite {
                 particle: i,
@@ -362,9 +431,13 @@ impl Dem {
             || self
                 .p
                 .pos
-                .par_iter()
-                .zip(self.p.pos_at_build.par_iter())
-                .any(|(a, b)| (*a - *b).length_squared() > h2);
+                .par_chunks(CHUNK_PARTICLES)
+                .zip(self.p.pos_at_build.par_chunks(CHUNK_PARTICLES))
+                .any(|(a, b)| {
+                    a.iter()
+                        .zip(b)
+                        .any(|(a, b)| (*a - *b).length_squared() > h2)
+                });
         if need {
             self.rebuild()?;
         }
@@ -376,10 +449,12 @@ impl Dem {
     pub fn rebuild(&mut self) -> Result<(), DemError> {
         let n = self.p.len();
         let (lx, ly) = (self.lx, self.ly);
-        for x in self.p.pos.iter_mut() {
-            x.x -= lx * (x.x / lx).floor();
-            x.y -= ly * (x.y / ly).floor();
-        }
+        self.p.pos.par_chunks_mut(CHUNK_PARTICLES).for_each(|c| {
+            for x in c {
+                x.x -= lx * (x.x / lx).floor();
+                x.y -= ly * (x.y / ly).floor();
+            }
+        });
         self.p.pos_at_build.clone_from(&self.p.pos);
         let range = 2.0 * self.max_radius() + self.skin;
         if lx < 2.0 * range || ly < 2.0 * range {
@@ -407,29 +482,40 @@ impl Dem {
             (ix, iy, iz)
         };
         let ncell = ncx * ncy * ncz;
-        // Counting sort of particles into cells (sequential, deterministic).
-        let mut count = vec![0u32; ncell + 1];
-        let cells: Vec<usize> = self
-            .p
-            .pos
-            .iter()
-            .map(|&x| {
-                let (a, b, c) = cell_of(x);
-                (c * ncy + b) * ncx + a
-            })
-            .collect();
-        for &c in &cells {
-            count[c + 1] += 1;
+        let sc = &mut self.scratch;
+        // Counting sort of particles into cells (sequential, deterministic; within a cell particles
+        // keep ascending index order).
+        sc.cell.resize(n, 0);
+        sc.cell
+            .par_chunks_mut(CHUNK_PARTICLES)
+            .zip(self.p.pos.par_chunks(CHUNK_PARTICLES))
+            .for_each(|(c, x)| {
+                for (c, &x) in c.iter_mut().zip(x) {
+                    let (a, b, cc) = cell_of(x);
+                    *c = ((cc * ncy + b) * ncx + a) as u32;
+                }
+            });
+        sc.count.clear();
+        sc.count.resize(ncell + 1, 0);
+        for &c in &sc.cell {
+            sc.count[c as usize + 1] += 1;
         }
         for c in 0..ncell {
-            count[c + 1] += count[c];
+            sc.count[c + 1] += sc.count[c];
         }
-        let mut fill = count.clone();
-        let mut sorted = vec![0u32; n];
-        for (i, &c) in cells.iter().enumerate() {
-            sorted[fill[c] as usize] = i as u32;
-            fill[c] += 1;
+        sc.fill.clone_from(&sc.count);
+        sc.sorted.resize(n, 0);
+        for (i, &c) in sc.cell.iter().enumerate() {
+            sc.sorted[sc.fill[c as usize] as usize] = i as u32;
+            sc.fill[c as usize] += 1;
         }
+        // Positions and radii in cell order, so that the candidate scan reads contiguous memory.
+        sc.spos.clear();
+        sc.spos
+            .extend(sc.sorted.iter().map(|&i| self.p.pos[i as usize]));
+        sc.srad.clear();
+        sc.srad
+            .extend(sc.sorted.iter().map(|&i| self.p.radius[i as usize]));
         let offs = |nc: usize| -> Vec<isize> {
             if nc >= 3 {
                 vec![-1, 0, 1]
@@ -441,248 +527,430 @@ impl Dem {
         let pos = &self.p.pos;
         let rad = &self.p.radius;
         let skin = self.skin;
-        let new_lists: Vec<Vec<(u32, i8, i8)>> = (0..n)
+        let (count, sorted, spos, srad) = (&sc.count, &sc.sorted, &sc.spos, &sc.srad);
+        let old = &self.pairs;
+        // Neighbour search and history merge, in parallel over chunks of first particles. A pair
+        // (i, j), i < j, is listed when |x_i − x_j| (minimum image) < r_i + r_j + skin; each row is
+        // sorted by j and merged with the old row to carry the state over.
+        const SEARCH_CHUNK: usize = 256;
+        let chunks: Vec<SearchChunk> = (0..n.div_ceil(SEARCH_CHUNK))
             .into_par_iter()
-            .map(|i| {
-                let xi = pos[i];
-                let (ix, iy, iz) = cell_of(xi);
-                let mut out: Vec<(u32, i8, i8)> = Vec::new();
-                for dz in -1isize..=1 {
-                    let jz = iz as isize + dz;
-                    if jz < 0 || jz >= ncz as isize {
-                        continue;
-                    }
-                    for &dy in &oy {
-                        let jy = if ncy >= 3 {
-                            (iy as isize + dy).rem_euclid(ncy as isize)
-                        } else {
-                            dy
-                        };
-                        for &dx in &ox {
-                            let jx = if ncx >= 3 {
-                                (ix as isize + dx).rem_euclid(ncx as isize)
+            .map(|ci| {
+                let (a, b) = (ci * SEARCH_CHUNK, ((ci + 1) * SEARCH_CHUNK).min(n));
+                let mut ch = SearchChunk {
+                    counts: Vec::with_capacity(b - a),
+                    j: Vec::with_capacity((b - a) * 12),
+                    shift: Vec::with_capacity((b - a) * 12),
+                    carry: Vec::new(),
+                };
+                let mut cand: Vec<(u32, i8, i8)> = Vec::with_capacity(64);
+                for i in a..b {
+                    let xi = pos[i];
+                    let ri = rad[i];
+                    let (ix, iy, iz) = cell_of(xi);
+                    cand.clear();
+                    for dz in -1isize..=1 {
+                        let jz = iz as isize + dz;
+                        if jz < 0 || jz >= ncz as isize {
+                            continue;
+                        }
+                        for &dy in &oy {
+                            let jy = if ncy >= 3 {
+                                (iy as isize + dy).rem_euclid(ncy as isize)
                             } else {
-                                dx
+                                dy
                             };
-                            let c = ((jz as usize * ncy) + jy as usize) * ncx + jx as usize;
-                            for &j in &sorted[count[c] as usize..count[c + 1] as usize] {
-                                if j as usize <= i {
-                                    continue;
-                                }
-                                let mut d = xi - pos[j as usize];
-                                let sx = -(d.x / lx).round();
-                                let sy = -(d.y / ly).round();
-                                d.x += sx * lx;
-                                d.y += sy * ly;
-                                let cut = rad[i] + rad[j as usize] + skin;
-                                if d.length_squared() < cut * cut {
-                                    out.push((j, sx as i8, sy as i8));
+                            for &dx in &ox {
+                                let jx = if ncx >= 3 {
+                                    (ix as isize + dx).rem_euclid(ncx as isize)
+                                } else {
+                                    dx
+                                };
+                                let c = ((jz as usize * ncy) + jy as usize) * ncx + jx as usize;
+                                for s in count[c] as usize..count[c + 1] as usize {
+                                    let j = sorted[s];
+                                    if j as usize <= i {
+                                        continue;
+                                    }
+                                    let mut d = xi - spos[s];
+                                    let sx = -round_shift(d.x / lx);
+                                    let sy = -round_shift(d.y / ly);
+                                    d.x += sx * lx;
+                                    d.y += sy * ly;
+                                    let cut = ri + srad[s] + skin;
+                                    if d.length_squared() < cut * cut {
+                                        cand.push((j, sx as i8, sy as i8));
+                                    }
                                 }
                             }
                         }
                     }
+                    cand.sort_unstable_by_key(|e| e.0);
+                    // Merge with the old row of i (also sorted by j).
+                    let (mut ko, ke) = if i + 1 < old.row.len() {
+                        (old.row[i] as usize, old.row[i + 1] as usize)
+                    } else {
+                        (0, 0)
+                    };
+                    for &(j, sx, sy) in &cand {
+                        while ko < ke && old.j[ko] < j {
+                            ko += 1;
+                        }
+                        if ko < ke && old.j[ko] == j && old.state[ko] != 0 {
+                            ch.carry.push((ch.j.len() as u32, ko as u32));
+                        }
+                        ch.j.push(j);
+                        ch.shift.push([sx, sy]);
+                    }
+                    ch.counts.push(cand.len() as u32);
                 }
-                out.sort_unstable_by_key(|e| e.0);
-                out
+                ch
             })
             .collect();
-        // Merge with the old list (both sorted by (i, j)) to carry history over.
-        let old = std::mem::take(&mut self.pairs);
-        let mut pairs = Vec::with_capacity(old.len().max(n * 8));
-        let mut k = 0usize;
-        for (i, list) in new_lists.iter().enumerate() {
-            for &(j, sx, sy) in list {
-                let key = (i as u32, j);
-                while k < old.len() && (old[k].i, old[k].j) < key {
-                    k += 1;
+        // Assemble the new list in the spare arrays.
+        let mut new = std::mem::take(&mut sc.spare);
+        let total: usize = chunks.iter().map(|c| c.j.len()).sum();
+        new.row.clear();
+        new.row.reserve(n + 1);
+        new.row.push(0);
+        new.j.clear();
+        new.j.reserve(total);
+        new.shift.clear();
+        new.shift.reserve(total);
+        new.state.clear();
+        new.state.resize(total, 0);
+        set_len_keep(&mut new.xi, total);
+        set_len_keep(&mut new.plastic, total);
+        set_len_keep(&mut new.out, total);
+        let mut acc = 0u32;
+        for ch in &chunks {
+            let base = new.j.len();
+            for &c in &ch.counts {
+                acc += c;
+                new.row.push(acc);
+            }
+            new.j.extend_from_slice(&ch.j);
+            new.shift.extend_from_slice(&ch.shift);
+            for &(kn, ko) in &ch.carry {
+                let (kn, ko) = (base + kn as usize, ko as usize);
+                let st = old.state[ko];
+                new.state[kn] = st;
+                if st & TOUCHING != 0 {
+                    new.xi[kn] = old.xi[ko];
                 }
-                let mut pr = Pair {
-                    i: i as u32,
-                    j,
-                    sx,
-                    sy,
-                    ..Default::default()
-                };
-                if k < old.len() && (old[k].i, old[k].j) == key {
-                    let o = &old[k];
-                    pr.xi = o.xi;
-                    pr.plastic = o.plastic;
-                    pr.touching = o.touching;
-                    pr.contact_radius = o.contact_radius;
-                    pr.normal_force = o.normal_force;
-                    pr.overlap = o.overlap;
+                if st & PLASTIC != 0 {
+                    new.plastic[kn] = old.plastic[ko];
                 }
-                pairs.push(pr);
+                if st & EVALUATED != 0 {
+                    // Force and torques are recomputed before they are used; the rest carries over.
+                    let o = old.out[ko];
+                    new.out[kn] = PairOutput {
+                        force: DVec3::ZERO,
+                        torque_i: DVec3::ZERO,
+                        torque_j: DVec3::ZERO,
+                        ..o
+                    };
+                }
             }
         }
-        self.pairs = pairs;
-        // CSR: per particle, its pairs in pair order.
-        let mut deg = vec![0u32; n + 1];
-        for pr in &self.pairs {
-            deg[pr.i as usize + 1] += 1;
-            deg[pr.j as usize + 1] += 1;
+        drop(chunks);
+        // Transpose: per particle, the pairs in which it is j, ascending.
+        new.col_start.clear();
+        new.col_start.resize(n + 1, 0);
+        for &j in &new.j {
+            new.col_start[j as usize + 1] += 1;
         }
-        for i in 0..n {
-            deg[i + 1] += deg[i];
+        for p in 0..n {
+            new.col_start[p + 1] += new.col_start[p];
         }
-        let mut fillc = deg.clone();
-        let mut csr = vec![0u32; deg[n] as usize];
-        for (k, pr) in self.pairs.iter().enumerate() {
-            csr[fillc[pr.i as usize] as usize] = k as u32;
-            fillc[pr.i as usize] += 1;
-            csr[fillc[pr.j as usize] as usize] = k as u32 | J_BIT;
-            fillc[pr.j as usize] += 1;
+        sc.fill.clear();
+        sc.fill.extend_from_slice(&new.col_start[..n]);
+        new.col.resize(total, 0);
+        for (k, &j) in new.j.iter().enumerate() {
+            new.col[sc.fill[j as usize] as usize] = k as u32;
+            sc.fill[j as usize] += 1;
         }
-        self.csr_start = deg;
-        self.csr = csr;
+        // Work chunks of the pair loop: consecutive particles with about CHUNK_PAIRS pairs.
+        new.chunks.clear();
+        let mut last = 0u32;
+        for i in 1..=n {
+            if new.row[i] - last >= CHUNK_PAIRS || i == n {
+                new.chunks.push(i as u32);
+                last = new.row[i];
+            }
+        }
+        if n == 0 {
+            new.chunks.push(0);
+        }
+        sc.spare = std::mem::replace(&mut self.pairs, new);
         self.rebuilds += 1;
         Ok(())
     }
 
-    /// Compute all contact forces (pairs and walls), then gather them per particle in a fixed order.
+    /// Compute all contact forces (pairs and walls), then sum them per particle in a fixed order.
     /// Also updates the top-wall velocity when it is pressure-driven.
+    ///
+    /// Each particle sums `ext_force`, then its pair forces in ascending pair index, then the walls,
+    /// whatever the thread count. The particles are split into one contiguous block per thread.
+    /// Phase 1 evaluates in parallel the *cross* pairs (i in a block, j in a later one) and stores
+    /// their forces. Phase 2 runs each block as one task: a particle starts from its stored cross
+    /// contributions as `j` (all of which precede the block's rows), then the block's rows are
+    /// swept in order, evaluating in-block pairs and adding them to both particles at once
+    /// and adding the stored cross forces of the row. On one thread everything is phase 2.
     pub fn compute_forces(&mut self) {
-        let dt = self.dt;
-        let (lx, ly) = (self.lx, self.ly);
-        let cohesion = self.cohesion;
-        {
-            let p = &self.p;
-            let table = &self.table;
-            let n_mat = self.n_mat;
-            self.pairs.par_iter_mut().for_each(|pr| {
-                let (i, j) = (pr.i as usize, pr.j as usize);
-                let d = p.pos[i] - p.pos[j] + DVec3::new(pr.sx as f64 * lx, pr.sy as f64 * ly, 0.0);
-                let dist2 = d.length_squared();
-                let (ri, rj) = (p.radius[i], p.radius[j]);
-                let sum = ri + rj;
-                if dist2 >= sum * sum && pr.plastic.delta_max == 0.0 {
-                    pr.force = DVec3::ZERO;
-                    pr.torque_i = DVec3::ZERO;
-                    pr.torque_j = DVec3::ZERO;
-                    pr.touching = false;
-                    pr.contact_radius = 0.0;
-                    pr.normal_force = 0.0;
-                    pr.overlap = sum - dist2.sqrt();
-                    pr.xi = DVec3::ZERO;
-                    return;
-                }
-                let dist = dist2.sqrt();
-                let n = d / dist;
-                let delta = sum - dist;
-                let pp = &table[p.material[i] as usize * n_mat + p.material[j] as usize];
-                let r_eff = ri * rj / sum;
-                let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
-                let vrel = p.vel[i] - p.vel[j];
-                let out = contact_force(
-                    pp,
-                    delta,
-                    r_eff,
-                    m_eff,
-                    n,
-                    vrel,
-                    p.omega[i],
-                    p.omega[j],
-                    ri,
-                    rj,
-                    &mut pr.plastic,
-                    &mut pr.xi,
-                    dt,
-                    cohesion,
-                );
-                pr.force = out.force;
-                pr.torque_i = out.torque_i;
-                pr.torque_j = out.torque_j;
-                pr.touching = out.touching;
-                pr.contact_radius = out.contact_radius;
-                pr.normal_force = out.normal_force;
-                pr.overlap = delta;
-                if delta <= 0.0 {
-                    pr.plastic = PlasticState::default();
-                }
-            });
+        let n = self.p.len();
+        let ctx = PairCtx {
+            p: ParticleView {
+                pos: &self.p.pos,
+                vel: &self.p.vel,
+                omega: &self.p.omega,
+                radius: &self.p.radius,
+                mass: &self.p.mass,
+                material: &self.p.material,
+                ext_force: &self.p.ext_force,
+            },
+            table: &self.table,
+            n_mat: self.n_mat,
+            lx: self.lx,
+            ly: self.ly,
+            dt: self.dt,
+            cohesion: self.cohesion,
+        };
+        let nb = rayon::current_num_threads().clamp(1, n.max(1));
+        let pb: Vec<usize> = (0..=nb).map(|b| b * n / nb).collect();
+        let pl = &mut self.pairs;
+        let npairs = pl.j.len();
+        pl.jflag.resize(npairs, 0);
+        set_len_keep(&mut pl.jside, npairs);
+        let row = &pl.row;
+        let jv = &pl.j;
+        let shift = &pl.shift;
+        // Phase 1: cross pairs, the suffix j ≥ (end of i's block) of each row of blocks 0..nb−1.
+        if nb > 1 {
+            let last = pb[nb - 1];
+            let mut firsts: Vec<u32> = vec![0];
+            firsts.extend(pl.chunks.iter().copied().filter(|&c| (c as usize) < last));
+            firsts.push(last as u32);
+            let bounds: Vec<u32> = firsts[1..].iter().map(|&i| row[i as usize]).collect();
+            let state = split_at_offsets(&mut pl.state[..row[last] as usize], &bounds);
+            let xis = split_at_offsets(&mut pl.xi[..row[last] as usize], &bounds);
+            let plastic = split_at_offsets(&mut pl.plastic[..row[last] as usize], &bounds);
+            let outs = split_at_offsets(&mut pl.out[..row[last] as usize], &bounds);
+            let jflag = split_at_offsets(&mut pl.jflag[..row[last] as usize], &bounds);
+            let jside = split_at_offsets(&mut pl.jside[..row[last] as usize], &bounds);
+            state
+                .into_par_iter()
+                .zip(xis)
+                .zip(plastic)
+                .zip(outs)
+                .zip(jflag)
+                .zip(jside)
+                .enumerate()
+                .for_each(|(ci, (((((state, xis), plastic), outs), jflag), jside))| {
+                    let (ia, ib) = (firsts[ci] as usize, firsts[ci + 1] as usize);
+                    let base = row[ia] as usize;
+                    let mut b = pb.partition_point(|&s| s <= ia) - 1;
+                    for i in ia..ib {
+                        while i >= pb[b + 1] {
+                            b += 1;
+                        }
+                        let end = pb[b + 1] as u32;
+                        let (r0, r1) = (row[i] as usize, row[i + 1] as usize);
+                        let first_cross = r0 + jv[r0..r1].partition_point(|&j| j < end);
+                        let (pi, ri) = (ctx.p.pos[i], ctx.p.radius[i]);
+                        for k in first_cross..r1 {
+                            let kl = k - base;
+                            let touching = ctx.eval(
+                                i,
+                                pi,
+                                ri,
+                                jv[k] as usize,
+                                shift[k],
+                                &mut state[kl],
+                                &mut xis[kl],
+                                &mut plastic[kl],
+                                &mut outs[kl],
+                            );
+                            jflag[kl] = touching as u8;
+                            if touching {
+                                jside[kl] = JSide {
+                                    force: outs[kl].force,
+                                    torque_j: outs[kl].torque_j,
+                                };
+                            }
+                        }
+                    }
+                });
         }
-        // Walls and gather, per particle.
+        // Phase 2: one task per block.
         let wm = self.walls.material;
         let (zb, zt, top_active) = (self.walls.z_bottom, self.walls.z_top, self.walls.top_active);
         let (vb, vt) = (self.walls.bottom_vel, self.walls.top_vel);
-        let p = &mut self.p;
-        let pairs = &self.pairs;
-        let csr = &self.csr;
-        let cs = &self.csr_start;
-        let table = &self.table;
-        let n_mat = self.n_mat;
-        let pos = &p.pos;
-        let vel = &p.vel;
-        let omega = &p.omega;
-        let radius = &p.radius;
-        let mass = &p.mass;
-        let material = &p.material;
-        let ext = &p.ext_force;
-        p.force
-            .par_iter_mut()
-            .zip(p.torque.par_iter_mut())
-            .zip(self.walls.bottom.par_iter_mut())
-            .zip(self.walls.top.par_iter_mut())
+        let pbounds: Vec<u32> = pb[1..].iter().map(|&i| i as u32).collect();
+        let rbounds: Vec<u32> = pb[1..].iter().map(|&i| row[i]).collect();
+        let state = split_at_offsets(&mut pl.state, &rbounds);
+        let xis = split_at_offsets(&mut pl.xi, &rbounds);
+        let plastic = split_at_offsets(&mut pl.plastic, &rbounds);
+        let outs = split_at_offsets(&mut pl.out, &rbounds);
+        let (col, cs, jflag, jside) = (&pl.col, &pl.col_start, &pl.jflag, &pl.jside);
+        let forces = split_at_offsets(&mut self.p.force, &pbounds);
+        let torques = split_at_offsets(&mut self.p.torque, &pbounds);
+        let wbs = split_at_offsets(&mut self.walls.bottom, &pbounds);
+        let wts = split_at_offsets(&mut self.walls.top, &pbounds);
+        let wss = split_at_offsets(&mut self.walls.state, &pbounds);
+        let p = &ctx.p;
+        state
+            .into_par_iter()
+            .zip(xis)
+            .zip(plastic)
+            .zip(outs)
+            .zip(forces)
+            .zip(torques)
+            .zip(wbs)
+            .zip(wts)
+            .zip(wss)
             .enumerate()
-            .for_each(|(i, (((f, t), wb), wt))| {
-                let mut fs = ext[i];
-                let mut ts = DVec3::ZERO;
-                for &e in &csr[cs[i] as usize..cs[i + 1] as usize] {
-                    let pr = &pairs[(e & !J_BIT) as usize];
-                    if e & J_BIT == 0 {
-                        fs += pr.force;
-                        ts += pr.torque_i;
-                    } else {
-                        fs -= pr.force;
-                        ts += pr.torque_j;
+            .for_each(
+                |(b, ((((((((state, xis), plastic), outs), fc), tc), wbc), wtc), wsc))| {
+                    let (s, e) = (pb[b], pb[b + 1]);
+                    let base = row[s] as usize;
+                    let mut skipped_i = vec![false; e - s];
+                    // Start: ext_force, then the stored cross pairs where the particle is j (their
+                    // rows precede the block, so they come first in pair order). Pairs not touching
+                    // contribute exact zeros and are skipped; adding +0 to the force only turns a
+                    // −0 into +0, which `skipped_i` reproduces for the i side (on the j side,
+                    // subtracting +0 changes nothing, and torques start at +0).
+                    for q in s..e {
+                        let mut fs = p.ext_force[q];
+                        let mut ts = DVec3::ZERO;
+                        for &k in &col[cs[q] as usize..cs[q + 1] as usize] {
+                            if k as usize >= base {
+                                break;
+                            }
+                            if jflag[k as usize] != 0 {
+                                let o = &jside[k as usize];
+                                fs -= o.force;
+                                ts += o.torque_j;
+                            }
+                        }
+                        fc[q - s] = fs;
+                        tc[q - s] = ts;
                     }
-                }
-                let pp = &table[material[i] as usize * n_mat + wm as usize];
-                let r = radius[i];
-                // Bottom wall: normal +z.
-                let db = zb - (pos[i].z - r);
-                wall_contact(
-                    pp,
-                    db,
-                    r,
-                    mass[i],
-                    DVec3::Z,
-                    vel[i] - vb,
-                    omega[i],
-                    wb,
-                    dt,
-                    cohesion,
-                    &mut fs,
-                    &mut ts,
-                );
-                if top_active {
-                    let dtp = pos[i].z + r - zt;
-                    wall_contact(
-                        pp,
-                        dtp,
-                        r,
-                        mass[i],
-                        -DVec3::Z,
-                        vel[i] - vt,
-                        omega[i],
-                        wt,
-                        dt,
-                        cohesion,
-                        &mut fs,
-                        &mut ts,
-                    );
-                } else {
-                    *wt = WallHistory::default();
-                }
-                *f = fs;
-                *t = ts;
-            });
-        // Wall reactions (sequential for determinism).
+                    // The block's rows in order: in-block pairs evaluated and added to both
+                    // particles; cross pairs (the end of each row) from phase 1.
+                    for i in s..e {
+                        let (pi, ri) = (p.pos[i], p.radius[i]);
+                        for k in row[i] as usize..row[i + 1] as usize {
+                            let kl = k - base;
+                            let j = jv[k] as usize;
+                            if j < e {
+                                let touching = ctx.eval(
+                                    i,
+                                    pi,
+                                    ri,
+                                    j,
+                                    shift[k],
+                                    &mut state[kl],
+                                    &mut xis[kl],
+                                    &mut plastic[kl],
+                                    &mut outs[kl],
+                                );
+                                if touching {
+                                    let o = &outs[kl];
+                                    fc[i - s] += o.force;
+                                    tc[i - s] += o.torque_i;
+                                    fc[j - s] -= o.force;
+                                    tc[j - s] += o.torque_j;
+                                } else {
+                                    skipped_i[i - s] = true;
+                                }
+                            } else if state[kl] & TOUCHING != 0 {
+                                let o = &outs[kl];
+                                fc[i - s] += o.force;
+                                tc[i - s] += o.torque_i;
+                            } else {
+                                skipped_i[i - s] = true;
+                            }
+                        }
+                    }
+                    // Walls.
+                    for l in 0..e - s {
+                        let i = s + l;
+                        let mut fs = fc[l];
+                        let mut ts = tc[l];
+                        if skipped_i[l] {
+                            fs += DVec3::ZERO;
+                        }
+                        let pp = &ctx.table[p.material[i] as usize * ctx.n_mat + wm as usize];
+                        let r = p.radius[i];
+                        let ws = &mut wsc[l];
+                        // Bottom wall: normal +z. A clear state bit means a default history, for
+                        // which the wall law does nothing while apart.
+                        let db = zb - (p.pos[i].z - r);
+                        if !(db <= 0.0) || *ws & WALL_BOTTOM != 0 {
+                            let ran = wall_contact(
+                                pp,
+                                db,
+                                r,
+                                p.mass[i],
+                                DVec3::Z,
+                                p.vel[i] - vb,
+                                p.omega[i],
+                                &mut wbc[l],
+                                ctx.dt,
+                                ctx.cohesion,
+                                &mut fs,
+                                &mut ts,
+                            );
+                            if ran {
+                                *ws |= WALL_BOTTOM;
+                            } else {
+                                *ws &= !WALL_BOTTOM;
+                            }
+                        }
+                        if top_active {
+                            let dtp = p.pos[i].z + r - zt;
+                            if !(dtp <= 0.0) || *ws & WALL_TOP != 0 {
+                                let ran = wall_contact(
+                                    pp,
+                                    dtp,
+                                    r,
+                                    p.mass[i],
+                                    -DVec3::Z,
+                                    p.vel[i] - vt,
+                                    p.omega[i],
+                                    &mut wtc[l],
+                                    ctx.dt,
+                                    ctx.cohesion,
+                                    &mut fs,
+                                    &mut ts,
+                                );
+                                if ran {
+                                    *ws |= WALL_TOP;
+                                } else {
+                                    *ws &= !WALL_TOP;
+                                }
+                            }
+                        } else if *ws & WALL_TOP != 0 {
+                            wtc[l] = WallHistory::default();
+                            *ws &= !WALL_TOP;
+                        }
+                        fc[l] = fs;
+                        tc[l] = ts;
+                    }
+                },
+            );
+        // Wall reactions (sequential for determinism). Particles with a clear state bit have a
+        // default history (normal force +0), which would add nothing.
         let mut ft = 0.0;
         let mut fb = 0.0;
-        for k in 0..self.walls.top.len() {
-            ft += self.walls.top[k].normal_force;
-            fb += self.walls.bottom[k].normal_force;
+        for (k, &st) in self.walls.state.iter().enumerate() {
+            if st & WALL_TOP != 0 {
+                ft += self.walls.top[k].normal_force;
+            }
+            if st & WALL_BOTTOM != 0 {
+                fb += self.walls.bottom[k].normal_force;
+            }
         }
         self.walls.top_force = ft;
         self.walls.bottom_force = fb;
@@ -731,7 +999,7 @@ impl Dem {
 
     /// Mean particle–particle coordination number (touching pairs × 2 / particles).
     pub fn coordination(&self) -> f64 {
-        let c = self.pairs.iter().filter(|p| p.touching).count();
+        let c = self.pairs.touching_count();
         2.0 * c as f64 / self.p.len().max(1) as f64
     }
 
@@ -802,7 +1070,118 @@ impl Dem {
 
     /// Number of touching pairs.
     pub fn touching_pairs(&self) -> usize {
-        self.pairs.iter().filter(|p| p.touching).count()
+        self.pairs.touching_count()
+    }
+}
+
+/// The particle arrays the force computation reads.
+#[derive(Clone, Copy)]
+struct ParticleView<'a> {
+    pos: &'a [DVec3],
+    vel: &'a [DVec3],
+    omega: &'a [DVec3],
+    radius: &'a [f64],
+    mass: &'a [f64],
+    material: &'a [u8],
+    ext_force: &'a [DVec3],
+}
+
+/// What the pair kernel needs besides the pair itself.
+struct PairCtx<'a> {
+    p: ParticleView<'a>,
+    table: &'a [PairParams],
+    n_mat: usize,
+    lx: f64,
+    ly: f64,
+    dt: f64,
+    cohesion: bool,
+}
+
+impl PairCtx<'_> {
+    /// Evaluate pair (i, j) (position `pi`, radius `ri` of i; image shift `sh`): distance test,
+    /// then the contact kernel if the particles overlap or the pair has plastic history. Updates
+    /// the state bits, history and output record of the pair; returns whether it touches (then
+    /// `out` holds its force and torques; otherwise they are zero).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn eval(
+        &self,
+        i: usize,
+        pi: DVec3,
+        ri: f64,
+        j: usize,
+        sh: [i8; 2],
+        state: &mut u8,
+        xis: &mut DVec3,
+        plastic: &mut PlasticState,
+        out: &mut PairOutput,
+    ) -> bool {
+        let p = &self.p;
+        let st = *state;
+        let d = pi - p.pos[j] + DVec3::new(sh[0] as f64 * self.lx, sh[1] as f64 * self.ly, 0.0);
+        let dist2 = d.length_squared();
+        let rj = p.radius[j];
+        let sum = ri + rj;
+        if dist2 >= sum * sum && st & PLASTIC == 0 {
+            // Apart: force, torques and the spring are zero.
+            *state = 0;
+            return false;
+        }
+        let dist = dist2.sqrt();
+        let n = d / dist;
+        let delta = sum - dist;
+        let pp = &self.table[p.material[i] as usize * self.n_mat + p.material[j] as usize];
+        let r_eff = ri * rj / sum;
+        let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
+        let vrel = p.vel[i] - p.vel[j];
+        let mut xi = if st & TOUCHING != 0 {
+            *xis
+        } else {
+            DVec3::ZERO
+        };
+        let mut pls = if st & PLASTIC != 0 {
+            *plastic
+        } else {
+            PlasticState::default()
+        };
+        let o = contact_force(
+            pp,
+            delta,
+            r_eff,
+            m_eff,
+            n,
+            vrel,
+            p.omega[i],
+            p.omega[j],
+            ri,
+            rj,
+            &mut pls,
+            &mut xi,
+            self.dt,
+            self.cohesion,
+        );
+        if delta <= 0.0 {
+            pls = PlasticState::default();
+        }
+        let mut ns = EVALUATED;
+        if o.touching {
+            ns |= TOUCHING;
+            *xis = xi;
+        }
+        if pls.delta_max != 0.0 {
+            ns |= PLASTIC;
+            *plastic = pls;
+        }
+        *state = ns;
+        *out = PairOutput {
+            force: o.force,
+            torque_i: o.torque_i,
+            torque_j: o.torque_j,
+            normal_force: o.normal_force,
+            contact_radius: o.contact_radius,
+            overlap: delta,
+        };
+        o.touching
     }
 }
 
@@ -827,7 +1206,7 @@ pub struct ContactOut {
 /// loops over. `n` points from j to i, `vrel = v_i − v_j` (m/s), `rj = f64::INFINITY`-like walls are
 /// handled by passing `rj` only into the lever arm (0 for a wall).
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 pub fn contact_force(
     pp: &PairParams,
     delta: f64,
@@ -885,6 +1264,9 @@ pub fn contact_force(
     }
 }
 
+/// The contact of a sphere with a flat wall; adds the force and torque to `fs`, `ts` and updates
+/// the history `h`. Returns whether the contact kernel ran (false: apart without plastic history,
+/// `h` reset to the default).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn wall_contact(
@@ -900,10 +1282,10 @@ fn wall_contact(
     cohesion: bool,
     fs: &mut DVec3,
     ts: &mut DVec3,
-) {
+) -> bool {
     if delta <= 0.0 && h.plastic.delta_max == 0.0 {
         *h = WallHistory::default();
-        return;
+        return false;
     }
     let out = contact_force(
         pp,
@@ -932,4 +1314,5 @@ fn wall_contact(
     h.normal_force = out.normal_force;
     *fs += out.force;
     *ts += out.torque_i;
+    true
 }
