@@ -38,6 +38,10 @@ struct DemArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also integrate particle orientations (not needed by the problem; off like in LIGGGHTS's
+    /// nve/sphere). Positions and velocities are the same either way.
+    #[arg(long)]
+    orientations: bool,
 }
 
 /// Entry point of `dryfilm bench`.
@@ -69,6 +73,7 @@ fn dem(a: DemArgs) -> anyhow::Result<()> {
     };
     let checks = bench::single_contact_checks();
     let mut dem = bench::anchor_engine(&data);
+    dem.orientations = a.orientations;
     let r = pool.install(|| bench::run_anchor(&mut dem, a.steps))?;
     let total = t_all.elapsed().as_secs_f64();
     let checks_ok = checks.iter().all(|(_, g, w)| (g / w - 1.0).abs() < 1e-9);
@@ -82,6 +87,7 @@ fn dem(a: DemArgs) -> anyhow::Result<()> {
             "loop_seconds": r.loop_seconds,
             "total_seconds": total,
             "threads": threads,
+            "orientations": a.orientations,
             "n": r.n, "steps": r.steps,
             "solid_fraction": r.solid_fraction,
             "coordination": r.coordination,

@@ -14,10 +14,11 @@
 //! `d = x_i − x_j + (s_x lx, s_y ly, 0)` between rebuilds. z is bounded by two flat walls.
 
 use super::contact::{
-    damping_coefficient, dmt_adhesion, normal_law, rolling_torque, tangential_force, PairParams,
-    PlasticState,
+    damping_coefficient, dmt_adhesion, normal_law, rolling_torque, tangential_force, NormalModel,
+    PairParams, PlasticState,
 };
-use super::pairs::{split_at_offsets, JSide, CHUNK_PAIRS, EVALUATED, PLASTIC, TOUCHING};
+use super::lanes::{self, LaneIn, LaneOut, LANES};
+use super::pairs::{split_at_offsets, PairForce, CHUNK_PAIRS, EVALUATED, PLASTIC, TOUCHING};
 pub use super::pairs::{Pair, PairList, PairOutput};
 use glam::{DQuat, DVec3};
 use rayon::prelude::*;
@@ -218,6 +219,17 @@ pub struct Dem {
     pub stage: String,
     /// Whether rolling resistance, adhesion are on.
     pub cohesion: bool,
+    /// Whether orientations (`p.quat`) are integrated (default true). No contact force depends on
+    /// them; they matter for what is anchored to particle surfaces (fibrils). Turning them off
+    /// saves the rotation update (a sine and cosine per particle and step) and changes nothing
+    /// else: the DEM benchmark runs without them, like LIGGGHTS's `nve/sphere`.
+    pub orientations: bool,
+    /// Whether each force computation stores the output record (force, torques, normal force,
+    /// contact radius, overlap) of every pair it evaluates, for [`PairList::get`] and
+    /// [`PairList::iter`] (default true). When false, the views report those outputs as zero; the
+    /// dynamics do not depend on it. Runs that read outputs only at the end (the benchmark) turn
+    /// it on for the last step only, saving the memory traffic.
+    pub record_pair_outputs: bool,
     /// Buffers of the neighbour rebuild, kept between rebuilds to avoid reallocation.
     scratch: RebuildScratch,
 }
@@ -239,17 +251,6 @@ struct RebuildScratch {
     srad: Vec<f64>,
     /// The previous pair list's arrays, reused for the next list.
     spare: PairList,
-}
-
-/// `t.round()` for any `t`, cheaper for |t| < 0.5 (the common case of an image shift): a libm
-/// call only when the result can be non-zero.
-#[inline]
-fn round_shift(t: f64) -> f64 {
-    if t.abs() < 0.5 {
-        0.0f64.copysign(t)
-    } else {
-        t.round()
-    }
 }
 
 /// Resize without rewriting the kept elements (their stale values are guarded by state bits).
@@ -325,6 +326,8 @@ impl Dem {
             rebuilds: 0,
             stage: String::from("setup"),
             cohesion: true,
+            orientations: true,
+            record_pair_outputs: true,
             scratch: RebuildScratch::default(),
         }
     }
@@ -346,6 +349,7 @@ impl Dem {
     /// First half of velocity Verlet: half-kick and drift (translation and rotation).
     pub fn initial_integrate(&mut self) {
         let dt = self.dt;
+        let rotate = self.orientations;
         let p = &mut self.p;
         let c = CHUNK_PARTICLES;
         p.pos
@@ -363,6 +367,9 @@ impl Dem {
                     x[k] += dt * v[k];
                     let inv_i = 1.0 / (0.4 * m[k] * r[k] * r[k]);
                     w[k] += 0.5 * dt * t[k] * inv_i;
+                    if !rotate {
+                        continue;
+                    }
                     let ang = w[k] * dt;
                     let a = ang.length();
                     if a > 0.0 {
@@ -527,6 +534,8 @@ impl Dem {
         let pos = &self.p.pos;
         let rad = &self.p.radius;
         let skin = self.skin;
+        // Below these |d| the minimum-image shift is certainly zero (|d/L| < 0.5 with margin).
+        let (hx, hy) = (0.49 * lx, 0.49 * ly);
         let (count, sorted, spos, srad) = (&sc.count, &sc.sorted, &sc.spos, &sc.srad);
         let old = &self.pairs;
         // Neighbour search and history merge, in parallel over chunks of first particles. A pair
@@ -543,12 +552,46 @@ impl Dem {
                     shift: Vec::with_capacity((b - a) * 12),
                     carry: Vec::new(),
                 };
-                let mut cand: Vec<(u32, i8, i8)> = Vec::with_capacity(64);
+                // Candidate buffer: every scanned particle is written, the count advances only for
+                // kept ones (no unpredictable branch on the index order or the distance test).
+                let mut buf: Vec<(u32, i8, i8)> = vec![(0, 0, 0); 256];
                 for i in a..b {
                     let xi = pos[i];
                     let ri = rad[i];
                     let (ix, iy, iz) = cell_of(xi);
-                    cand.clear();
+                    let mut m = 0usize;
+                    let mut scan = |c0: usize, c1: usize, buf: &mut Vec<(u32, i8, i8)>| {
+                        let (s0, s1) = (count[c0] as usize, count[c1] as usize);
+                        if m + (s1 - s0) > buf.len() {
+                            buf.resize(m + (s1 - s0), (0, 0, 0));
+                        }
+                        let mut mm = m;
+                        for ((&j, &xj), &rj) in
+                            sorted[s0..s1].iter().zip(&spos[s0..s1]).zip(&srad[s0..s1])
+                        {
+                            let mut d = xi - xj;
+                            // The minimum image: −round(d/L) (zero unless |d| is near L/2, where
+                            // the division decides; skipping the zero shift changes at most the
+                            // sign of a zero component, not |d|).
+                            let mut sx = 0i8;
+                            if d.x.abs() >= hx {
+                                let t = -(d.x / lx).round();
+                                d.x += t * lx;
+                                sx = t as i8;
+                            }
+                            let mut sy = 0i8;
+                            if d.y.abs() >= hy {
+                                let t = -(d.y / ly).round();
+                                d.y += t * ly;
+                                sy = t as i8;
+                            }
+                            let cut = ri + rj + skin;
+                            let keep = (j as usize > i) & (d.length_squared() < cut * cut);
+                            buf[mm] = (j, sx, sy);
+                            mm += keep as usize;
+                        }
+                        m = mm;
+                    };
                     for dz in -1isize..=1 {
                         let jz = iz as isize + dz;
                         if jz < 0 || jz >= ncz as isize {
@@ -560,31 +603,24 @@ impl Dem {
                             } else {
                                 dy
                             };
-                            for &dx in &ox {
-                                let jx = if ncx >= 3 {
-                                    (ix as isize + dx).rem_euclid(ncx as isize)
-                                } else {
-                                    dx
-                                };
-                                let c = ((jz as usize * ncy) + jy as usize) * ncx + jx as usize;
-                                for s in count[c] as usize..count[c + 1] as usize {
-                                    let j = sorted[s];
-                                    if j as usize <= i {
-                                        continue;
-                                    }
-                                    let mut d = xi - spos[s];
-                                    let sx = -round_shift(d.x / lx);
-                                    let sy = -round_shift(d.y / ly);
-                                    d.x += sx * lx;
-                                    d.y += sy * ly;
-                                    let cut = ri + srad[s] + skin;
-                                    if d.length_squared() < cut * cut {
-                                        cand.push((j, sx as i8, sy as i8));
-                                    }
+                            let row0 = (jz as usize * ncy + jy as usize) * ncx;
+                            if ncx >= 3 && ix >= 1 && ix + 1 < ncx {
+                                // Cells ix − 1, ix, ix + 1 are contiguous in the sorted order.
+                                scan(row0 + ix - 1, row0 + ix + 2, &mut buf);
+                            } else {
+                                for &dx in &ox {
+                                    let jx = if ncx >= 3 {
+                                        (ix as isize + dx).rem_euclid(ncx as isize)
+                                    } else {
+                                        dx
+                                    };
+                                    let c = row0 + jx as usize;
+                                    scan(c, c + 1, &mut buf);
                                 }
                             }
                         }
                     }
+                    let cand = &mut buf[..m];
                     cand.sort_unstable_by_key(|e| e.0);
                     // Merge with the old row of i (also sorted by j).
                     let (mut ko, ke) = if i + 1 < old.row.len() {
@@ -592,7 +628,7 @@ impl Dem {
                     } else {
                         (0, 0)
                     };
-                    for &(j, sx, sy) in &cand {
+                    for &(j, sx, sy) in cand.iter() {
                         while ko < ke && old.j[ko] < j {
                             ko += 1;
                         }
@@ -683,6 +719,7 @@ impl Dem {
             new.chunks.push(0);
         }
         sc.spare = std::mem::replace(&mut self.pairs, new);
+
         self.rebuilds += 1;
         Ok(())
     }
@@ -695,8 +732,8 @@ impl Dem {
     /// Phase 1 evaluates in parallel the *cross* pairs (i in a block, j in a later one) and stores
     /// their forces. Phase 2 runs each block as one task: a particle starts from its stored cross
     /// contributions as `j` (all of which precede the block's rows), then the block's rows are
-    /// swept in order, evaluating in-block pairs and adding them to both particles at once
-    /// and adding the stored cross forces of the row. On one thread everything is phase 2.
+    /// swept in order, evaluating in-block pairs and adding them to both particles at once, and
+    /// adding the stored cross forces at the end of each row. On one thread everything is phase 2.
     pub fn compute_forces(&mut self) {
         let n = self.p.len();
         let ctx = PairCtx {
@@ -715,41 +752,50 @@ impl Dem {
             ly: self.ly,
             dt: self.dt,
             cohesion: self.cohesion,
+            simple: self.table.iter().all(|pp| {
+                pp.normal == NormalModel::Hertz
+                    && !(self.cohesion && pp.surface_energy > 0.0)
+                    && !(self.cohesion && pp.rolling_friction > 0.0)
+            }),
+            isa: lanes::detect(),
+            record: self.record_pair_outputs,
         };
         let nb = rayon::current_num_threads().clamp(1, n.max(1));
         let pb: Vec<usize> = (0..=nb).map(|b| b * n / nb).collect();
         let pl = &mut self.pairs;
         let npairs = pl.j.len();
-        pl.jflag.resize(npairs, 0);
-        set_len_keep(&mut pl.jside, npairs);
         let row = &pl.row;
         let jv = &pl.j;
         let shift = &pl.shift;
-        // Phase 1: cross pairs, the suffix j ≥ (end of i's block) of each row of blocks 0..nb−1.
+        // Phase 1: cross pairs, the end j ≥ (end of i's block) of each row of blocks 0..nb−1.
         if nb > 1 {
+            pl.xflag.resize(npairs, 0);
+            set_len_keep(&mut pl.xforce, npairs);
             let last = pb[nb - 1];
             let mut firsts: Vec<u32> = vec![0];
             firsts.extend(pl.chunks.iter().copied().filter(|&c| (c as usize) < last));
             firsts.push(last as u32);
             let bounds: Vec<u32> = firsts[1..].iter().map(|&i| row[i as usize]).collect();
-            let state = split_at_offsets(&mut pl.state[..row[last] as usize], &bounds);
-            let xis = split_at_offsets(&mut pl.xi[..row[last] as usize], &bounds);
-            let plastic = split_at_offsets(&mut pl.plastic[..row[last] as usize], &bounds);
-            let outs = split_at_offsets(&mut pl.out[..row[last] as usize], &bounds);
-            let jflag = split_at_offsets(&mut pl.jflag[..row[last] as usize], &bounds);
-            let jside = split_at_offsets(&mut pl.jside[..row[last] as usize], &bounds);
+            let nl = row[last] as usize;
+            let state = split_at_offsets(&mut pl.state[..nl], &bounds);
+            let xis = split_at_offsets(&mut pl.xi[..nl], &bounds);
+            let plastic = split_at_offsets(&mut pl.plastic[..nl], &bounds);
+            let outs = split_at_offsets(&mut pl.out[..nl], &bounds);
+            let xflag = split_at_offsets(&mut pl.xflag[..nl], &bounds);
+            let xforce = split_at_offsets(&mut pl.xforce[..nl], &bounds);
             state
                 .into_par_iter()
                 .zip(xis)
                 .zip(plastic)
                 .zip(outs)
-                .zip(jflag)
-                .zip(jside)
+                .zip(xflag)
+                .zip(xforce)
                 .enumerate()
-                .for_each(|(ci, (((((state, xis), plastic), outs), jflag), jside))| {
+                .for_each(|(ci, (((((state, xis), plastic), outs), xflag), xforce))| {
                     let (ia, ib) = (firsts[ci] as usize, firsts[ci + 1] as usize);
                     let base = row[ia] as usize;
                     let mut b = pb.partition_point(|&s| s <= ia) - 1;
+                    let mut pend: Vec<Pending> = Vec::new();
                     for i in ia..ib {
                         while i >= pb[b + 1] {
                             b += 1;
@@ -760,24 +806,29 @@ impl Dem {
                         let (pi, ri) = (ctx.p.pos[i], ctx.p.radius[i]);
                         for k in first_cross..r1 {
                             let kl = k - base;
-                            let touching = ctx.eval(
-                                i,
-                                pi,
-                                ri,
-                                jv[k] as usize,
-                                shift[k],
-                                &mut state[kl],
-                                &mut xis[kl],
-                                &mut plastic[kl],
-                                &mut outs[kl],
-                            );
-                            jflag[kl] = touching as u8;
-                            if touching {
-                                jside[kl] = JSide {
-                                    force: outs[kl].force,
-                                    torque_j: outs[kl].torque_j,
-                                };
+                            let j = jv[k] as usize;
+                            let (d, dist2, apart) = ctx.test(pi, ri, j, shift[k], state[kl]);
+                            xflag[kl] = 0;
+                            if apart {
+                                state[kl] = 0;
+                            } else {
+                                pend.push(Pending {
+                                    kl: kl as u32,
+                                    i: i as u32,
+                                    j: j as u32,
+                                    d,
+                                    dist2,
+                                });
                             }
+                        }
+                    }
+                    let mut touch = vec![false; pend.len()];
+                    let mut res = vec![PairForce::default(); pend.len()];
+                    ctx.kernels(&pend, state, xis, plastic, outs, &mut touch, &mut res);
+                    for (u, pe) in pend.iter().enumerate() {
+                        if touch[u] {
+                            xflag[pe.kl as usize] = 1;
+                            xforce[pe.kl as usize] = res[u];
                         }
                     }
                 });
@@ -792,7 +843,7 @@ impl Dem {
         let xis = split_at_offsets(&mut pl.xi, &rbounds);
         let plastic = split_at_offsets(&mut pl.plastic, &rbounds);
         let outs = split_at_offsets(&mut pl.out, &rbounds);
-        let (col, cs, jflag, jside) = (&pl.col, &pl.col_start, &pl.jflag, &pl.jside);
+        let (col, cs, xflag, xforce) = (&pl.col, &pl.col_start, &pl.xflag, &pl.xforce);
         let forces = split_at_offsets(&mut self.p.force, &pbounds);
         let torques = split_at_offsets(&mut self.p.torque, &pbounds);
         let wbs = split_at_offsets(&mut self.walls.bottom, &pbounds);
@@ -827,8 +878,8 @@ impl Dem {
                             if k as usize >= base {
                                 break;
                             }
-                            if jflag[k as usize] != 0 {
-                                let o = &jside[k as usize];
+                            if xflag[k as usize] != 0 {
+                                let o = &xforce[k as usize];
                                 fs -= o.force;
                                 ts += o.torque_j;
                             }
@@ -836,42 +887,90 @@ impl Dem {
                         fc[q - s] = fs;
                         tc[q - s] = ts;
                     }
-                    // The block's rows in order: in-block pairs evaluated and added to both
-                    // particles; cross pairs (the end of each row) from phase 1.
-                    for i in s..e {
-                        let (pi, ri) = (p.pos[i], p.radius[i]);
-                        for k in row[i] as usize..row[i + 1] as usize {
-                            let kl = k - base;
-                            let j = jv[k] as usize;
-                            if j < e {
-                                let touching = ctx.eval(
-                                    i,
-                                    pi,
-                                    ri,
-                                    j,
-                                    shift[k],
-                                    &mut state[kl],
-                                    &mut xis[kl],
-                                    &mut plastic[kl],
-                                    &mut outs[kl],
-                                );
-                                if touching {
-                                    let o = &outs[kl];
-                                    fc[i - s] += o.force;
-                                    tc[i - s] += o.torque_i;
-                                    fc[j - s] -= o.force;
-                                    tc[j - s] += o.torque_j;
-                                } else {
-                                    skipped_i[i - s] = true;
+                    // The block's rows in order, in groups of about GROUP_PAIRS pairs: (A) the
+                    // distance tests of the in-block pairs, (B) the kernels of those not apart,
+                    // (C) the sums in pair order: in-block pairs to both particles, cross pairs
+                    // (the end of each row) from phase 1.
+                    let mut pend: Vec<Pending> = Vec::new();
+                    let mut touch: Vec<bool> = Vec::new();
+                    let mut res: Vec<PairForce> = Vec::new();
+                    let mut i0 = s;
+                    while i0 < e {
+                        let mut i1 = i0 + 1;
+                        while i1 < e && row[i1] - row[i0] < GROUP_PAIRS {
+                            i1 += 1;
+                        }
+                        // (A)
+                        let npair = (row[i1] - row[i0]) as usize;
+                        if pend.len() < npair {
+                            pend.resize(npair, Pending::default());
+                            touch.resize(npair, false);
+                            res.resize(npair, PairForce::default());
+                        }
+                        let mut m = 0usize;
+                        for i in i0..i1 {
+                            let (pi, ri) = (p.pos[i], p.radius[i]);
+                            for k in row[i] as usize..row[i + 1] as usize {
+                                let j = jv[k] as usize;
+                                if j >= e {
+                                    break;
                                 }
-                            } else if state[kl] & TOUCHING != 0 {
-                                let o = &outs[kl];
-                                fc[i - s] += o.force;
-                                tc[i - s] += o.torque_i;
-                            } else {
-                                skipped_i[i - s] = true;
+                                let kl = k - base;
+                                let (d, dist2, apart) = ctx.test(pi, ri, j, shift[k], state[kl]);
+                                if apart {
+                                    state[kl] = 0;
+                                }
+                                pend[m] = Pending {
+                                    kl: kl as u32,
+                                    i: i as u32,
+                                    j: j as u32,
+                                    d,
+                                    dist2,
+                                };
+                                m += !apart as usize;
                             }
                         }
+                        // (B)
+                        ctx.kernels(
+                            &pend[..m],
+                            state,
+                            xis,
+                            plastic,
+                            outs,
+                            &mut touch[..m],
+                            &mut res[..m],
+                        );
+                        // (C)
+                        let mut u = 0usize;
+                        for i in i0..i1 {
+                            let li = i - s;
+                            for k in row[i] as usize..row[i + 1] as usize {
+                                let j = jv[k] as usize;
+                                if j < e {
+                                    if u < m && pend[u].kl as usize == k - base {
+                                        if touch[u] {
+                                            let o = &res[u];
+                                            fc[li] += o.force;
+                                            tc[li] += o.torque_i;
+                                            fc[j - s] -= o.force;
+                                            tc[j - s] += o.torque_j;
+                                        } else {
+                                            skipped_i[li] = true;
+                                        }
+                                        u += 1;
+                                    } else {
+                                        skipped_i[li] = true;
+                                    }
+                                } else if xflag[k] != 0 {
+                                    let o = &xforce[k];
+                                    fc[li] += o.force;
+                                    tc[li] += o.torque_i;
+                                } else {
+                                    skipped_i[li] = true;
+                                }
+                            }
+                        }
+                        i0 = i1;
                     }
                     // Walls.
                     for l in 0..e - s {
@@ -1044,8 +1143,9 @@ impl Dem {
     }
 
     /// First 16 hex digits of the sha256 of the dynamic state (the raw bits of every position,
-    /// velocity, angular velocity and orientation, then the top-wall height): a fingerprint for
-    /// checking that two runs (thread counts, builds) are bitwise identical.
+    /// velocity and angular velocity, then the top-wall height): a fingerprint for checking that
+    /// two runs (thread counts, builds) are bitwise identical. Orientations are left out (they
+    /// feed back into nothing, and [`Dem::orientations`] may turn them off).
     pub fn state_digest(&self) -> String {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
@@ -1055,9 +1155,6 @@ impl Dem {
                 for c in v.to_array() {
                     h.update(c.to_bits().to_le_bytes());
                 }
-            }
-            for c in p.quat[k].to_array() {
-                h.update(c.to_bits().to_le_bytes());
             }
         }
         h.update(self.walls.z_top.to_bits().to_le_bytes());
@@ -1095,38 +1192,207 @@ struct PairCtx<'a> {
     ly: f64,
     dt: f64,
     cohesion: bool,
+    /// Every material pair is elastic Hertz without adhesion or rolling resistance: the lane
+    /// kernel applies to pairs without plastic history.
+    simple: bool,
+    /// Instruction set of the lane kernel.
+    isa: lanes::Isa,
+    /// Store the output records of evaluated pairs ([`Dem::record_pair_outputs`]).
+    record: bool,
 }
 
+/// A pair not found apart by the distance test, waiting for the contact kernel.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pending {
+    /// Pair index within the slices handed to [`PairCtx::kernels`].
+    kl: u32,
+    /// First particle.
+    i: u32,
+    /// Second particle.
+    j: u32,
+    /// Pair vector, m.
+    d: DVec3,
+    /// |d|², m².
+    dist2: f64,
+}
+
+/// Pairs per group of rows in phase 2 of [`Dem::compute_forces`]: the distance tests of a group
+/// first, then the kernels of the pairs in contact back to back, then the sums.
+const GROUP_PAIRS: u32 = 128;
+
 impl PairCtx<'_> {
-    /// Evaluate pair (i, j) (position `pi`, radius `ri` of i; image shift `sh`): distance test,
-    /// then the contact kernel if the particles overlap or the pair has plastic history. Updates
-    /// the state bits, history and output record of the pair; returns whether it touches (then
-    /// `out` holds its force and torques; otherwise they are zero).
+    /// Distance test of pair (i, j) (position `pi`, radius `ri` of i; image shift `sh`; pair
+    /// state `state`): the pair vector `d = x_i − x_j + shift` (m), |d|² (m²) and whether the pair
+    /// is apart without plastic history (then force, torques and spring are zero and the kernel
+    /// is skipped).
+    #[inline(always)]
+    fn test(&self, pi: DVec3, ri: f64, j: usize, sh: [i8; 2], state: u8) -> (DVec3, f64, bool) {
+        let p = &self.p;
+        let d = pi - p.pos[j] + DVec3::new(sh[0] as f64 * self.lx, sh[1] as f64 * self.ly, 0.0);
+        let dist2 = d.length_squared();
+        let sum = ri + p.radius[j];
+        (d, dist2, dist2 >= sum * sum && state & PLASTIC == 0)
+    }
+
+    /// Run the contact kernel on the pending pairs `pend` (`kl` indexes the slices): updates
+    /// their state bits, springs, plastic history and (when recording) output records, and
+    /// writes per pending pair whether it touches and its force and torques (zero when not
+    /// touching) into `touch` and `res`. With `simple`, pairs without plastic history go through
+    /// the lane kernel [`LANES`] at a time; the results are those of the scalar kernel.
+    #[allow(clippy::too_many_arguments)]
+    fn kernels(
+        &self,
+        pend: &[Pending],
+        state: &mut [u8],
+        xis: &mut [DVec3],
+        plastic: &mut [PlasticState],
+        outs: &mut [PairOutput],
+        touch: &mut [bool],
+        res: &mut [PairForce],
+    ) {
+        let p = &self.p;
+        let mut inp = LaneIn::default();
+        let mut out = LaneOut::default();
+        // Lane → pending index.
+        let mut lane_of = [0usize; LANES];
+        let mut q = 0usize;
+        let mut flush = |q: usize,
+                         inp: &mut LaneIn,
+                         lane_of: &[usize; LANES],
+                         state: &mut [u8],
+                         xis: &mut [DVec3],
+                         outs: &mut [PairOutput],
+                         touch: &mut [bool],
+                         res: &mut [PairForce]| {
+            // Unused lanes repeat lane 0 (valid numbers; their results are dropped).
+            for l in q..LANES {
+                for c in 0..3 {
+                    inp.d[c][l] = inp.d[c][0];
+                    inp.vrel[c][l] = inp.vrel[c][0];
+                    inp.wi[c][l] = inp.wi[c][0];
+                    inp.wj[c][l] = inp.wj[c][0];
+                    inp.xi[c][l] = inp.xi[c][0];
+                }
+                inp.dist2[l] = inp.dist2[0];
+                inp.ri[l] = inp.ri[0];
+                inp.rj[l] = inp.rj[0];
+                inp.mi[l] = inp.mi[0];
+                inp.mj[l] = inp.mj[0];
+                inp.y_star[l] = inp.y_star[0];
+                inp.g_star[l] = inp.g_star[0];
+                inp.beta[l] = inp.beta[0];
+                inp.mu[l] = inp.mu[0];
+            }
+            lanes::hertz(self.isa, inp, self.dt, &mut out);
+            for (l, &u) in lane_of.iter().enumerate().take(q) {
+                let kl = pend[u].kl as usize;
+                let t = out.touching[l];
+                let f = PairForce {
+                    force: DVec3::new(out.f[0][l], out.f[1][l], out.f[2][l]),
+                    torque_i: DVec3::new(out.ti[0][l], out.ti[1][l], out.ti[2][l]),
+                    torque_j: DVec3::new(out.tj[0][l], out.tj[1][l], out.tj[2][l]),
+                };
+                let mut ns = if t { TOUCHING } else { 0 };
+                if t {
+                    xis[kl] = DVec3::new(out.xi[0][l], out.xi[1][l], out.xi[2][l]);
+                }
+                if self.record {
+                    ns |= EVALUATED;
+                    outs[kl] = PairOutput {
+                        force: f.force,
+                        torque_i: f.torque_i,
+                        torque_j: f.torque_j,
+                        normal_force: out.normal_force[l],
+                        contact_radius: out.contact_radius[l],
+                        overlap: out.delta[l],
+                    };
+                }
+                state[kl] = ns;
+                touch[u] = t;
+                res[u] = f;
+            }
+        };
+        for (u, pe) in pend.iter().enumerate() {
+            let kl = pe.kl as usize;
+            let st = state[kl];
+            let (i, j) = (pe.i as usize, pe.j as usize);
+            if !self.simple || st & PLASTIC != 0 {
+                let (t, f) = self.kernel(
+                    i,
+                    j,
+                    pe.d,
+                    pe.dist2,
+                    &mut state[kl],
+                    &mut xis[kl],
+                    &mut plastic[kl],
+                    &mut outs[kl],
+                );
+                touch[u] = t;
+                res[u] = f;
+                continue;
+            }
+            let pp = &self.table[p.material[i] as usize * self.n_mat + p.material[j] as usize];
+            let vrel = p.vel[i] - p.vel[j];
+            let xi = if st & TOUCHING != 0 {
+                xis[kl]
+            } else {
+                DVec3::ZERO
+            };
+            let (wi, wj) = (p.omega[i], p.omega[j]);
+            for (c, v) in [pe.d, vrel, wi, wj, xi].iter().enumerate() {
+                let a = v.to_array();
+                let dst = match c {
+                    0 => &mut inp.d,
+                    1 => &mut inp.vrel,
+                    2 => &mut inp.wi,
+                    3 => &mut inp.wj,
+                    _ => &mut inp.xi,
+                };
+                dst[0][q] = a[0];
+                dst[1][q] = a[1];
+                dst[2][q] = a[2];
+            }
+            inp.dist2[q] = pe.dist2;
+            inp.ri[q] = p.radius[i];
+            inp.rj[q] = p.radius[j];
+            inp.mi[q] = p.mass[i];
+            inp.mj[q] = p.mass[j];
+            inp.y_star[q] = pp.y_star;
+            inp.g_star[q] = pp.g_star;
+            inp.beta[q] = pp.beta;
+            inp.mu[q] = pp.friction;
+            lane_of[q] = u;
+            q += 1;
+            if q == LANES {
+                flush(q, &mut inp, &lane_of, state, xis, outs, touch, res);
+                q = 0;
+            }
+        }
+        if q > 0 {
+            flush(q, &mut inp, &lane_of, state, xis, outs, touch, res);
+        }
+    }
+
+    /// The scalar contact kernel of pair (i, j) with pair vector `d` and |d|² = `dist2`: updates
+    /// the state bits, spring, plastic history and (when recording) the output record; returns
+    /// whether the particles touch, and the force and torques (zero when not touching).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn eval(
+    fn kernel(
         &self,
         i: usize,
-        pi: DVec3,
-        ri: f64,
         j: usize,
-        sh: [i8; 2],
+        d: DVec3,
+        dist2: f64,
         state: &mut u8,
         xis: &mut DVec3,
         plastic: &mut PlasticState,
         out: &mut PairOutput,
-    ) -> bool {
+    ) -> (bool, PairForce) {
         let p = &self.p;
         let st = *state;
-        let d = pi - p.pos[j] + DVec3::new(sh[0] as f64 * self.lx, sh[1] as f64 * self.ly, 0.0);
-        let dist2 = d.length_squared();
-        let rj = p.radius[j];
+        let (ri, rj) = (p.radius[i], p.radius[j]);
         let sum = ri + rj;
-        if dist2 >= sum * sum && st & PLASTIC == 0 {
-            // Apart: force, torques and the spring are zero.
-            *state = 0;
-            return false;
-        }
         let dist = dist2.sqrt();
         let n = d / dist;
         let delta = sum - dist;
@@ -1163,7 +1429,7 @@ impl PairCtx<'_> {
         if delta <= 0.0 {
             pls = PlasticState::default();
         }
-        let mut ns = EVALUATED;
+        let mut ns = 0;
         if o.touching {
             ns |= TOUCHING;
             *xis = xi;
@@ -1172,16 +1438,26 @@ impl PairCtx<'_> {
             ns |= PLASTIC;
             *plastic = pls;
         }
+        if self.record {
+            ns |= EVALUATED;
+            *out = PairOutput {
+                force: o.force,
+                torque_i: o.torque_i,
+                torque_j: o.torque_j,
+                normal_force: o.normal_force,
+                contact_radius: o.contact_radius,
+                overlap: delta,
+            };
+        }
         *state = ns;
-        *out = PairOutput {
-            force: o.force,
-            torque_i: o.torque_i,
-            torque_j: o.torque_j,
-            normal_force: o.normal_force,
-            contact_radius: o.contact_radius,
-            overlap: delta,
-        };
-        o.touching
+        (
+            o.touching,
+            PairForce {
+                force: o.force,
+                torque_i: o.torque_i,
+                torque_j: o.torque_j,
+            },
+        )
     }
 }
 

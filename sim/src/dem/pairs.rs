@@ -21,8 +21,9 @@ use glam::{DQuat, DVec3};
 
 /// State bit: the particles touch (the force and torques of the pair are non-zero).
 pub(crate) const TOUCHING: u8 = 1;
-/// State bit: the contact kernel evaluated the pair at the last force computation (the output
-/// record is valid; pairs found apart by the distance test alone are not evaluated).
+/// State bit: the contact kernel evaluated the pair at the last force computation and stored its
+/// output record (pairs found apart by the distance test alone are not evaluated; nothing is
+/// stored when `Dem::record_pair_outputs` is off).
 pub(crate) const EVALUATED: u8 = 2;
 /// State bit: the pair carries plastic history (`PlasticState::delta_max != 0`).
 pub(crate) const PLASTIC: u8 = 4;
@@ -104,16 +105,18 @@ pub struct PairList {
     pub(crate) chunks: Vec<u32>,
     /// Per pair, for the cross pairs of the last multi-threaded force computation (see
     /// `Dem::compute_forces`): 1 where touching.
-    pub(crate) jflag: Vec<u8>,
-    /// Per pair, for touching cross pairs: what the `j` particle receives.
-    pub(crate) jside: Vec<JSide>,
+    pub(crate) xflag: Vec<u8>,
+    /// Per pair, for touching cross pairs: force and torques.
+    pub(crate) xforce: Vec<PairForce>,
 }
 
-/// What particle `j` of a pair receives (it is given −force).
+/// Force and torques of one pair.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct JSide {
-    /// Force on `i`, N.
+pub(crate) struct PairForce {
+    /// Force on `i` (`j` receives −force), N.
     pub(crate) force: DVec3,
+    /// Torque on `i`, N·m.
+    pub(crate) torque_i: DVec3,
     /// Torque on `j`, N·m.
     pub(crate) torque_j: DVec3,
 }
