@@ -986,7 +986,7 @@ impl Dem {
                         // Bottom wall: normal +z. A clear state bit means a default history, for
                         // which the wall law does nothing while apart.
                         let db = zb - (p.pos[i].z - r);
-                        if !(db <= 0.0) || *ws & WALL_BOTTOM != 0 {
+                        if db > 0.0 || db.is_nan() || *ws & WALL_BOTTOM != 0 {
                             let ran = wall_contact(
                                 pp,
                                 db,
@@ -1009,7 +1009,7 @@ impl Dem {
                         }
                         if top_active {
                             let dtp = p.pos[i].z + r - zt;
-                            if !(dtp <= 0.0) || *ws & WALL_TOP != 0 {
+                            if dtp > 0.0 || dtp.is_nan() || *ws & WALL_TOP != 0 {
                                 let ran = wall_contact(
                                     pp,
                                     dtp,

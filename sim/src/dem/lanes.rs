@@ -90,7 +90,7 @@ fn hertz_body(inp: &LaneIn, dt: f64, out: &mut LaneOut) {
         let m_eff = inp.mi[l] * inp.mj[l] / (inp.mi[l] + inp.mj[l]);
         let y = inp.y_star[l];
         // normal_law, Hertz: zero unless delta > 0 (NaN goes the Hertz way, as in the scalar law).
-        let pos = !(delta <= 0.0);
+        let pos = delta > 0.0 || delta.is_nan();
         let a_h = (r_eff * delta).sqrt();
         let a = sel(pos, a_h, 0.0);
         let force = sel(pos, 4.0 / 3.0 * y * a_h * delta, 0.0);
@@ -215,5 +215,162 @@ pub(crate) fn hertz(isa: Isa, inp: &LaneIn, dt: f64, out: &mut LaneOut) {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { hertz_avx2(inp, dt, out) },
         _ => hertz_body(inp, dt, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dem::contact::{MaterialProps, PairParams, PlasticState};
+    use crate::dem::engine::contact_force;
+    use glam::DVec3;
+    use rand::{Rng, SeedableRng};
+
+    /// The scalar path of the engine for one pair: what the lanes must reproduce bit for bit.
+    fn scalar(inp: &LaneIn, l: usize, pp: &PairParams, dt: f64) -> (bool, [f64; 13], DVec3) {
+        let g = |a: &[[f64; LANES]; 3]| DVec3::new(a[0][l], a[1][l], a[2][l]);
+        let (ri, rj) = (inp.ri[l], inp.rj[l]);
+        let sum = ri + rj;
+        let dist = inp.dist2[l].sqrt();
+        let n = g(&inp.d) / dist;
+        let delta = sum - dist;
+        let r_eff = ri * rj / sum;
+        let m_eff = inp.mi[l] * inp.mj[l] / (inp.mi[l] + inp.mj[l]);
+        let mut xi = g(&inp.xi);
+        let mut pl = PlasticState::default();
+        let o = contact_force(
+            pp,
+            delta,
+            r_eff,
+            m_eff,
+            n,
+            g(&inp.vrel),
+            g(&inp.wi),
+            g(&inp.wj),
+            ri,
+            rj,
+            &mut pl,
+            &mut xi,
+            dt,
+            false,
+        );
+        let v = [
+            o.force.x,
+            o.force.y,
+            o.force.z,
+            o.torque_i.x,
+            o.torque_i.y,
+            o.torque_i.z,
+            o.torque_j.x,
+            o.torque_j.y,
+            o.torque_j.z,
+            o.normal_force,
+            o.contact_radius,
+            delta,
+            0.0,
+        ];
+        (o.touching, v, xi)
+    }
+
+    #[test]
+    fn lanes_match_the_scalar_kernel_bitwise() {
+        let mat = MaterialProps {
+            youngs_modulus: 20e9,
+            poisson: 0.3,
+            restitution: 0.5,
+            friction: 0.5,
+            rolling_friction: 0.0,
+            surface_energy: 0.0,
+            yield_pressure: None,
+        };
+        let pp = PairParams::mix(&mat, &mat);
+        let dt = 5e-10;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let isas = [Isa::Base, Isa::Avx2, Isa::Avx512];
+        let best = detect();
+        let mut checked = 0;
+        for round in 0..4000 {
+            let mut inp = LaneIn::default();
+            for l in 0..LANES {
+                let ri = 2e-6 + 1e-6 * rng.random::<f64>();
+                let rj = 2e-6 + 1e-6 * rng.random::<f64>();
+                // Overlaps from slightly apart to 10% of R*, some exactly touching.
+                let gap = match round % 7 {
+                    0 => 0.0,
+                    _ => (rng.random::<f64>() - 0.1) * 0.1 * ri,
+                };
+                let dir = DVec3::new(
+                    rng.random::<f64>() - 0.5,
+                    rng.random::<f64>() - 0.5,
+                    rng.random::<f64>() - 0.5,
+                )
+                .normalize();
+                let d = dir * (ri + rj - gap);
+                for c in 0..3 {
+                    inp.d[c][l] = d.to_array()[c];
+                    inp.vrel[c][l] = rng.random::<f64>() - 0.5;
+                    inp.wi[c][l] = 1e5 * (rng.random::<f64>() - 0.5);
+                    inp.wj[c][l] = 1e5 * (rng.random::<f64>() - 0.5);
+                    // Springs from zero (new contact) to well past the Coulomb cap (sliding).
+                    inp.xi[c][l] = if round % 3 == 0 {
+                        0.0
+                    } else {
+                        1e-8 * (rng.random::<f64>() - 0.5) * (round % 5) as f64
+                    };
+                }
+                inp.dist2[l] = d.length_squared();
+                inp.ri[l] = ri;
+                inp.rj[l] = rj;
+                inp.mi[l] = 2200.0 * 4.19 * ri * ri * ri;
+                inp.mj[l] = 2200.0 * 4.19 * rj * rj * rj;
+                inp.y_star[l] = pp.y_star;
+                inp.g_star[l] = pp.g_star;
+                inp.beta[l] = pp.beta;
+                inp.mu[l] = pp.friction;
+            }
+            for &isa in &isas {
+                let usable = matches!(
+                    (isa, best),
+                    (Isa::Base, _)
+                        | (Isa::Avx2, Isa::Avx2 | Isa::Avx512)
+                        | (Isa::Avx512, Isa::Avx512)
+                );
+                if !usable {
+                    continue;
+                }
+                let mut out = LaneOut::default();
+                hertz(isa, &inp, dt, &mut out);
+                for l in 0..LANES {
+                    let (t, v, xi) = scalar(&inp, l, &pp, dt);
+                    let got = [
+                        out.f[0][l],
+                        out.f[1][l],
+                        out.f[2][l],
+                        out.ti[0][l],
+                        out.ti[1][l],
+                        out.ti[2][l],
+                        out.tj[0][l],
+                        out.tj[1][l],
+                        out.tj[2][l],
+                        out.normal_force[l],
+                        out.contact_radius[l],
+                        out.delta[l],
+                        0.0,
+                    ];
+                    assert_eq!(out.touching[l], t, "{isa:?} lane {l} round {round}");
+                    for (a, b) in got.iter().zip(&v) {
+                        assert_eq!(a.to_bits(), b.to_bits(), "{isa:?} lane {l} round {round}");
+                    }
+                    if t {
+                        let gx = [out.xi[0][l], out.xi[1][l], out.xi[2][l]];
+                        for (a, b) in gx.iter().zip(xi.to_array()) {
+                            assert_eq!(a.to_bits(), b.to_bits(), "{isa:?} spring, lane {l}");
+                        }
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 4000 * LANES);
     }
 }
