@@ -1,10 +1,14 @@
 //! The DEM engine on contiguous arrays: particle state (structure of arrays), the Verlet pair list
 //! with contact history, walls, and the velocity-Verlet step split into the integrator's slots.
 //!
-//! Determinism: pair forces are computed independently per pair (in parallel), then each particle
-//! sums its own pairs in ascending pair order (its `j`-side pairs from the transpose, then its own
-//! row; both built at each neighbour rebuild), so results are bitwise identical on any number of
-//! threads. Reductions over particles (wall forces, energies) are sequential.
+//! Determinism: every particle sums `ext_force`, then its pair forces in the list order of the pairs
+//! (ascending `(i, j)`), then its wall forces, on any number of threads; each pair force is a pure
+//! function of the state at the start of the step. Results are therefore bitwise identical on any
+//! number of threads. Reductions over particles (wall forces, energies) are sequential.
+//!
+//! Threads: [`Dem::compute_forces`] splits the particles into one slab per thread across the longer
+//! periodic axis; a thread sweeps the pairs touching its slab in list order and adds each force to
+//! the particles it holds; the few pairs across two slabs are evaluated by both threads.
 //!
 //! Storage: the pair list is split hot/cold ([`PairList`]): the per-step distance test reads 7 bytes
 //! per pair; history and outputs are touched only for pairs in contact.
@@ -14,16 +18,15 @@
 //! `d = x_i − x_j + (s_x lx, s_y ly, 0)` between rebuilds. z is bounded by two flat walls.
 
 use super::contact::{
-    damping_coefficient, dmt_adhesion, normal_law, rolling_torque, tangential_force, NormalModel,
-    PairParams, PlasticState,
+    damping_coefficient, dmt_adhesion, normal_law, rolling_torque, tangential_force, PairParams,
+    PlasticState,
 };
-use super::lanes::{self, LaneIn, LaneOut, LANES};
-use super::pairs::{split_at_offsets, PairForce, CHUNK_PAIRS, EVALUATED, PLASTIC, TOUCHING};
 pub use super::pairs::{Pair, PairList, PairOutput};
+use super::pairs::{EVALUATED, PLASTIC, TOUCHING};
 use glam::{DQuat, DVec3};
 use rayon::prelude::*;
 
-/// Particles per work chunk of the per-particle loops (integration, force gather).
+/// Particles per work chunk of the per-particle loops (integration, force copy, skin check).
 const CHUNK_PARTICLES: usize = 1024;
 
 /// Per-particle state, structure of arrays (all vectors have the same length).
@@ -232,6 +235,160 @@ pub struct Dem {
     pub record_pair_outputs: bool,
     /// Buffers of the neighbour rebuild, kept between rebuilds to avoid reallocation.
     scratch: RebuildScratch,
+    /// The spatial blocks of [`Dem::compute_forces`].
+    blocks: Blocks,
+}
+
+/// The per-thread work split of [`Dem::compute_forces`]: slabs across the longer periodic axis,
+/// rebuilt with the pair list. Results do not depend on it.
+#[derive(Debug, Clone, Default)]
+struct Blocks {
+    /// (rebuild count, block count, particles, pairs) they were built for.
+    stamp: (u64, usize, usize, usize),
+    /// Block of each particle.
+    of: Vec<u32>,
+    /// Index of each particle within its block.
+    local: Vec<u32>,
+    /// Particles of each block, ascending.
+    members: Vec<Vec<u32>>,
+    /// Per block, the pairs (slot, i) with j in the block and i outside, ascending i.
+    foreign: Vec<Vec<(u32, u32)>>,
+    /// Per block, the history of its foreign pairs at the start of the step (their owner updates
+    /// them meanwhile).
+    snap: Vec<Vec<(u8, DVec3, PlasticState)>>,
+    /// Per-block sums, reused.
+    acc: Vec<BlockSums>,
+    /// Slab boundaries as fractions of the axis (len blocks + 1), moved towards equal work.
+    cuts: Vec<f64>,
+    /// Busy time per block since the last rebuild, s.
+    busy: Vec<f64>,
+}
+
+/// What one block sums for its particles.
+#[derive(Debug, Clone, Default)]
+struct BlockSums {
+    /// `ext_force` plus the pair forces, N.
+    force: Vec<DVec3>,
+    /// Pair torques, N·m.
+    torque: Vec<DVec3>,
+    /// Whether a pair of the particle's own row was skipped as not touching (the force then gets
+    /// the `+0` the full sum would have added).
+    skipped: Vec<bool>,
+}
+
+/// Move the slab boundaries `cuts` towards equal busy times `busy` (s, per block): each inner
+/// boundary moves away from the busier neighbour by a quarter of the relative imbalance times the
+/// half-width of the two slabs.
+fn rebalance(cuts: &mut [f64], busy: &[f64]) {
+    for b in 1..busy.len() {
+        let (l, r) = (busy[b - 1], busy[b]);
+        if l + r <= 0.0 || (l + r).is_nan() {
+            continue;
+        }
+        let imb = (l - r) / (l + r);
+        let half = 0.5 * (cuts[b + 1] - cuts[b - 1]);
+        let lo = cuts[b - 1] + 0.05 * half;
+        let hi = cuts[b + 1] - 0.05 * half;
+        cuts[b] = (cuts[b] - 0.25 * imb * half).clamp(lo, hi);
+    }
+}
+
+impl Blocks {
+    /// Assign particles to `nb` slabs across the longer periodic axis (`lx`, `ly`, m), the
+    /// boundaries first moved towards equal work from the busy times since the last assignment.
+    fn assign(&mut self, nb: usize, pos: &[DVec3], lx: f64, ly: f64) {
+        if self.cuts.len() != nb + 1 {
+            self.cuts = (0..=nb).map(|b| b as f64 / nb as f64).collect();
+        } else {
+            rebalance(&mut self.cuts, &self.busy);
+        }
+        self.busy = vec![0.0; nb];
+        let (len, along_x) = if lx >= ly { (lx, true) } else { (ly, false) };
+        let inner = &self.cuts[1..nb];
+        self.of.clear();
+        self.of.extend(pos.iter().map(|x| {
+            let c = if along_x { x.x } else { x.y };
+            let f = c.rem_euclid(len) / len;
+            inner.partition_point(|&cut| cut <= f) as u32
+        }));
+        self.members.resize_with(nb, Vec::new);
+        self.members.truncate(nb);
+        self.acc.resize_with(nb, BlockSums::default);
+        self.acc.truncate(nb);
+        for m in self.members.iter_mut() {
+            m.clear();
+        }
+        self.local.clear();
+        for (q, &b) in self.of.iter().enumerate() {
+            let m = &mut self.members[b as usize];
+            self.local.push(m.len() as u32);
+            m.push(q as u32);
+        }
+    }
+
+    /// The foreign pairs of each block in `pl`: (slot, i) with j in the block and i outside,
+    /// ascending i (list order, as each row is sorted by j).
+    fn link(&mut self, pl: &PairList) {
+        let nb = self.members.len();
+        self.foreign.resize_with(nb, Vec::new);
+        self.foreign.truncate(nb);
+        for f in self.foreign.iter_mut() {
+            f.clear();
+        }
+        for i in 0..pl.particles().min(self.of.len()) {
+            let bi = self.of[i];
+            for k in pl.start[i] as usize..pl.end[i] as usize {
+                let bj = self.of[pl.j[k] as usize];
+                if bj != bi {
+                    self.foreign[bj as usize].push((k as u32, i as u32));
+                }
+            }
+        }
+    }
+}
+
+/// Access to a slice shared by parallel tasks, each element read and written by one task at
+/// most (the pairs a block owns).
+struct Exclusive<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _life: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: tasks access the slice only through `get` and `set`, each index from one task at most
+// (their contract), and the slice stays mutably borrowed for the wrapper's lifetime.
+unsafe impl<T: Send> Sync for Exclusive<'_, T> {}
+
+impl<'a, T: Copy> Exclusive<'a, T> {
+    fn new(s: &'a mut [T]) -> Self {
+        Exclusive {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+            _life: std::marker::PhantomData,
+        }
+    }
+
+    /// The element at `k`.
+    ///
+    /// # Safety
+    /// No other task accesses index `k` while the wrapper lives.
+    #[inline(always)]
+    unsafe fn get(&self, k: usize) -> T {
+        assert!(k < self.len, "index {k} out of {}", self.len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { *self.ptr.add(k) }
+    }
+
+    /// Set the element at `k`.
+    ///
+    /// # Safety
+    /// As for [`Exclusive::get`].
+    #[inline(always)]
+    unsafe fn set(&self, k: usize, v: T) {
+        assert!(k < self.len, "index {k} out of {}", self.len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { *self.ptr.add(k) = v }
+    }
 }
 
 /// Reused buffers of [`Dem::rebuild`].
@@ -263,6 +420,9 @@ fn set_len_keep<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
     }
 }
 
+/// Particles per neighbour-search work chunk.
+const SEARCH_CHUNK: usize = 256;
+
 /// One neighbour-search work chunk: the new pairs of particles `a..b` and the history to carry.
 #[derive(Default)]
 struct SearchChunk {
@@ -272,8 +432,9 @@ struct SearchChunk {
     j: Vec<u32>,
     /// Image shift per new pair.
     shift: Vec<[i8; 2]>,
-    /// (new pair index within the chunk, old pair index) of pairs whose old state is not empty.
-    carry: Vec<(u32, u32)>,
+    /// Per new pair: the storage slot of the same pair in the old list when its old state is not
+    /// empty (history to carry over), else `u32::MAX`.
+    carry: Vec<u32>,
 }
 
 impl Dem {
@@ -293,9 +454,9 @@ impl Dem {
     ) -> Self {
         let n = p.len();
         let pairs = PairList {
-            row: vec![0; n + 1],
-            col_start: vec![0; n + 1],
-            chunks: vec![n as u32],
+            start: vec![0; n],
+            end: vec![0; n],
+            lrow: vec![0; n + 1],
             ..Default::default()
         };
         Dem {
@@ -329,6 +490,7 @@ impl Dem {
             orientations: true,
             record_pair_outputs: true,
             scratch: RebuildScratch::default(),
+            blocks: Blocks::default(),
         }
     }
 
@@ -411,8 +573,14 @@ impl Dem {
                 first
             })
             .min();
+        self.finish_step(bad)
+    }
+
+    /// Count the step done; report the lowest particle with a non-finite state, if any.
+    fn finish_step(&mut self, bad: Option<usize>) -> Result<(), DemError> {
         self.step += 1;
         if let Some(i) = bad {
+            let p = &self.p;
             return Err(DemError::NonFinite {
                 particle: i,
                 step: self.step,
@@ -541,16 +709,15 @@ impl Dem {
         // Neighbour search and history merge, in parallel over chunks of first particles. A pair
         // (i, j), i < j, is listed when |x_i − x_j| (minimum image) < r_i + r_j + skin; each row is
         // sorted by j and merged with the old row to carry the state over.
-        const SEARCH_CHUNK: usize = 256;
         let chunks: Vec<SearchChunk> = (0..n.div_ceil(SEARCH_CHUNK))
             .into_par_iter()
             .map(|ci| {
                 let (a, b) = (ci * SEARCH_CHUNK, ((ci + 1) * SEARCH_CHUNK).min(n));
                 let mut ch = SearchChunk {
                     counts: Vec::with_capacity(b - a),
-                    j: Vec::with_capacity((b - a) * 12),
-                    shift: Vec::with_capacity((b - a) * 12),
-                    carry: Vec::new(),
+                    j: Vec::with_capacity((b - a) * 8),
+                    shift: Vec::with_capacity((b - a) * 8),
+                    carry: Vec::with_capacity((b - a) * 8),
                 };
                 // Candidate buffer: every scanned particle is written, the count advances only for
                 // kept ones (no unpredictable branch on the index order or the distance test).
@@ -623,8 +790,8 @@ impl Dem {
                     let cand = &mut buf[..m];
                     cand.sort_unstable_by_key(|e| e.0);
                     // Merge with the old row of i (also sorted by j).
-                    let (mut ko, ke) = if i + 1 < old.row.len() {
-                        (old.row[i] as usize, old.row[i + 1] as usize)
+                    let (mut ko, ke) = if i < old.start.len() {
+                        (old.start[i] as usize, old.end[i] as usize)
                     } else {
                         (0, 0)
                     };
@@ -632,9 +799,8 @@ impl Dem {
                         while ko < ke && old.j[ko] < j {
                             ko += 1;
                         }
-                        if ko < ke && old.j[ko] == j && old.state[ko] != 0 {
-                            ch.carry.push((ch.j.len() as u32, ko as u32));
-                        }
+                        let carry = ko < ke && old.j[ko] == j && old.state[ko] != 0;
+                        ch.carry.push(if carry { ko as u32 } else { u32::MAX });
                         ch.j.push(j);
                         ch.shift.push([sx, sy]);
                     }
@@ -643,12 +809,35 @@ impl Dem {
                 ch
             })
             .collect();
-        // Assemble the new list in the spare arrays.
+        // Assemble the new list in the spare arrays, the rows of each force block together
+        // (block by block, ascending particles within a block).
+        let nb = rayon::current_num_threads().clamp(1, n.max(1));
+        self.blocks.assign(nb, &self.p.pos, self.lx, self.ly);
         let mut new = std::mem::take(&mut sc.spare);
         let total: usize = chunks.iter().map(|c| c.j.len()).sum();
-        new.row.clear();
-        new.row.reserve(n + 1);
-        new.row.push(0);
+        // Where each particle's candidate row sits in the chunk outputs.
+        let mut at = Vec::with_capacity(n);
+        for ch in &chunks {
+            let mut o = 0u32;
+            for &c in &ch.counts {
+                at.push(o);
+                o += c;
+            }
+        }
+        new.lrow.clear();
+        new.lrow.reserve(n + 1);
+        new.lrow.push(0);
+        let mut acc = 0u32;
+        for ch in &chunks {
+            for &c in &ch.counts {
+                acc += c;
+                new.lrow.push(acc);
+            }
+        }
+        new.start.clear();
+        new.start.resize(n, 0);
+        new.end.clear();
+        new.end.resize(n, 0);
         new.j.clear();
         new.j.reserve(total);
         new.shift.clear();
@@ -658,68 +847,48 @@ impl Dem {
         set_len_keep(&mut new.xi, total);
         set_len_keep(&mut new.plastic, total);
         set_len_keep(&mut new.out, total);
-        let mut acc = 0u32;
-        for ch in &chunks {
-            let base = new.j.len();
-            for &c in &ch.counts {
-                acc += c;
-                new.row.push(acc);
-            }
-            new.j.extend_from_slice(&ch.j);
-            new.shift.extend_from_slice(&ch.shift);
-            for &(kn, ko) in &ch.carry {
-                let (kn, ko) = (base + kn as usize, ko as usize);
-                let st = old.state[ko];
-                new.state[kn] = st;
-                if st & TOUCHING != 0 {
-                    new.xi[kn] = old.xi[ko];
-                }
-                if st & PLASTIC != 0 {
-                    new.plastic[kn] = old.plastic[ko];
-                }
-                if st & EVALUATED != 0 {
-                    // Force and torques are recomputed before they are used; the rest carries over.
-                    let o = old.out[ko];
-                    new.out[kn] = PairOutput {
-                        force: DVec3::ZERO,
-                        torque_i: DVec3::ZERO,
-                        torque_j: DVec3::ZERO,
-                        ..o
-                    };
+        for mem in &self.blocks.members {
+            for &i in mem {
+                let i = i as usize;
+                let ch = &chunks[i / SEARCH_CHUNK];
+                let o = at[i] as usize;
+                let c = ch.counts[i % SEARCH_CHUNK] as usize;
+                let base = new.j.len();
+                new.start[i] = base as u32;
+                new.end[i] = (base + c) as u32;
+                new.j.extend_from_slice(&ch.j[o..o + c]);
+                new.shift.extend_from_slice(&ch.shift[o..o + c]);
+                for (q, &ko) in ch.carry[o..o + c].iter().enumerate() {
+                    if ko == u32::MAX {
+                        continue;
+                    }
+                    let (kn, ko) = (base + q, ko as usize);
+                    let st = old.state[ko];
+                    new.state[kn] = st;
+                    if st & TOUCHING != 0 {
+                        new.xi[kn] = old.xi[ko];
+                    }
+                    if st & PLASTIC != 0 {
+                        new.plastic[kn] = old.plastic[ko];
+                    }
+                    if st & EVALUATED != 0 {
+                        // Force and torques are recomputed before they are used; the rest carries
+                        // over.
+                        let o = old.out[ko];
+                        new.out[kn] = PairOutput {
+                            force: DVec3::ZERO,
+                            torque_i: DVec3::ZERO,
+                            torque_j: DVec3::ZERO,
+                            ..o
+                        };
+                    }
                 }
             }
         }
         drop(chunks);
-        // Transpose: per particle, the pairs in which it is j, ascending.
-        new.col_start.clear();
-        new.col_start.resize(n + 1, 0);
-        for &j in &new.j {
-            new.col_start[j as usize + 1] += 1;
-        }
-        for p in 0..n {
-            new.col_start[p + 1] += new.col_start[p];
-        }
-        sc.fill.clear();
-        sc.fill.extend_from_slice(&new.col_start[..n]);
-        new.col.resize(total, 0);
-        for (k, &j) in new.j.iter().enumerate() {
-            new.col[sc.fill[j as usize] as usize] = k as u32;
-            sc.fill[j as usize] += 1;
-        }
-        // Work chunks of the pair loop: consecutive particles with about CHUNK_PAIRS pairs.
-        new.chunks.clear();
-        let mut last = 0u32;
-        for i in 1..=n {
-            if new.row[i] - last >= CHUNK_PAIRS || i == n {
-                new.chunks.push(i as u32);
-                last = new.row[i];
-            }
-        }
-        if n == 0 {
-            new.chunks.push(0);
-        }
         sc.spare = std::mem::replace(&mut self.pairs, new);
-
+        self.blocks.link(&self.pairs);
+        self.blocks.stamp = (self.rebuilds + 1, nb, n, self.pairs.len());
         self.rebuilds += 1;
         Ok(())
     }
@@ -728,14 +897,18 @@ impl Dem {
     /// Also updates the top-wall velocity when it is pressure-driven.
     ///
     /// Each particle sums `ext_force`, then its pair forces in ascending pair index, then the walls,
-    /// whatever the thread count. The particles are split into one contiguous block per thread.
-    /// Phase 1 evaluates in parallel the *cross* pairs (i in a block, j in a later one) and stores
-    /// their forces. Phase 2 runs each block as one task: a particle starts from its stored cross
-    /// contributions as `j` (all of which precede the block's rows), then the block's rows are
-    /// swept in order, evaluating in-block pairs and adding them to both particles at once, and
-    /// adding the stored cross forces at the end of each row. On one thread everything is phase 2.
+    /// whatever the thread count. The particles are split into one block per thread, slabs across
+    /// the longer periodic axis ([`Blocks`]). A block sweeps, in ascending pair index, the rows of
+    /// its particles and the *foreign* pairs whose `j` it holds: each pair is evaluated and added
+    /// to whichever of its particles the block holds, so every particle sees its pairs in order.
+    /// A pair across two blocks is evaluated by both (identical inputs, identical results); the
+    /// block of `i` owns it and writes its next-step history. On one thread there is one block and
+    /// no foreign pair.
     pub fn compute_forces(&mut self) {
         let n = self.p.len();
+        let nb = rayon::current_num_threads().clamp(1, n.max(1));
+        self.update_blocks(nb);
+        let record = self.record_pair_outputs;
         let ctx = PairCtx {
             p: ParticleView {
                 pos: &self.p.pos,
@@ -744,7 +917,6 @@ impl Dem {
                 radius: &self.p.radius,
                 mass: &self.p.mass,
                 material: &self.p.material,
-                ext_force: &self.p.ext_force,
             },
             table: &self.table,
             n_mat: self.n_mat,
@@ -752,293 +924,238 @@ impl Dem {
             ly: self.ly,
             dt: self.dt,
             cohesion: self.cohesion,
-            simple: self.table.iter().all(|pp| {
-                pp.normal == NormalModel::Hertz
-                    && !(self.cohesion && pp.surface_energy > 0.0)
-                    && !(self.cohesion && pp.rolling_friction > 0.0)
-            }),
-            isa: lanes::detect(),
-            record: self.record_pair_outputs,
         };
-        let nb = rayon::current_num_threads().clamp(1, n.max(1));
-        let pb: Vec<usize> = (0..=nb).map(|b| b * n / nb).collect();
+        let ext = &self.p.ext_force;
         let pl = &mut self.pairs;
-        let npairs = pl.j.len();
-        let row = &pl.row;
-        let jv = &pl.j;
-        let shift = &pl.shift;
-        // Phase 1: cross pairs, the end j ≥ (end of i's block) of each row of blocks 0..nb−1.
-        if nb > 1 {
-            pl.xflag.resize(npairs, 0);
-            set_len_keep(&mut pl.xforce, npairs);
-            let last = pb[nb - 1];
-            let mut firsts: Vec<u32> = vec![0];
-            firsts.extend(pl.chunks.iter().copied().filter(|&c| (c as usize) < last));
-            firsts.push(last as u32);
-            let bounds: Vec<u32> = firsts[1..].iter().map(|&i| row[i as usize]).collect();
-            let nl = row[last] as usize;
-            let state = split_at_offsets(&mut pl.state[..nl], &bounds);
-            let xis = split_at_offsets(&mut pl.xi[..nl], &bounds);
-            let plastic = split_at_offsets(&mut pl.plastic[..nl], &bounds);
-            let outs = split_at_offsets(&mut pl.out[..nl], &bounds);
-            let xflag = split_at_offsets(&mut pl.xflag[..nl], &bounds);
-            let xforce = split_at_offsets(&mut pl.xforce[..nl], &bounds);
-            state
-                .into_par_iter()
-                .zip(xis)
-                .zip(plastic)
-                .zip(outs)
-                .zip(xflag)
-                .zip(xforce)
-                .enumerate()
-                .for_each(|(ci, (((((state, xis), plastic), outs), xflag), xforce))| {
-                    let (ia, ib) = (firsts[ci] as usize, firsts[ci + 1] as usize);
-                    let base = row[ia] as usize;
-                    let mut b = pb.partition_point(|&s| s <= ia) - 1;
-                    let mut pend: Vec<Pending> = Vec::new();
-                    for i in ia..ib {
-                        while i >= pb[b + 1] {
-                            b += 1;
-                        }
-                        let end = pb[b + 1] as u32;
-                        let (r0, r1) = (row[i] as usize, row[i + 1] as usize);
-                        let first_cross = r0 + jv[r0..r1].partition_point(|&j| j < end);
-                        let (pi, ri) = (ctx.p.pos[i], ctx.p.radius[i]);
-                        for k in first_cross..r1 {
-                            let kl = k - base;
-                            let j = jv[k] as usize;
-                            let (d, dist2, apart) = ctx.test(pi, ri, j, shift[k], state[kl]);
-                            xflag[kl] = 0;
-                            if apart {
-                                state[kl] = 0;
-                            } else {
-                                pend.push(Pending {
-                                    kl: kl as u32,
-                                    i: i as u32,
-                                    j: j as u32,
-                                    d,
-                                    dist2,
-                                });
-                            }
-                        }
-                    }
-                    let mut touch = vec![false; pend.len()];
-                    let mut res = vec![PairForce::default(); pend.len()];
-                    ctx.kernels(&pend, state, xis, plastic, outs, &mut touch, &mut res);
-                    for (u, pe) in pend.iter().enumerate() {
-                        if touch[u] {
-                            xflag[pe.kl as usize] = 1;
-                            xforce[pe.kl as usize] = res[u];
-                        }
-                    }
-                });
-        }
-        // Phase 2: one task per block.
+        let (start, end, jv, shift) = (&pl.start, &pl.end, &pl.j, &pl.shift);
+        let Blocks {
+            of,
+            local,
+            members,
+            foreign,
+            snap,
+            acc,
+            busy,
+            ..
+        } = &mut self.blocks;
+        // The history of the pairs a block evaluates without owning them, before any changes.
+        snap.resize_with(foreign.len(), Vec::new);
+        snap.par_iter_mut()
+            .zip(foreign.par_iter())
+            .for_each(|(sn, fr)| {
+                sn.clear();
+                sn.extend(fr.iter().map(|&(k, _)| {
+                    let k = k as usize;
+                    (pl.state[k], pl.xi[k], pl.plastic[k])
+                }));
+            });
+        let state = Exclusive::new(&mut pl.state);
+        let xis = Exclusive::new(&mut pl.xi);
+        let plastic = Exclusive::new(&mut pl.plastic);
+        let outs = Exclusive::new(&mut pl.out);
+        let wall_b = Exclusive::new(&mut self.walls.bottom);
+        let wall_t = Exclusive::new(&mut self.walls.top);
+        let wall_s = Exclusive::new(&mut self.walls.state);
         let wm = self.walls.material;
         let (zb, zt, top_active) = (self.walls.z_bottom, self.walls.z_top, self.walls.top_active);
         let (vb, vt) = (self.walls.bottom_vel, self.walls.top_vel);
-        let pbounds: Vec<u32> = pb[1..].iter().map(|&i| i as u32).collect();
-        let rbounds: Vec<u32> = pb[1..].iter().map(|&i| row[i]).collect();
-        let state = split_at_offsets(&mut pl.state, &rbounds);
-        let xis = split_at_offsets(&mut pl.xi, &rbounds);
-        let plastic = split_at_offsets(&mut pl.plastic, &rbounds);
-        let outs = split_at_offsets(&mut pl.out, &rbounds);
-        let (col, cs, xflag, xforce) = (&pl.col, &pl.col_start, &pl.xflag, &pl.xforce);
-        let forces = split_at_offsets(&mut self.p.force, &pbounds);
-        let torques = split_at_offsets(&mut self.p.torque, &pbounds);
-        let wbs = split_at_offsets(&mut self.walls.bottom, &pbounds);
-        let wts = split_at_offsets(&mut self.walls.top, &pbounds);
-        let wss = split_at_offsets(&mut self.walls.state, &pbounds);
-        let p = &ctx.p;
-        state
-            .into_par_iter()
-            .zip(xis)
-            .zip(plastic)
-            .zip(outs)
-            .zip(forces)
-            .zip(torques)
-            .zip(wbs)
-            .zip(wts)
-            .zip(wss)
+        let (of, local) = (&*of, &*local);
+        let times: Vec<f64> = acc
+            .par_iter_mut()
+            .zip(members.par_iter())
+            .zip(foreign.par_iter())
+            .zip(snap.par_iter())
             .enumerate()
-            .for_each(
-                |(b, ((((((((state, xis), plastic), outs), fc), tc), wbc), wtc), wsc))| {
-                    let (s, e) = (pb[b], pb[b + 1]);
-                    let base = row[s] as usize;
-                    let mut skipped_i = vec![false; e - s];
-                    // Start: ext_force, then the stored cross pairs where the particle is j (their
-                    // rows precede the block, so they come first in pair order). Pairs not touching
-                    // contribute exact zeros and are skipped; adding +0 to the force only turns a
-                    // −0 into +0, which `skipped_i` reproduces for the i side (on the j side,
-                    // subtracting +0 changes nothing, and torques start at +0).
-                    for q in s..e {
-                        let mut fs = p.ext_force[q];
-                        let mut ts = DVec3::ZERO;
-                        for &k in &col[cs[q] as usize..cs[q + 1] as usize] {
-                            if k as usize >= base {
-                                break;
-                            }
-                            if xflag[k as usize] != 0 {
-                                let o = &xforce[k as usize];
-                                fs -= o.force;
-                                ts += o.torque_j;
-                            }
-                        }
-                        fc[q - s] = fs;
-                        tc[q - s] = ts;
+            .map(|(b, (((acc, mem), fr), sn))| {
+                let t0 = std::time::Instant::now();
+                let p = &ctx.p;
+                let m = mem.len();
+                acc.force.clear();
+                acc.force.extend(mem.iter().map(|&q| ext[q as usize]));
+                acc.torque.clear();
+                acc.torque.resize(m, DVec3::ZERO);
+                acc.skipped.clear();
+                acc.skipped.resize(m, false);
+                let (fc, tc, sk) = (&mut acc.force, &mut acc.torque, &mut acc.skipped);
+                // A foreign pair: evaluated from its history at the start of the step, added to j
+                // only.
+                let foreign_pair = |f: usize, fc: &mut [DVec3], tc: &mut [DVec3]| {
+                    let (k, i) = (fr[f].0 as usize, fr[f].1 as usize);
+                    let (st, xi, pls) = sn[f];
+                    let j = jv[k] as usize;
+                    let (d, dist2, apart) = ctx.test(p.pos[i], p.radius[i], j, shift[k], st);
+                    if apart {
+                        return;
                     }
-                    // The block's rows in order, in groups of about GROUP_PAIRS pairs: (A) the
-                    // distance tests of the in-block pairs, (B) the kernels of those not apart,
-                    // (C) the sums in pair order: in-block pairs to both particles, cross pairs
-                    // (the end of each row) from phase 1.
-                    let mut pend: Vec<Pending> = Vec::new();
-                    let mut touch: Vec<bool> = Vec::new();
-                    let mut res: Vec<PairForce> = Vec::new();
-                    let mut i0 = s;
-                    while i0 < e {
-                        let mut i1 = i0 + 1;
-                        while i1 < e && row[i1] - row[i0] < GROUP_PAIRS {
-                            i1 += 1;
+                    let e = ctx.kernel(i, j, d, dist2, st, xi, pls, false);
+                    if e.touching {
+                        let lj = local[j] as usize;
+                        fc[lj] -= e.force;
+                        tc[lj] += e.torque_j;
+                    }
+                };
+                let mut fi = 0usize;
+                for (li, &i) in mem.iter().enumerate() {
+                    let i = i as usize;
+                    let (r0, r1) = (start[i] as usize, end[i] as usize);
+                    // Foreign rows before this one (list order is by first particle).
+                    while fi < fr.len() && (fr[fi].1 as usize) < i {
+                        foreign_pair(fi, fc, tc);
+                        fi += 1;
+                    }
+                    let (pi, ri) = (p.pos[i], p.radius[i]);
+                    for k in r0..r1 {
+                        let j = jv[k] as usize;
+                        // SAFETY (all accesses to pair k below): k is in the row of i, which only
+                        // this block sweeps; other blocks use their snapshots.
+                        let st = unsafe { state.get(k) };
+                        let (d, dist2, apart) = ctx.test(pi, ri, j, shift[k], st);
+                        if apart {
+                            unsafe { state.set(k, 0) };
+                            sk[li] = true;
+                            continue;
                         }
-                        // (A)
-                        let npair = (row[i1] - row[i0]) as usize;
-                        if pend.len() < npair {
-                            pend.resize(npair, Pending::default());
-                            touch.resize(npair, false);
-                            res.resize(npair, PairForce::default());
-                        }
-                        let mut m = 0usize;
-                        for i in i0..i1 {
-                            let (pi, ri) = (p.pos[i], p.radius[i]);
-                            for k in row[i] as usize..row[i + 1] as usize {
-                                let j = jv[k] as usize;
-                                if j >= e {
-                                    break;
-                                }
-                                let kl = k - base;
-                                let (d, dist2, apart) = ctx.test(pi, ri, j, shift[k], state[kl]);
-                                if apart {
-                                    state[kl] = 0;
-                                }
-                                pend[m] = Pending {
-                                    kl: kl as u32,
-                                    i: i as u32,
-                                    j: j as u32,
-                                    d,
-                                    dist2,
-                                };
-                                m += !apart as usize;
+                        let xi = if st & TOUCHING != 0 {
+                            unsafe { xis.get(k) }
+                        } else {
+                            DVec3::ZERO
+                        };
+                        let pls = if st & PLASTIC != 0 {
+                            unsafe { plastic.get(k) }
+                        } else {
+                            PlasticState::default()
+                        };
+                        let e = ctx.kernel(i, j, d, dist2, st, xi, pls, record);
+                        unsafe {
+                            state.set(k, e.state);
+                            if e.touching {
+                                xis.set(k, e.xi);
+                            }
+                            if e.state & PLASTIC != 0 {
+                                plastic.set(k, e.plastic);
+                            }
+                            if record {
+                                outs.set(k, e.out);
                             }
                         }
-                        // (B)
-                        ctx.kernels(
-                            &pend[..m],
-                            state,
-                            xis,
-                            plastic,
-                            outs,
-                            &mut touch[..m],
-                            &mut res[..m],
+                        if e.touching {
+                            fc[li] += e.force;
+                            tc[li] += e.torque_i;
+                            if of[j] as usize == b {
+                                let lj = local[j] as usize;
+                                fc[lj] -= e.force;
+                                tc[lj] += e.torque_j;
+                            }
+                        } else {
+                            sk[li] = true;
+                        }
+                    }
+                }
+                while fi < fr.len() {
+                    foreign_pair(fi, fc, tc);
+                    fi += 1;
+                }
+                // The walls, after all pairs, for the block's particles.
+                for (li, &i) in mem.iter().enumerate() {
+                    let i = i as usize;
+                    let mut fs = fc[li];
+                    if sk[li] {
+                        fs += DVec3::ZERO;
+                    }
+                    let mut ts = tc[li];
+                    let pp = &ctx.table[p.material[i] as usize * ctx.n_mat + wm as usize];
+                    let r = p.radius[i];
+                    // SAFETY (wall arrays): particle i belongs to this block only.
+                    let ws0 = unsafe { wall_s.get(i) };
+                    let mut ws = ws0;
+                    // Bottom wall: normal +z. A clear state bit means a default history, for
+                    // which the wall law does nothing while apart.
+                    let db = zb - (p.pos[i].z - r);
+                    if db > 0.0 || db.is_nan() || ws & WALL_BOTTOM != 0 {
+                        let mut h = unsafe { wall_b.get(i) };
+                        let ran = wall_contact(
+                            pp,
+                            db,
+                            r,
+                            p.mass[i],
+                            DVec3::Z,
+                            p.vel[i] - vb,
+                            p.omega[i],
+                            &mut h,
+                            ctx.dt,
+                            ctx.cohesion,
+                            &mut fs,
+                            &mut ts,
                         );
-                        // (C)
-                        let mut u = 0usize;
-                        for i in i0..i1 {
-                            let li = i - s;
-                            for k in row[i] as usize..row[i + 1] as usize {
-                                let j = jv[k] as usize;
-                                if j < e {
-                                    if u < m && pend[u].kl as usize == k - base {
-                                        if touch[u] {
-                                            let o = &res[u];
-                                            fc[li] += o.force;
-                                            tc[li] += o.torque_i;
-                                            fc[j - s] -= o.force;
-                                            tc[j - s] += o.torque_j;
-                                        } else {
-                                            skipped_i[li] = true;
-                                        }
-                                        u += 1;
-                                    } else {
-                                        skipped_i[li] = true;
-                                    }
-                                } else if xflag[k] != 0 {
-                                    let o = &xforce[k];
-                                    fc[li] += o.force;
-                                    tc[li] += o.torque_i;
-                                } else {
-                                    skipped_i[li] = true;
-                                }
-                            }
+                        unsafe { wall_b.set(i, h) };
+                        if ran {
+                            ws |= WALL_BOTTOM;
+                        } else {
+                            ws &= !WALL_BOTTOM;
                         }
-                        i0 = i1;
                     }
-                    // Walls.
-                    for l in 0..e - s {
-                        let i = s + l;
-                        let mut fs = fc[l];
-                        let mut ts = tc[l];
-                        if skipped_i[l] {
-                            fs += DVec3::ZERO;
-                        }
-                        let pp = &ctx.table[p.material[i] as usize * ctx.n_mat + wm as usize];
-                        let r = p.radius[i];
-                        let ws = &mut wsc[l];
-                        // Bottom wall: normal +z. A clear state bit means a default history, for
-                        // which the wall law does nothing while apart.
-                        let db = zb - (p.pos[i].z - r);
-                        if db > 0.0 || db.is_nan() || *ws & WALL_BOTTOM != 0 {
+                    if top_active {
+                        let dtp = p.pos[i].z + r - zt;
+                        if dtp > 0.0 || dtp.is_nan() || ws & WALL_TOP != 0 {
+                            let mut h = unsafe { wall_t.get(i) };
                             let ran = wall_contact(
                                 pp,
-                                db,
+                                dtp,
                                 r,
                                 p.mass[i],
-                                DVec3::Z,
-                                p.vel[i] - vb,
+                                -DVec3::Z,
+                                p.vel[i] - vt,
                                 p.omega[i],
-                                &mut wbc[l],
+                                &mut h,
                                 ctx.dt,
                                 ctx.cohesion,
                                 &mut fs,
                                 &mut ts,
                             );
+                            unsafe { wall_t.set(i, h) };
                             if ran {
-                                *ws |= WALL_BOTTOM;
+                                ws |= WALL_TOP;
                             } else {
-                                *ws &= !WALL_BOTTOM;
+                                ws &= !WALL_TOP;
                             }
                         }
-                        if top_active {
-                            let dtp = p.pos[i].z + r - zt;
-                            if dtp > 0.0 || dtp.is_nan() || *ws & WALL_TOP != 0 {
-                                let ran = wall_contact(
-                                    pp,
-                                    dtp,
-                                    r,
-                                    p.mass[i],
-                                    -DVec3::Z,
-                                    p.vel[i] - vt,
-                                    p.omega[i],
-                                    &mut wtc[l],
-                                    ctx.dt,
-                                    ctx.cohesion,
-                                    &mut fs,
-                                    &mut ts,
-                                );
-                                if ran {
-                                    *ws |= WALL_TOP;
-                                } else {
-                                    *ws &= !WALL_TOP;
-                                }
-                            }
-                        } else if *ws & WALL_TOP != 0 {
-                            wtc[l] = WallHistory::default();
-                            *ws &= !WALL_TOP;
-                        }
-                        fc[l] = fs;
-                        tc[l] = ts;
+                    } else if ws & WALL_TOP != 0 {
+                        unsafe { wall_t.set(i, WallHistory::default()) };
+                        ws &= !WALL_TOP;
                     }
-                },
-            );
+                    if ws != ws0 {
+                        unsafe { wall_s.set(i, ws) };
+                    }
+                    fc[li] = fs;
+                    tc[li] = ts;
+                }
+                t0.elapsed().as_secs_f64()
+            })
+            .collect();
+        for (b, t) in busy.iter_mut().zip(&times) {
+            *b += t;
+        }
+        // The sums into the particle arrays: one block holds them in particle order already.
+        if acc.len() == 1 {
+            std::mem::swap(&mut self.p.force, &mut acc[0].force);
+            std::mem::swap(&mut self.p.torque, &mut acc[0].torque);
+        } else {
+            let acc = &*acc;
+            let c = CHUNK_PARTICLES;
+            self.p
+                .force
+                .par_chunks_mut(c)
+                .zip(self.p.torque.par_chunks_mut(c))
+                .enumerate()
+                .for_each(|(ci, (fc, tc))| {
+                    for l in 0..fc.len() {
+                        let i = ci * c + l;
+                        let (b, li) = (of[i] as usize, local[i] as usize);
+                        fc[l] = acc[b].force[li];
+                        tc[l] = acc[b].torque[li];
+                    }
+                });
+        }
         // Wall reactions (sequential for determinism). Particles with a clear state bit have a
         // default history (normal force +0), which would add nothing.
         let mut ft = 0.0;
@@ -1070,6 +1187,18 @@ impl Dem {
         } else if let WallDrive::Velocity(v) = self.walls.top_drive {
             self.walls.top_vel = v;
         }
+    }
+
+    /// Bring the spatial blocks of [`Dem::compute_forces`] up to date when the pair list or the
+    /// block count changed since they were made (normally they are made with the pair list).
+    fn update_blocks(&mut self, nb: usize) {
+        let stamp = (self.rebuilds, nb, self.p.len(), self.pairs.len());
+        if self.blocks.stamp == stamp {
+            return;
+        }
+        self.blocks.assign(nb, &self.p.pos, self.lx, self.ly);
+        self.blocks.link(&self.pairs);
+        self.blocks.stamp = stamp;
     }
 
     /// One full velocity-Verlet step (no ECS; the ECS schedule calls the same pieces in its slots).
@@ -1180,7 +1309,6 @@ struct ParticleView<'a> {
     radius: &'a [f64],
     mass: &'a [f64],
     material: &'a [u8],
-    ext_force: &'a [DVec3],
 }
 
 /// What the pair kernel needs besides the pair itself.
@@ -1192,33 +1320,20 @@ struct PairCtx<'a> {
     ly: f64,
     dt: f64,
     cohesion: bool,
-    /// Every material pair is elastic Hertz without adhesion or rolling resistance: the lane
-    /// kernel applies to pairs without plastic history.
-    simple: bool,
-    /// Instruction set of the lane kernel.
-    isa: lanes::Isa,
-    /// Store the output records of evaluated pairs ([`Dem::record_pair_outputs`]).
-    record: bool,
 }
 
-/// A pair not found apart by the distance test, waiting for the contact kernel.
-#[derive(Debug, Clone, Copy, Default)]
-struct Pending {
-    /// Pair index within the slices handed to [`PairCtx::kernels`].
-    kl: u32,
-    /// First particle.
-    i: u32,
-    /// Second particle.
-    j: u32,
-    /// Pair vector, m.
-    d: DVec3,
-    /// |d|², m².
-    dist2: f64,
+/// One evaluated pair: its force and torques (zero when not touching) and its next-step state,
+/// spring, plastic history and output record.
+struct Eval {
+    touching: bool,
+    force: DVec3,
+    torque_i: DVec3,
+    torque_j: DVec3,
+    state: u8,
+    xi: DVec3,
+    plastic: PlasticState,
+    out: PairOutput,
 }
-
-/// Pairs per group of rows in phase 2 of [`Dem::compute_forces`]: the distance tests of a group
-/// first, then the kernels of the pairs in contact back to back, then the sums.
-const GROUP_PAIRS: u32 = 128;
 
 impl PairCtx<'_> {
     /// Distance test of pair (i, j) (position `pi`, radius `ri` of i; image shift `sh`; pair
@@ -1234,148 +1349,9 @@ impl PairCtx<'_> {
         (d, dist2, dist2 >= sum * sum && state & PLASTIC == 0)
     }
 
-    /// Run the contact kernel on the pending pairs `pend` (`kl` indexes the slices): updates
-    /// their state bits, springs, plastic history and (when recording) output records, and
-    /// writes per pending pair whether it touches and its force and torques (zero when not
-    /// touching) into `touch` and `res`. With `simple`, pairs without plastic history go through
-    /// the lane kernel [`LANES`] at a time; the results are those of the scalar kernel.
-    #[allow(clippy::too_many_arguments)]
-    fn kernels(
-        &self,
-        pend: &[Pending],
-        state: &mut [u8],
-        xis: &mut [DVec3],
-        plastic: &mut [PlasticState],
-        outs: &mut [PairOutput],
-        touch: &mut [bool],
-        res: &mut [PairForce],
-    ) {
-        let p = &self.p;
-        let mut inp = LaneIn::default();
-        let mut out = LaneOut::default();
-        // Lane → pending index.
-        let mut lane_of = [0usize; LANES];
-        let mut q = 0usize;
-        let mut flush = |q: usize,
-                         inp: &mut LaneIn,
-                         lane_of: &[usize; LANES],
-                         state: &mut [u8],
-                         xis: &mut [DVec3],
-                         outs: &mut [PairOutput],
-                         touch: &mut [bool],
-                         res: &mut [PairForce]| {
-            // Unused lanes repeat lane 0 (valid numbers; their results are dropped).
-            for l in q..LANES {
-                for c in 0..3 {
-                    inp.d[c][l] = inp.d[c][0];
-                    inp.vrel[c][l] = inp.vrel[c][0];
-                    inp.wi[c][l] = inp.wi[c][0];
-                    inp.wj[c][l] = inp.wj[c][0];
-                    inp.xi[c][l] = inp.xi[c][0];
-                }
-                inp.dist2[l] = inp.dist2[0];
-                inp.ri[l] = inp.ri[0];
-                inp.rj[l] = inp.rj[0];
-                inp.mi[l] = inp.mi[0];
-                inp.mj[l] = inp.mj[0];
-                inp.y_star[l] = inp.y_star[0];
-                inp.g_star[l] = inp.g_star[0];
-                inp.beta[l] = inp.beta[0];
-                inp.mu[l] = inp.mu[0];
-            }
-            lanes::hertz(self.isa, inp, self.dt, &mut out);
-            for (l, &u) in lane_of.iter().enumerate().take(q) {
-                let kl = pend[u].kl as usize;
-                let t = out.touching[l];
-                let f = PairForce {
-                    force: DVec3::new(out.f[0][l], out.f[1][l], out.f[2][l]),
-                    torque_i: DVec3::new(out.ti[0][l], out.ti[1][l], out.ti[2][l]),
-                    torque_j: DVec3::new(out.tj[0][l], out.tj[1][l], out.tj[2][l]),
-                };
-                let mut ns = if t { TOUCHING } else { 0 };
-                if t {
-                    xis[kl] = DVec3::new(out.xi[0][l], out.xi[1][l], out.xi[2][l]);
-                }
-                if self.record {
-                    ns |= EVALUATED;
-                    outs[kl] = PairOutput {
-                        force: f.force,
-                        torque_i: f.torque_i,
-                        torque_j: f.torque_j,
-                        normal_force: out.normal_force[l],
-                        contact_radius: out.contact_radius[l],
-                        overlap: out.delta[l],
-                    };
-                }
-                state[kl] = ns;
-                touch[u] = t;
-                res[u] = f;
-            }
-        };
-        for (u, pe) in pend.iter().enumerate() {
-            let kl = pe.kl as usize;
-            let st = state[kl];
-            let (i, j) = (pe.i as usize, pe.j as usize);
-            if !self.simple || st & PLASTIC != 0 {
-                let (t, f) = self.kernel(
-                    i,
-                    j,
-                    pe.d,
-                    pe.dist2,
-                    &mut state[kl],
-                    &mut xis[kl],
-                    &mut plastic[kl],
-                    &mut outs[kl],
-                );
-                touch[u] = t;
-                res[u] = f;
-                continue;
-            }
-            let pp = &self.table[p.material[i] as usize * self.n_mat + p.material[j] as usize];
-            let vrel = p.vel[i] - p.vel[j];
-            let xi = if st & TOUCHING != 0 {
-                xis[kl]
-            } else {
-                DVec3::ZERO
-            };
-            let (wi, wj) = (p.omega[i], p.omega[j]);
-            for (c, v) in [pe.d, vrel, wi, wj, xi].iter().enumerate() {
-                let a = v.to_array();
-                let dst = match c {
-                    0 => &mut inp.d,
-                    1 => &mut inp.vrel,
-                    2 => &mut inp.wi,
-                    3 => &mut inp.wj,
-                    _ => &mut inp.xi,
-                };
-                dst[0][q] = a[0];
-                dst[1][q] = a[1];
-                dst[2][q] = a[2];
-            }
-            inp.dist2[q] = pe.dist2;
-            inp.ri[q] = p.radius[i];
-            inp.rj[q] = p.radius[j];
-            inp.mi[q] = p.mass[i];
-            inp.mj[q] = p.mass[j];
-            inp.y_star[q] = pp.y_star;
-            inp.g_star[q] = pp.g_star;
-            inp.beta[q] = pp.beta;
-            inp.mu[q] = pp.friction;
-            lane_of[q] = u;
-            q += 1;
-            if q == LANES {
-                flush(q, &mut inp, &lane_of, state, xis, outs, touch, res);
-                q = 0;
-            }
-        }
-        if q > 0 {
-            flush(q, &mut inp, &lane_of, state, xis, outs, touch, res);
-        }
-    }
-
-    /// The scalar contact kernel of pair (i, j) with pair vector `d` and |d|² = `dist2`: updates
-    /// the state bits, spring, plastic history and (when recording) the output record; returns
-    /// whether the particles touch, and the force and torques (zero when not touching).
+    /// The contact kernel of pair (i, j) with pair vector `d` and |d|² = `dist2`, from its current
+    /// state bits `st`, spring `xi` and plastic history `pl` (each used only where `st` says it is
+    /// valid). `record`: fill the output record.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn kernel(
@@ -1384,13 +1360,12 @@ impl PairCtx<'_> {
         j: usize,
         d: DVec3,
         dist2: f64,
-        state: &mut u8,
-        xis: &mut DVec3,
-        plastic: &mut PlasticState,
-        out: &mut PairOutput,
-    ) -> (bool, PairForce) {
+        st: u8,
+        xi: DVec3,
+        pl: PlasticState,
+        record: bool,
+    ) -> Eval {
         let p = &self.p;
-        let st = *state;
         let (ri, rj) = (p.radius[i], p.radius[j]);
         let sum = ri + rj;
         let dist = dist2.sqrt();
@@ -1400,13 +1375,9 @@ impl PairCtx<'_> {
         let r_eff = ri * rj / sum;
         let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
         let vrel = p.vel[i] - p.vel[j];
-        let mut xi = if st & TOUCHING != 0 {
-            *xis
-        } else {
-            DVec3::ZERO
-        };
+        let mut xi = if st & TOUCHING != 0 { xi } else { DVec3::ZERO };
         let mut pls = if st & PLASTIC != 0 {
-            *plastic
+            pl
         } else {
             PlasticState::default()
         };
@@ -1432,15 +1403,14 @@ impl PairCtx<'_> {
         let mut ns = 0;
         if o.touching {
             ns |= TOUCHING;
-            *xis = xi;
         }
         if pls.delta_max != 0.0 {
             ns |= PLASTIC;
-            *plastic = pls;
         }
-        if self.record {
+        let mut out = PairOutput::default();
+        if record {
             ns |= EVALUATED;
-            *out = PairOutput {
+            out = PairOutput {
                 force: o.force,
                 torque_i: o.torque_i,
                 torque_j: o.torque_j,
@@ -1449,15 +1419,16 @@ impl PairCtx<'_> {
                 overlap: delta,
             };
         }
-        *state = ns;
-        (
-            o.touching,
-            PairForce {
-                force: o.force,
-                torque_i: o.torque_i,
-                torque_j: o.torque_j,
-            },
-        )
+        Eval {
+            touching: o.touching,
+            force: o.force,
+            torque_i: o.torque_i,
+            torque_j: o.torque_j,
+            state: ns,
+            xi,
+            plastic: pls,
+            out,
+        }
     }
 }
 

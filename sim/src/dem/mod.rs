@@ -13,7 +13,6 @@ pub mod contact;
 pub mod engine;
 pub mod fibril_law;
 pub mod lammps;
-mod lanes;
 pub mod pairs;
 pub mod schedule;
 

@@ -1,17 +1,14 @@
 //! The Verlet pair list of the DEM engine, stored hot/cold split.
 //!
-//! Every step the engine tests every listed pair for contact, but only a fifth or so of them touch.
-//! The list is therefore stored as parallel arrays, grouped by the first particle `i` (CSR rows):
+//! Every step the engine tests every listed pair for contact, but only part of them touch. The
+//! list is therefore stored as parallel arrays, grouped by the first particle `i` (CSR rows):
 //!
 //! - **hot** (read every step): the second particle `j`, the periodic image shift and a one-byte state
-//!   (touching / evaluated by the contact kernel / has plastic history), 7 bytes per pair;
+//!   (touching / output recorded / has plastic history), 7 bytes per pair;
 //! - **history** (read and written only for pairs the contact kernel evaluates): the tangential
 //!   spring ξ and the plastic state;
-//! - **outputs** (written only for evaluated pairs, read by the force gather only for touching
-//!   pairs): force, torques, normal force, contact radius and overlap, in one record;
-//! - the **transpose** (`col`): for each particle the pairs in which it is `j`, in pair order, so
-//!   that the per-particle force gather visits the pairs of a particle in ascending pair index
-//!   without a per-step sort.
+//! - **outputs** (written only when recorded): force, torques, normal force, contact radius and
+//!   overlap, in one record.
 //!
 //! Values in the history and output arrays are only meaningful where the state byte says so; the
 //! accessors ([`PairList::get`], [`PairList::iter`]) return the logical values (zeros elsewhere).
@@ -78,12 +75,19 @@ pub struct Pair {
     pub touching: bool,
 }
 
-/// The Verlet pair list (see the module documentation for the layout). Pairs are ordered by
-/// `(i, j)`; pair `k` of particle `i` lies in `row[i]..row[i + 1]`.
+/// The Verlet pair list (see the module documentation for the layout). The list order is
+/// ascending `(i, j)`: the `k`-th pair of the list is the `k − lrow[i]`-th of the row of `i`, where
+/// `lrow[i] ≤ k < lrow[i + 1]`. In storage, each row is contiguous and sorted by `j` (slots
+/// `start[i]..end[i]`), but rows are placed block by block for the threads of the force
+/// computation, not necessarily in `i` order.
 #[derive(Debug, Clone, Default)]
 pub struct PairList {
-    /// Row offsets by first particle (len n + 1).
-    pub(crate) row: Vec<u32>,
+    /// First storage slot of the row of each particle.
+    pub(crate) start: Vec<u32>,
+    /// One past the last storage slot of the row of each particle.
+    pub(crate) end: Vec<u32>,
+    /// List-order offsets of the rows (len n + 1).
+    pub(crate) lrow: Vec<u32>,
     /// Second particle per pair.
     pub(crate) j: Vec<u32>,
     /// Periodic image shift `(s_x, s_y)` per pair.
@@ -96,33 +100,7 @@ pub struct PairList {
     pub(crate) plastic: Vec<PlasticState>,
     /// Outputs per pair (valid where [`EVALUATED`]).
     pub(crate) out: Vec<PairOutput>,
-    /// Transpose offsets (len n + 1): the pairs in which particle `p` is `j` are
-    /// `col[col_start[p]..col_start[p + 1]]`, ascending.
-    pub(crate) col_start: Vec<u32>,
-    /// Transpose entries (pair indices).
-    pub(crate) col: Vec<u32>,
-    /// Particle boundaries of the work chunks of the pair loop (about [`CHUNK_PAIRS`] pairs each).
-    pub(crate) chunks: Vec<u32>,
-    /// Per pair, for the cross pairs of the last multi-threaded force computation (see
-    /// `Dem::compute_forces`): 1 where touching.
-    pub(crate) xflag: Vec<u8>,
-    /// Per pair, for touching cross pairs: force and torques.
-    pub(crate) xforce: Vec<PairForce>,
 }
-
-/// Force and torques of one pair.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct PairForce {
-    /// Force on `i` (`j` receives −force), N.
-    pub(crate) force: DVec3,
-    /// Torque on `i`, N·m.
-    pub(crate) torque_i: DVec3,
-    /// Torque on `j`, N·m.
-    pub(crate) torque_j: DVec3,
-}
-
-/// Pairs per work chunk of the pair loop (rayon task granularity).
-pub(crate) const CHUNK_PAIRS: u32 = 4096;
 
 impl PairList {
     /// Number of pairs.
@@ -137,13 +115,20 @@ impl PairList {
 
     /// Number of particles the list was built for.
     pub fn particles(&self) -> usize {
-        self.row.len().saturating_sub(1)
+        self.start.len()
     }
 
-    /// Whether pair `k` touches.
-    #[inline]
+    /// First particle and storage slot of the `k`-th pair in list order.
+    fn locate(&self, k: usize) -> (usize, usize) {
+        assert!(k < self.len(), "pair {k} of {}", self.len());
+        // The last row whose list offset is ≤ k and which is not empty.
+        let i = self.lrow.partition_point(|&r| r as usize <= k) - 1;
+        (i, self.start[i] as usize + (k - self.lrow[i] as usize))
+    }
+
+    /// Whether the `k`-th pair (list order) touches.
     pub fn is_touching(&self, k: usize) -> bool {
-        self.state[k] & TOUCHING != 0
+        self.state[self.locate(k).1] & TOUCHING != 0
     }
 
     /// Number of touching pairs.
@@ -151,7 +136,7 @@ impl PairList {
         self.state.iter().filter(|s| **s & TOUCHING != 0).count()
     }
 
-    /// Assemble the view of pair `k` whose first particle is `i`.
+    /// Assemble the view of the pair in storage slot `k` whose first particle is `i`.
     #[inline]
     fn view(&self, i: usize, k: usize) -> Pair {
         let st = self.state[k];
@@ -186,26 +171,24 @@ impl PairList {
         }
     }
 
-    /// Pair `k` (panics when out of range). Finding its first particle is a binary search over the
-    /// rows; use [`PairList::iter`] to visit all pairs.
+    /// The `k`-th pair in list order (panics when out of range). Finding its row is a binary
+    /// search; use [`PairList::iter`] to visit all pairs.
     pub fn get(&self, k: usize) -> Pair {
-        assert!(k < self.len(), "pair {k} of {}", self.len());
-        // The last row start ≤ k that is followed by a larger one.
-        let i = self.row.partition_point(|&r| r as usize <= k) - 1;
-        self.view(i, k)
+        let (i, s) = self.locate(k);
+        self.view(i, s)
     }
 
     /// All pairs in list order (ascending `(i, j)`), as views.
     pub fn iter(&self) -> impl Iterator<Item = Pair> + '_ {
         (0..self.particles()).flat_map(move |i| {
-            (self.row[i] as usize..self.row[i + 1] as usize).map(move |k| self.view(i, k))
+            (self.start[i] as usize..self.end[i] as usize).map(move |k| self.view(i, k))
         })
     }
 
     /// The touching pairs in list order, as views.
     pub fn iter_touching(&self) -> impl Iterator<Item = Pair> + '_ {
         (0..self.particles()).flat_map(move |i| {
-            (self.row[i] as usize..self.row[i + 1] as usize)
+            (self.start[i] as usize..self.end[i] as usize)
                 .filter(move |&k| self.state[k] & TOUCHING != 0)
                 .map(move |k| self.view(i, k))
         })
@@ -219,17 +202,4 @@ impl PairList {
             }
         }
     }
-}
-
-/// Split `s` into consecutive sub-slices at the offsets `ends` (ascending, last = `s.len()`).
-pub(crate) fn split_at_offsets<'a, T>(mut s: &'a mut [T], bounds: &[u32]) -> Vec<&'a mut [T]> {
-    let mut out = Vec::with_capacity(bounds.len());
-    let mut prev = 0usize;
-    for &b in bounds {
-        let (a, rest) = std::mem::take(&mut s).split_at_mut(b as usize - prev);
-        out.push(a);
-        s = rest;
-        prev = b as usize;
-    }
-    out
 }
