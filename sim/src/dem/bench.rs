@@ -48,6 +48,42 @@ pub fn generate_anchor_packing(n: usize, seed: u64) -> Result<DataFile, PackingE
     })
 }
 
+/// The packing `data` repeated `k` × `k` times in x and y (the box grows by `k` in both; the file
+/// is periodic there, so every copy evolves like the original): a large problem with the anchor's
+/// local structure. Copy (a, b) holds particles `(a k + b) n ..`, shifted by (a lx, b ly).
+pub fn tile_packing(data: &DataFile, k: usize) -> DataFile {
+    let (lx, ly) = (
+        data.bounds[0][1] - data.bounds[0][0],
+        data.bounds[1][1] - data.bounds[1][0],
+    );
+    let n = data.ids.len();
+    let mut out = DataFile {
+        bounds: [
+            [data.bounds[0][0], data.bounds[0][0] + k as f64 * lx],
+            [data.bounds[1][0], data.bounds[1][0] + k as f64 * ly],
+            data.bounds[2],
+        ],
+        ids: (1..=(n * k * k) as u64).collect(),
+        types: Vec::with_capacity(n * k * k),
+        diameter: Vec::with_capacity(n * k * k),
+        density: Vec::with_capacity(n * k * k),
+        pos: Vec::with_capacity(n * k * k),
+    };
+    for a in 0..k {
+        for b in 0..k {
+            out.types.extend_from_slice(&data.types);
+            out.diameter.extend_from_slice(&data.diameter);
+            out.density.extend_from_slice(&data.density);
+            out.pos.extend(
+                data.pos
+                    .iter()
+                    .map(|p| [p[0] + a as f64 * lx, p[1] + b as f64 * ly, p[2]]),
+            );
+        }
+    }
+    out
+}
+
 /// Set up the engine for the anchor problem from a packing (orientations not integrated; set
 /// [`Dem::orientations`] to include them).
 pub fn anchor_engine(data: &DataFile) -> Dem {
@@ -190,6 +226,23 @@ pub fn single_contact_checks() -> Vec<(&'static str, f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn tiling_repeats_the_packing() {
+        let d = generate_anchor_packing(800, 3).unwrap();
+        let t = tile_packing(&d, 3);
+        let (lx, ly) = (d.bounds[0][1], d.bounds[1][1]);
+        assert_eq!(t.ids.len(), 9 * 800);
+        assert_eq!(t.bounds[0][1], 3.0 * lx);
+        assert_eq!(t.bounds[1][1], 3.0 * ly);
+        assert_eq!(t.bounds[2], d.bounds[2]);
+        // Copy (a, b) = (2, 1) is block a k + b = 7.
+        let k = 7 * 800 + 13;
+        assert_eq!(t.pos[k][0], d.pos[13][0] + 2.0 * lx);
+        assert_eq!(t.pos[k][1], d.pos[13][1] + ly);
+        assert_eq!(t.pos[k][2], d.pos[13][2]);
+        assert_eq!(t.diameter[k], d.diameter[13]);
+    }
+
     #[test]
     fn single_contacts_match_anchor_to_1e9() {
         for (label, got, want) in single_contact_checks() {
