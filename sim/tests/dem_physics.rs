@@ -130,43 +130,6 @@ fn energy_is_conserved_without_damping() {
 }
 
 #[test]
-#[ignore]
-fn profile_phases() {
-    let data = dryfilm_sim::dem::lammps::read_data_file(std::path::Path::new(
-        "../../shared/bench/dem-anchor-N20000.data.gz",
-    ))
-    .unwrap();
-    let mut dem = dryfilm_sim::dem::bench::anchor_engine(&data);
-    dem.rebuild().unwrap();
-    dem.compute_forces();
-    let mut t = [0.0f64; 4];
-    for _ in 0..500 {
-        let a = std::time::Instant::now();
-        dem.initial_integrate();
-        let b = std::time::Instant::now();
-        dem.maybe_rebuild().unwrap();
-        let c = std::time::Instant::now();
-        dem.compute_forces();
-        let d = std::time::Instant::now();
-        dem.final_integrate().unwrap();
-        let e = std::time::Instant::now();
-        t[0] += (b - a).as_secs_f64();
-        t[1] += (c - b).as_secs_f64();
-        t[2] += (d - c).as_secs_f64();
-        t[3] += (e - d).as_secs_f64();
-    }
-    println!(
-        "initial {:.3} rebuild {:.3} force {:.3} final {:.3} rebuilds {} pairs {}",
-        t[0],
-        t[1],
-        t[2],
-        t[3],
-        dem.rebuilds,
-        dem.pairs.len()
-    );
-}
-
-#[test]
 fn pressed_packing_has_expected_solid_fraction_and_coordination() {
     // 1500 frictional spheres (r ∈ [2, 3] µm) from a loose random packing, pressed by a servo wall at
     // 5 MPa: a jammed frictional packing sits between random loose and random close packing
@@ -195,7 +158,7 @@ fn pressed_packing_has_expected_solid_fraction_and_coordination() {
     let p = dem.walls.top_force_avg / area;
     // Mean coordination over particles with contacts (rattlers excluded).
     let mut deg = vec![0u32; dem.p.len()];
-    for pr in dem.pairs.iter().filter(|p| p.touching) {
+    for pr in dem.pairs.iter_touching() {
         deg[pr.i as usize] += 1;
         deg[pr.j as usize] += 1;
     }

@@ -48,7 +48,44 @@ pub fn generate_anchor_packing(n: usize, seed: u64) -> Result<DataFile, PackingE
     })
 }
 
-/// Set up the engine for the anchor problem from a packing.
+/// The packing `data` repeated `k` × `k` times in x and y (the box grows by `k` in both; the file
+/// is periodic there, so every copy evolves like the original): a large problem with the anchor's
+/// local structure. Copy (a, b) holds particles `(a k + b) n ..`, shifted by (a lx, b ly).
+pub fn tile_packing(data: &DataFile, k: usize) -> DataFile {
+    let (lx, ly) = (
+        data.bounds[0][1] - data.bounds[0][0],
+        data.bounds[1][1] - data.bounds[1][0],
+    );
+    let n = data.ids.len();
+    let mut out = DataFile {
+        bounds: [
+            [data.bounds[0][0], data.bounds[0][0] + k as f64 * lx],
+            [data.bounds[1][0], data.bounds[1][0] + k as f64 * ly],
+            data.bounds[2],
+        ],
+        ids: (1..=(n * k * k) as u64).collect(),
+        types: Vec::with_capacity(n * k * k),
+        diameter: Vec::with_capacity(n * k * k),
+        density: Vec::with_capacity(n * k * k),
+        pos: Vec::with_capacity(n * k * k),
+    };
+    for a in 0..k {
+        for b in 0..k {
+            out.types.extend_from_slice(&data.types);
+            out.diameter.extend_from_slice(&data.diameter);
+            out.density.extend_from_slice(&data.density);
+            out.pos.extend(
+                data.pos
+                    .iter()
+                    .map(|p| [p[0] + a as f64 * lx, p[1] + b as f64 * ly, p[2]]),
+            );
+        }
+    }
+    out
+}
+
+/// Set up the engine for the anchor problem from a packing (orientations not integrated; set
+/// [`Dem::orientations`] to include them).
 pub fn anchor_engine(data: &DataFile) -> Dem {
     let mut p = ParticleState::default();
     for k in 0..data.ids.len() {
@@ -66,6 +103,9 @@ pub fn anchor_engine(data: &DataFile) -> Dem {
     dem.walls.top_drive = WallDrive::Velocity(DVec3::new(0.0, 0.0, -5.0));
     dem.walls.top_vel = DVec3::new(0.0, 0.0, -5.0);
     dem.stage = "bench".into();
+    // Spheres without anything anchored to them: orientations are not needed (LIGGGHTS's
+    // nve/sphere does not integrate them either).
+    dem.orientations = false;
     dem
 }
 
@@ -94,21 +134,48 @@ pub struct BenchResult {
     pub max_overlap_rel: f64,
     /// Neighbour-list rebuilds.
     pub rebuilds: u64,
+    /// Fingerprint of the end state ([`Dem::state_digest`]): equal digests mean bitwise-identical
+    /// trajectories.
+    pub state_digest: String,
+    /// Stepping-loop time per phase, s: [initial integrate, neighbour check and rebuilds, contact
+    /// forces and their gather, final integrate].
+    pub phase_seconds: [f64; 4],
 }
 
 /// Run the anchor problem for `steps` steps and collect the end-state figures.
 pub fn run_anchor(dem: &mut Dem, steps: u64) -> Result<BenchResult, super::DemError> {
     dem.rebuild()?;
     dem.compute_forces();
+    // The step of `Dem::step_once`, timed per phase (four clock reads per step, ~0.1 µs).
+    let mut phase = [0.0f64; 4];
+    // Per-pair outputs are read only at the end: store them on the last step only.
+    let record = dem.record_pair_outputs;
+    dem.record_pair_outputs = false;
     let t0 = Instant::now();
-    for _ in 0..steps {
-        dem.step_once()?;
+    for s in 0..steps {
+        if s + 1 == steps {
+            dem.record_pair_outputs = record;
+        }
+        let a = Instant::now();
+        dem.initial_integrate();
+        let b = Instant::now();
+        dem.maybe_rebuild()?;
+        let c = Instant::now();
+        dem.compute_forces();
+        let d = Instant::now();
+        dem.final_integrate()?;
+        let e = Instant::now();
+        phase[0] += (b - a).as_secs_f64();
+        phase[1] += (c - b).as_secs_f64();
+        phase[2] += (d - c).as_secs_f64();
+        phase[3] += (e - d).as_secs_f64();
     }
     let secs = t0.elapsed().as_secs_f64();
+    dem.record_pair_outputs = record;
     let n = dem.p.len();
     let mut touched = vec![false; n];
     let (mut sum, mut cnt, mut mx) = (0.0, 0usize, 0.0f64);
-    for pr in dem.pairs.iter().filter(|p| p.touching) {
+    for pr in dem.pairs.iter_touching() {
         touched[pr.i as usize] = true;
         touched[pr.j as usize] = true;
         let (ri, rj) = (dem.p.radius[pr.i as usize], dem.p.radius[pr.j as usize]);
@@ -129,6 +196,8 @@ pub fn run_anchor(dem: &mut Dem, steps: u64) -> Result<BenchResult, super::DemEr
         mean_overlap_rel: sum / cnt.max(1) as f64,
         max_overlap_rel: mx,
         rebuilds: dem.rebuilds,
+        state_digest: dem.state_digest(),
+        phase_seconds: phase,
     })
 }
 
@@ -157,6 +226,23 @@ pub fn single_contact_checks() -> Vec<(&'static str, f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn tiling_repeats_the_packing() {
+        let d = generate_anchor_packing(800, 3).unwrap();
+        let t = tile_packing(&d, 3);
+        let (lx, ly) = (d.bounds[0][1], d.bounds[1][1]);
+        assert_eq!(t.ids.len(), 9 * 800);
+        assert_eq!(t.bounds[0][1], 3.0 * lx);
+        assert_eq!(t.bounds[1][1], 3.0 * ly);
+        assert_eq!(t.bounds[2], d.bounds[2]);
+        // Copy (a, b) = (2, 1) is block a k + b = 7.
+        let k = 7 * 800 + 13;
+        assert_eq!(t.pos[k][0], d.pos[13][0] + 2.0 * lx);
+        assert_eq!(t.pos[k][1], d.pos[13][1] + ly);
+        assert_eq!(t.pos[k][2], d.pos[13][2]);
+        assert_eq!(t.diameter[k], d.diameter[13]);
+    }
+
     #[test]
     fn single_contacts_match_anchor_to_1e9() {
         for (label, got, want) in single_contact_checks() {

@@ -1,10 +1,17 @@
 //! The DEM engine on contiguous arrays: particle state (structure of arrays), the Verlet pair list
 //! with contact history, walls, and the velocity-Verlet step split into the integrator's slots.
 //!
-//! Determinism: pair forces are computed independently per pair (in parallel), then each particle
-//! sums its own pairs in a fixed order (a CSR index built sequentially at each neighbour rebuild), so
-//! results are bitwise identical on any number of threads. Reductions over particles (wall forces,
-//! energies) are sequential.
+//! Determinism: every particle sums `ext_force`, then its pair forces in the list order of the pairs
+//! (ascending `(i, j)`), then its wall forces, on any number of threads; each pair force is a pure
+//! function of the state at the start of the step. Results are therefore bitwise identical on any
+//! number of threads. Reductions over particles (wall forces, energies) are sequential.
+//!
+//! Threads: [`Dem::compute_forces`] splits the particles into one slab per thread across the longer
+//! periodic axis; a thread sweeps the pairs touching its slab in list order and adds each force to
+//! the particles it holds; the few pairs across two slabs are evaluated by both threads.
+//!
+//! Storage: the pair list is split hot/cold ([`PairList`]): the per-step distance test reads 7 bytes
+//! per pair; history and outputs are touched only for pairs in contact.
 //!
 //! Periodicity: x and y are periodic with lengths `lx`, `ly`; positions are wrapped into the box only
 //! at neighbour rebuilds, and each pair stores its integer image shift, so the pair vector is
@@ -14,8 +21,13 @@ use super::contact::{
     damping_coefficient, dmt_adhesion, normal_law, rolling_torque, tangential_force, PairParams,
     PlasticState,
 };
+pub use super::pairs::{Pair, PairList, PairOutput};
+use super::pairs::{EVALUATED, PLASTIC, TOUCHING};
 use glam::{DQuat, DVec3};
 use rayon::prelude::*;
+
+/// Particles per work chunk of the per-particle loops (integration, force copy, skin check).
+const CHUNK_PARTICLES: usize = 1024;
 
 /// Per-particle state, structure of arrays (all vectors have the same length).
 #[derive(Debug, Clone, Default)]
@@ -68,37 +80,6 @@ impl ParticleState {
         self.ext_force.push(DVec3::ZERO);
         self.pos.len() - 1
     }
-}
-
-/// One particle–particle pair of the Verlet list with its contact history and last force.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Pair {
-    /// First particle (i < j).
-    pub i: u32,
-    /// Second particle.
-    pub j: u32,
-    /// Periodic image shift in x (multiples of lx added to x_i − x_j).
-    pub sx: i8,
-    /// Periodic image shift in y.
-    pub sy: i8,
-    /// Tangential spring, m.
-    pub xi: DVec3,
-    /// Plastic history.
-    pub plastic: PlasticState,
-    /// Force on i (j receives −force), N.
-    pub force: DVec3,
-    /// Torque on i, N·m.
-    pub torque_i: DVec3,
-    /// Torque on j, N·m.
-    pub torque_j: DVec3,
-    /// Contact radius, m (0 when not touching).
-    pub contact_radius: f64,
-    /// Signed normal force (positive repulsive), N.
-    pub normal_force: f64,
-    /// Normal overlap, m.
-    pub overlap: f64,
-    /// True while the particles touch.
-    pub touching: bool,
 }
 
 /// How a wall moves.
@@ -158,6 +139,29 @@ pub struct Walls {
     pub bottom_force: f64,
     /// Exponential moving average of `top_force` over ~100 steps, N (what the servo controls).
     pub top_force_avg: f64,
+    /// Per particle: [`WALL_BOTTOM`] / [`WALL_TOP`] set where that wall history may differ from
+    /// the default (the contact kernel ran at the last evaluation). A clear bit guarantees a default
+    /// history, so particles away from the walls are skipped without reading their history.
+    state: Vec<u8>,
+}
+
+/// Wall state bit: the bottom-wall history of the particle may be non-default.
+const WALL_BOTTOM: u8 = 1;
+/// Wall state bit: the top-wall history of the particle may be non-default.
+const WALL_TOP: u8 = 2;
+
+impl Walls {
+    /// Rotate every wall tangential spring by `q` (used when the whole packing is turned).
+    pub fn rotate_history(&mut self, q: DQuat) {
+        for (k, st) in self.state.iter().enumerate() {
+            if st & WALL_BOTTOM != 0 {
+                self.bottom[k].xi = q * self.bottom[k].xi;
+            }
+            if st & WALL_TOP != 0 {
+                self.top[k].xi = q * self.top[k].xi;
+            }
+        }
+    }
 }
 
 /// Errors of the DEM step.
@@ -194,12 +198,8 @@ pub enum DemError {
 pub struct Dem {
     /// Particle arrays.
     pub p: ParticleState,
-    /// Verlet pair list with history.
-    pub pairs: Vec<Pair>,
-    /// CSR start offsets into `csr` per particle (len n + 1).
-    pub csr_start: Vec<u32>,
-    /// CSR entries: pair index, with the top bit set when the particle is `j` of the pair.
-    pub csr: Vec<u32>,
+    /// Verlet pair list with contact history and last outputs (hot/cold split).
+    pub pairs: PairList,
     /// Pair parameter table, `table[a * n_mat + b]`.
     pub table: Vec<PairParams>,
     /// Number of materials in the table.
@@ -222,9 +222,235 @@ pub struct Dem {
     pub stage: String,
     /// Whether rolling resistance, adhesion are on.
     pub cohesion: bool,
+    /// Whether orientations (`p.quat`) are integrated (default true). No contact force depends on
+    /// them; they matter for what is anchored to particle surfaces (fibrils). Turning them off
+    /// saves the rotation update (a sine and cosine per particle and step) and changes nothing
+    /// else: the DEM benchmark runs without them, like LIGGGHTS's `nve/sphere`.
+    pub orientations: bool,
+    /// Whether each force computation stores the output record (force, torques, normal force,
+    /// contact radius, overlap) of every pair it evaluates, for [`PairList::get`] and
+    /// [`PairList::iter`] (default true). When false, the views report those outputs as zero; the
+    /// dynamics do not depend on it. Runs that read outputs only at the end (the benchmark) turn
+    /// it on for the last step only, saving the memory traffic.
+    pub record_pair_outputs: bool,
+    /// Buffers of the neighbour rebuild, kept between rebuilds to avoid reallocation.
+    scratch: RebuildScratch,
+    /// The spatial blocks of [`Dem::compute_forces`].
+    blocks: Blocks,
 }
 
-const J_BIT: u32 = 1 << 31;
+/// The per-thread work split of [`Dem::compute_forces`]: slabs across the longer periodic axis,
+/// rebuilt with the pair list. Results do not depend on it.
+#[derive(Debug, Clone, Default)]
+struct Blocks {
+    /// (rebuild count, block count, particles, pairs) they were built for.
+    stamp: (u64, usize, usize, usize),
+    /// Block of each particle.
+    of: Vec<u32>,
+    /// Index of each particle within its block.
+    local: Vec<u32>,
+    /// Particles of each block, ascending.
+    members: Vec<Vec<u32>>,
+    /// Per block, the pairs (slot, i) with j in the block and i outside, ascending i.
+    foreign: Vec<Vec<(u32, u32)>>,
+    /// Per block, the history of its foreign pairs at the start of the step (their owner updates
+    /// them meanwhile).
+    snap: Vec<Vec<(u8, DVec3, PlasticState)>>,
+    /// Per-block sums, reused.
+    acc: Vec<BlockSums>,
+    /// Slab boundaries as fractions of the axis (len blocks + 1).
+    cuts: Vec<f64>,
+}
+
+/// What one block sums for its particles.
+#[derive(Debug, Clone, Default)]
+struct BlockSums {
+    /// `ext_force` plus the pair forces, N.
+    force: Vec<DVec3>,
+    /// Pair torques, N·m.
+    torque: Vec<DVec3>,
+    /// Whether a pair of the particle's own row was skipped as not touching (the force then gets
+    /// the `+0` the full sum would have added).
+    skipped: Vec<bool>,
+}
+
+impl Blocks {
+    /// Assign particles to `nb` slabs across the longer periodic axis (`lx`, `ly`, m) with about
+    /// equal work: each particle weighs 1 + its pairs in `pl` as first particle + 3 per touching
+    /// one (a contact costs about four distance tests), and the boundaries split the weight along
+    /// the axis evenly (a 4096-bin histogram).
+    fn assign(&mut self, nb: usize, pos: &[DVec3], lx: f64, ly: f64, pl: &PairList) {
+        let (len, along_x) = if lx >= ly { (lx, true) } else { (ly, false) };
+        let frac = |x: &DVec3| {
+            let c = if along_x { x.x } else { x.y };
+            c.rem_euclid(len) / len
+        };
+        const BINS: usize = 4096;
+        let mut hist = vec![0.0f64; BINS];
+        for (i, x) in pos.iter().enumerate() {
+            let mut w = 1.0;
+            if i < pl.particles() {
+                let (a, b) = (pl.start[i] as usize, pl.end[i] as usize);
+                w += (b - a) as f64;
+                w += 3.0
+                    * pl.state[a..b]
+                        .iter()
+                        .filter(|s| **s & TOUCHING != 0)
+                        .count() as f64;
+            }
+            hist[((frac(x) * BINS as f64) as usize).min(BINS - 1)] += w;
+        }
+        let total: f64 = hist.iter().sum();
+        self.cuts.clear();
+        self.cuts.push(0.0);
+        let (mut cum, mut bin) = (0.0, 0usize);
+        for b in 1..nb {
+            let target = total * b as f64 / nb as f64;
+            while bin < BINS && cum + hist[bin] < target {
+                cum += hist[bin];
+                bin += 1;
+            }
+            // Within the bin, in proportion to the weight still needed.
+            let inside = if bin < BINS && hist[bin] > 0.0 {
+                (target - cum) / hist[bin]
+            } else {
+                0.0
+            };
+            self.cuts
+                .push(((bin as f64 + inside) / BINS as f64).min(1.0));
+        }
+        self.cuts.push(1.0);
+        let inner = &self.cuts[1..nb];
+        self.of.clear();
+        self.of.extend(
+            pos.iter()
+                .map(|x| inner.partition_point(|&cut| cut <= frac(x)) as u32),
+        );
+        self.members.resize_with(nb, Vec::new);
+        self.members.truncate(nb);
+        self.acc.resize_with(nb, BlockSums::default);
+        self.acc.truncate(nb);
+        for m in self.members.iter_mut() {
+            m.clear();
+        }
+        self.local.clear();
+        for (q, &b) in self.of.iter().enumerate() {
+            let m = &mut self.members[b as usize];
+            self.local.push(m.len() as u32);
+            m.push(q as u32);
+        }
+    }
+
+    /// The foreign pairs of each block in `pl`: (slot, i) with j in the block and i outside,
+    /// ascending i (list order, as each row is sorted by j).
+    fn link(&mut self, pl: &PairList) {
+        let nb = self.members.len();
+        self.foreign.resize_with(nb, Vec::new);
+        self.foreign.truncate(nb);
+        for f in self.foreign.iter_mut() {
+            f.clear();
+        }
+        for i in 0..pl.particles().min(self.of.len()) {
+            let bi = self.of[i];
+            for k in pl.start[i] as usize..pl.end[i] as usize {
+                let bj = self.of[pl.j[k] as usize];
+                if bj != bi {
+                    self.foreign[bj as usize].push((k as u32, i as u32));
+                }
+            }
+        }
+    }
+}
+
+/// Access to a slice shared by parallel tasks, each element read and written by one task at
+/// most (the pairs a block owns).
+struct Exclusive<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _life: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: tasks access the slice only through `get` and `set`, each index from one task at most
+// (their contract), and the slice stays mutably borrowed for the wrapper's lifetime.
+unsafe impl<T: Send> Sync for Exclusive<'_, T> {}
+
+impl<'a, T: Copy> Exclusive<'a, T> {
+    fn new(s: &'a mut [T]) -> Self {
+        Exclusive {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+            _life: std::marker::PhantomData,
+        }
+    }
+
+    /// The element at `k`.
+    ///
+    /// # Safety
+    /// No other task accesses index `k` while the wrapper lives.
+    #[inline(always)]
+    unsafe fn get(&self, k: usize) -> T {
+        assert!(k < self.len, "index {k} out of {}", self.len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { *self.ptr.add(k) }
+    }
+
+    /// Set the element at `k`.
+    ///
+    /// # Safety
+    /// As for [`Exclusive::get`].
+    #[inline(always)]
+    unsafe fn set(&self, k: usize, v: T) {
+        assert!(k < self.len, "index {k} out of {}", self.len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { *self.ptr.add(k) = v }
+    }
+}
+
+/// Reused buffers of [`Dem::rebuild`].
+#[derive(Debug, Clone, Default)]
+struct RebuildScratch {
+    /// Cell index per particle.
+    cell: Vec<u32>,
+    /// Cell start offsets into `sorted` (len cells + 1).
+    count: Vec<u32>,
+    /// Fill pointers of the counting sort.
+    fill: Vec<u32>,
+    /// Particle indices sorted by cell.
+    sorted: Vec<u32>,
+    /// Positions in `sorted` order, m.
+    spos: Vec<DVec3>,
+    /// Radii in `sorted` order, m.
+    srad: Vec<f64>,
+    /// The previous pair list's arrays, reused for the next list.
+    spare: PairList,
+}
+
+/// Resize without rewriting the kept elements (their stale values are guarded by state bits).
+#[inline]
+fn set_len_keep<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
+    if v.len() < len {
+        v.resize(len, T::default());
+    } else {
+        v.truncate(len);
+    }
+}
+
+/// Particles per neighbour-search work chunk.
+const SEARCH_CHUNK: usize = 256;
+
+/// One neighbour-search work chunk: the new pairs of particles `a..b` and the history to carry.
+#[derive(Default)]
+struct SearchChunk {
+    /// Pairs per particle of the chunk.
+    counts: Vec<u32>,
+    /// Second particle per new pair.
+    j: Vec<u32>,
+    /// Image shift per new pair.
+    shift: Vec<[i8; 2]>,
+    /// Per new pair: the storage slot of the same pair in the old list when its old state is not
+    /// empty (history to carry over), else `u32::MAX`.
+    carry: Vec<u32>,
+}
 
 impl Dem {
     /// Create an engine. `table` is the mixed pair table for `n_mat` materials (walls included).
@@ -242,11 +468,15 @@ impl Dem {
         skin: f64,
     ) -> Self {
         let n = p.len();
+        let pairs = PairList {
+            start: vec![0; n],
+            end: vec![0; n],
+            lrow: vec![0; n + 1],
+            ..Default::default()
+        };
         Dem {
             p,
-            pairs: Vec::new(),
-            csr_start: vec![0; n + 1],
-            csr: Vec::new(),
+            pairs,
             table,
             n_mat,
             lx,
@@ -264,6 +494,7 @@ impl Dem {
                 top_force: 0.0,
                 bottom_force: 0.0,
                 top_force_avg: 0.0,
+                state: vec![0; n],
             },
             dt,
             skin,
@@ -271,6 +502,10 @@ impl Dem {
             rebuilds: 0,
             stage: String::from("setup"),
             cohesion: true,
+            orientations: true,
+            record_pair_outputs: true,
+            scratch: RebuildScratch::default(),
+            blocks: Blocks::default(),
         }
     }
 
@@ -291,25 +526,32 @@ impl Dem {
     /// First half of velocity Verlet: half-kick and drift (translation and rotation).
     pub fn initial_integrate(&mut self) {
         let dt = self.dt;
+        let rotate = self.orientations;
         let p = &mut self.p;
+        let c = CHUNK_PARTICLES;
         p.pos
-            .par_iter_mut()
-            .zip(p.vel.par_iter_mut())
-            .zip(p.omega.par_iter_mut())
-            .zip(p.quat.par_iter_mut())
-            .zip(p.force.par_iter())
-            .zip(p.torque.par_iter())
-            .zip(p.mass.par_iter())
-            .zip(p.radius.par_iter())
+            .par_chunks_mut(c)
+            .zip(p.vel.par_chunks_mut(c))
+            .zip(p.omega.par_chunks_mut(c))
+            .zip(p.quat.par_chunks_mut(c))
+            .zip(p.force.par_chunks(c))
+            .zip(p.torque.par_chunks(c))
+            .zip(p.mass.par_chunks(c))
+            .zip(p.radius.par_chunks(c))
             .for_each(|(((((((x, v), w), q), f), t), m), r)| {
-                *v += 0.5 * dt * *f / *m;
-                *x += dt * *v;
-                let inv_i = 1.0 / (0.4 * *m * r * r);
-                *w += 0.5 * dt * *t * inv_i;
-                let ang = *w * dt;
-                let a = ang.length();
-                if a > 0.0 {
-                    *q = (DQuat::from_axis_angle(ang / a, a) * *q).normalize();
+                for k in 0..x.len() {
+                    v[k] += 0.5 * dt * f[k] / m[k];
+                    x[k] += dt * v[k];
+                    let inv_i = 1.0 / (0.4 * m[k] * r[k] * r[k]);
+                    w[k] += 0.5 * dt * t[k] * inv_i;
+                    if !rotate {
+                        continue;
+                    }
+                    let ang = w[k] * dt;
+                    let a = ang.length();
+                    if a > 0.0 {
+                        q[k] = (DQuat::from_axis_angle(ang / a, a) * q[k]).normalize();
+                    }
                 }
             });
         self.walls.z_bottom += dt * self.walls.bottom_vel.z;
@@ -321,22 +563,39 @@ impl Dem {
     pub fn final_integrate(&mut self) -> Result<(), DemError> {
         let dt = self.dt;
         let p = &mut self.p;
-        p.vel
-            .par_iter_mut()
-            .zip(p.omega.par_iter_mut())
-            .zip(p.force.par_iter())
-            .zip(p.torque.par_iter())
-            .zip(p.mass.par_iter())
-            .zip(p.radius.par_iter())
-            .for_each(|(((((v, w), f), t), m), r)| {
-                *v += 0.5 * dt * *f / *m;
-                *w += 0.5 * dt * *t / (0.4 * *m * r * r);
-            });
+        let c = CHUNK_PARTICLES;
+        let bad = p
+            .vel
+            .par_chunks_mut(c)
+            .zip(p.omega.par_chunks_mut(c))
+            .zip(p.pos.par_chunks(c))
+            .zip(p.force.par_chunks(c))
+            .zip(p.torque.par_chunks(c))
+            .zip(p.mass.par_chunks(c))
+            .zip(p.radius.par_chunks(c))
+            .enumerate()
+            .filter_map(|(ci, ((((((v, w), x), f), t), m), r))| {
+                let mut first = None;
+                for k in 0..v.len() {
+                    v[k] += 0.5 * dt * f[k] / m[k];
+                    w[k] += 0.5 * dt * t[k] / (0.4 * m[k] * r[k] * r[k]);
+                    if first.is_none()
+                        && !(x[k].is_finite() && v[k].is_finite() && w[k].is_finite())
+                    {
+                        first = Some(ci * c + k);
+                    }
+                }
+                first
+            })
+            .min();
+        self.finish_step(bad)
+    }
+
+    /// Count the step done; report the lowest particle with a non-finite state, if any.
+    fn finish_step(&mut self, bad: Option<usize>) -> Result<(), DemError> {
         self.step += 1;
-        let bad = (0..p.len()).into_par_iter().find_first(|&i| {
-            !(p.pos[i].is_finite() && p.vel[i].is_finite() && p.omega[i].is_finite())
-        });
         if let Some(i) = bad {
+            let p = &self.p;
             return Err(DemError::NonFinite {
                 particle: i,
                 step: self.step,
@@ -362,9 +621,13 @@ impl Dem {
             || self
                 .p
                 .pos
-                .par_iter()
-                .zip(self.p.pos_at_build.par_iter())
-                .any(|(a, b)| (*a - *b).length_squared() > h2);
+                .par_chunks(CHUNK_PARTICLES)
+                .zip(self.p.pos_at_build.par_chunks(CHUNK_PARTICLES))
+                .any(|(a, b)| {
+                    a.iter()
+                        .zip(b)
+                        .any(|(a, b)| (*a - *b).length_squared() > h2)
+                });
         if need {
             self.rebuild()?;
         }
@@ -376,10 +639,12 @@ impl Dem {
     pub fn rebuild(&mut self) -> Result<(), DemError> {
         let n = self.p.len();
         let (lx, ly) = (self.lx, self.ly);
-        for x in self.p.pos.iter_mut() {
-            x.x -= lx * (x.x / lx).floor();
-            x.y -= ly * (x.y / ly).floor();
-        }
+        self.p.pos.par_chunks_mut(CHUNK_PARTICLES).for_each(|c| {
+            for x in c {
+                x.x -= lx * (x.x / lx).floor();
+                x.y -= ly * (x.y / ly).floor();
+            }
+        });
         self.p.pos_at_build.clone_from(&self.p.pos);
         let range = 2.0 * self.max_radius() + self.skin;
         if lx < 2.0 * range || ly < 2.0 * range {
@@ -407,29 +672,40 @@ impl Dem {
             (ix, iy, iz)
         };
         let ncell = ncx * ncy * ncz;
-        // Counting sort of particles into cells (sequential, deterministic).
-        let mut count = vec![0u32; ncell + 1];
-        let cells: Vec<usize> = self
-            .p
-            .pos
-            .iter()
-            .map(|&x| {
-                let (a, b, c) = cell_of(x);
-                (c * ncy + b) * ncx + a
-            })
-            .collect();
-        for &c in &cells {
-            count[c + 1] += 1;
+        let sc = &mut self.scratch;
+        // Counting sort of particles into cells (sequential, deterministic; within a cell particles
+        // keep ascending index order).
+        sc.cell.resize(n, 0);
+        sc.cell
+            .par_chunks_mut(CHUNK_PARTICLES)
+            .zip(self.p.pos.par_chunks(CHUNK_PARTICLES))
+            .for_each(|(c, x)| {
+                for (c, &x) in c.iter_mut().zip(x) {
+                    let (a, b, cc) = cell_of(x);
+                    *c = ((cc * ncy + b) * ncx + a) as u32;
+                }
+            });
+        sc.count.clear();
+        sc.count.resize(ncell + 1, 0);
+        for &c in &sc.cell {
+            sc.count[c as usize + 1] += 1;
         }
         for c in 0..ncell {
-            count[c + 1] += count[c];
+            sc.count[c + 1] += sc.count[c];
         }
-        let mut fill = count.clone();
-        let mut sorted = vec![0u32; n];
-        for (i, &c) in cells.iter().enumerate() {
-            sorted[fill[c] as usize] = i as u32;
-            fill[c] += 1;
+        sc.fill.clone_from(&sc.count);
+        sc.sorted.resize(n, 0);
+        for (i, &c) in sc.cell.iter().enumerate() {
+            sc.sorted[sc.fill[c as usize] as usize] = i as u32;
+            sc.fill[c as usize] += 1;
         }
+        // Positions and radii in cell order, so that the candidate scan reads contiguous memory.
+        sc.spos.clear();
+        sc.spos
+            .extend(sc.sorted.iter().map(|&i| self.p.pos[i as usize]));
+        sc.srad.clear();
+        sc.srad
+            .extend(sc.sorted.iter().map(|&i| self.p.radius[i as usize]));
         let offs = |nc: usize| -> Vec<isize> {
             if nc >= 3 {
                 vec![-1, 0, 1]
@@ -441,248 +717,465 @@ impl Dem {
         let pos = &self.p.pos;
         let rad = &self.p.radius;
         let skin = self.skin;
-        let new_lists: Vec<Vec<(u32, i8, i8)>> = (0..n)
+        // Below these |d| the minimum-image shift is certainly zero (|d/L| < 0.5 with margin).
+        let (hx, hy) = (0.49 * lx, 0.49 * ly);
+        let (count, sorted, spos, srad) = (&sc.count, &sc.sorted, &sc.spos, &sc.srad);
+        let old = &self.pairs;
+        // Neighbour search and history merge, in parallel over chunks of first particles. A pair
+        // (i, j), i < j, is listed when |x_i − x_j| (minimum image) < r_i + r_j + skin; each row is
+        // sorted by j and merged with the old row to carry the state over.
+        let chunks: Vec<SearchChunk> = (0..n.div_ceil(SEARCH_CHUNK))
             .into_par_iter()
-            .map(|i| {
-                let xi = pos[i];
-                let (ix, iy, iz) = cell_of(xi);
-                let mut out: Vec<(u32, i8, i8)> = Vec::new();
-                for dz in -1isize..=1 {
-                    let jz = iz as isize + dz;
-                    if jz < 0 || jz >= ncz as isize {
-                        continue;
-                    }
-                    for &dy in &oy {
-                        let jy = if ncy >= 3 {
-                            (iy as isize + dy).rem_euclid(ncy as isize)
-                        } else {
-                            dy
-                        };
-                        for &dx in &ox {
-                            let jx = if ncx >= 3 {
-                                (ix as isize + dx).rem_euclid(ncx as isize)
+            .map(|ci| {
+                let (a, b) = (ci * SEARCH_CHUNK, ((ci + 1) * SEARCH_CHUNK).min(n));
+                let mut ch = SearchChunk {
+                    counts: Vec::with_capacity(b - a),
+                    j: Vec::with_capacity((b - a) * 8),
+                    shift: Vec::with_capacity((b - a) * 8),
+                    carry: Vec::with_capacity((b - a) * 8),
+                };
+                // Candidate buffer: every scanned particle is written, the count advances only for
+                // kept ones (no unpredictable branch on the index order or the distance test).
+                let mut buf: Vec<(u32, i8, i8)> = vec![(0, 0, 0); 256];
+                for i in a..b {
+                    let xi = pos[i];
+                    let ri = rad[i];
+                    let (ix, iy, iz) = cell_of(xi);
+                    let mut m = 0usize;
+                    let mut scan = |c0: usize, c1: usize, buf: &mut Vec<(u32, i8, i8)>| {
+                        let (s0, s1) = (count[c0] as usize, count[c1] as usize);
+                        if m + (s1 - s0) > buf.len() {
+                            buf.resize(m + (s1 - s0), (0, 0, 0));
+                        }
+                        let mut mm = m;
+                        for ((&j, &xj), &rj) in
+                            sorted[s0..s1].iter().zip(&spos[s0..s1]).zip(&srad[s0..s1])
+                        {
+                            let mut d = xi - xj;
+                            // The minimum image: −round(d/L) (zero unless |d| is near L/2, where
+                            // the division decides; skipping the zero shift changes at most the
+                            // sign of a zero component, not |d|).
+                            let mut sx = 0i8;
+                            if d.x.abs() >= hx {
+                                let t = -(d.x / lx).round();
+                                d.x += t * lx;
+                                sx = t as i8;
+                            }
+                            let mut sy = 0i8;
+                            if d.y.abs() >= hy {
+                                let t = -(d.y / ly).round();
+                                d.y += t * ly;
+                                sy = t as i8;
+                            }
+                            let cut = ri + rj + skin;
+                            let keep = (j as usize > i) & (d.length_squared() < cut * cut);
+                            buf[mm] = (j, sx, sy);
+                            mm += keep as usize;
+                        }
+                        m = mm;
+                    };
+                    for dz in -1isize..=1 {
+                        let jz = iz as isize + dz;
+                        if jz < 0 || jz >= ncz as isize {
+                            continue;
+                        }
+                        for &dy in &oy {
+                            let jy = if ncy >= 3 {
+                                (iy as isize + dy).rem_euclid(ncy as isize)
                             } else {
-                                dx
+                                dy
                             };
-                            let c = ((jz as usize * ncy) + jy as usize) * ncx + jx as usize;
-                            for &j in &sorted[count[c] as usize..count[c + 1] as usize] {
-                                if j as usize <= i {
-                                    continue;
-                                }
-                                let mut d = xi - pos[j as usize];
-                                let sx = -(d.x / lx).round();
-                                let sy = -(d.y / ly).round();
-                                d.x += sx * lx;
-                                d.y += sy * ly;
-                                let cut = rad[i] + rad[j as usize] + skin;
-                                if d.length_squared() < cut * cut {
-                                    out.push((j, sx as i8, sy as i8));
+                            let row0 = (jz as usize * ncy + jy as usize) * ncx;
+                            if ncx >= 3 && ix >= 1 && ix + 1 < ncx {
+                                // Cells ix − 1, ix, ix + 1 are contiguous in the sorted order.
+                                scan(row0 + ix - 1, row0 + ix + 2, &mut buf);
+                            } else {
+                                for &dx in &ox {
+                                    let jx = if ncx >= 3 {
+                                        (ix as isize + dx).rem_euclid(ncx as isize)
+                                    } else {
+                                        dx
+                                    };
+                                    let c = row0 + jx as usize;
+                                    scan(c, c + 1, &mut buf);
                                 }
                             }
                         }
                     }
+                    let cand = &mut buf[..m];
+                    cand.sort_unstable_by_key(|e| e.0);
+                    // Merge with the old row of i (also sorted by j).
+                    let (mut ko, ke) = if i < old.start.len() {
+                        (old.start[i] as usize, old.end[i] as usize)
+                    } else {
+                        (0, 0)
+                    };
+                    for &(j, sx, sy) in cand.iter() {
+                        while ko < ke && old.j[ko] < j {
+                            ko += 1;
+                        }
+                        let carry = ko < ke && old.j[ko] == j && old.state[ko] != 0;
+                        ch.carry.push(if carry { ko as u32 } else { u32::MAX });
+                        ch.j.push(j);
+                        ch.shift.push([sx, sy]);
+                    }
+                    ch.counts.push(cand.len() as u32);
                 }
-                out.sort_unstable_by_key(|e| e.0);
-                out
+                ch
             })
             .collect();
-        // Merge with the old list (both sorted by (i, j)) to carry history over.
-        let old = std::mem::take(&mut self.pairs);
-        let mut pairs = Vec::with_capacity(old.len().max(n * 8));
-        let mut k = 0usize;
-        for (i, list) in new_lists.iter().enumerate() {
-            for &(j, sx, sy) in list {
-                let key = (i as u32, j);
-                while k < old.len() && (old[k].i, old[k].j) < key {
-                    k += 1;
-                }
-                let mut pr = Pair {
-                    i: i as u32,
-                    j,
-                    sx,
-                    sy,
-                    ..Default::default()
-                };
-                if k < old.len() && (old[k].i, old[k].j) == key {
-                    let o = &old[k];
-                    pr.xi = o.xi;
-                    pr.plastic = o.plastic;
-                    pr.touching = o.touching;
-                    pr.contact_radius = o.contact_radius;
-                    pr.normal_force = o.normal_force;
-                    pr.overlap = o.overlap;
-                }
-                pairs.push(pr);
+        // Assemble the new list in the spare arrays, the rows of each force block together
+        // (block by block, ascending particles within a block).
+        let nb = rayon::current_num_threads().clamp(1, n.max(1));
+        self.blocks
+            .assign(nb, &self.p.pos, self.lx, self.ly, &self.pairs);
+        let mut new = std::mem::take(&mut sc.spare);
+        let total: usize = chunks.iter().map(|c| c.j.len()).sum();
+        // Where each particle's candidate row sits in the chunk outputs.
+        let mut at = Vec::with_capacity(n);
+        for ch in &chunks {
+            let mut o = 0u32;
+            for &c in &ch.counts {
+                at.push(o);
+                o += c;
             }
         }
-        self.pairs = pairs;
-        // CSR: per particle, its pairs in pair order.
-        let mut deg = vec![0u32; n + 1];
-        for pr in &self.pairs {
-            deg[pr.i as usize + 1] += 1;
-            deg[pr.j as usize + 1] += 1;
+        new.lrow.clear();
+        new.lrow.reserve(n + 1);
+        new.lrow.push(0);
+        let mut acc = 0u32;
+        for ch in &chunks {
+            for &c in &ch.counts {
+                acc += c;
+                new.lrow.push(acc);
+            }
         }
-        for i in 0..n {
-            deg[i + 1] += deg[i];
+        new.start.clear();
+        new.start.resize(n, 0);
+        new.end.clear();
+        new.end.resize(n, 0);
+        new.j.clear();
+        new.j.reserve(total);
+        new.shift.clear();
+        new.shift.reserve(total);
+        new.state.clear();
+        new.state.resize(total, 0);
+        set_len_keep(&mut new.xi, total);
+        set_len_keep(&mut new.plastic, total);
+        set_len_keep(&mut new.out, total);
+        for mem in &self.blocks.members {
+            for &i in mem {
+                let i = i as usize;
+                let ch = &chunks[i / SEARCH_CHUNK];
+                let o = at[i] as usize;
+                let c = ch.counts[i % SEARCH_CHUNK] as usize;
+                let base = new.j.len();
+                new.start[i] = base as u32;
+                new.end[i] = (base + c) as u32;
+                new.j.extend_from_slice(&ch.j[o..o + c]);
+                new.shift.extend_from_slice(&ch.shift[o..o + c]);
+                for (q, &ko) in ch.carry[o..o + c].iter().enumerate() {
+                    if ko == u32::MAX {
+                        continue;
+                    }
+                    let (kn, ko) = (base + q, ko as usize);
+                    let st = old.state[ko];
+                    new.state[kn] = st;
+                    if st & TOUCHING != 0 {
+                        new.xi[kn] = old.xi[ko];
+                    }
+                    if st & PLASTIC != 0 {
+                        new.plastic[kn] = old.plastic[ko];
+                    }
+                    if st & EVALUATED != 0 {
+                        // Force and torques are recomputed before they are used; the rest carries
+                        // over.
+                        let o = old.out[ko];
+                        new.out[kn] = PairOutput {
+                            force: DVec3::ZERO,
+                            torque_i: DVec3::ZERO,
+                            torque_j: DVec3::ZERO,
+                            ..o
+                        };
+                    }
+                }
+            }
         }
-        let mut fillc = deg.clone();
-        let mut csr = vec![0u32; deg[n] as usize];
-        for (k, pr) in self.pairs.iter().enumerate() {
-            csr[fillc[pr.i as usize] as usize] = k as u32;
-            fillc[pr.i as usize] += 1;
-            csr[fillc[pr.j as usize] as usize] = k as u32 | J_BIT;
-            fillc[pr.j as usize] += 1;
-        }
-        self.csr_start = deg;
-        self.csr = csr;
+        drop(chunks);
+        sc.spare = std::mem::replace(&mut self.pairs, new);
+        self.blocks.link(&self.pairs);
+        self.blocks.stamp = (self.rebuilds + 1, nb, n, self.pairs.len());
         self.rebuilds += 1;
         Ok(())
     }
 
-    /// Compute all contact forces (pairs and walls), then gather them per particle in a fixed order.
+    /// Compute all contact forces (pairs and walls), then sum them per particle in a fixed order.
     /// Also updates the top-wall velocity when it is pressure-driven.
+    ///
+    /// Each particle sums `ext_force`, then its pair forces in list order (ascending `(i, j)`),
+    /// then the walls, whatever the thread count. The particles are split into one block per
+    /// thread: slabs across the longer periodic axis holding about equal work. A block sweeps, in
+    /// list order, the rows of its particles and the *foreign* pairs whose `j` it holds (about 5 %
+    /// of the pairs with two slabs): each pair is evaluated and added to whichever of its particles
+    /// the block holds, so every particle sees its pairs in order. A pair across two blocks is
+    /// evaluated by both with identical inputs: the block of `i` owns it and updates its history
+    /// in place, the other evaluates it from a snapshot taken at the start of the step. On one
+    /// thread there is one block and no foreign pair.
     pub fn compute_forces(&mut self) {
-        let dt = self.dt;
-        let (lx, ly) = (self.lx, self.ly);
-        let cohesion = self.cohesion;
-        {
-            let p = &self.p;
-            let table = &self.table;
-            let n_mat = self.n_mat;
-            self.pairs.par_iter_mut().for_each(|pr| {
-                let (i, j) = (pr.i as usize, pr.j as usize);
-                let d = p.pos[i] - p.pos[j] + DVec3::new(pr.sx as f64 * lx, pr.sy as f64 * ly, 0.0);
-                let dist2 = d.length_squared();
-                let (ri, rj) = (p.radius[i], p.radius[j]);
-                let sum = ri + rj;
-                if dist2 >= sum * sum && pr.plastic.delta_max == 0.0 {
-                    pr.force = DVec3::ZERO;
-                    pr.torque_i = DVec3::ZERO;
-                    pr.torque_j = DVec3::ZERO;
-                    pr.touching = false;
-                    pr.contact_radius = 0.0;
-                    pr.normal_force = 0.0;
-                    pr.overlap = sum - dist2.sqrt();
-                    pr.xi = DVec3::ZERO;
-                    return;
-                }
-                let dist = dist2.sqrt();
-                let n = d / dist;
-                let delta = sum - dist;
-                let pp = &table[p.material[i] as usize * n_mat + p.material[j] as usize];
-                let r_eff = ri * rj / sum;
-                let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
-                let vrel = p.vel[i] - p.vel[j];
-                let out = contact_force(
-                    pp,
-                    delta,
-                    r_eff,
-                    m_eff,
-                    n,
-                    vrel,
-                    p.omega[i],
-                    p.omega[j],
-                    ri,
-                    rj,
-                    &mut pr.plastic,
-                    &mut pr.xi,
-                    dt,
-                    cohesion,
-                );
-                pr.force = out.force;
-                pr.torque_i = out.torque_i;
-                pr.torque_j = out.torque_j;
-                pr.touching = out.touching;
-                pr.contact_radius = out.contact_radius;
-                pr.normal_force = out.normal_force;
-                pr.overlap = delta;
-                if delta <= 0.0 {
-                    pr.plastic = PlasticState::default();
-                }
+        let n = self.p.len();
+        let nb = rayon::current_num_threads().clamp(1, n.max(1));
+        self.update_blocks(nb);
+        let record = self.record_pair_outputs;
+        let ctx = PairCtx {
+            p: ParticleView {
+                pos: &self.p.pos,
+                vel: &self.p.vel,
+                omega: &self.p.omega,
+                radius: &self.p.radius,
+                mass: &self.p.mass,
+                material: &self.p.material,
+            },
+            table: &self.table,
+            n_mat: self.n_mat,
+            lx: self.lx,
+            ly: self.ly,
+            dt: self.dt,
+            cohesion: self.cohesion,
+        };
+        let ext = &self.p.ext_force;
+        let pl = &mut self.pairs;
+        let (start, end, jv, shift) = (&pl.start, &pl.end, &pl.j, &pl.shift);
+        let Blocks {
+            of,
+            local,
+            members,
+            foreign,
+            snap,
+            acc,
+            ..
+        } = &mut self.blocks;
+        // The history of the pairs a block evaluates without owning them, before any changes.
+        snap.resize_with(foreign.len(), Vec::new);
+        snap.par_iter_mut()
+            .zip(foreign.par_iter())
+            .for_each(|(sn, fr)| {
+                sn.clear();
+                sn.extend(fr.iter().map(|&(k, _)| {
+                    let k = k as usize;
+                    (pl.state[k], pl.xi[k], pl.plastic[k])
+                }));
             });
-        }
-        // Walls and gather, per particle.
+        let state = Exclusive::new(&mut pl.state);
+        let xis = Exclusive::new(&mut pl.xi);
+        let plastic = Exclusive::new(&mut pl.plastic);
+        let outs = Exclusive::new(&mut pl.out);
+        let wall_b = Exclusive::new(&mut self.walls.bottom);
+        let wall_t = Exclusive::new(&mut self.walls.top);
+        let wall_s = Exclusive::new(&mut self.walls.state);
         let wm = self.walls.material;
         let (zb, zt, top_active) = (self.walls.z_bottom, self.walls.z_top, self.walls.top_active);
         let (vb, vt) = (self.walls.bottom_vel, self.walls.top_vel);
-        let p = &mut self.p;
-        let pairs = &self.pairs;
-        let csr = &self.csr;
-        let cs = &self.csr_start;
-        let table = &self.table;
-        let n_mat = self.n_mat;
-        let pos = &p.pos;
-        let vel = &p.vel;
-        let omega = &p.omega;
-        let radius = &p.radius;
-        let mass = &p.mass;
-        let material = &p.material;
-        let ext = &p.ext_force;
-        p.force
-            .par_iter_mut()
-            .zip(p.torque.par_iter_mut())
-            .zip(self.walls.bottom.par_iter_mut())
-            .zip(self.walls.top.par_iter_mut())
+        let (of, local) = (&*of, &*local);
+        acc.par_iter_mut()
+            .zip(members.par_iter())
+            .zip(foreign.par_iter())
+            .zip(snap.par_iter())
             .enumerate()
-            .for_each(|(i, (((f, t), wb), wt))| {
-                let mut fs = ext[i];
-                let mut ts = DVec3::ZERO;
-                for &e in &csr[cs[i] as usize..cs[i + 1] as usize] {
-                    let pr = &pairs[(e & !J_BIT) as usize];
-                    if e & J_BIT == 0 {
-                        fs += pr.force;
-                        ts += pr.torque_i;
-                    } else {
-                        fs -= pr.force;
-                        ts += pr.torque_j;
+            .for_each(|(b, (((acc, mem), fr), sn))| {
+                let p = &ctx.p;
+                let m = mem.len();
+                acc.force.clear();
+                acc.force.extend(mem.iter().map(|&q| ext[q as usize]));
+                acc.torque.clear();
+                acc.torque.resize(m, DVec3::ZERO);
+                acc.skipped.clear();
+                acc.skipped.resize(m, false);
+                let (fc, tc, sk) = (&mut acc.force, &mut acc.torque, &mut acc.skipped);
+                // A foreign pair: evaluated from its history at the start of the step, added to j
+                // only.
+                let foreign_pair = |f: usize, fc: &mut [DVec3], tc: &mut [DVec3]| {
+                    let (k, i) = (fr[f].0 as usize, fr[f].1 as usize);
+                    let (st, xi, pls) = sn[f];
+                    let j = jv[k] as usize;
+                    let (d, dist2, apart) = ctx.test(p.pos[i], p.radius[i], j, shift[k], st);
+                    if apart {
+                        return;
+                    }
+                    let e = ctx.kernel(i, j, d, dist2, st, xi, pls, false);
+                    if e.touching {
+                        let lj = local[j] as usize;
+                        fc[lj] -= e.force;
+                        tc[lj] += e.torque_j;
+                    }
+                };
+                let mut fi = 0usize;
+                for (li, &i) in mem.iter().enumerate() {
+                    let i = i as usize;
+                    let (r0, r1) = (start[i] as usize, end[i] as usize);
+                    // Foreign rows before this one (list order is by first particle).
+                    while fi < fr.len() && (fr[fi].1 as usize) < i {
+                        foreign_pair(fi, fc, tc);
+                        fi += 1;
+                    }
+                    let (pi, ri) = (p.pos[i], p.radius[i]);
+                    for k in r0..r1 {
+                        let j = jv[k] as usize;
+                        // SAFETY (all accesses to pair k below): k is in the row of i, which only
+                        // this block sweeps; other blocks use their snapshots.
+                        let st = unsafe { state.get(k) };
+                        let (d, dist2, apart) = ctx.test(pi, ri, j, shift[k], st);
+                        if apart {
+                            unsafe { state.set(k, 0) };
+                            sk[li] = true;
+                            continue;
+                        }
+                        let xi = if st & TOUCHING != 0 {
+                            unsafe { xis.get(k) }
+                        } else {
+                            DVec3::ZERO
+                        };
+                        let pls = if st & PLASTIC != 0 {
+                            unsafe { plastic.get(k) }
+                        } else {
+                            PlasticState::default()
+                        };
+                        let e = ctx.kernel(i, j, d, dist2, st, xi, pls, record);
+                        unsafe {
+                            state.set(k, e.state);
+                            if e.touching {
+                                xis.set(k, e.xi);
+                            }
+                            if e.state & PLASTIC != 0 {
+                                plastic.set(k, e.plastic);
+                            }
+                            if record {
+                                outs.set(k, e.out);
+                            }
+                        }
+                        if e.touching {
+                            fc[li] += e.force;
+                            tc[li] += e.torque_i;
+                            if of[j] as usize == b {
+                                let lj = local[j] as usize;
+                                fc[lj] -= e.force;
+                                tc[lj] += e.torque_j;
+                            }
+                        } else {
+                            sk[li] = true;
+                        }
                     }
                 }
-                let pp = &table[material[i] as usize * n_mat + wm as usize];
-                let r = radius[i];
-                // Bottom wall: normal +z.
-                let db = zb - (pos[i].z - r);
-                wall_contact(
-                    pp,
-                    db,
-                    r,
-                    mass[i],
-                    DVec3::Z,
-                    vel[i] - vb,
-                    omega[i],
-                    wb,
-                    dt,
-                    cohesion,
-                    &mut fs,
-                    &mut ts,
-                );
-                if top_active {
-                    let dtp = pos[i].z + r - zt;
-                    wall_contact(
-                        pp,
-                        dtp,
-                        r,
-                        mass[i],
-                        -DVec3::Z,
-                        vel[i] - vt,
-                        omega[i],
-                        wt,
-                        dt,
-                        cohesion,
-                        &mut fs,
-                        &mut ts,
-                    );
-                } else {
-                    *wt = WallHistory::default();
+                while fi < fr.len() {
+                    foreign_pair(fi, fc, tc);
+                    fi += 1;
                 }
-                *f = fs;
-                *t = ts;
+                // The walls, after all pairs, for the block's particles.
+                for (li, &i) in mem.iter().enumerate() {
+                    let i = i as usize;
+                    let mut fs = fc[li];
+                    if sk[li] {
+                        fs += DVec3::ZERO;
+                    }
+                    let mut ts = tc[li];
+                    let pp = &ctx.table[p.material[i] as usize * ctx.n_mat + wm as usize];
+                    let r = p.radius[i];
+                    // SAFETY (wall arrays): particle i belongs to this block only.
+                    let ws0 = unsafe { wall_s.get(i) };
+                    let mut ws = ws0;
+                    // Bottom wall: normal +z. A clear state bit means a default history, for
+                    // which the wall law does nothing while apart.
+                    let db = zb - (p.pos[i].z - r);
+                    if db > 0.0 || db.is_nan() || ws & WALL_BOTTOM != 0 {
+                        let mut h = unsafe { wall_b.get(i) };
+                        let ran = wall_contact(
+                            pp,
+                            db,
+                            r,
+                            p.mass[i],
+                            DVec3::Z,
+                            p.vel[i] - vb,
+                            p.omega[i],
+                            &mut h,
+                            ctx.dt,
+                            ctx.cohesion,
+                            &mut fs,
+                            &mut ts,
+                        );
+                        unsafe { wall_b.set(i, h) };
+                        if ran {
+                            ws |= WALL_BOTTOM;
+                        } else {
+                            ws &= !WALL_BOTTOM;
+                        }
+                    }
+                    if top_active {
+                        let dtp = p.pos[i].z + r - zt;
+                        if dtp > 0.0 || dtp.is_nan() || ws & WALL_TOP != 0 {
+                            let mut h = unsafe { wall_t.get(i) };
+                            let ran = wall_contact(
+                                pp,
+                                dtp,
+                                r,
+                                p.mass[i],
+                                -DVec3::Z,
+                                p.vel[i] - vt,
+                                p.omega[i],
+                                &mut h,
+                                ctx.dt,
+                                ctx.cohesion,
+                                &mut fs,
+                                &mut ts,
+                            );
+                            unsafe { wall_t.set(i, h) };
+                            if ran {
+                                ws |= WALL_TOP;
+                            } else {
+                                ws &= !WALL_TOP;
+                            }
+                        }
+                    } else if ws & WALL_TOP != 0 {
+                        unsafe { wall_t.set(i, WallHistory::default()) };
+                        ws &= !WALL_TOP;
+                    }
+                    if ws != ws0 {
+                        unsafe { wall_s.set(i, ws) };
+                    }
+                    fc[li] = fs;
+                    tc[li] = ts;
+                }
             });
-        // Wall reactions (sequential for determinism).
+        // The sums into the particle arrays: one block holds them in particle order already.
+        if acc.len() == 1 {
+            std::mem::swap(&mut self.p.force, &mut acc[0].force);
+            std::mem::swap(&mut self.p.torque, &mut acc[0].torque);
+        } else {
+            let acc = &*acc;
+            let c = CHUNK_PARTICLES;
+            self.p
+                .force
+                .par_chunks_mut(c)
+                .zip(self.p.torque.par_chunks_mut(c))
+                .enumerate()
+                .for_each(|(ci, (fc, tc))| {
+                    for l in 0..fc.len() {
+                        let i = ci * c + l;
+                        let (b, li) = (of[i] as usize, local[i] as usize);
+                        fc[l] = acc[b].force[li];
+                        tc[l] = acc[b].torque[li];
+                    }
+                });
+        }
+        // Wall reactions (sequential for determinism). Particles with a clear state bit have a
+        // default history (normal force +0), which would add nothing.
         let mut ft = 0.0;
         let mut fb = 0.0;
-        for k in 0..self.walls.top.len() {
-            ft += self.walls.top[k].normal_force;
-            fb += self.walls.bottom[k].normal_force;
+        for (k, &st) in self.walls.state.iter().enumerate() {
+            if st & WALL_TOP != 0 {
+                ft += self.walls.top[k].normal_force;
+            }
+            if st & WALL_BOTTOM != 0 {
+                fb += self.walls.bottom[k].normal_force;
+            }
         }
         self.walls.top_force = ft;
         self.walls.bottom_force = fb;
@@ -704,6 +1197,19 @@ impl Dem {
         } else if let WallDrive::Velocity(v) = self.walls.top_drive {
             self.walls.top_vel = v;
         }
+    }
+
+    /// Bring the spatial blocks of [`Dem::compute_forces`] up to date when the pair list or the
+    /// block count changed since they were made (normally they are made with the pair list).
+    fn update_blocks(&mut self, nb: usize) {
+        let stamp = (self.rebuilds, nb, self.p.len(), self.pairs.len());
+        if self.blocks.stamp == stamp {
+            return;
+        }
+        self.blocks
+            .assign(nb, &self.p.pos, self.lx, self.ly, &self.pairs);
+        self.blocks.link(&self.pairs);
+        self.blocks.stamp = stamp;
     }
 
     /// One full velocity-Verlet step (no ECS; the ECS schedule calls the same pieces in its slots).
@@ -732,7 +1238,7 @@ impl Dem {
 
     /// Mean particle–particle coordination number (touching pairs × 2 / particles).
     pub fn coordination(&self) -> f64 {
-        let c = self.pairs.iter().filter(|p| p.touching).count();
+        let c = self.pairs.touching_count();
         2.0 * c as f64 / self.p.len().max(1) as f64
     }
 
@@ -776,9 +1282,164 @@ impl Dem {
         }
     }
 
+    /// First 16 hex digits of the sha256 of the dynamic state (the raw bits of every position,
+    /// velocity and angular velocity, then the top-wall height): a fingerprint for checking that
+    /// two runs (thread counts, builds) are bitwise identical. Orientations are left out (they
+    /// feed back into nothing, and [`Dem::orientations`] may turn them off).
+    pub fn state_digest(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let p = &self.p;
+        for k in 0..p.len() {
+            for v in [p.pos[k], p.vel[k], p.omega[k]] {
+                for c in v.to_array() {
+                    h.update(c.to_bits().to_le_bytes());
+                }
+            }
+        }
+        h.update(self.walls.z_top.to_bits().to_le_bytes());
+        h.finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Number of touching pairs.
     pub fn touching_pairs(&self) -> usize {
-        self.pairs.iter().filter(|p| p.touching).count()
+        self.pairs.touching_count()
+    }
+}
+
+/// The particle arrays the force computation reads.
+#[derive(Clone, Copy)]
+struct ParticleView<'a> {
+    pos: &'a [DVec3],
+    vel: &'a [DVec3],
+    omega: &'a [DVec3],
+    radius: &'a [f64],
+    mass: &'a [f64],
+    material: &'a [u8],
+}
+
+/// What the pair kernel needs besides the pair itself.
+struct PairCtx<'a> {
+    p: ParticleView<'a>,
+    table: &'a [PairParams],
+    n_mat: usize,
+    lx: f64,
+    ly: f64,
+    dt: f64,
+    cohesion: bool,
+}
+
+/// One evaluated pair: its force and torques (zero when not touching) and its next-step state,
+/// spring, plastic history and output record.
+struct Eval {
+    touching: bool,
+    force: DVec3,
+    torque_i: DVec3,
+    torque_j: DVec3,
+    state: u8,
+    xi: DVec3,
+    plastic: PlasticState,
+    out: PairOutput,
+}
+
+impl PairCtx<'_> {
+    /// Distance test of pair (i, j) (position `pi`, radius `ri` of i; image shift `sh`; pair
+    /// state `state`): the pair vector `d = x_i − x_j + shift` (m), |d|² (m²) and whether the pair
+    /// is apart without plastic history (then force, torques and spring are zero and the kernel
+    /// is skipped).
+    #[inline(always)]
+    fn test(&self, pi: DVec3, ri: f64, j: usize, sh: [i8; 2], state: u8) -> (DVec3, f64, bool) {
+        let p = &self.p;
+        let d = pi - p.pos[j] + DVec3::new(sh[0] as f64 * self.lx, sh[1] as f64 * self.ly, 0.0);
+        let dist2 = d.length_squared();
+        let sum = ri + p.radius[j];
+        (d, dist2, dist2 >= sum * sum && state & PLASTIC == 0)
+    }
+
+    /// The contact kernel of pair (i, j) with pair vector `d` and |d|² = `dist2`, from its current
+    /// state bits `st`, spring `xi` and plastic history `pl` (each used only where `st` says it is
+    /// valid). `record`: fill the output record.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn kernel(
+        &self,
+        i: usize,
+        j: usize,
+        d: DVec3,
+        dist2: f64,
+        st: u8,
+        xi: DVec3,
+        pl: PlasticState,
+        record: bool,
+    ) -> Eval {
+        let p = &self.p;
+        let (ri, rj) = (p.radius[i], p.radius[j]);
+        let sum = ri + rj;
+        let dist = dist2.sqrt();
+        let n = d / dist;
+        let delta = sum - dist;
+        let pp = &self.table[p.material[i] as usize * self.n_mat + p.material[j] as usize];
+        let r_eff = ri * rj / sum;
+        let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
+        let vrel = p.vel[i] - p.vel[j];
+        let mut xi = if st & TOUCHING != 0 { xi } else { DVec3::ZERO };
+        let mut pls = if st & PLASTIC != 0 {
+            pl
+        } else {
+            PlasticState::default()
+        };
+        let o = contact_force(
+            pp,
+            delta,
+            r_eff,
+            m_eff,
+            n,
+            vrel,
+            p.omega[i],
+            p.omega[j],
+            ri,
+            rj,
+            &mut pls,
+            &mut xi,
+            self.dt,
+            self.cohesion,
+        );
+        if delta <= 0.0 {
+            pls = PlasticState::default();
+        }
+        let mut ns = 0;
+        if o.touching {
+            ns |= TOUCHING;
+        }
+        if pls.delta_max != 0.0 {
+            ns |= PLASTIC;
+        }
+        let mut out = PairOutput::default();
+        if record {
+            ns |= EVALUATED;
+            out = PairOutput {
+                force: o.force,
+                torque_i: o.torque_i,
+                torque_j: o.torque_j,
+                normal_force: o.normal_force,
+                contact_radius: o.contact_radius,
+                overlap: delta,
+            };
+        }
+        Eval {
+            touching: o.touching,
+            force: o.force,
+            torque_i: o.torque_i,
+            torque_j: o.torque_j,
+            state: ns,
+            xi,
+            plastic: pls,
+            out,
+        }
     }
 }
 
@@ -803,7 +1464,7 @@ pub struct ContactOut {
 /// loops over. `n` points from j to i, `vrel = v_i − v_j` (m/s), `rj = f64::INFINITY`-like walls are
 /// handled by passing `rj` only into the lever arm (0 for a wall).
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 pub fn contact_force(
     pp: &PairParams,
     delta: f64,
@@ -861,6 +1522,9 @@ pub fn contact_force(
     }
 }
 
+/// The contact of a sphere with a flat wall; adds the force and torque to `fs`, `ts` and updates
+/// the history `h`. Returns whether the contact kernel ran (false: apart without plastic history,
+/// `h` reset to the default).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn wall_contact(
@@ -876,10 +1540,10 @@ fn wall_contact(
     cohesion: bool,
     fs: &mut DVec3,
     ts: &mut DVec3,
-) {
+) -> bool {
     if delta <= 0.0 && h.plastic.delta_max == 0.0 {
         *h = WallHistory::default();
-        return;
+        return false;
     }
     let out = contact_force(
         pp,
@@ -908,4 +1572,5 @@ fn wall_contact(
     h.normal_force = out.normal_force;
     *fs += out.force;
     *ts += out.torque_i;
+    true
 }

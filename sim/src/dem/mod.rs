@@ -2,7 +2,8 @@
 //!
 //! - [`contact`]: pure contact kernels (Hertz, Thornton elastoplastic, Mindlin, damping, rolling
 //!   resistance, DMT adhesion) with their equations and sources.
-//! - [`engine`]: particle arrays, Verlet pair list with history, walls, velocity-Verlet pieces.
+//! - [`engine`]: particle arrays, walls, velocity-Verlet pieces, neighbour rebuild, force loop.
+//! - [`pairs`]: the Verlet pair list with contact history, stored hot/cold split.
 //! - [`schedule`]: the bevy_ecs schedule that runs one step in the integrator's slots
 //!   ([`schedule::StepSet`]), into which process stages plug their systems.
 //! - [`lammps`]: reader for LAMMPS/LIGGGHTS `atom_style sphere` data files (plain or gzipped).
@@ -12,6 +13,7 @@ pub mod contact;
 pub mod engine;
 pub mod fibril_law;
 pub mod lammps;
+pub mod pairs;
 pub mod schedule;
 
 pub use engine::{Dem, DemError, ParticleState, WallDrive};

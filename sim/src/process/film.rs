@@ -756,12 +756,8 @@ impl FilmSim {
             d.p.omega[k] = q * d.p.omega[k];
             d.p.quat[k] = (q * d.p.quat[k]).normalize();
         }
-        for pr in d.pairs.iter_mut() {
-            pr.xi = q * pr.xi;
-        }
-        for w in d.walls.bottom.iter_mut().chain(d.walls.top.iter_mut()) {
-            w.xi = q * w.xi;
-        }
+        d.pairs.rotate_history(q);
+        d.walls.rotate_history(q);
         d.lx = ly;
         d.ly = lx;
         // Rebuild with the contact history carried over (pairs keep their (i, j) keys; the image
@@ -964,7 +960,7 @@ impl FilmSim {
     pub fn ptfe_dispersion(&self) -> f64 {
         let d = self.dem();
         let mut cnt = vec![0u32; d.p.len()];
-        for pr in d.pairs.iter().filter(|p| p.touching) {
+        for pr in d.pairs.iter_touching() {
             let (i, j) = (pr.i as usize, pr.j as usize);
             if self.phase[i] == Phase::Ptfe && self.phase[j] == Phase::Nps {
                 cnt[i] += 1;
@@ -1016,7 +1012,7 @@ impl FilmSim {
             e.1 += f.count * f.law.radius;
         }
         let mut lump_touch: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for pr in d.pairs.iter().filter(|p| p.touching) {
+        for pr in d.pairs.iter_touching() {
             let (i, j) = (pr.i as usize, pr.j as usize);
             if self.phase[i] == Phase::Ptfe && self.phase[j] == Phase::Nps {
                 lump_touch[j].push(i as u32);
@@ -1355,7 +1351,7 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
     let mut incr = vec![0.0f64; n];
     let mut cnt = vec![0u32; n];
     let mut neigh: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for pr in d.pairs.iter().filter(|p| p.touching) {
+    for pr in d.pairs.iter_touching() {
         let (i, j) = (pr.i as usize, pr.j as usize);
         let (pi, pj) = (d.p.material[i], d.p.material[j]);
         for (p, k) in [(i, j), (j, i)] {
