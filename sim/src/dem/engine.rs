@@ -517,10 +517,14 @@ impl Dem {
 
     /// Minimum-image pair vector `x_i − x_j` for an arbitrary pair, m.
     pub fn min_image(&self, i: usize, j: usize) -> DVec3 {
-        let mut d = self.p.pos[i] - self.p.pos[j];
-        d.x -= self.lx * (d.x / self.lx).round();
-        d.y -= self.ly * (d.y / self.ly).round();
-        d
+        self.wrap(self.p.pos[i] - self.p.pos[j])
+    }
+
+    /// Minimum image of an arbitrary vector `v` (m) in the periodic x and y directions, m.
+    pub fn wrap(&self, mut v: DVec3) -> DVec3 {
+        v.x -= self.lx * (v.x / self.lx).round();
+        v.y -= self.ly * (v.y / self.ly).round();
+        v
     }
 
     /// First half of velocity Verlet: half-kick and drift (translation and rotation).
@@ -1074,6 +1078,9 @@ impl Dem {
                     let i = i as usize;
                     let mut fs = fc[li];
                     if sk[li] {
+                        // The old gather added +0.0 for every pair that was apart; adding it once
+                        // here turns a −0.0 sum into +0.0 exactly as that did, which keeps the
+                        // results bit-identical to it.
                         fs += DVec3::ZERO;
                     }
                     let mut ts = tc[li];
@@ -1082,57 +1089,65 @@ impl Dem {
                     // SAFETY (wall arrays): particle i belongs to this block only.
                     let ws0 = unsafe { wall_s.get(i) };
                     let mut ws = ws0;
-                    // Bottom wall: normal +z. A clear state bit means a default history, for
-                    // which the wall law does nothing while apart.
-                    let db = zb - (p.pos[i].z - r);
-                    if db > 0.0 || db.is_nan() || ws & WALL_BOTTOM != 0 {
-                        let mut h = unsafe { wall_b.get(i) };
-                        let ran = wall_contact(
-                            pp,
-                            db,
-                            r,
-                            p.mass[i],
-                            DVec3::Z,
-                            p.vel[i] - vb,
-                            p.omega[i],
-                            &mut h,
-                            ctx.dt,
-                            ctx.cohesion,
-                            &mut fs,
-                            &mut ts,
-                        );
-                        unsafe { wall_b.set(i, h) };
-                        if ran {
-                            ws |= WALL_BOTTOM;
-                        } else {
-                            ws &= !WALL_BOTTOM;
-                        }
-                    }
-                    if top_active {
-                        let dtp = p.pos[i].z + r - zt;
-                        if dtp > 0.0 || dtp.is_nan() || ws & WALL_TOP != 0 {
-                            let mut h = unsafe { wall_t.get(i) };
+                    // One wall: overlap `gap` (m), normal `n` into the box, wall velocity `vw`,
+                    // its history array and state bit. A clear state bit means a default
+                    // history, for which the wall law does nothing while apart.
+                    let wall = |gap: f64,
+                                n: DVec3,
+                                vw: DVec3,
+                                hist: &Exclusive<WallHistory>,
+                                bit: u8,
+                                ws: &mut u8,
+                                fs: &mut DVec3,
+                                ts: &mut DVec3| {
+                        if gap > 0.0 || gap.is_nan() || *ws & bit != 0 {
+                            // SAFETY: particle i belongs to this block only.
+                            let mut h = unsafe { hist.get(i) };
                             let ran = wall_contact(
                                 pp,
-                                dtp,
+                                gap,
                                 r,
                                 p.mass[i],
-                                -DVec3::Z,
-                                p.vel[i] - vt,
+                                n,
+                                p.vel[i] - vw,
                                 p.omega[i],
                                 &mut h,
                                 ctx.dt,
                                 ctx.cohesion,
-                                &mut fs,
-                                &mut ts,
+                                fs,
+                                ts,
                             );
-                            unsafe { wall_t.set(i, h) };
+                            unsafe { hist.set(i, h) };
                             if ran {
-                                ws |= WALL_TOP;
+                                *ws |= bit;
                             } else {
-                                ws &= !WALL_TOP;
+                                *ws &= !bit;
                             }
                         }
+                    };
+                    let db = zb - (p.pos[i].z - r);
+                    wall(
+                        db,
+                        DVec3::Z,
+                        vb,
+                        &wall_b,
+                        WALL_BOTTOM,
+                        &mut ws,
+                        &mut fs,
+                        &mut ts,
+                    );
+                    if top_active {
+                        let dtp = p.pos[i].z + r - zt;
+                        wall(
+                            dtp,
+                            -DVec3::Z,
+                            vt,
+                            &wall_t,
+                            WALL_TOP,
+                            &mut ws,
+                            &mut fs,
+                            &mut ts,
+                        );
                     } else if ws & WALL_TOP != 0 {
                         unsafe { wall_t.set(i, WallHistory::default()) };
                         ws &= !WALL_TOP;

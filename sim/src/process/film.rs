@@ -133,6 +133,10 @@ pub fn critical_fibrillation_strain(t_kelvin: f64) -> f64 {
     0.9 - 0.5 * s
 }
 
+/// Wall pressure, Pa, the roll backs off to when it releases the film after a pass (the pass ends
+/// its unloading once the averaged wall load is at or below it).
+const RELEASE_PRESSURE: f64 = 1.0e3;
+
 /// Per-stage, per-pass report of the calender.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PassReport {
@@ -486,6 +490,12 @@ impl FilmSim {
             / d
     }
 
+    /// Rate, 1/s, a stage actually simulates for a scenario rate `rate` (1/s) under `pressure` (Pa):
+    /// `min(rate, γ̇_qs(p))`.
+    pub fn simulated_rate(&self, rate: f64, pressure: f64) -> f64 {
+        rate.min(self.quasi_static_rate(pressure))
+    }
+
     /// Total PTFE volume now (sources + fibrils), m³.
     pub fn ptfe_volume(&mut self) -> f64 {
         let src: f64 = self.world.resource::<PtfeSources>().volume.iter().sum();
@@ -537,8 +547,7 @@ impl FilmSim {
             let d = self.dem();
             (d.walls.z_top - d.walls.z_bottom).min(h)
         };
-        // Simulated shear rate: the scenario's, capped at the quasi-static rate.
-        let rate = rate.min(qs);
+        let rate = self.simulated_rate(rate, pressure);
         let v = rate * h;
         let shear = DVec3::new(v * direction.cos(), v * direction.sin(), 0.0);
         let steps = ((strain / rate) / dt).ceil() as u64;
@@ -586,9 +595,7 @@ impl FilmSim {
             }
         }
         // Strain-sampling window: 0.02 of imposed shear at the simulated (quasi-static) rate.
-        let rate = f
-            .shear_rate
-            .min(self.quasi_static_rate(f.confining_pressure));
+        let rate = self.simulated_rate(f.shear_rate, f.confining_pressure);
         let window = ((0.02 / (rate * self.dem().dt)).ceil() as u64).max(1);
         {
             let mut src = self.world.resource_mut::<PtfeSources>();
@@ -653,7 +660,7 @@ impl FilmSim {
                 if h <= gap {
                     break;
                 }
-                let rate = c.strain_rate.min(self.quasi_static_rate(p_now));
+                let rate = self.simulated_rate(c.strain_rate, p_now);
                 i_max = i_max.max(self.inertial_number(rate, p_now));
                 self.dem_mut().walls.top_drive =
                     WallDrive::Velocity(DVec3::new(0.0, 0.0, -rate * h));
@@ -699,7 +706,7 @@ impl FilmSim {
             let v_up = self.quasi_static_rate(p_floor) * h;
             let d = self.dem_mut();
             d.walls.top_drive = WallDrive::Pressure {
-                pressure: 1.0e3,
+                pressure: RELEASE_PRESSURE,
                 max_speed: v_up,
                 shear: DVec3::ZERO,
             };
@@ -711,7 +718,7 @@ impl FilmSim {
             run_steps(&mut self.world, &mut self.schedule, chunk)?;
             done += chunk;
             let d = self.dem();
-            if d.walls.top_force_avg <= 1.0e3 * d.lx * d.ly {
+            if d.walls.top_force_avg <= RELEASE_PRESSURE * d.lx * d.ly {
                 break;
             }
             progress(&name, 0.65 + 0.1 * done as f64 / unload_max as f64);
@@ -1172,6 +1179,12 @@ impl FilmSim {
 }
 
 /// World position of an anchor, m.
+/// Radius, m, of a PTFE lump holding `volume` (m³): the sphere of that volume. A spent lump keeps
+/// 1 pm so the engine's arrays stay valid (its volume is 0, so nothing more is drawn from it).
+fn lump_radius(volume: f64) -> f64 {
+    (volume.max(0.0) * 3.0 / (4.0 * PI)).cbrt().max(1e-12)
+}
+
 fn anchor_pos(d: &Dem, a: &Anchor) -> DVec3 {
     let k = a.particle as usize;
     d.p.pos[k] + d.p.quat[k] * DVec3::from_array(a.local)
@@ -1179,9 +1192,7 @@ fn anchor_pos(d: &Dem, a: &Anchor) -> DVec3 {
 
 /// (vector from a to b with minimum image, unit vector, length m).
 fn fibril_vector(d: &Dem, a: &Anchor, b: &Anchor) -> (DVec3, DVec3, f64) {
-    let mut v = anchor_pos(d, b) - anchor_pos(d, a);
-    v.x -= d.lx * (v.x / d.lx).round();
-    v.y -= d.ly * (v.y / d.ly).round();
+    let v = d.wrap(anchor_pos(d, b) - anchor_pos(d, a));
     let l = v.length();
     (v, if l > 0.0 { v / l } else { DVec3::X }, l)
 }
@@ -1205,9 +1216,7 @@ pub fn fibril_crossings(d: &Dem, fibs: &[FibrilC]) -> Vec<[u32; 2]> {
         let l1 = v1.length();
         for &(k2, a2, v2, r2) in &segs[x + 1..] {
             // Cheap reject on midpoints (minimum image).
-            let mut dm = (a2 + 0.5 * v2) - (a1 + 0.5 * v1);
-            dm.x -= d.lx * (dm.x / d.lx).round();
-            dm.y -= d.ly * (dm.y / d.ly).round();
+            let dm = d.wrap((a2 + 0.5 * v2) - (a1 + 0.5 * v1));
             let reach = 0.5 * (l1 + v2.length()) + r1 + r2 + 1e-8;
             if dm.length_squared() > reach * reach {
                 continue;
@@ -1283,8 +1292,7 @@ fn fibril_forces(
                 let take = (area * (l0_node - f.law.rest_length)).min(src.volume[s]);
                 f.law.rest_length += take / area;
                 src.volume[s] -= take;
-                let rem = src.volume[s].max(0.0);
-                d.p.radius[s] = (rem * 3.0 / (4.0 * PI)).cbrt().max(1e-12);
+                d.p.radius[s] = lump_radius(src.volume[s]);
             }
         }
         let out = fibril_response(len, f.law, &law);
@@ -1335,16 +1343,10 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
         return;
     }
     src.window_steps = 0;
-    let (lx, ly) = (d.lx, d.ly);
-    let min_image = |mut v: DVec3| {
-        v.x -= lx * (v.x / lx).round();
-        v.y -= ly * (v.y / ly).round();
-        v
-    };
     // Displacement of every particle over the window (minimum image: a window moves particles far
     // less than half the box).
     let disp: Vec<DVec3> = (0..n)
-        .map(|k| min_image(d.p.pos[k] - src.window_start[k]))
+        .map(|k| d.wrap(d.p.pos[k] - src.window_start[k]))
         .collect();
     // Neighbour NPS lists of PTFE particles (touching), in pair order, and the local shear strain
     // of the window: the tangential part of each neighbour's displacement relative to P.
@@ -1357,7 +1359,7 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
         for (p, k) in [(i, j), (j, i)] {
             let (mp, mk) = if p == i { (pi, pj) } else { (pj, pi) };
             if mp == MAT_PTFE && mk == MAT_NPS {
-                let nrm = min_image(d.p.pos[k] - d.p.pos[p]).normalize_or_zero();
+                let nrm = d.min_image(k, p).normalize_or_zero();
                 let du = disp[k] - disp[p];
                 let ut = du - nrm * du.dot(nrm);
                 incr[p] += ut.length() / (d.p.radius[p] + d.p.radius[k]);
@@ -1391,10 +1393,7 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
             }
             let anchor_on = |k: u32| -> Anchor {
                 let k = k as usize;
-                let mut dv = d.p.pos[p] - d.p.pos[k];
-                dv.x -= d.lx * (dv.x / d.lx).round();
-                dv.y -= d.ly * (dv.y / d.ly).round();
-                let world = dv.normalize_or_zero() * d.p.radius[k];
+                let world = d.min_image(p, k).normalize_or_zero() * d.p.radius[k];
                 Anchor {
                     particle: k as u32,
                     local: (d.p.quat[k].inverse() * world).to_array(),
@@ -1414,12 +1413,7 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
                 (src.volume[p], (src.volume[p] / (nb * PI * len)).sqrt())
             };
             src.volume[p] -= vol;
-            let rem = src.volume[p];
-            d.p.radius[p] = (rem * 3.0 / (4.0 * PI)).cbrt().max(0.0);
-            if d.p.radius[p] == 0.0 {
-                // A spent source keeps a tiny radius so the engine's arrays stay valid; its volume is 0.
-                d.p.radius[p] = 1e-12;
-            }
+            d.p.radius[p] = lump_radius(src.volume[p]);
             let id = src.next_id;
             src.next_id += 1;
             src.drawn[p] += 1;

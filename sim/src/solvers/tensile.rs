@@ -649,6 +649,12 @@ impl Model {
                     "fibril {k}: anchor particle out of range (n = {n})"
                 )));
             }
+            if !(f.count.is_finite() && f.count >= 1.0) {
+                return Err(inv(format!(
+                    "fibril {k}: strand count {} must be ≥ 1",
+                    f.count
+                )));
+            }
             if !(f.radius.is_finite() && f.radius > 0.0 && f.rest_length.is_finite())
                 || f.rest_length <= 0.0
             {
@@ -686,14 +692,7 @@ impl Model {
                 rest_length: f.rest_length,
                 radius: f.radius,
             });
-            fb.count.push(if f.count.is_finite() && f.count >= 1.0 {
-                f.count
-            } else {
-                return Err(inv(format!(
-                    "fibril {k}: strand count {} must be ≥ 1",
-                    f.count
-                )));
-            });
+            fb.count.push(f.count);
             fb.alive.push(true);
         }
         if c.i.is_empty() && fb.a.is_empty() {
