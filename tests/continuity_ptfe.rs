@@ -330,6 +330,41 @@ fn fibrils_sharing_an_anchor_site_join() {
     assert!(!r.spanning);
 }
 
+#[test]
+fn many_strands_wrap_a_grain_and_join_distant_anchors() {
+    let mut s = with_anchors(&[
+        [10.0 * UM, 10.0 * UM, 5.0 * UM],
+        [10.0 * UM, 10.0 * UM, 1.0 * UM],
+        [10.0 * UM, 10.0 * UM, 9.0 * UM],
+    ]);
+    // Two fibrils end on NPS particle 1 (R = 1 µm) 1.2 µm apart. With a quarter-turn wrap
+    // (w = 0.25) single strands (patch ρ = sqrt(4 r_f R w) ≈ 0.22 µm each) do not touch; bundles of
+    // 10 strands (ρ ≈ 0.71 µm) do.
+    let side_a = [11.0 * UM, 10.0 * UM, 5.0 * UM];
+    let side_b = [10.28 * UM, 10.0 * UM, 5.96 * UM];
+    fibril(&mut s, 2, [10.0 * UM, 10.0 * UM, 0.0], 1, side_a, 0);
+    fibril(&mut s, 3, [10.0 * UM, 10.0 * UM, 10.0 * UM], 1, side_b, 0);
+    let quarter = ContinuityParams {
+        wrap_fraction: 0.25,
+        ..params()
+    };
+    let r = analyze(&s, &quarter).expect("analyze");
+    assert_eq!(r.n_clusters, 2);
+    for f in &mut s.fibrils {
+        f.count = 10.0;
+    }
+    let r = analyze(&s, &quarter).expect("analyze");
+    assert_eq!(r.n_clusters, 1);
+    assert!(r.spanning);
+    // Without wrapping only the bundle radius r_f·√n counts: apart again.
+    let bare = ContinuityParams {
+        wrap_fraction: 0.0,
+        ..params()
+    };
+    let r = analyze(&s, &bare).expect("analyze");
+    assert_eq!(r.n_clusters, 2);
+}
+
 /// Simple cubic NPS packing 5×5×5 of radius 2 µm in a 20 µm cube with contacts and wall contacts.
 fn nps_cube() -> Snapshot {
     let mut s = empty();

@@ -1,11 +1,16 @@
-//! The trade-off the brief describes, checked on the shipped scenarios: across `film_0p2wt`,
-//! `paper_film` (1 wt%), `film_2wt` and `film_5wt`, the through-plane Na+ conductivity falls and the
-//! tensile strength rises with PTFE. Each scenario runs as shipped (process, full ~125 µm thickness,
-//! all solvers) except for a narrower 40 × 40 µm column, averaged over three seeds.
+//! The trade-off the brief describes, checked on shipped scenarios.
 //!
-//! Ignored: the model does not reproduce the strength trend yet (the contact network's peak stress
-//! dominates at every loading; see docs/validation.md). Run it with
-//! `cargo test --release --test property_trends -- --ignored --nocapture` (about 20 minutes on 2
+//! `conductivity_falls_and_strength_rises_from_0p2_to_5_wt_pct` runs the calibration films
+//! (`scenarios/calib_0p2wt.ron`, `calib_1wt.ron`, `calib_5wt.ron`: 40 × 40 µm, ~40 µm thick, the
+//! whole process and all solvers) for seeds 1 and 2: σ falls at each step and the strength at 5 wt%
+//! is above both lower loadings. It is too slow for a debug build, so it is ignored there and
+//! `tools/test.sh` runs it in release (about 3 minutes on 2 cores).
+//!
+//! `conductivity_falls_and_strength_rises_with_ptfe_across_shipped_scenarios` asks the full trend on
+//! the full-thickness shipped films (`film_0p2wt`, `paper_film` at 1 wt%, `film_2wt`, `film_5wt`, in a
+//! 40 × 40 µm column, three seeds). Ignored: the model's strength does not rise between 0.2 and
+//! 2 wt% (the fibril network only carries load once it percolates; docs/validation.md). Run it with
+//! `cargo test --release --test property_trends -- --ignored --nocapture` (about an hour on 2
 //! cores).
 
 use std::path::PathBuf;
@@ -53,8 +58,69 @@ fn run_shipped(name: &str) -> (f64, f64) {
     (sig, strength)
 }
 
+/// (σ_ion through-plane S/cm, MD strength kPa) of `scenarios/NAME` with `seed`, on one thread.
+fn run_calib(name: &str, seed: u64) -> (f64, f64) {
+    let text = std::fs::read_to_string(repo().join("scenarios").join(name)).expect("scenario");
+    let mut loaded = load_str(&text, name).expect("valid shipped scenario");
+    loaded.scenario.seed = seed;
+    let dir = std::env::temp_dir().join(format!(
+        "dryfilm-calib-trend-{}-{name}-{seed}",
+        std::process::id()
+    ));
+    let out = run_to_dir(
+        &loaded,
+        &dir,
+        &RunOptions {
+            threads: 1,
+            progress: &quiet,
+            render: false,
+        },
+    )
+    .expect("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    let r = (
+        out.result["sigma_ion_S_cm"].as_f64().unwrap(),
+        out.result["tensile_strength_md_kPa"].as_f64().unwrap(),
+    );
+    eprintln!(
+        "{name} seed {seed}: σ {:.3e} S/cm, strength {:.1} kPa",
+        r.0, r.1
+    );
+    r
+}
+
 #[test]
-#[ignore = "known model failure (issue 4): strength does not rise with PTFE; ~20 min in release"]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "release only (~3 min): tools/test.sh runs it with --release"
+)]
+fn conductivity_falls_and_strength_rises_from_0p2_to_5_wt_pct() {
+    let names = ["calib_0p2wt.ron", "calib_1wt.ron", "calib_5wt.ron"];
+    // The six runs in parallel (each on one thread; results do not depend on scheduling).
+    let runs: Vec<(usize, u64)> = (0..3).flat_map(|k| [(k, 1), (k, 2)]).collect();
+    let res: Vec<(f64, f64)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = runs
+            .iter()
+            .map(|&(k, seed)| sc.spawn(move || run_calib(names[k], seed)))
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("run")).collect()
+    });
+    let mean = |k: usize, f: fn(&(f64, f64)) -> f64| (f(&res[2 * k]) + f(&res[2 * k + 1])) / 2.0;
+    let sig: Vec<f64> = (0..3).map(|k| mean(k, |r| r.0)).collect();
+    let st: Vec<f64> = (0..3).map(|k| mean(k, |r| r.1)).collect();
+    eprintln!("σ {sig:?} S/cm, strength {st:?} kPa");
+    assert!(
+        sig[1] < sig[0] && sig[2] < sig[1],
+        "σ does not fall: {sig:?}"
+    );
+    assert!(
+        st[2] > st[0] && st[2] > st[1],
+        "5 wt% is not the strongest: {st:?}"
+    );
+}
+
+#[test]
+#[ignore = "known model failure (issue 4): strength does not rise between 0.2 and 2 wt%; ~1 h in release"]
 fn conductivity_falls_and_strength_rises_with_ptfe_across_shipped_scenarios() {
     let names = [
         "film_0p2wt.ron",

@@ -450,3 +450,43 @@ fn large_film_timing() {
         res.detached_fibrils
     );
 }
+
+#[test]
+fn prestressed_fibrils_start_stress_free_and_keep_their_strength() {
+    // The chain's fibrils are stretched 1/0.9 − 1 ≈ 11 % past their rest length in the snapshot
+    // (prestress left by calendering). Relaxed (default), the test starts stress-free with the
+    // volume kept (r'² = 0.9 r²), and fails at the weaker of break and detach of the thinner strands.
+    let r = 50e-9;
+    let mut snap = fibril_chain(r);
+    for f in &mut snap.fibrils {
+        f.rest_length = 0.9 * R;
+    }
+    // Breaking stress below the drawing stress (20 MPa): the strands break elastically.
+    snap.materials.fibril_strength = 10e6;
+    let p = TensileParams {
+        max_strain: 1.0,
+        ..TensileParams::default()
+    };
+    let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
+    let r2 = r * 0.9f64.sqrt();
+    let expected = (10e6 * PI * r2 * r2).min(2.0 * PI * r2 * materials().anchor_strength)
+        / (2.0 * R * 2.0 * R);
+    let rel = res.peak_stress_pa / expected;
+    assert!(
+        (1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel),
+        "peak {} vs {expected}",
+        res.peak_stress_pa
+    );
+    // Without the relaxation the prestress (far above the breaking stress here) breaks the chain
+    // at zero strain: nothing is left to carry load.
+    let keep = TensileParams {
+        relax_fibril_prestress: false,
+        ..p
+    };
+    let res = tensile_test(&snap, Axis::X, &keep).expect("tensile test runs");
+    assert!(
+        res.peak_stress_pa < 0.01 * expected,
+        "{}",
+        res.peak_stress_pa
+    );
+}

@@ -9,3 +9,5 @@ if [ -f tools/install-test-deps.sh ]; then
 fi
 cargo fmt --all --check
 cargo test --workspace --all-targets --no-fail-fast "$@"
+# The property-trend test runs whole calibration films; it is release-only (ignored in debug).
+cargo test --release --test property_trends "$@"

@@ -307,6 +307,8 @@ fn run_inner(
         "sigma_e_S_cm": el.sigma_e_s_cm,
         "short_circuit": el.short_circuit,
         "fibril_count": fib.fibrils_intact,
+        "fibril_strands": fib.fibril_strands,
+        "ptfe_fibrillated_fraction": fib.ptfe_fibrillated_fraction,
         "fibril_mean_length_um": fib.fibril_mean_length_um,
         "fibril_orientation_md": fib.fibril_orientation_md,
         "nps_particles": fin.nps_particles,

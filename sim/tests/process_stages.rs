@@ -106,18 +106,27 @@ fn fibrillate(strain: f64) -> dryfilm_sim::process::film::StageSummary {
 
 #[test]
 fn more_shear_strain_gives_more_fibrils() {
+    // Fibrils are counted as strands (real fibrils); model fibrils are bundles of the strands one
+    // lump drew between one pair of grains, so their number need not grow.
     let a = fibrillate(0.8);
     let b = fibrillate(2.5);
     assert!(
-        b.fibrils_intact > a.fibrils_intact,
-        "count {} vs {}",
-        a.fibrils_intact,
-        b.fibrils_intact
+        b.fibril_strands > a.fibril_strands,
+        "strands {} vs {}",
+        a.fibril_strands,
+        b.fibril_strands
     );
+    assert!(
+        b.ptfe_fibrillated_fraction > a.ptfe_fibrillated_fraction,
+        "fibrillated fraction {} vs {}",
+        a.ptfe_fibrillated_fraction,
+        b.ptfe_fibrillated_fraction
+    );
+    // Strands drawn again between the same grains join their bundle: fewer entities than strands.
+    assert!(b.fibril_strands > b.fibrils_intact as f64);
 }
 
 #[test]
-#[ignore = "known model weakness (issue 3 note): since fibrils draw from their lump, new short fibrils keep the mean length flat (1.50 µm at strain 2.5 vs 1.54 at 0.8)"]
 fn more_shear_strain_gives_longer_fibrils() {
     let a = fibrillate(0.8);
     let b = fibrillate(2.5);

@@ -95,8 +95,20 @@ pub struct PtfeSources {
     pub volume: Vec<f64>,
     /// Critical local shear strain for drawing at the current temperature (∞ below 19 °C).
     pub critical_strain: f64,
-    /// Additional local strain per drawn fibril.
-    pub strain_per_fibril: f64,
+    /// Fibrillation rate κ: fraction of the remaining lump drawn per unit local shear strain past
+    /// the critical strain, per unit strain.
+    pub rate: f64,
+    /// PTFE volume of each source already due to be drawn but not yet spawned as a fibril, m³
+    /// (bookkeeping only: the volume stays in the lump until a fibril takes it).
+    pub pending: Vec<f64>,
+    /// NPS grains each source has touched during fibrillation, oldest first (at most
+    /// [`TOUCH_MEMORY`] distinct grains): a lump sheared through the packing smears PTFE onto the
+    /// grains it passes, and a fibril is drawn between a grain it touches now and one it touched.
+    pub touched: Vec<Vec<u32>>,
+    /// The intact fibril (bundle) each source has drawn between a pair of grains, keyed by
+    /// (source, lower grain, higher grain): strands drawn again between the same two grains join
+    /// it instead of spawning a new entity.
+    pub bundles: std::collections::HashMap<(u32, u32, u32), Entity>,
     /// Initial fibril radius, m.
     pub fibril_radius: f64,
     /// Strands per model fibril (bundle multiplicity, dimensionless).
@@ -117,6 +129,10 @@ pub struct PtfeSources {
     /// Particle positions at the start of the current window, m (empty: start a new window).
     pub window_start: Vec<DVec3>,
 }
+
+/// Number of distinct NPS grains a PTFE source remembers having touched (the possible far anchors
+/// of the fibrils it draws).
+pub const TOUCH_MEMORY: usize = 8;
 
 /// Critical local shear strain for PTFE fibrillation at temperature `t_kelvin`.
 ///
@@ -181,6 +197,11 @@ pub struct StageSummary {
     pub fibrils_intact: usize,
     /// Fibrils broken or detached during the stage.
     pub fibrils_failed: u32,
+    /// Strands in the intact fibrils (Σ bundle counts), dimensionless.
+    pub fibril_strands: f64,
+    /// Fraction of the PTFE volume held by intact fibrils, dimensionless (the rest is in the
+    /// lumps and in broken fibrils).
+    pub ptfe_fibrillated_fraction: f64,
     /// Mean intact fibril length, µm.
     pub fibril_mean_length_um: f64,
     /// Mean fibril radius, nm.
@@ -407,7 +428,10 @@ impl FilmSim {
                 })
                 .collect(),
             critical_strain: f64::INFINITY,
-            strain_per_fibril: 0.05,
+            rate: s.ptfe.fibrillation_rate,
+            pending: vec![0.0; n],
+            touched: vec![Vec::new(); n],
+            bundles: std::collections::HashMap::new(),
             fibril_radius: s.ptfe.fibril_radius,
             bundle: s.ptfe.fibrils_per_bundle,
             law,
@@ -946,12 +970,21 @@ impl FilmSim {
         };
         let disp = self.ptfe_dispersion();
         let failed = self.world.resource::<PtfeSources>().broken_in_stage;
+        let (mut strands, mut fib_vol) = (0.0, 0.0);
+        for f in self.world.query::<&FibrilC>().iter(&self.world) {
+            if f.state == FibrilState::Intact {
+                strands += f.count;
+                fib_vol += f.count * f.law.area() * f.law.rest_length;
+            }
+        }
         StageSummary {
             stage: name.into(),
             nps_particles: self.phase.iter().filter(|p| **p == Phase::Nps).count(),
             ptfe_particles: self.phase.iter().filter(|p| **p == Phase::Ptfe).count(),
             fibrils_intact: nf,
             fibrils_failed: failed,
+            fibril_strands: strands,
+            ptfe_fibrillated_fraction: if v > 0.0 { fib_vol / v } else { 0.0 },
             fibril_mean_length_um: len * 1e6,
             fibril_mean_radius_nm: rad * 1e9,
             fibril_orientation_md: p2,
@@ -1197,7 +1230,7 @@ fn fibril_vector(d: &Dem, a: &Anchor, b: &Anchor) -> (DVec3, DVec3, f64) {
     (v, if l > 0.0 { v / l } else { DVec3::X }, l)
 }
 
-/// Fibril–fibril contacts: intact fibrils whose axes pass closer than the sum of their radii plus
+/// Fibril–fibril contacts: intact fibrils whose axes pass closer than the sum of their (bundle) radii plus
 /// 10 nm (entanglement capture distance). Grid over segment midpoints, deterministic order.
 pub fn fibril_crossings(d: &Dem, fibs: &[FibrilC]) -> Vec<[u32; 2]> {
     let segs: Vec<(usize, DVec3, DVec3, f64)> = fibs
@@ -1207,7 +1240,7 @@ pub fn fibril_crossings(d: &Dem, fibs: &[FibrilC]) -> Vec<[u32; 2]> {
         .map(|(k, f)| {
             let a = anchor_pos(d, &f.a);
             let (v, _, _) = fibril_vector(d, &f.a, &f.b);
-            (k, a, v, f.law.radius)
+            (k, a, v, f.law.radius * f.count.max(1.0).sqrt())
         })
         .collect();
     let mut out = Vec::new();
@@ -1324,10 +1357,17 @@ fn fibril_forces(
 /// |Δu_t,k| / (r_P + r_k), with Δu_t,k the part of k's displacement relative to P over the window
 /// that is tangential to the P–k line. Measuring displacements over a window rather than
 /// instantaneous velocities keeps contact rattling (which depends on the time step) out of the strain.
-/// Each time γ_P passes ε_c(T) + k·Δγ, one fibril (bundle) is drawn between two NPS neighbours of P
-/// (chosen by a per-particle RNG stream), anchored on their surfaces facing P, stress-free at
-/// creation, its volume n π r_f² L taken from P (P shrinks so PTFE volume is conserved exactly).
-fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResMut<PtfeSources>) {
+/// Past ε_c(T) the lump's undrawn PTFE falls as exp(−κ (γ_P − ε_c)) (first-order kinetics, κ =
+/// `powder.ptfe.fibrillation_rate`); whenever the volume due covers one more fibril (bundle), it is
+/// drawn between two NPS neighbours of P (chosen by a per-particle RNG stream), anchored on their
+/// surfaces facing P, stress-free at creation, its volume n π r_f² L taken from P (P shrinks so
+/// PTFE volume is conserved exactly).
+fn draw_fibrils(
+    mut commands: Commands,
+    mut dem: ResMut<DemWorld>,
+    mut src: ResMut<PtfeSources>,
+    mut fibrils: Query<&mut FibrilC>,
+) {
     let d = &mut dem.0;
     if !src.critical_strain.is_finite() {
         return;
@@ -1369,27 +1409,53 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
         }
     }
     src.window_start.copy_from_slice(&d.p.pos);
+    for (p, nb) in neigh.iter().enumerate() {
+        for &k in nb {
+            let t = &mut src.touched[p];
+            if let Some(at) = t.iter().position(|&x| x == k) {
+                t.remove(at);
+            } else if t.len() == TOUCH_MEMORY {
+                t.remove(0);
+            }
+            t.push(k);
+        }
+    }
     let fr = src.fibril_radius;
+    // Bundles created in this window (spawned at the end, in creation order).
+    let mut fresh: Vec<FibrilC> = Vec::new();
+    let mut fresh_of: std::collections::HashMap<(u32, u32, u32), usize> =
+        std::collections::HashMap::new();
     for p in 0..n {
         if cnt[p] == 0 || src.volume[p] <= 0.0 {
             continue;
         }
+        // First-order fibrillation kinetics on the local strain past ε_c: the lump's undrawn PTFE
+        // V_u = V − pending falls by the factor exp(−κ Δγ_eff) over the window.
+        let before = src.strain[p].max(src.critical_strain);
         src.strain[p] += incr[p] / cnt[p] as f64;
-        // One fibril per Δγ of local strain past ε_c (several if the window passed several).
-        for _ in 0..16 {
-            let due = src.critical_strain + src.drawn[p] as f64 * src.strain_per_fibril;
-            if src.strain[p] < due || neigh[p].len() < 2 || src.volume[p] <= 0.0 {
+        let d_eff = (src.strain[p] - before).max(0.0);
+        if d_eff > 0.0 {
+            let undrawn = (src.volume[p] - src.pending[p]).max(0.0);
+            src.pending[p] += undrawn * -(-src.rate * d_eff).exp_m1();
+        }
+        // Spawn fibrils (bundles) while the volume due covers the next one (at most 64 per window;
+        // the rest waits for the next window).
+        for _ in 0..64 {
+            if src.touched[p].len() < 2 || src.volume[p] <= 0.0 || src.pending[p] <= 0.0 {
                 break;
             }
             let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(
                 src.seed,
                 ((p as u64) << 20) ^ src.drawn[p] as u64,
             ));
+            // One end on a grain P touches now, the other on a grain it has touched (now or
+            // before): the PTFE smeared on the earlier grain is drawn out to the present one.
             let nb = &neigh[p];
             let a = nb[rng.random_range(0..nb.len())];
-            let mut b = nb[rng.random_range(0..nb.len())];
+            let t = &src.touched[p];
+            let mut b = t[rng.random_range(0..t.len())];
             if a == b {
-                b = nb[(nb.iter().position(|&x| x == a).unwrap_or(0) + 1) % nb.len()];
+                b = t[(t.iter().position(|&x| x == a).unwrap_or(0) + 1) % t.len()];
             }
             let anchor_on = |k: u32| -> Anchor {
                 let k = k as usize;
@@ -1399,6 +1465,32 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
                     local: (d.p.quat[k].inverse() * world).to_array(),
                 }
             };
+            // Strands drawn again between the same two grains join that pair's intact bundle
+            // (same anchors; they take the bundle's rest length and radius, so the volume
+            // n π r² L₀ added is exact).
+            let key = (p as u32, a.min(b), a.max(b));
+            let mut existing = fresh_of.get(&key).map(|&i| &mut fresh[i]);
+            let mut stored;
+            if existing.is_none() {
+                stored = src.bundles.get(&key).and_then(|&e| fibrils.get_mut(e).ok());
+                existing = stored.as_deref_mut();
+            }
+            if let Some(f) = existing.filter(|f| f.state == FibrilState::Intact) {
+                let nb = src.bundle;
+                let vol = nb * f.law.area() * f.law.rest_length;
+                if vol > src.pending[p] && src.pending[p] < src.volume[p] {
+                    break;
+                }
+                if vol > src.volume[p] {
+                    break;
+                }
+                f.count += nb;
+                src.pending[p] = (src.pending[p] - vol).max(0.0);
+                src.volume[p] -= vol;
+                d.p.radius[p] = lump_radius(src.volume[p]);
+                src.drawn[p] += 1;
+                continue;
+            }
             let (aa, ab) = (anchor_on(a), anchor_on(b));
             let (_, _, len) = fibril_vector(d, &aa, &ab);
             if len <= 0.0 {
@@ -1406,18 +1498,23 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
             }
             let nb = src.bundle;
             let vol = nb * PI * fr * fr * len;
+            if vol > src.pending[p] && src.pending[p] < src.volume[p] {
+                break;
+            }
             let (vol, radius) = if vol <= src.volume[p] {
                 (vol, fr)
             } else {
                 // The last bundle takes whatever is left; its strands' radius follows from n π r² L = V.
                 (src.volume[p], (src.volume[p] / (nb * PI * len)).sqrt())
             };
+            src.pending[p] = (src.pending[p] - vol).max(0.0);
             src.volume[p] -= vol;
             d.p.radius[p] = lump_radius(src.volume[p]);
             let id = src.next_id;
             src.next_id += 1;
             src.drawn[p] += 1;
-            commands.spawn(FibrilC {
+            fresh_of.insert(key, fresh.len());
+            fresh.push(FibrilC {
                 id,
                 a: aa,
                 b: ab,
@@ -1432,5 +1529,11 @@ fn draw_fibrils(mut commands: Commands, mut dem: ResMut<DemWorld>, mut src: ResM
                 state: FibrilState::Intact,
             });
         }
+    }
+    let mut keys: Vec<((u32, u32, u32), usize)> = fresh_of.into_iter().collect();
+    keys.sort_unstable_by_key(|&(_, i)| i);
+    for (key, i) in keys {
+        let e = commands.spawn(fresh[i]).id();
+        src.bundles.insert(key, e);
     }
 }

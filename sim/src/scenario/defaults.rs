@@ -48,8 +48,8 @@ impl Default for RawNps {
             restitution: 0.5,
             friction: 0.5,
             rolling_friction: 0.05,
-            surface_energy_j_m2: 0.529,
-            sigma_ion_bulk_s_cm: 4.43e-4,
+            surface_energy_j_m2: 0.571,
+            sigma_ion_bulk_s_cm: 4.78e-4,
             sigma_e_s_cm: 1.0e-9,
         }
     }
@@ -64,10 +64,11 @@ impl Default for RawPtfe {
             youngs_modulus_gpa: 0.5,
             poisson: 0.46,
             fibril_radius_nm: 50.0,
+            fibrillation_rate: 1.2,
             fibrils_per_bundle: 1.0,
-            fibril_yield_mpa: 20.0,
-            fibril_strength_mpa: 60.0,
-            anchor_strength_n_m: 1.0,
+            fibril_yield_mpa: 110.0,
+            fibril_strength_mpa: 180.0,
+            anchor_strength_n_m: 4.5,
             reduced_sigma_e_s_cm: 0.1,
         }
     }

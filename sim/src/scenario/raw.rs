@@ -89,9 +89,9 @@ pub struct RawNps {
     pub friction: f64,
     /// Rolling-resistance coefficient (dimensionless, torque = μ_r·R*·F_n). Range [0, 1]. Default 0.05.
     pub rolling_friction: f64,
-    /// Work of adhesion (surface energy) for the DMT adhesion law, J/m². Range [0, 1]. Default 0.529 (calibrated, docs/validation.md).
+    /// Work of adhesion (surface energy) for the DMT adhesion law, J/m². Range [0, 1]. Default 0.571 (calibrated, docs/validation.md).
     pub surface_energy_j_m2: f64,
-    /// Bulk Na+ conductivity of an NPS grain, S/cm. Range (0, 1]. Default 4.43e-4 (calibrated, docs/validation.md).
+    /// Bulk Na+ conductivity of an NPS grain, S/cm. Range (0, 1]. Default 4.78e-4 (calibrated, docs/validation.md).
     pub sigma_ion_bulk_s_cm: f64,
     /// Intrinsic electronic conductivity of NPS, S/cm. Range (0, 1e-3]. Default 1e-9.
     pub sigma_e_s_cm: f64,
@@ -113,16 +113,22 @@ pub struct RawPtfe {
     pub poisson: f64,
     /// Fibril radius when first drawn, nm. Range [5, 500]. Default 50.
     pub fibril_radius_nm: f64,
-    /// Real fibrils per model fibril (a model fibril is a bundle of this many parallel fibrils drawn
-    /// together between the same two grains; its volume, force and contact coverage scale with it).
-    /// Dimensionless, range [1, 10000]. Default: calibrated value.
+    /// Fibrillation rate κ: fraction of a lump's remaining PTFE drawn into fibrils per unit local
+    /// shear strain past the critical strain (first-order kinetics, V = V₀·exp(−κ(γ − ε_c))),
+    /// per unit strain. Range [0, 1000]. Default 1.2 (calibrated on the 5 wt% conductivity,
+    /// docs/calibration.md).
+    pub fibrillation_rate: f64,
+    /// Strands drawn at a time between the same two grains (strands one lump draws between one
+    /// pair of grains share one model fibril, whose volume, force and contact coverage scale with
+    /// its strand count). Dimensionless, range [1, 10000]. Default 1.
     pub fibrils_per_bundle: f64,
-    /// Tensile (drawing) yield stress of a fibril, MPa. Range (0, 500]. Default 20.
+    /// Tensile (drawing) yield stress of a fibril, MPa. Range (0, 500]. Default 110 (calibrated on
+    /// the 5 wt% strength).
     pub fibril_yield_mpa: f64,
-    /// Breaking true stress of a fibril, MPa. Must exceed the yield stress. Default 60.
+    /// Breaking true stress of a fibril, MPa. Must exceed the yield stress. Default 180.
     pub fibril_strength_mpa: f64,
     /// Anchor adhesion limit: the force per unit fibril circumference that detaches an anchor, N/m.
-    /// Range (0, 100]. Default: calibrated value.
+    /// Range (0, 100]. Default 4.5 (a 50 nm strand's breaking force per circumference, σ_b r_f / 2).
     pub anchor_strength_n_m: f64,
     /// Electronic conductivity of PTFE reduced to sp2 carbon at the anode, S/cm. Range (0, 1e3].
     /// Default 0.1.

@@ -552,6 +552,13 @@ pub fn validate(
             NM,
             "radius of a freshly drawn fibril",
         ),
+        fibrillation_rate: c.num(
+            "powder.ptfe.fibrillation_rate",
+            p.fibrillation_rate,
+            cc(0.0, 1000.0, ""),
+            1.0,
+            "fraction of a lump's remaining PTFE drawn per unit local shear strain",
+        ),
         fibrils_per_bundle: c.num(
             "powder.ptfe.fibrils_per_bundle",
             p.fibrils_per_bundle,

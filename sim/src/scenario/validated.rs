@@ -102,6 +102,9 @@ pub struct Ptfe {
     pub poisson: f64,
     /// Fibril radius when first drawn, m.
     pub fibril_radius: f64,
+    /// Fibrillation rate κ, fraction of the remaining lump drawn per unit local shear strain past
+    /// the critical strain, per unit strain.
+    pub fibrillation_rate: f64,
     /// Real fibrils per model fibril (bundle multiplicity), dimensionless ≥ 1.
     pub fibrils_per_bundle: f64,
     /// Drawing yield stress of a fibril, Pa.

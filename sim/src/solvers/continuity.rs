@@ -55,6 +55,14 @@ pub struct ContinuityParams {
     /// count as touching, m: they join when the anchor distance is ≤ r_f1 + r_f2 + this. Range
     /// [0, 1 µm]. Raising it joins more fibrils. Default 0.1 µm (about one fibril diameter).
     pub anchor_tolerance: f64,
+    /// Fraction of the grain's circumference that each strand of a fibril wraps before it leaves
+    /// the grain, dimensionless. A bundle of n strands of radius r_f anchored on a grain of
+    /// radius R then covers a patch of area n·2r_f·(2πR·w), radius ρ = sqrt(4 n r_f R w); two
+    /// anchors on one grain join when their patches overlap, ρ₁ + ρ₂ + `anchor_tolerance` ≥ their
+    /// distance. Range [0, 1]; 0 = the bare bundle radius. Default 0.05 (an 18° arc), inside the
+    /// range [0, 0.1] that gives a through-film path at 5 wt% and none at 2 wt% on full-thickness
+    /// films (docs/validation.md).
+    pub wrap_fraction: f64,
 }
 
 impl Default for ContinuityParams {
@@ -62,6 +70,7 @@ impl Default for ContinuityParams {
         Self {
             face_tolerance: 0.5e-6,
             anchor_tolerance: 0.1e-6,
+            wrap_fraction: 0.05,
         }
     }
 }
@@ -78,6 +87,12 @@ impl ContinuityParams {
             return Err(ContinuityError::InvalidParams(format!(
                 "anchor_tolerance = {} m must be in [0, 1e-6] m (default 1e-7)",
                 self.anchor_tolerance
+            )));
+        }
+        if !(self.wrap_fraction.is_finite() && (0.0..=1.0).contains(&self.wrap_fraction)) {
+            return Err(ContinuityError::InvalidParams(format!(
+                "wrap_fraction = {} must be in [0, 1] (default 0.05)",
+                self.wrap_fraction
             )));
         }
         Ok(())
@@ -111,7 +126,9 @@ pub struct ContinuityResult {
     pub anode_connected_volume_fraction: f64,
 }
 
-/// Straight-segment geometry of one fibril: end A (world), the minimum-image vector A→B, and radius.
+/// Straight-segment geometry of one fibril: end A (world), the minimum-image vector A→B, and radius
+/// (of the whole bundle: a bundle of n strands of radius r is a cylinder of radius r·√n, the same
+/// PTFE cross-section n π r²).
 #[derive(Debug, Clone, Copy)]
 struct Segment {
     a: [f64; 3],
@@ -332,7 +349,7 @@ impl PtfeGraph {
             segments.push(Some(Segment {
                 a,
                 s: b.delta(bw, a),
-                r: f.radius,
+                r: f.radius * f.count.max(1.0).sqrt(),
             }));
         }
         let nf = segments.len();
@@ -411,8 +428,16 @@ impl PtfeGraph {
         for (f, fib) in snap.fibrils.iter().enumerate() {
             let Some(seg) = segments[f] else { continue };
             for anchor in [fib.a, fib.b] {
-                if p.phase[anchor.particle as usize] == Phase::Nps {
-                    by_particle[anchor.particle as usize].push((f as u32, anchor.local, seg.r));
+                let k = anchor.particle as usize;
+                if p.phase[k] == Phase::Nps {
+                    // Wrapped patch of the bundle's strands on the grain (ContinuityParams::wrap_fraction).
+                    let patch = (4.0
+                        * fib.count.max(1.0)
+                        * fib.radius
+                        * p.radius[k]
+                        * params.wrap_fraction)
+                        .sqrt();
+                    by_particle[k].push((f as u32, anchor.local, seg.r.max(patch)));
                 }
             }
         }
@@ -450,7 +475,8 @@ impl PtfeGraph {
 /// 4. they are a fibril and a PTFE particle whose centre lies closer than r_f + r to the fibril's
 ///    straight segment;
 /// 5. they are fibrils anchored on the same NPS particle with anchor points (body frame) no
-///    further apart than r_f1 + r_f2 + [`ContinuityParams::anchor_tolerance`].
+///    further apart than ρ₁ + ρ₂ + [`ContinuityParams::anchor_tolerance`], ρ the radius of the
+///    patch the bundle's strands wrap on the grain ([`ContinuityParams::wrap_fraction`]).
 ///
 /// Broken and detached fibrils join no cluster ([`NO_CLUSTER`]). Cluster ids are numbered in the
 /// order of first appearance (fibrils by index, then particles by index), so they are

@@ -9,7 +9,7 @@
 //! engineering stress is recorded. The other periodic length is held fixed (a constrained-width
 //! test; the film may thin freely in z).
 //!
-//! # Interactions (the bonds are the snapshot's contacts and fibrils, nothing else)
+//! # Interactions (the snapshot's contacts and fibrils, plus latent contacts)
 //!
 //! **NPS contacts** (every [`crate::snapshot::Contact`], whatever the phases) are cohesive bonds
 //! whose rest vector `b₀` is the pair vector at zero strain: the test starts stress-free in the
@@ -31,9 +31,15 @@
 //! translate with their particles (body-frame offsets rotated once by the snapshot orientation,
 //! then held: rotation neglected, like the contacts). The force acts along the anchor-to-anchor
 //! vector and is applied at the particle centres (anchor torques neglected). A fibril breaks or
-//! detaches when [`crate::dem::fibril_law::fibril_load`] reports it.
+//! detaches when [`crate::dem::fibril_law::fibril_load`] reports it. With
+//! [`TensileParams::relax_fibril_prestress`] (default) a taut fibril starts stress-free at its
+//! current length, its volume kept: the prestress calendering leaves relaxes by PTFE creep before
+//! a film is tested.
 //!
-//! Particles that were not in contact do not interact (no contact detection during the test).
+//! **Latent contacts**: pairs not in contact whose surface gap is below
+//! [`TensileParams::latent_contact_gap`] × the smaller radius start as broken (repulsive-only)
+//! contacts with `d₀ = R_i + R_j` and `k_n = 2 E* (0.1 R*)` × the stiffness scale, so the thinning
+//! film cannot pass particles through each other. Other pairs do not interact.
 //!
 //! # Relaxation
 //!
@@ -158,6 +164,16 @@ pub struct TensileParams {
     pub fibril_reference_radius: Option<f64>,
     /// Subtract the stress of the relaxed zero-strain state. Default true.
     pub subtract_residual: bool,
+    /// Start the test with every taut fibril stress-free at its current length (volume kept):
+    /// the prestress a fibril keeps after calendering relaxes by creep of the PTFE before a film is
+    /// tested (PTFE relaxes most of an imposed stress within minutes to hours at room
+    /// temperature). Default true.
+    pub relax_fibril_prestress: bool,
+    /// Pairs not in contact in the snapshot but with a surface gap below this fraction of the
+    /// smaller radius become latent contacts: open at the start, repulsive once the spheres touch
+    /// (so the thinning film cannot pass particles through each other). Dimensionless, range
+    /// [0, 2]; 0 disables them. Default 0.3.
+    pub latent_contact_gap: f64,
 }
 
 impl Default for TensileParams {
@@ -179,6 +195,8 @@ impl Default for TensileParams {
             fibril_hardening_pa: None,
             fibril_reference_radius: None,
             subtract_residual: true,
+            relax_fibril_prestress: true,
+            latent_contact_gap: 0.3,
         }
     }
 }
@@ -603,6 +621,42 @@ impl Model {
             c.alive.push(true);
         }
 
+        // Latent contacts: pairs not in contact whose gap is under `latent_contact_gap` × the
+        // smaller radius. They start open (broken) and only repel once the spheres touch, so the
+        // film cannot thin by letting particles pass through each other while the fibrils pull.
+        if params.latent_contact_gap > 0.0 {
+            let mut have: std::collections::HashSet<(u32, u32)> =
+                c.i.iter()
+                    .zip(&c.j)
+                    .map(|(&a, &b)| (a.min(b), a.max(b)))
+                    .collect();
+            for (i, j, b0) in near_pairs(parts, bx, params.latent_contact_gap) {
+                if !have.insert((i, j)) {
+                    continue;
+                }
+                let (iu, ju) = (i as usize, j as usize);
+                let (ri, rj) = (parts.radius[iu], parts.radius[ju]);
+                let raw = sub(parts.pos[ju], parts.pos[iu]);
+                let img = [
+                    ((b0[0] - raw[0]) / bx.lx).round(),
+                    ((b0[1] - raw[1]) / bx.ly).round(),
+                ];
+                let e_star = 1.0 / (reduced(parts.phase[iu]) + reduced(parts.phase[ju]));
+                let r_star = ri * rj / (ri + rj);
+                // Penalty stiffness of a fresh contact: the Hertz tangent 2E*a at a = 0.1 R*.
+                let kn = 2.0 * e_star * 0.1 * r_star * params.contact_stiffness_scale;
+                c.i.push(i);
+                c.j.push(j);
+                c.img.push(img);
+                c.b0.push(b0);
+                c.d0.push(ri + rj);
+                c.kn.push(kn);
+                c.kt.push(0.0);
+                c.fc.push(0.0);
+                c.alive.push(false);
+            }
+        }
+
         // Fibrils: intact ones only.
         let intact: Vec<usize> = snap
             .fibrils
@@ -688,14 +742,28 @@ impl Model {
             fb.oa.push(oa);
             fb.ob.push(ob);
             fb.img.push(best.0);
+            // Prestress relaxation: a taut fibril is taken stress-free at its current length, its
+            // volume kept (π r² L₀ constant).
+            let len_now = norm([
+                raw[0] + best.0[0] * bx.lx,
+                raw[1] + best.0[1] * bx.ly,
+                raw[2],
+            ]);
+            let (rest_length, radius) = if params.relax_fibril_prestress && len_now > f.rest_length
+            {
+                (len_now, f.radius * (f.rest_length / len_now).sqrt())
+            } else {
+                (f.rest_length, f.radius)
+            };
             fb.state.push(FibrilLawState {
-                rest_length: f.rest_length,
-                radius: f.radius,
+                rest_length,
+                radius,
             });
             fb.count.push(f.count);
             fb.alive.push(true);
         }
-        if c.i.is_empty() && fb.a.is_empty() {
+        // Latent contacts only repel: they are no load path.
+        if !c.alive.iter().any(|&a| a) && fb.a.is_empty() {
             return Err(TensileError::NoLoadPaths);
         }
         let mut law = FibrilLawParams::from_strengths(
@@ -1349,6 +1417,80 @@ fn add(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
 }
 
+/// Pairs (i < j, sorted) whose surface gap (minimum image in x, y) is below `gap` × the smaller
+/// radius, with their minimum-image vector from i to j, m. Cell list over the periodic box.
+fn near_pairs(
+    parts: &crate::snapshot::ParticleArrays,
+    bx: &crate::snapshot::SimBox,
+    gap: f64,
+) -> Vec<(u32, u32, [f64; 3])> {
+    let n = parts.pos.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let rmax = parts.radius.iter().cloned().fold(0.0, f64::max);
+    let cut = 2.0 * rmax * (1.0 + gap);
+    let zmin = parts.pos.iter().map(|p| p[2]).fold(f64::INFINITY, f64::min);
+    let zmax = parts
+        .pos
+        .iter()
+        .map(|p| p[2])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let ncell = |l: f64| ((l / cut).floor() as usize).clamp(1, 1024);
+    let (nx, ny) = (ncell(bx.lx), ncell(bx.ly));
+    let nz = ncell(zmax - zmin + 1e-12);
+    let cell_of = |p: [f64; 3]| -> (usize, usize, usize) {
+        let fx = (p[0] / bx.lx).rem_euclid(1.0);
+        let fy = (p[1] / bx.ly).rem_euclid(1.0);
+        let fz = ((p[2] - zmin) / (zmax - zmin + 1e-12)).clamp(0.0, 1.0);
+        (
+            ((fx * nx as f64) as usize).min(nx - 1),
+            ((fy * ny as f64) as usize).min(ny - 1),
+            ((fz * nz as f64) as usize).min(nz - 1),
+        )
+    };
+    let mut cells: Vec<Vec<u32>> = vec![Vec::new(); nx * ny * nz];
+    for (k, p) in parts.pos.iter().enumerate() {
+        let (cx, cy, cz) = cell_of(*p);
+        cells[(cz * ny + cy) * nx + cx].push(k as u32);
+    }
+    let wrap = |c: isize, m: usize| c.rem_euclid(m as isize) as usize;
+    let mut out = Vec::new();
+    for (i, p) in parts.pos.iter().enumerate() {
+        let (cx, cy, cz) = cell_of(*p);
+        let mut seen: Vec<usize> = Vec::with_capacity(27);
+        for dz in -1isize..=1 {
+            let z = cz as isize + dz;
+            if z < 0 || z >= nz as isize {
+                continue;
+            }
+            for dy in -1isize..=1 {
+                for dx in -1isize..=1 {
+                    let cell = (z as usize * ny + wrap(cy as isize + dy, ny)) * nx
+                        + wrap(cx as isize + dx, nx);
+                    if seen.contains(&cell) {
+                        continue;
+                    }
+                    seen.push(cell);
+                    for &j in &cells[cell] {
+                        let j = j as usize;
+                        if j <= i {
+                            continue;
+                        }
+                        let b = bx.delta(parts.pos[j], *p);
+                        let (ri, rj) = (parts.radius[i], parts.radius[j]);
+                        if norm(b) < ri + rj + gap * ri.min(rj) {
+                            out.push((i as u32, j as u32, b));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by_key(|&(i, j, _)| (i, j));
+    out
+}
+
 /// Contact bond kernel: force on the first particle (N), bond vector and load ratio.
 ///
 /// `b` current pair vector (m), `b0` rest vector (m), `d0 = |b0|`, `kn`, `kt` stiffnesses (N/m),
@@ -1462,6 +1604,45 @@ mod tests {
         let b0 = [2e-6, 0.0, 0.0];
         let e = contact_bond([2e-6, 1e-10, 0.0], b0, 2e-6, 1000.0, 800.0, 1.0, 0.3, true);
         assert!((e.f[1] - 800.0 * 1e-10).abs() < 1e-15, "{:?}", e.f);
+    }
+
+    #[test]
+    fn near_pairs_finds_close_pairs_across_the_periodic_boundary() {
+        use crate::snapshot::{ParticleArrays, Phase, SimBox};
+        let r = 1e-6;
+        // 0–1: gap 0.2 r (found); 1–2: gap 0.5 r (not found at 0.3); 3–0 across x = 0 (gap 0.1 r).
+        let pos = vec![
+            [1.5e-6, 5e-6, 2e-6],
+            [3.7e-6, 5e-6, 2e-6],
+            [6.2e-6, 5e-6, 2e-6],
+            [19.4e-6, 5e-6, 2e-6],
+        ];
+        let n = pos.len();
+        let parts = ParticleArrays {
+            pos,
+            radius: vec![r; n],
+            phase: vec![Phase::Nps; n],
+            orientation: vec![[0.0, 0.0, 0.0, 1.0]; n],
+            vel: vec![[0.0; 3]; n],
+            force: vec![[0.0; 3]; n],
+            stress: vec![[0.0; 6]; n],
+        };
+        let bx = SimBox {
+            lx: 20e-6,
+            ly: 10e-6,
+            z_bottom: 0.0,
+            z_top: 4e-6,
+        };
+        let pairs: Vec<(u32, u32)> = near_pairs(&parts, &bx, 0.3)
+            .iter()
+            .map(|&(i, j, _)| (i, j))
+            .collect();
+        assert_eq!(pairs, vec![(0, 1), (0, 3)]);
+        let wide: Vec<(u32, u32)> = near_pairs(&parts, &bx, 0.6)
+            .iter()
+            .map(|&(i, j, _)| (i, j))
+            .collect();
+        assert_eq!(wide, vec![(0, 1), (0, 3), (1, 2)]);
     }
 
     #[test]

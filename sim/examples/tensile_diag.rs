@@ -1,0 +1,48 @@
+//! Diagnostic: run the virtual tensile test on a saved snapshot and print its statistics.
+//! `cargo run --release --example tensile_diag -- SNAPSHOT [x|y] [max_strain]`
+use dryfilm_sim::solvers::tensile::{tensile_test, Axis, TensileParams};
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let snap =
+        dryfilm_sim::snapshot::Snapshot::load(std::path::Path::new(&a[1])).expect("snapshot");
+    let axis = if a.get(2).map(|s| s.as_str()) == Some("y") {
+        Axis::Y
+    } else {
+        Axis::X
+    };
+    let mut p = TensileParams::default();
+    if let Some(m) = a.get(3) {
+        p.max_strain = m.parse().unwrap();
+    }
+    for kv in a.iter().skip(4) {
+        let (k, v) = kv.split_once('=').expect("key=value");
+        let v: f64 = v.parse().unwrap();
+        match k {
+            "step" => p.strain_step = v,
+            "tol" => p.force_tolerance = v,
+            "over" => p.overshoot_tolerance = v,
+            "gap" => p.latent_contact_gap = v,
+            "stop" => p.stop_fraction = v,
+            "window" => p.stop_strain_window = v,
+            _ => panic!("unknown {k}"),
+        }
+    }
+    let t = std::time::Instant::now();
+    let r = tensile_test(&snap, axis, &p).expect("tensile");
+    println!(
+        "peak {:.1} kPa at {:.4}; broken contacts {} fibrils {} detached {}; relax {} iters {} unconv {}",
+        r.peak_stress_pa * 1e-3,
+        r.strain_at_peak,
+        r.broken_contacts,
+        r.broken_fibrils,
+        r.detached_fibrils,
+        r.relaxations,
+        r.iterations,
+        r.unconverged_relaxations
+    );
+    println!(
+        "time {:.1} s, curve points {}",
+        t.elapsed().as_secs_f64(),
+        r.strain.len()
+    );
+}
