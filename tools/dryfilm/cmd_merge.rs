@@ -41,6 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     .with_context(|| format!("merging {}", args.dir.display()))?;
     if !args.quiet {
         eprintln!("merged {} runs into {}", report.merged, args.dir.display());
+        crate::sweep_table::print(&args.dir);
         if !report.missing.is_empty() {
             eprintln!(
                 "missing ({}): {}",

@@ -178,6 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             for s in &r.skipped_plots {
                 eprintln!("plot skipped: {s}");
             }
+            crate::sweep_table::print(&out);
         }
     }
     Ok(())

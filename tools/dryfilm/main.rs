@@ -13,6 +13,7 @@ mod cmd_merge;
 mod cmd_render;
 mod cmd_run;
 mod cmd_sweep;
+mod sweep_table;
 
 /// Mesoscale process simulator for dry-processed Na3PS4/PTFE solid-electrolyte films.
 #[derive(Parser, Debug)]

@@ -242,24 +242,27 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
         ya,
     );
 
-    // Short-circuit region: from midway between the strongest safe point and the weakest
-    // shorting point (or from the weakest shorting point's error bar) to the right edge.
+    // Short-circuit region: the strengths above which every simulated point shorts (P ≥ 0.5): from
+    // midway between the strongest safe point and the weakest shorting point stronger than all safe
+    // points to the right edge. With a strength that is not monotonic in the swept parameter a
+    // shorting point may lie below a safe one; it is then outside the band, and its label says
+    // that it shorts.
     let shorting =
         |r: &(&PlotPoint, &PlotPoint, Option<&PlotPoint>)| r.2.is_some_and(|c| c.y >= 0.5);
+    let safe_max = rows
+        .iter()
+        .filter(|r| !shorting(r))
+        .map(|r| r.0.y)
+        .fold(f64::NEG_INFINITY, f64::max);
     let first_short = rows
         .iter()
-        .filter(|r| shorting(r))
+        .filter(|r| shorting(r) && r.0.y > safe_max)
         .map(|r| r.0.y)
         .fold(f64::INFINITY, f64::min);
     let mut region = String::new();
     if first_short.is_finite() {
-        let safe_below = rows
-            .iter()
-            .filter(|r| !shorting(r) && r.0.y < first_short)
-            .map(|r| r.0.y)
-            .fold(f64::NEG_INFINITY, f64::max);
-        let start = if safe_below.is_finite() {
-            0.5 * (safe_below + first_short)
+        let start = if safe_max.is_finite() {
+            0.5 * (safe_max + first_short)
         } else {
             ch.x.min
         };
@@ -292,11 +295,14 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
         ch.error_bar(a.y, b.lo, b.hi, color);
         ch.error_bar_x(b.y, a.lo, a.hi, color);
         if ch.marker(a.y, b.y, color) {
-            let label = if x_is_wt {
+            let mut label = if x_is_wt {
                 format!("{} wt%", fmt_num(a.x))
             } else {
                 fmt_num(a.x)
             };
+            if let Some(p) = c.filter(|p| p.y >= 0.5) {
+                label += &format!(" (shorts, P = {:.2})", p.y);
+            }
             ch.label(a.y, b.y, &label, false);
         }
         csv.push_str(&format!(
