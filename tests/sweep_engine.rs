@@ -550,7 +550,8 @@ fn summaries_and_plots_show_the_merged_data() {
     assert_eq!(svg_attr(&svg, "data", "data-x").len(), 5);
     assert_eq!(svg_attr(&svg, "measured", "data-x"), vec![88.04, 693.36]);
     assert!(svg.contains("class=\"region\"") && svg.contains("short-circuit"));
-    for w in ["0.2 wt%", "1 wt%", "5 wt%"] {
+    // Shorting points (P(short) ≥ 0.5) say so in their label.
+    for w in ["0.2 wt%", "1 wt%", "5 wt% (shorts, P = 1.00)"] {
         assert!(svg.contains(&format!(">{w}</text>")), "label {w}");
     }
     let _ = cw;
