@@ -24,47 +24,13 @@ fn repo() -> PathBuf {
 
 fn quiet(_: &str, _: f64) {}
 
-/// (σ_ion through-plane S/cm, MD strength kPa), means over seeds 1–3.
-fn run_shipped(name: &str) -> (f64, f64) {
-    let text = std::fs::read_to_string(repo().join("scenarios").join(name)).expect("scenario");
-    let narrow = text.replace("lx_um: 100.0, ly_um: 100.0", "lx_um: 40.0, ly_um: 40.0");
-    assert_ne!(
-        narrow, text,
-        "{name}: the domain line changed; update this test"
-    );
-    let (mut sig, mut strength) = (0.0, 0.0);
-    for seed in 1..=3u64 {
-        let mut loaded = load_str(&narrow, name).expect("valid shipped scenario");
-        loaded.scenario.seed = seed;
-        let dir = std::env::temp_dir().join(format!(
-            "dryfilm-trend-{}-{name}-{seed}",
-            std::process::id()
-        ));
-        let out = run_to_dir(
-            &loaded,
-            &dir,
-            &RunOptions {
-                threads: 1,
-                progress: &quiet,
-                render: false,
-            },
-        )
-        .expect("run");
-        sig += out.result["sigma_ion_S_cm"].as_f64().unwrap() / 3.0;
-        strength += out.result["tensile_strength_md_kPa"].as_f64().unwrap() / 3.0;
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    eprintln!("{name}: σ {sig:.3e} S/cm, strength {strength:.1} kPa");
-    (sig, strength)
-}
-
-/// (σ_ion through-plane S/cm, MD strength kPa) of `scenarios/NAME` with `seed`, on one thread.
-fn run_calib(name: &str, seed: u64) -> (f64, f64) {
-    let text = std::fs::read_to_string(repo().join("scenarios").join(name)).expect("scenario");
-    let mut loaded = load_str(&text, name).expect("valid shipped scenario");
+/// (σ_ion through-plane S/cm, MD strength kPa) of the scenario `text` (named `name`) with `seed`,
+/// run on one thread in a scratch folder.
+fn run_text(text: &str, name: &str, seed: u64) -> (f64, f64) {
+    let mut loaded = load_str(text, name).expect("valid shipped scenario");
     loaded.scenario.seed = seed;
     let dir = std::env::temp_dir().join(format!(
-        "dryfilm-calib-trend-{}-{name}-{seed}",
+        "dryfilm-trend-{}-{name}-{seed}",
         std::process::id()
     ));
     let out = run_to_dir(
@@ -87,6 +53,28 @@ fn run_calib(name: &str, seed: u64) -> (f64, f64) {
         r.0, r.1
     );
     r
+}
+
+/// (σ_ion through-plane S/cm, MD strength kPa), means over seeds 1–3, of a shipped full-size
+/// scenario narrowed to a 40 × 40 µm column.
+fn run_shipped(name: &str) -> (f64, f64) {
+    let text = std::fs::read_to_string(repo().join("scenarios").join(name)).expect("scenario");
+    let narrow = text.replace("lx_um: 100.0, ly_um: 100.0", "lx_um: 40.0, ly_um: 40.0");
+    assert_ne!(
+        narrow, text,
+        "{name}: the domain line changed; update this test"
+    );
+    let runs: Vec<(f64, f64)> = (1..=3u64)
+        .map(|seed| run_text(&narrow, name, seed))
+        .collect();
+    let mean = |f: fn(&(f64, f64)) -> f64| runs.iter().map(f).sum::<f64>() / 3.0;
+    (mean(|r| r.0), mean(|r| r.1))
+}
+
+/// (σ_ion through-plane S/cm, MD strength kPa) of `scenarios/NAME` as shipped, with `seed`.
+fn run_calib(name: &str, seed: u64) -> (f64, f64) {
+    let text = std::fs::read_to_string(repo().join("scenarios").join(name)).expect("scenario");
+    run_text(&text, name, seed)
 }
 
 #[test]
