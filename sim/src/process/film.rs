@@ -130,6 +130,17 @@ pub struct PtfeSources {
     pub window_start: Vec<DVec3>,
 }
 
+impl PtfeSources {
+    /// Move `vol` (m³) of source `p`'s PTFE into a fibril: the lump and the volume due shrink by
+    /// it and one more draw is counted. Returns the lump's new radius, m.
+    fn take(&mut self, p: usize, vol: f64) -> f64 {
+        self.pending[p] = (self.pending[p] - vol).max(0.0);
+        self.volume[p] -= vol;
+        self.drawn[p] += 1;
+        lump_radius(self.volume[p])
+    }
+}
+
 /// Number of distinct NPS grains a PTFE source remembers having touched (the possible far anchors
 /// of the fibrils it draws).
 pub const TOUCH_MEMORY: usize = 8;
@@ -1421,8 +1432,8 @@ fn draw_fibrils(
         }
     }
     let fr = src.fibril_radius;
-    // Bundles created in this window (spawned at the end, in creation order).
-    let mut fresh: Vec<FibrilC> = Vec::new();
+    // Bundles created in this window with their keys (spawned at the end, in creation order).
+    let mut fresh: Vec<((u32, u32, u32), FibrilC)> = Vec::new();
     let mut fresh_of: std::collections::HashMap<(u32, u32, u32), usize> =
         std::collections::HashMap::new();
     for p in 0..n {
@@ -1469,7 +1480,7 @@ fn draw_fibrils(
             // (same anchors; they take the bundle's rest length and radius, so the volume
             // n π r² L₀ added is exact).
             let key = (p as u32, a.min(b), a.max(b));
-            let mut existing = fresh_of.get(&key).map(|&i| &mut fresh[i]);
+            let mut existing = fresh_of.get(&key).map(|&i| &mut fresh[i].1);
             let mut stored;
             if existing.is_none() {
                 stored = src.bundles.get(&key).and_then(|&e| fibrils.get_mut(e).ok());
@@ -1478,17 +1489,12 @@ fn draw_fibrils(
             if let Some(f) = existing.filter(|f| f.state == FibrilState::Intact) {
                 let nb = src.bundle;
                 let vol = nb * f.law.area() * f.law.rest_length;
-                if vol > src.pending[p] && src.pending[p] < src.volume[p] {
-                    break;
-                }
-                if vol > src.volume[p] {
+                // Wait until the volume due covers a strand; a spent lump gives no more.
+                if vol > src.volume[p] || (vol > src.pending[p] && src.pending[p] < src.volume[p]) {
                     break;
                 }
                 f.count += nb;
-                src.pending[p] = (src.pending[p] - vol).max(0.0);
-                src.volume[p] -= vol;
-                d.p.radius[p] = lump_radius(src.volume[p]);
-                src.drawn[p] += 1;
+                d.p.radius[p] = src.take(p, vol);
                 continue;
             }
             let (aa, ab) = (anchor_on(a), anchor_on(b));
@@ -1507,33 +1513,31 @@ fn draw_fibrils(
                 // The last bundle takes whatever is left; its strands' radius follows from n π r² L = V.
                 (src.volume[p], (src.volume[p] / (nb * PI * len)).sqrt())
             };
-            src.pending[p] = (src.pending[p] - vol).max(0.0);
-            src.volume[p] -= vol;
-            d.p.radius[p] = lump_radius(src.volume[p]);
+            d.p.radius[p] = src.take(p, vol);
             let id = src.next_id;
             src.next_id += 1;
-            src.drawn[p] += 1;
             fresh_of.insert(key, fresh.len());
-            fresh.push(FibrilC {
-                id,
-                a: aa,
-                b: ab,
-                source: p as u32,
-                law: FibrilLawState {
-                    rest_length: len,
-                    radius,
+            fresh.push((
+                key,
+                FibrilC {
+                    id,
+                    a: aa,
+                    b: ab,
+                    source: p as u32,
+                    law: FibrilLawState {
+                        rest_length: len,
+                        radius,
+                    },
+                    count: nb,
+                    tension: 0.0,
+                    length: len,
+                    state: FibrilState::Intact,
                 },
-                count: nb,
-                tension: 0.0,
-                length: len,
-                state: FibrilState::Intact,
-            });
+            ));
         }
     }
-    let mut keys: Vec<((u32, u32, u32), usize)> = fresh_of.into_iter().collect();
-    keys.sort_unstable_by_key(|&(_, i)| i);
-    for (key, i) in keys {
-        let e = commands.spawn(fresh[i]).id();
+    for (key, f) in fresh {
+        let e = commands.spawn(f).id();
         src.bundles.insert(key, e);
     }
 }
