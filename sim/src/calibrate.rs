@@ -942,19 +942,21 @@ pub fn calibrate<R: PointRunner>(
         let jobs: Vec<(usize, Option<u64>)> = (0..cal.bases.len())
             .flat_map(|b| seeds.iter().map(move |&s| (b, s)))
             .collect();
-        let results: Vec<Result<Value, String>> = pool.install(|| {
-            jobs.par_iter()
-                .map(|&(b, s)| {
-                    run_one(
-                        runner,
-                        &cal.bases[b].1,
-                        &data.params,
-                        &values,
-                        s,
-                        &dir.join(run_name(&cal.bases[b].0, s)),
-                    )
-                })
-                .collect()
+        let results: Vec<Result<Value, String>> = crate::par::without_hot_workers(|| {
+            pool.install(|| {
+                jobs.par_iter()
+                    .map(|&(b, s)| {
+                        run_one(
+                            runner,
+                            &cal.bases[b].1,
+                            &data.params,
+                            &values,
+                            s,
+                            &dir.join(run_name(&cal.bases[b].0, s)),
+                        )
+                    })
+                    .collect()
+            })
         });
         let mut errors = Vec::new();
         for r in &results {
@@ -1131,23 +1133,25 @@ fn predict_with<R: PointRunner>(
     let jobs: Vec<(usize, Option<u64>)> = (0..data.predict.len())
         .flat_map(|i| seeds.iter().map(move |&s| (i, s)))
         .collect();
-    let results: Vec<Result<Value, String>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|&(i, s)| {
-                let name = match s {
-                    Some(s) => format!("{}_s{s}", data.predict[i].name),
-                    None => data.predict[i].name.clone(),
-                };
-                run_one(
-                    runner,
-                    &cal.predict_bases[i],
-                    params,
-                    values,
-                    s,
-                    &pdir.join(name),
-                )
-            })
-            .collect()
+    let results: Vec<Result<Value, String>> = crate::par::without_hot_workers(|| {
+        pool.install(|| {
+            jobs.par_iter()
+                .map(|&(i, s)| {
+                    let name = match s {
+                        Some(s) => format!("{}_s{s}", data.predict[i].name),
+                        None => data.predict[i].name.clone(),
+                    };
+                    run_one(
+                        runner,
+                        &cal.predict_bases[i],
+                        params,
+                        values,
+                        s,
+                        &pdir.join(name),
+                    )
+                })
+                .collect()
+        })
     });
     let mut predictions = Vec::new();
     for (i, p) in data.predict.iter().enumerate() {

@@ -14,12 +14,14 @@
 //! - [`render`]: cross-section images and 3D exports.
 //! - [`sweep`]: parameter sweeps, Slurm arrays, merging and plots.
 //! - [`calibrate`]: fitting model parameters to measured points (bounded Nelder–Mead).
+//! - [`par`]: thread-pool helpers (workers kept awake while a stepping loop runs).
 //!
 //! Units: SI inside (m, kg, s, N, Pa, S/m); scenario files use the units named in their fields.
 #![warn(missing_docs)]
 
 pub mod calibrate;
 pub mod dem;
+pub mod par;
 pub mod pipeline;
 pub mod process;
 pub mod render;

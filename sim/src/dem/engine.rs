@@ -522,8 +522,14 @@ impl Dem {
 
     /// Minimum image of an arbitrary vector `v` (m) in the periodic x and y directions, m.
     pub fn wrap(&self, mut v: DVec3) -> DVec3 {
-        v.x -= self.lx * (v.x / self.lx).round();
-        v.y -= self.ly * (v.y / self.ly).round();
+        // The shift −L·round(v/L) is zero when |v| < L/2, the usual case for short vectors (fibrils,
+        // neighbours): skip the rounding call there.
+        if v.x.abs() >= 0.5 * self.lx {
+            v.x -= self.lx * (v.x / self.lx).round();
+        }
+        if v.y.abs() >= 0.5 * self.ly {
+            v.y -= self.ly * (v.y / self.ly).round();
+        }
         v
     }
 
@@ -616,6 +622,71 @@ impl Dem {
         self.p.radius.iter().cloned().fold(0.0, f64::max)
     }
 
+    /// Renumber the particles in spatial order, before the first step: slab-major along the longer
+    /// periodic axis, then by cell across it and in z (cells of one interaction range), ties in
+    /// the old order. Returns the old index of each new one (`order[new] = old`).
+    ///
+    /// Each thread of [`Dem::compute_forces`] sweeps one slab across the longer axis; with the
+    /// particles of a slab stored together, the integration loops of a core touch the particles
+    /// its force sweep reads (about 12 % of the two-thread force time went to moving particle
+    /// state between cores with a spatially random order). LIGGGHTS sorts atoms spatially for the
+    /// same reason (`atom_modify sort`, every 1000 steps by default). Only allowed before any
+    /// step (contact history is indexed by particle): returns `None` and changes nothing after.
+    /// The dynamics are those of the same packing; floating-point sums over a particle's pairs
+    /// then run in another order, so trajectories differ from the unsorted run in the last bits.
+    /// A pair list built before is rebuilt for the new numbering.
+    pub fn sort_spatially(&mut self) -> Result<Option<Vec<u32>>, DemError> {
+        if self.step != 0 || self.pairs.touching_count() != 0 {
+            return Ok(None);
+        }
+        let n = self.p.len();
+        let (lx, ly) = (self.lx, self.ly);
+        let range = 2.0 * self.max_radius() + self.skin;
+        let zmin = self.p.pos.iter().map(|p| p.z).fold(f64::INFINITY, f64::min);
+        let cell = |v: f64, l: f64| -> i64 {
+            let w = v - l * (v / l).floor();
+            (w / range) as i64
+        };
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let key = |k: u32| {
+            let x = self.p.pos[k as usize];
+            let (a, b) = if lx >= ly {
+                (cell(x.x, lx), cell(x.y, ly))
+            } else {
+                (cell(x.y, ly), cell(x.x, lx))
+            };
+            (a, b, ((x.z - zmin) / range) as i64)
+        };
+        order.sort_by_key(|&k| key(k));
+        fn permute<T: Clone>(v: &mut Vec<T>, order: &[u32]) {
+            let old = std::mem::take(v);
+            v.extend(order.iter().map(|&k| old[k as usize].clone()));
+        }
+        let p = &mut self.p;
+        permute(&mut p.pos, &order);
+        permute(&mut p.vel, &order);
+        permute(&mut p.omega, &order);
+        permute(&mut p.quat, &order);
+        permute(&mut p.force, &order);
+        permute(&mut p.torque, &order);
+        permute(&mut p.radius, &order);
+        permute(&mut p.mass, &order);
+        permute(&mut p.material, &order);
+        permute(&mut p.pos_at_build, &order);
+        permute(&mut p.ext_force, &order);
+        permute(&mut self.walls.bottom, &order);
+        permute(&mut self.walls.top, &order);
+        permute(&mut self.walls.state, &order);
+        // The pair list (no contact history yet) is rebuilt for the new numbering.
+        let had_list = self.rebuilds > 0;
+        self.pairs = PairList::default();
+        self.blocks = Blocks::default();
+        if had_list {
+            self.rebuild()?;
+        }
+        Ok(Some(order))
+    }
+
     /// Rebuild the pair list if any particle moved more than half the skin since the last build.
     /// Returns whether it rebuilt.
     pub fn maybe_rebuild(&mut self) -> Result<bool, DemError> {
@@ -661,14 +732,21 @@ impl Dem {
             .iter()
             .map(|p| p.z)
             .fold(f64::NEG_INFINITY, f64::max);
-        let ncx = ((lx / range).floor() as usize).max(1);
-        let ncy = ((ly / range).floor() as usize).max(1);
-        let ncz = (((zmax - zmin) / range).floor() as usize + 1).max(1);
+        // Cell edge: a particle i only needs the cells within its reach r_i + r_max + skin, so in a
+        // polydisperse packing cells smaller than the largest pair range cut the candidates scanned:
+        // the edge is the typical pair range 2 r_mean + skin, but at least a third of the largest
+        // (a monodisperse packing keeps one range per cell and the classic 27-cell stencil).
+        let r_mean = self.p.radius.iter().sum::<f64>() / n.max(1) as f64;
+        let edge = (2.0 * r_mean + self.skin).max(range / 3.0).min(range);
+        let ncx = ((lx / edge).floor() as usize).max(1);
+        let ncy = ((ly / edge).floor() as usize).max(1);
+        let ncz = (((zmax - zmin) / edge).floor() as usize + 1).max(1);
         let (cx, cy, cz) = (
             lx / ncx as f64,
             ly / ncy as f64,
-            ((zmax - zmin) / ncz as f64).max(range),
+            ((zmax - zmin) / ncz as f64).max(edge),
         );
+        let r_max = 0.5 * (range - self.skin);
         let cell_of = |x: DVec3| -> (usize, usize, usize) {
             let ix = ((x.x / cx) as usize).min(ncx - 1);
             let iy = ((x.y / cy) as usize).min(ncy - 1);
@@ -710,14 +788,6 @@ impl Dem {
         sc.srad.clear();
         sc.srad
             .extend(sc.sorted.iter().map(|&i| self.p.radius[i as usize]));
-        let offs = |nc: usize| -> Vec<isize> {
-            if nc >= 3 {
-                vec![-1, 0, 1]
-            } else {
-                (0..nc as isize).collect()
-            }
-        };
-        let (ox, oy) = (offs(ncx), offs(ncy));
         let pos = &self.p.pos;
         let rad = &self.p.radius;
         let skin = self.skin;
@@ -744,7 +814,22 @@ impl Dem {
                 for i in a..b {
                     let xi = pos[i];
                     let ri = rad[i];
-                    let (ix, iy, iz) = cell_of(xi);
+                    // Cells overlapping [x − R, x + R] on each axis, R = r_i + r_max + skin: x and
+                    // y as (possibly wrapping) index ranges, all cells when the range covers the axis.
+                    let reach = ri + r_max + skin;
+                    let span = |x: f64, c: f64, nc: usize| -> (isize, isize) {
+                        let lo = ((x - reach) / c).floor() as isize;
+                        let hi = ((x + reach) / c).floor() as isize;
+                        if hi - lo + 1 >= nc as isize {
+                            (0, nc as isize - 1)
+                        } else {
+                            (lo, hi)
+                        }
+                    };
+                    let (x0, x1) = span(xi.x, cx, ncx);
+                    let (y0, y1) = span(xi.y, cy, ncy);
+                    let z0 = (((xi.z - zmin - reach) / cz).floor() as isize).max(0);
+                    let z1 = (((xi.z - zmin + reach) / cz).floor() as isize).min(ncz as isize - 1);
                     let mut m = 0usize;
                     let mut scan = |c0: usize, c1: usize, buf: &mut Vec<(u32, i8, i8)>| {
                         let (s0, s1) = (count[c0] as usize, count[c1] as usize);
@@ -778,31 +863,19 @@ impl Dem {
                         }
                         m = mm;
                     };
-                    for dz in -1isize..=1 {
-                        let jz = iz as isize + dz;
-                        if jz < 0 || jz >= ncz as isize {
-                            continue;
-                        }
-                        for &dy in &oy {
-                            let jy = if ncy >= 3 {
-                                (iy as isize + dy).rem_euclid(ncy as isize)
+                    for jz in z0..=z1 {
+                        for jy in y0..=y1 {
+                            let jy = jy.rem_euclid(ncy as isize) as usize;
+                            let row0 = (jz as usize * ncy + jy) * ncx;
+                            // Cells x0..=x1 of the row are contiguous in the sorted order unless
+                            // the range wraps around the periodic boundary.
+                            let (a0, a1) =
+                                (x0.rem_euclid(ncx as isize), x1.rem_euclid(ncx as isize));
+                            if a0 <= a1 {
+                                scan(row0 + a0 as usize, row0 + a1 as usize + 1, &mut buf);
                             } else {
-                                dy
-                            };
-                            let row0 = (jz as usize * ncy + jy as usize) * ncx;
-                            if ncx >= 3 && ix >= 1 && ix + 1 < ncx {
-                                // Cells ix − 1, ix, ix + 1 are contiguous in the sorted order.
-                                scan(row0 + ix - 1, row0 + ix + 2, &mut buf);
-                            } else {
-                                for &dx in &ox {
-                                    let jx = if ncx >= 3 {
-                                        (ix as isize + dx).rem_euclid(ncx as isize)
-                                    } else {
-                                        dx
-                                    };
-                                    let c = row0 + jx as usize;
-                                    scan(c, c + 1, &mut buf);
-                                }
+                                scan(row0, row0 + a1 as usize + 1, &mut buf);
+                                scan(row0 + a0 as usize, row0 + ncx, &mut buf);
                             }
                         }
                     }
@@ -1588,4 +1661,59 @@ fn wall_contact(
     *fs += out.force;
     *ts += out.torque_i;
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dem::bench::anchor_material;
+    use rand::{Rng, SeedableRng};
+
+    /// Every pair within r_i + r_j + skin (minimum image in x and y), listed once with i < j and
+    /// the right image shift, for a polydisperse packing (radius ratio 12) in a periodic box whose
+    /// cells are smaller than the largest pair range — checked against an all-pairs search.
+    #[test]
+    fn neighbour_list_matches_all_pairs_search_for_polydisperse_packing() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let (lx, ly, h) = (60e-6, 45e-6, 30e-6);
+        let mut p = ParticleState::default();
+        for k in 0..1500 {
+            // Mostly small particles with a few large ones, like PTFE lumps among NPS grains.
+            let r = if k % 9 == 0 {
+                rng.random_range(3.0e-6..6.0e-6)
+            } else {
+                rng.random_range(0.5e-6..1.5e-6)
+            };
+            // Positions a little outside the box too (wrapped by the rebuild).
+            let x = DVec3::new(
+                rng.random_range(-0.1 * lx..1.1 * lx),
+                rng.random_range(-0.1 * ly..1.1 * ly),
+                rng.random_range(0.0..h),
+            );
+            p.push(x, r, 1e-15, 0);
+        }
+        let mat = anchor_material();
+        let table = vec![PairParams::mix(&mat, &mat)];
+        let skin = 0.4e-6;
+        let mut d = Dem::new(p, table, 1, lx, ly, 0.0, h, 0, 1e-9, skin);
+        d.rebuild().unwrap();
+        let n = d.p.len();
+        let mut want = Vec::new();
+        for i in 0..n {
+            for j in i + 1..n {
+                let mut v = d.p.pos[i] - d.p.pos[j];
+                let sx = -(v.x / lx).round();
+                let sy = -(v.y / ly).round();
+                v.x += sx * lx;
+                v.y += sy * ly;
+                let cut = d.p.radius[i] + d.p.radius[j] + skin;
+                if v.length_squared() < cut * cut {
+                    want.push((i as u32, j as u32, sx as i8, sy as i8));
+                }
+            }
+        }
+        let got: Vec<_> = d.pairs.iter().map(|q| (q.i, q.j, q.sx, q.sy)).collect();
+        assert!(want.len() > 1000, "too few pairs to test: {}", want.len());
+        assert_eq!(got, want);
+    }
 }

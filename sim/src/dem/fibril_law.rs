@@ -262,7 +262,10 @@ pub fn fibril_load(
     }
     let e = params.modulus;
     let trial_stress = e * (length - state.rest_length) / state.rest_length;
-    let (stress, new_state, event) = if trial_stress <= params.flow_stress(state.radius) {
+    // σ_f ≥ σ_y always, so below σ_y the fibril is elastic without evaluating the hardening term.
+    let (stress, new_state, event) = if trial_stress <= params.yield_stress
+        || trial_stress <= params.flow_stress(state.radius)
+    {
         (trial_stress, state, FibrilEvent::None)
     } else {
         let s = draw(length, state, params);

@@ -99,13 +99,16 @@ pub fn step_schedule() -> Schedule {
 
 /// Run `steps` steps of `schedule` on `world`, stopping at the first error.
 pub fn run_steps(world: &mut World, schedule: &mut Schedule, steps: u64) -> Result<(), DemError> {
-    for _ in 0..steps {
-        schedule.run(world);
-        if let Some(e) = world.resource_mut::<StepError>().0.take() {
-            return Err(e);
+    // The other workers stay awake between the step's parallel loops (see `crate::par`).
+    crate::par::with_hot_workers(|| {
+        for _ in 0..steps {
+            schedule.run(world);
+            if let Some(e) = world.resource_mut::<StepError>().0.take() {
+                return Err(e);
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A world holding `dem` and an empty error slot.

@@ -22,6 +22,9 @@ use glam::{DQuat, DVec3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal};
+use rayon::iter::{
+    IndexedParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelIterator,
+};
 use std::f64::consts::PI;
 
 /// Material index of NPS in the pair table.
@@ -1225,6 +1228,9 @@ impl FilmSim {
 /// World position of an anchor, m.
 /// Radius, m, of a PTFE lump holding `volume` (m³): the sphere of that volume. A spent lump keeps
 /// 1 pm so the engine's arrays stay valid (its volume is 0, so nothing more is drawn from it).
+/// Fibrils per parallel work item of the fibril force passes.
+const FIBRIL_CHUNK: usize = 512;
+
 fn lump_radius(volume: f64) -> f64 {
     (volume.max(0.0) * 3.0 / (4.0 * PI)).cbrt().max(1e-12)
 }
@@ -1300,65 +1306,99 @@ pub fn segment_distance(p: DVec3, u: DVec3, q: DVec3, v: DVec3) -> f64 {
     (w + s * u - t * v).length()
 }
 
-/// PreForce system: fibril tensions (bond law) into the external-force array, in entity order.
+/// PreForce system: fibril tensions (bond law) into the external-force array.
+///
+/// Four passes over the fibrils in id (creation) order: (1) in parallel, each intact fibril's
+/// end-to-end vector; (2) in order, node drawing from the fibrils' source lumps (several fibrils
+/// share a lump, so the order matters); (3) in parallel, the bond law; (4) in order, the forces
+/// added to the particles. Every sum therefore runs in the same order on any thread count.
 fn fibril_forces(
     mut dem: ResMut<DemWorld>,
     mut src: ResMut<PtfeSources>,
     mut q: Query<&mut FibrilC>,
+    mut scratch: Local<Vec<(DVec3, f64)>>,
 ) {
     let d = &mut dem.0;
     for f in d.p.ext_force.iter_mut() {
         *f = DVec3::ZERO;
     }
     let law = src.law;
-    let mut failed = 0;
     // Fibrils are summed in id (creation) order so the force sums do not depend on storage. They
     // are never despawned and keep their components, so the query already yields them in spawn
     // order; sort only if that ever stops being true.
-    let mut fibs: Vec<Mut<FibrilC>> = q.iter_mut().collect();
+    let mut fibs: Vec<&mut FibrilC> = q.iter_mut().map(|m| m.into_inner()).collect();
     if !fibs.windows(2).all(|w| w[0].id < w[1].id) {
         fibs.sort_by_key(|f| f.id);
     }
-    for mut f in fibs {
-        if f.state != FibrilState::Intact {
+    // (1) Unit vector and length of every intact fibril.
+    let geo = &mut *scratch;
+    {
+        let d: &Dem = d;
+        fibs.par_iter()
+            .with_min_len(FIBRIL_CHUNK)
+            .map(|f| {
+                if f.state == FibrilState::Intact {
+                    let (_, u, len) = fibril_vector(d, &f.a, &f.b);
+                    (u, len)
+                } else {
+                    (DVec3::ZERO, f64::NAN)
+                }
+            })
+            .collect_into_vec(geo);
+    }
+    // (2) Node drawing: while its source lump still holds PTFE, a fibril stretched past the drawing
+    // stress pulls new material out of the lump at constant radius (the node–fibril structure of
+    // drawn PTFE) instead of thinning: its rest length grows to L₀' = L·E/(E + σ_y), the length at
+    // which it carries exactly σ_y, and the lump gives up π r² (L₀' − L₀).
+    for (f, &(_, len)) in fibs.iter_mut().zip(geo.iter()) {
+        let s = f.source as usize;
+        if f.state != FibrilState::Intact || src.volume[s] <= 0.0 || !len.is_finite() {
             continue;
         }
-        let (_, u, len) = fibril_vector(d, &f.a, &f.b);
-        // Node drawing: while its source lump still holds PTFE, a fibril stretched past the drawing
-        // stress pulls new material out of the lump at constant radius (the node–fibril structure
-        // of drawn PTFE) instead of thinning: its rest length grows to L₀' = L·E/(E + σ_y), the
-        // length at which it carries exactly σ_y, and the lump gives up π r² (L₀' − L₀).
-        let s = f.source as usize;
-        if src.volume[s] > 0.0 && len.is_finite() {
-            let area = f.count * f.law.area();
-            let l0_node = len * law.modulus / (law.modulus + law.yield_stress);
-            if l0_node > f.law.rest_length {
-                let take = (area * (l0_node - f.law.rest_length)).min(src.volume[s]);
-                f.law.rest_length += take / area;
-                src.volume[s] -= take;
-                d.p.radius[s] = lump_radius(src.volume[s]);
-            }
+        let area = f.count * f.law.area();
+        let l0_node = len * law.modulus / (law.modulus + law.yield_stress);
+        if l0_node > f.law.rest_length {
+            let take = (area * (l0_node - f.law.rest_length)).min(src.volume[s]);
+            f.law.rest_length += take / area;
+            src.volume[s] -= take;
+            d.p.radius[s] = lump_radius(src.volume[s]);
         }
-        let out = fibril_response(len, f.law, &law);
-        f.law = out.state;
-        f.length = len;
-        f.tension = f.count * out.tension;
-        match out.event {
-            FibrilEvent::Broke => {
-                f.state = FibrilState::Broken;
-                failed += 1;
-                continue;
+    }
+    // (3) The bond law; the geometry slot is overwritten with the bundle's force on end A and a
+    // tag: 0 = apply the force, 1 = the fibril failed in this step, NaN = not intact.
+    fibs.par_iter_mut()
+        .zip(geo.par_iter_mut())
+        .with_min_len(FIBRIL_CHUNK)
+        .for_each(|(f, g)| {
+            if f.state != FibrilState::Intact {
+                return;
             }
-            FibrilEvent::Detached => {
-                f.state = FibrilState::Detached;
-                failed += 1;
-                continue;
-            }
-            _ => {}
+            let (u, len) = *g;
+            let out = fibril_response(len, f.law, &law);
+            f.law = out.state;
+            f.length = len;
+            f.tension = f.count * out.tension;
+            *g = match out.event {
+                FibrilEvent::Broke => {
+                    f.state = FibrilState::Broken;
+                    (DVec3::ZERO, 1.0)
+                }
+                FibrilEvent::Detached => {
+                    f.state = FibrilState::Detached;
+                    (DVec3::ZERO, 1.0)
+                }
+                _ => (f.count * out.tension * u, 0.0),
+            };
+        });
+    // (4) Forces on the anchor particles, in id order; count the fibrils that failed this step.
+    let mut failed = 0;
+    for (f, &(force, tag)) in fibs.iter().zip(geo.iter()) {
+        if tag == 0.0 {
+            d.p.ext_force[f.a.particle as usize] += force;
+            d.p.ext_force[f.b.particle as usize] -= force;
+        } else if tag == 1.0 {
+            failed += 1;
         }
-        let force = f.count * out.tension * u;
-        d.p.ext_force[f.a.particle as usize] += force;
-        d.p.ext_force[f.b.particle as usize] -= force;
     }
     src.broken_in_stage += failed;
 }

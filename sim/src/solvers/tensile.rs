@@ -282,7 +282,9 @@ pub fn tensile_test(
 ) -> Result<TensileResult, TensileError> {
     validate_params(params)?;
     let mut model = Model::build(snap, axis, params)?;
-    model.run()
+    // Thousands of short parallel relaxation sweeps: keep the other workers awake between them
+    // (see `crate::par`).
+    crate::par::with_hot_workers(|| model.run())
 }
 
 fn validate_params(p: &TensileParams) -> Result<(), TensileError> {

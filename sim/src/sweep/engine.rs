@@ -197,20 +197,29 @@ pub fn run_sweep(
         .num_threads(opts.threads)
         .build()
         .map_err(|e| SweepError::Threads(e.to_string()))?;
-    let outcomes: Vec<Result<(), (String, String)>> = pool.install(|| {
-        todo.par_iter()
-            .with_max_len(1)
-            .map(|&i| {
-                let name = &plan.manifest.runs[i].name;
-                let r = run_one(&pdir, name, &plan.scenarios[i], runner);
-                progress(Progress::Done {
-                    name: name.clone(),
-                    ok: r.is_ok(),
-                });
-                r.map_err(|e| (name.clone(), e))
-            })
-            .collect()
-    });
+    // Several runs share the pool: no worker may spin for one of them (see `crate::par`). A single
+    // run (a Slurm array task) keeps the pool's workers to itself.
+    let run_all = || {
+        pool.install(|| {
+            todo.par_iter()
+                .with_max_len(1)
+                .map(|&i| {
+                    let name = &plan.manifest.runs[i].name;
+                    let r = run_one(&pdir, name, &plan.scenarios[i], runner);
+                    progress(Progress::Done {
+                        name: name.clone(),
+                        ok: r.is_ok(),
+                    });
+                    r.map_err(|e| (name.clone(), e))
+                })
+                .collect()
+        })
+    };
+    let outcomes: Vec<Result<(), (String, String)>> = if todo.len() > 1 {
+        crate::par::without_hot_workers(run_all)
+    } else {
+        run_all()
+    };
     for o in outcomes {
         match o {
             Ok(()) => report.succeeded += 1,
