@@ -308,18 +308,26 @@ fn ptfe_particles_join_by_overlap_segment_and_source() {
     assert!((total - r.total_ptfe_volume_m3).abs() <= 1e-12 * total);
 }
 
-#[test]
-fn fibrils_sharing_an_anchor_site_join() {
+/// Two fibrils, one from each electrode face, ending on NPS particle 1 (R = 1 µm, centre at
+/// mid-thickness) at the world points `side_a` and `side_b`, m.
+fn two_fibrils_meeting_on_grain_1(side_a: [f64; 3], side_b: [f64; 3]) -> Snapshot {
     let mut s = with_anchors(&[
         [10.0 * UM, 10.0 * UM, 5.0 * UM],
         [10.0 * UM, 10.0 * UM, 1.0 * UM],
         [10.0 * UM, 10.0 * UM, 9.0 * UM],
     ]);
-    // Both fibrils end on the side of NPS particle 1, 0.1 µm apart (< 2 r_f + 0.1 µm).
-    let side_a = [11.0 * UM, 10.0 * UM, 5.0 * UM];
-    let side_b = [11.0 * UM, 10.1 * UM, 5.0 * UM];
     fibril(&mut s, 2, [10.0 * UM, 10.0 * UM, 0.0], 1, side_a, 0);
     fibril(&mut s, 3, [10.0 * UM, 10.0 * UM, 10.0 * UM], 1, side_b, 0);
+    s
+}
+
+#[test]
+fn fibrils_sharing_an_anchor_site_join() {
+    // Both fibrils end on the side of NPS particle 1, 0.1 µm apart (< 2 r_f + 0.1 µm).
+    let mut s = two_fibrils_meeting_on_grain_1(
+        [11.0 * UM, 10.0 * UM, 5.0 * UM],
+        [11.0 * UM, 10.1 * UM, 5.0 * UM],
+    );
     let r = analyze(&s, &params()).expect("analyze");
     assert_eq!(r.n_clusters, 1);
     assert!(r.spanning);
@@ -332,18 +340,13 @@ fn fibrils_sharing_an_anchor_site_join() {
 
 #[test]
 fn many_strands_wrap_a_grain_and_join_distant_anchors() {
-    let mut s = with_anchors(&[
-        [10.0 * UM, 10.0 * UM, 5.0 * UM],
-        [10.0 * UM, 10.0 * UM, 1.0 * UM],
-        [10.0 * UM, 10.0 * UM, 9.0 * UM],
-    ]);
     // Two fibrils end on NPS particle 1 (R = 1 µm) 1.2 µm apart. With a quarter-turn wrap
     // (w = 0.25) single strands (patch ρ = sqrt(4 r_f R w) ≈ 0.22 µm each) do not touch; bundles of
     // 10 strands (ρ ≈ 0.71 µm) do.
-    let side_a = [11.0 * UM, 10.0 * UM, 5.0 * UM];
-    let side_b = [10.28 * UM, 10.0 * UM, 5.96 * UM];
-    fibril(&mut s, 2, [10.0 * UM, 10.0 * UM, 0.0], 1, side_a, 0);
-    fibril(&mut s, 3, [10.0 * UM, 10.0 * UM, 10.0 * UM], 1, side_b, 0);
+    let mut s = two_fibrils_meeting_on_grain_1(
+        [11.0 * UM, 10.0 * UM, 5.0 * UM],
+        [10.28 * UM, 10.0 * UM, 5.96 * UM],
+    );
     let quarter = ContinuityParams {
         wrap_fraction: 0.25,
         ..params()

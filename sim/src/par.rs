@@ -86,7 +86,7 @@ mod tests {
     use rayon::prelude::*;
 
     #[test]
-    fn hot_workers_run_the_closure_and_share_its_parallel_loops() {
+    fn hot_workers_return_the_closure_result_with_parallel_loops_inside_on_any_pool_size() {
         for threads in [1, 2, 3] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
