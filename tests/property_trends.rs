@@ -9,7 +9,8 @@
 //! `conductivity_falls_and_strength_rises_with_ptfe_across_shipped_scenarios` asks the full trend on
 //! the full-thickness shipped films (`film_0p2wt`, `paper_film` at 1 wt%, `film_2wt`, `film_5wt`, in a
 //! 40 × 40 µm column, three seeds). Ignored: the model's strength does not rise between 0.2 and
-//! 2 wt% (the fibril network only carries load once it percolates; docs/validation.md). Run it with
+//! 1 wt% (the peak is the grains' cohesive peak until the fibril network carries more than it;
+//! docs/validation.md). Run it with
 //! `cargo test --release --test property_trends -- --ignored --nocapture` (about an hour on 2
 //! cores).
 
@@ -108,7 +109,7 @@ fn conductivity_falls_and_strength_rises_from_0p2_to_5_wt_pct() {
 }
 
 #[test]
-#[ignore = "known model failure (issue 4): strength does not rise between 0.2 and 2 wt%; ~1 h in release"]
+#[ignore = "known model failure (issue 4): strength does not rise between 0.2 and 1 wt%; ~1 h in release"]
 fn conductivity_falls_and_strength_rises_with_ptfe_across_shipped_scenarios() {
     let names = [
         "film_0p2wt.ron",

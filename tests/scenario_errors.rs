@@ -327,6 +327,17 @@ fn zero_passes() {
 }
 
 #[test]
+fn fibril_force_interval_out_of_range() {
+    let o = check_text("(numerics: (fibril_force_interval: 0))");
+    assert_fails_with(
+        &o,
+        &["s.ron:1:13: numerics.fibril_force_interval = 0: must be an integer in [1, 64]"],
+    );
+    let o = check_text("(numerics: (fibril_force_interval: 65))");
+    assert_fails_with(&o, &["numerics.fibril_force_interval = 65: must be"]);
+}
+
+#[test]
 fn temperature_below_absolute_zero() {
     let o =
         check_text("(fibrillation: (temperature_c: -300), calender: (roll_temperature_c: 330))");

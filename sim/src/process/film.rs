@@ -131,6 +131,12 @@ pub struct PtfeSources {
     pub window_steps: u64,
     /// Particle positions at the start of the current window, m (empty: start a new window).
     pub window_start: Vec<DVec3>,
+    /// Time steps between fibril-force evaluations (`numerics.fibril_force_interval`, ≥ 1): the
+    /// tensions in the external-force array are held in between (multiple time stepping).
+    pub force_interval: u64,
+    /// Evaluate the fibril forces at the next step whatever the interval (set when a stage starts
+    /// and when the film is turned, so that no held force outlives a change of frame).
+    pub force_refresh: bool,
 }
 
 impl PtfeSources {
@@ -192,6 +198,8 @@ pub struct PassReport {
     pub lx_um: f64,
     /// Largest inertial number seen in the pass.
     pub inertial_number: f64,
+    /// Wall-clock time of the pass (closing, hold, release, relaxation), s.
+    pub wall_seconds: f64,
 }
 
 /// Summary of one stage.
@@ -201,6 +209,8 @@ pub struct StageSummary {
     pub stage: String,
     /// DEM steps.
     pub steps: u64,
+    /// Neighbour-list rebuilds during the stage (a particle moved half the skin since the last).
+    pub neighbour_rebuilds: u64,
     /// Wall time, s.
     pub wall_seconds: f64,
     /// Particles (NPS, PTFE).
@@ -239,6 +249,10 @@ pub struct StageSummary {
     /// Shear or compaction rate actually simulated, 1/s: the scenario's rate capped at the
     /// quasi-static rate (see [`FilmSim::quasi_static_rate`]).
     pub simulated_rate_per_s: f64,
+    /// Fraction of the intact fibrils at the end of the stage that are evaluated every step because
+    /// a held tension would lag their motion by more than [`FIBRIL_HOLD_PHASE`] (the rest are
+    /// evaluated every `numerics.fibril_force_interval` steps), dimensionless.
+    pub fibril_stiff_fraction: f64,
 }
 
 /// Progress callback: (stage, done fraction 0..1).
@@ -376,6 +390,14 @@ impl FilmSim {
         let h0 = solid_v / (s.domain.initial_solid_fraction * area);
         let mut prng = ChaCha8Rng::seed_from_u64(stream_seed(s.seed, 2));
         let pos = random_packing(&radii, s.domain.lx, s.domain.ly, 0.0, h0, &mut prng)?;
+        // Number the particles in space order (layer by layer through the thickness, then by rows
+        // across, then along MD), so that neighbours sit close in memory for the contact and fibril
+        // loops. The order stays good under shear (particles at one height move together) and the
+        // calender's affine MD stretch.
+        let order = spatial_order(&pos, &radii, s.domain.lx, s.domain.ly);
+        let pos: Vec<DVec3> = order.iter().map(|&k| pos[k]).collect();
+        let radii: Vec<f64> = order.iter().map(|&k| radii[k]).collect();
+        let phase: Vec<Phase> = order.iter().map(|&k| phase[k]).collect();
         let ms = s.numerics.mass_scaling;
         let dens = [s.nps.density * ms, s.ptfe.density * ms];
         let mut p = ParticleState::default();
@@ -455,6 +477,8 @@ impl FilmSim {
             window: 50,
             window_steps: 0,
             window_start: Vec::new(),
+            force_interval: u64::from(s.numerics.fibril_force_interval.max(1)),
+            force_refresh: true,
         });
         let mut schedule = step_schedule();
         let fib_active =
@@ -556,8 +580,13 @@ impl FilmSim {
         progress: Progress,
     ) -> Result<StageSummary, ProcessError> {
         let t0 = std::time::Instant::now();
+        let rebuilds0 = self.dem().rebuilds;
         *self.world.resource_mut::<ActiveStage>() = stage;
-        self.world.resource_mut::<PtfeSources>().broken_in_stage = 0;
+        {
+            let mut src = self.world.resource_mut::<PtfeSources>();
+            src.broken_in_stage = 0;
+            src.force_refresh = true;
+        }
         let (dt, h) = {
             let d = self.dem_mut();
             d.stage = name.into();
@@ -602,6 +631,7 @@ impl FilmSim {
         };
         let mut s = self.summary(name);
         s.steps = settle + steps;
+        s.neighbour_rebuilds = self.dem().rebuilds - rebuilds0;
         s.inertial_number = self.inertial_number(rate, pressure);
         s.simulated_rate_per_s = rate;
         s.wall_seconds = t0.elapsed().as_secs_f64();
@@ -661,6 +691,7 @@ impl FilmSim {
         correction: bool,
         progress: Progress,
     ) -> Result<PassReport, ProcessError> {
+        let t0 = std::time::Instant::now();
         let c = self.scenario.calender.clone();
         self.world.resource_mut::<PtfeSources>().broken_in_stage = 0;
         let name = format!("calender pass {pass}");
@@ -780,6 +811,7 @@ impl FilmSim {
             fibrils_broken: self.world.resource::<PtfeSources>().broken_in_stage,
             lx_um: self.dem().lx * 1e6,
             inertial_number: i_max,
+            wall_seconds: t0.elapsed().as_secs_f64(),
         };
         // Top wall parked at the film surface for the snapshot.
         let d = self.dem_mut();
@@ -789,6 +821,8 @@ impl FilmSim {
 
     /// Rotate the film 90° in-plane (fold-and-turn between passes): (x, y) → (y, Lx − x).
     pub fn turn_90(&mut self) {
+        // Held fibril forces point along the old axes: evaluate them afresh at the next step.
+        self.world.resource_mut::<PtfeSources>().force_refresh = true;
         let d = self.dem_mut();
         let (lx, ly) = (d.lx, d.ly);
         // Positions map (x, y) → (y, Lx − x): a rotation by −90° about z; vectors and orientations
@@ -815,8 +849,9 @@ impl FilmSim {
     pub fn calender(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
         let t0 = std::time::Instant::now();
         *self.world.resource_mut::<ActiveStage>() = ActiveStage::Calender;
+        self.world.resource_mut::<PtfeSources>().force_refresh = true;
         let c = self.scenario.calender.clone();
-        let step0 = self.dem().step;
+        let (step0, rebuilds0) = (self.dem().step, self.dem().rebuilds);
         let mut passes = Vec::new();
         let mut failed = 0;
         let mut last_gap = f64::INFINITY;
@@ -859,6 +894,7 @@ impl FilmSim {
         }
         let mut s = self.summary("calender");
         s.steps = self.dem().step - step0;
+        s.neighbour_rebuilds = self.dem().rebuilds - rebuilds0;
         s.fibrils_failed = failed;
         s.inertial_number = passes.iter().map(|p| p.inertial_number).fold(0.0, f64::max);
         s.passes = passes;
@@ -871,7 +907,7 @@ impl FilmSim {
         let t0 = std::time::Instant::now();
         *self.world.resource_mut::<ActiveStage>() = ActiveStage::Pellet;
         let p = self.scenario.pellet.clone();
-        let step0 = self.dem().step;
+        let (step0, rebuilds0) = (self.dem().step, self.dem().rebuilds);
         let dt = self.dem().dt;
         let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
         let vmax = p.strain_rate * h;
@@ -916,6 +952,7 @@ impl FilmSim {
         }
         let mut s = self.summary("pellet");
         s.steps = self.dem().step - step0;
+        s.neighbour_rebuilds = self.dem().rebuilds - rebuilds0;
         s.peak_pressure_mpa = peak * 1e-6;
         s.inertial_number = self.inertial_number(p.strain_rate, p.pressure);
         s.wall_seconds = t0.elapsed().as_secs_f64();
@@ -1006,7 +1043,42 @@ impl FilmSim {
             thickness_um: self.thickness() * 1e6,
             relative_density: self.relative_density(),
             ptfe_mass_error: err,
+            fibril_stiff_fraction: self.fibril_stiff_fraction(),
             ..Default::default()
+        }
+    }
+
+    /// Fraction of the intact fibrils (bundles) stiff enough to be evaluated every step rather than
+    /// held: ω·Δt_hold > [`FIBRIL_HOLD_PHASE`], with ω = sqrt(k/m_red) for the bundle's elastic
+    /// stiffness k = n E π r² / L₀ and Δt_hold = `numerics.fibril_force_interval` · dt; 0 without
+    /// fibrils or with an interval of 1.
+    pub fn fibril_stiff_fraction(&mut self) -> f64 {
+        let (e, interval) = {
+            let src = self.world.resource::<PtfeSources>();
+            (src.law.modulus, src.force_interval)
+        };
+        let mut q = self.world.query::<&FibrilC>();
+        let d = &self.world.resource::<DemWorld>().0;
+        let hold = interval as f64 * d.dt;
+        let (mut n, mut stiff) = (0usize, 0usize);
+        for f in q.iter(&self.world) {
+            if f.state != FibrilState::Intact {
+                continue;
+            }
+            n += 1;
+            let k = f.count * e * f.law.area() / f.law.rest_length.max(1e-12);
+            let (ma, mb) = (
+                d.p.mass[f.a.particle as usize],
+                d.p.mass[f.b.particle as usize],
+            );
+            if interval > 1 && (k * (ma + mb) / (ma * mb)).sqrt() * hold > FIBRIL_HOLD_PHASE {
+                stiff += 1;
+            }
+        }
+        if n == 0 {
+            0.0
+        } else {
+            stiff as f64 / n as f64
         }
     }
 
@@ -1231,6 +1303,31 @@ impl FilmSim {
 /// Fibrils per parallel work item of the fibril force passes.
 const FIBRIL_CHUNK: usize = 512;
 
+/// Indices of the particles at `pos` (radii `radii`, m) sorted by (layer, row, x): layers and rows
+/// one largest diameter thick, in z and in y (wrapped into the periodic box `lx` × `ly`, m), and x
+/// within a row.
+fn spatial_order(pos: &[DVec3], radii: &[f64], lx: f64, ly: f64) -> Vec<usize> {
+    let cell = 2.0 * radii.iter().cloned().fold(0.0, f64::max);
+    let zmin = pos.iter().map(|p| p.z).fold(f64::INFINITY, f64::min);
+    let key = |k: usize| {
+        let p = pos[k];
+        (
+            ((p.z - zmin) / cell) as u64,
+            (p.y.rem_euclid(ly) / cell) as u64,
+            p.x.rem_euclid(lx),
+        )
+    };
+    let mut order: Vec<usize> = (0..pos.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (key(a), key(b));
+        (ka.0, ka.1)
+            .cmp(&(kb.0, kb.1))
+            .then(ka.2.total_cmp(&kb.2))
+            .then(a.cmp(&b))
+    });
+    order
+}
+
 fn lump_radius(volume: f64) -> f64 {
     (volume.max(0.0) * 3.0 / (4.0 * PI)).cbrt().max(1e-12)
 }
@@ -1248,35 +1345,107 @@ fn fibril_vector(d: &Dem, a: &Anchor, b: &Anchor) -> (DVec3, DVec3, f64) {
 }
 
 /// Fibril–fibril contacts: intact fibrils whose axes pass closer than the sum of their (bundle) radii plus
-/// 10 nm (entanglement capture distance). Grid over segment midpoints, deterministic order.
+/// 10 nm (entanglement capture distance). Returned as pairs of indices into `fibs`, ascending
+/// (lexicographic), whatever the storage.
+///
+/// Candidates come from a cell grid over the segment midpoints (periodic in x and y) with cells at
+/// least 2h + 10 nm wide, h the 98th percentile of the half-extents L/2 + r, so every pair of
+/// fibrils within h that can touch lies in neighbouring cells; the few longer fibrils are checked
+/// against all others. Each candidate is checked on its midpoint distance (minimum image), then on
+/// the exact segment–segment distance.
 pub fn fibril_crossings(d: &Dem, fibs: &[FibrilC]) -> Vec<[u32; 2]> {
-    let segs: Vec<(usize, DVec3, DVec3, f64)> = fibs
+    // (index, start, axis vector, bundle radius, midpoint)
+    let segs: Vec<(usize, DVec3, DVec3, f64, DVec3)> = fibs
         .iter()
         .enumerate()
         .filter(|(_, f)| f.state == FibrilState::Intact)
         .map(|(k, f)| {
             let a = anchor_pos(d, &f.a);
             let (v, _, _) = fibril_vector(d, &f.a, &f.b);
-            (k, a, v, f.law.radius * f.count.max(1.0).sqrt())
+            (k, a, v, f.law.radius * f.count.max(1.0).sqrt(), a + 0.5 * v)
         })
         .collect();
+    if segs.len() < 2 {
+        return Vec::new();
+    }
+    let half: Vec<f64> = segs.iter().map(|s| 0.5 * s.2.length() + s.3).collect();
+    let h_cut = {
+        let mut h = half.clone();
+        h.sort_by(f64::total_cmp);
+        h[(h.len() * 98 / 100).min(h.len() - 1)]
+    };
+    let long: Vec<bool> = half.iter().map(|&h| h > h_cut).collect();
+    let reach_max = 2.0 * h_cut + 1e-8;
+    let zmin = segs.iter().map(|s| s.4.z).fold(f64::INFINITY, f64::min);
+    let zmax = segs.iter().map(|s| s.4.z).fold(f64::NEG_INFINITY, f64::max);
+    let cells = |len: f64| ((len / reach_max).floor() as usize).clamp(1, 1 << 10);
+    let (nx, ny, nz) = (cells(d.lx), cells(d.ly), cells(zmax - zmin) + 1);
+    let cell_of = |m: DVec3| -> (usize, usize, usize) {
+        let ix = ((m.x.rem_euclid(d.lx) / d.lx * nx as f64) as usize).min(nx - 1);
+        let iy = ((m.y.rem_euclid(d.ly) / d.ly * ny as f64) as usize).min(ny - 1);
+        let iz = (((m.z - zmin) / reach_max) as usize).min(nz - 1);
+        (ix, iy, iz)
+    };
+    let mut bucket: Vec<Vec<usize>> = vec![Vec::new(); nx * ny * nz];
+    let home: Vec<(usize, usize, usize)> = segs.iter().map(|s| cell_of(s.4)).collect();
+    for (x, &(ix, iy, iz)) in home.iter().enumerate() {
+        bucket[(iz * ny + iy) * nx + ix].push(x);
+    }
     let mut out = Vec::new();
-    for x in 0..segs.len() {
-        let (k1, a1, v1, r1) = segs[x];
-        let l1 = v1.length();
-        for &(k2, a2, v2, r2) in &segs[x + 1..] {
-            // Cheap reject on midpoints (minimum image).
-            let dm = d.wrap((a2 + 0.5 * v2) - (a1 + 0.5 * v1));
-            let reach = 0.5 * (l1 + v2.length()) + r1 + r2 + 1e-8;
-            if dm.length_squared() > reach * reach {
-                continue;
-            }
-            let shift = dm - ((a2 + 0.5 * v2) - (a1 + 0.5 * v1));
-            if segment_distance(a1, v1, a2 + shift, v2) < r1 + r2 + 1e-8 {
-                out.push([k1 as u32, k2 as u32]);
+    let check = |x: usize, y: usize, out: &mut Vec<[u32; 2]>| {
+        let (k1, a1, v1, r1, m1) = segs[x];
+        let (k2, a2, v2, r2, m2) = segs[y];
+        let dm = d.wrap(m2 - m1);
+        let reach = 0.5 * (v1.length() + v2.length()) + r1 + r2 + 1e-8;
+        if dm.length_squared() > reach * reach {
+            return;
+        }
+        let shift = dm - (m2 - m1);
+        if segment_distance(a1, v1, a2 + shift, v2) < r1 + r2 + 1e-8 {
+            out.push([k1 as u32, k2 as u32]);
+        }
+    };
+    // Long fibrils against every other fibril (each pair once, the lower index first).
+    for x in (0..segs.len()).filter(|&x| long[x]) {
+        for (y, &long_y) in long.iter().enumerate() {
+            if y != x && (!long_y || y > x) {
+                if y > x {
+                    check(x, y, &mut out);
+                } else {
+                    check(y, x, &mut out);
+                }
             }
         }
     }
+    let mut near: Vec<usize> = Vec::with_capacity(27);
+    for (x, &(ix, iy, iz)) in home.iter().enumerate() {
+        if long[x] {
+            continue;
+        }
+        near.clear();
+        for dz in -1i64..=1 {
+            let cz = iz as i64 + dz;
+            if cz < 0 || cz >= nz as i64 {
+                continue;
+            }
+            for dy in -1i64..=1 {
+                let cy = (iy as i64 + dy).rem_euclid(ny as i64) as usize;
+                for dx in -1i64..=1 {
+                    let cx = (ix as i64 + dx).rem_euclid(nx as i64) as usize;
+                    near.push((cz as usize * ny + cy) * nx + cx);
+                }
+            }
+        }
+        // Fewer than three cells across a periodic direction repeat a cell.
+        near.sort_unstable();
+        near.dedup();
+        for &c in &near {
+            for &y in bucket[c].iter().filter(|&&y| y > x && !long[y]) {
+                check(x, y, &mut out);
+            }
+        }
+    }
+    out.sort_unstable();
     out
 }
 
@@ -1306,32 +1475,125 @@ pub fn segment_distance(p: DVec3, u: DVec3, q: DVec3, v: DVec3) -> f64 {
     (w + s * u - t * v).length()
 }
 
+/// Largest phase, rad, by which a bundle's held tension may lag its motion: a bundle whose
+/// ω·Δt_hold (ω = sqrt(k/m_red), Δt_hold = `fibril_force_interval`·dt) exceeds it is evaluated
+/// every step. A force held for Δt_hold acts on average Δt_hold/2 late, i.e. as a negative damping
+/// of ratio ω·Δt_hold/4 ≤ 0.025 here, well under the contacts' damping (docs/model.md).
+pub const FIBRIL_HOLD_PHASE: f64 = 0.1;
+
+/// Scratch of [`fibril_forces`] kept between steps.
+#[derive(Default)]
+struct FibrilScratch {
+    /// Per evaluated bundle: unit vector and length, then force on end A and a tag.
+    geo: Vec<(DVec3, f64)>,
+    /// Bundles stiff enough to be evaluated every step, in id order (set at each full evaluation).
+    fast: bevy_ecs::entity::index_set::EntityIndexSet,
+    /// Per particle, the held sum of the other (slow) bundles' forces, N.
+    slow: Vec<DVec3>,
+}
+
 /// PreForce system: fibril tensions (bond law) into the external-force array.
 ///
-/// Four passes over the fibrils in id (creation) order: (1) in parallel, each intact fibril's
-/// end-to-end vector; (2) in order, node drawing from the fibrils' source lumps (several fibrils
-/// share a lump, so the order matters); (3) in parallel, the bond law; (4) in order, the forces
-/// added to the particles. Every sum therefore runs in the same order on any thread count.
+/// Multiple time stepping: every `force_interval` steps (and at the first step of a stage or after
+/// a turn) all intact bundles are evaluated and sorted into stiff ones, whose held force would lag
+/// by more than [`FIBRIL_HOLD_PHASE`], and the rest, whose forces are summed per particle and held
+/// until the next full evaluation; in between only the stiff bundles are evaluated. Bundles drawn
+/// in between start stress-free and join at the next full evaluation.
+///
+/// Each evaluation runs four passes over the bundles in id (creation) order: (1) in parallel, each
+/// intact fibril's end-to-end vector; (2) in order, node drawing from the fibrils' source lumps
+/// (several fibrils share a lump, so the order matters); (3) in parallel, the bond law; (4) in
+/// order, the forces added to the particles. Every sum therefore runs in the same order on any
+/// thread count.
 fn fibril_forces(
     mut dem: ResMut<DemWorld>,
     mut src: ResMut<PtfeSources>,
-    mut q: Query<&mut FibrilC>,
-    mut scratch: Local<Vec<(DVec3, f64)>>,
+    mut q: Query<(Entity, &mut FibrilC)>,
+    mut scratch: Local<FibrilScratch>,
 ) {
     let d = &mut dem.0;
-    for f in d.p.ext_force.iter_mut() {
-        *f = DVec3::ZERO;
+    let FibrilScratch { geo, fast, slow } = &mut *scratch;
+    let full = src.force_refresh || d.step.is_multiple_of(src.force_interval);
+    src.force_refresh = false;
+    let n = d.p.len();
+    if slow.len() != n {
+        slow.clear();
+        slow.resize(n, DVec3::ZERO);
     }
     let law = src.law;
-    // Fibrils are summed in id (creation) order so the force sums do not depend on storage. They
-    // are never despawned and keep their components, so the query already yields them in spawn
-    // order; sort only if that ever stops being true.
-    let mut fibs: Vec<&mut FibrilC> = q.iter_mut().map(|m| m.into_inner()).collect();
-    if !fibs.windows(2).all(|w| w[0].id < w[1].id) {
-        fibs.sort_by_key(|f| f.id);
+    if full {
+        // Fibrils are summed in id (creation) order so the force sums do not depend on storage.
+        // They are never despawned and keep their components, so the query already yields them in
+        // spawn order; sort only if that ever stops being true.
+        let mut fibs: Vec<(Entity, &mut FibrilC)> =
+            q.iter_mut().map(|(e, m)| (e, m.into_inner())).collect();
+        if !fibs.windows(2).all(|w| w[0].1.id < w[1].1.id) {
+            fibs.sort_by_key(|(_, f)| f.id);
+        }
+        let mut refs: Vec<&mut FibrilC> = Vec::with_capacity(fibs.len());
+        let mut ents: Vec<Entity> = Vec::with_capacity(fibs.len());
+        for (e, f) in fibs {
+            ents.push(e);
+            refs.push(f);
+        }
+        let failed = evaluate_fibrils(d, &mut src, &law, &mut refs, geo);
+        src.broken_in_stage += failed;
+        // Sort into stiff (evaluated every step) and held bundles; sum the held forces.
+        let hold = src.force_interval as f64 * d.dt;
+        fast.clear();
+        slow.iter_mut().for_each(|f| *f = DVec3::ZERO);
+        let mut stiff = Vec::new();
+        for ((f, &(force, tag)), e) in refs.iter().zip(geo.iter()).zip(ents) {
+            if f.state != FibrilState::Intact {
+                continue;
+            }
+            let (a, b) = (f.a.particle as usize, f.b.particle as usize);
+            let k = f.count * law.modulus * f.law.area() / f.law.rest_length.max(1e-12);
+            let m_red = d.p.mass[a] * d.p.mass[b] / (d.p.mass[a] + d.p.mass[b]);
+            if src.force_interval > 1 && (k / m_red).sqrt() * hold > FIBRIL_HOLD_PHASE {
+                fast.insert(e);
+                stiff.push((a, b, force, tag));
+            } else if tag == 0.0 {
+                slow[a] += force;
+                slow[b] -= force;
+            }
+        }
+        d.p.ext_force.copy_from_slice(slow);
+        for (a, b, force, tag) in stiff {
+            if tag == 0.0 {
+                d.p.ext_force[a] += force;
+                d.p.ext_force[b] -= force;
+            }
+        }
+    } else {
+        let mut refs: Vec<&mut FibrilC> = q
+            .iter_many_unique_mut(&*fast)
+            // Bundles are never despawned, so every listed entity is found.
+            .filter_map(|r| r.ok().map(|(_, m)| m.into_inner()))
+            .collect();
+        let failed = evaluate_fibrils(d, &mut src, &law, &mut refs, geo);
+        src.broken_in_stage += failed;
+        d.p.ext_force.copy_from_slice(slow);
+        for (f, &(force, tag)) in refs.iter().zip(geo.iter()) {
+            if tag == 0.0 {
+                d.p.ext_force[f.a.particle as usize] += force;
+                d.p.ext_force[f.b.particle as usize] -= force;
+            }
+        }
     }
+}
+
+/// Passes (1)–(3) of [`fibril_forces`] on `fibs` (in id order): leaves in `geo[k]` the force of
+/// bundle k on its end A, N, and a tag (0 = apply, 1 = failed in this step, NaN = not intact);
+/// returns the number of bundles that failed.
+fn evaluate_fibrils(
+    d: &mut Dem,
+    src: &mut PtfeSources,
+    law: &FibrilLawParams,
+    fibs: &mut [&mut FibrilC],
+    geo: &mut Vec<(DVec3, f64)>,
+) -> u32 {
     // (1) Unit vector and length of every intact fibril.
-    let geo = &mut *scratch;
     {
         let d: &Dem = d;
         fibs.par_iter()
@@ -1374,7 +1636,7 @@ fn fibril_forces(
                 return;
             }
             let (u, len) = *g;
-            let out = fibril_response(len, f.law, &law);
+            let out = fibril_response(len, f.law, law);
             f.law = out.state;
             f.length = len;
             f.tension = f.count * out.tension;
@@ -1390,17 +1652,7 @@ fn fibril_forces(
                 _ => (f.count * out.tension * u, 0.0),
             };
         });
-    // (4) Forces on the anchor particles, in id order; count the fibrils that failed this step.
-    let mut failed = 0;
-    for (f, &(force, tag)) in fibs.iter().zip(geo.iter()) {
-        if tag == 0.0 {
-            d.p.ext_force[f.a.particle as usize] += force;
-            d.p.ext_force[f.b.particle as usize] -= force;
-        } else if tag == 1.0 {
-            failed += 1;
-        }
-    }
-    src.broken_in_stage += failed;
+    geo.iter().filter(|g| g.1 == 1.0).count() as u32
 }
 
 /// EndOfStep system (fibrillation only). Every `window` steps (0.02 of imposed shear strain), each

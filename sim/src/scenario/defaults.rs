@@ -158,6 +158,7 @@ impl Default for RawNumerics {
             skin_fraction: 0.2,
             max_inertial_number: 2.0e-2,
             relax_steps: 2000,
+            fibril_force_interval: 8,
         }
     }
 }

@@ -252,6 +252,10 @@ pub struct RawNumerics {
     pub max_inertial_number: f64,
     /// Relaxation steps after each loading phase (springback, settling). Default 2000.
     pub relax_steps: u64,
+    /// Steps between fibril-force evaluations (multiple time stepping: fibrils are 10³–10⁶ times
+    /// softer than the grain contacts, so their tensions are held for this many steps). Integer in
+    /// [1, 64]; 1 evaluates every step. Default 8.
+    pub fibril_force_interval: u32,
 }
 
 /// What `dryfilm run` writes besides the results.

@@ -38,6 +38,9 @@ pub const MAX_RELATIVE_DENSITY: f64 = 0.98;
 pub const MIN_GAP_OVER_SOLID: f64 = 0.5;
 /// Smallest number fraction of the lognormal distribution that must fall inside the cut-offs.
 pub const MIN_FRACTION_INSIDE: f64 = 1e-6;
+/// Largest `numerics.fibril_force_interval` accepted, steps.
+const MAX_FIBRIL_FORCE_INTERVAL: u32 = 64;
+
 /// Most calender passes a geometric schedule may have.
 pub const MAX_PASSES: u32 = 1000;
 /// Largest PTFE loading of a film without `allow_implausible`, wt%.
@@ -818,7 +821,17 @@ pub fn validate(
             "largest inertial number accepted as quasi-static",
         ),
         relax_steps: nu.relax_steps,
+        fibril_force_interval: nu.fibril_force_interval,
     };
+    if !(1..=MAX_FIBRIL_FORCE_INTERVAL).contains(&nu.fibril_force_interval) {
+        c.push(
+            ErrorKind::OutOfRange,
+            "numerics.fibril_force_interval",
+            nu.fibril_force_interval.to_string(),
+            format!("an integer in [1, {MAX_FIBRIL_FORCE_INTERVAL}]"),
+            "time steps between fibril-force evaluations",
+        );
+    }
     let o = &raw.output;
     let px_per_um = c.num(
         "output.px_per_um",

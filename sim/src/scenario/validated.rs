@@ -216,6 +216,8 @@ pub struct Numerics {
     pub max_inertial_number: f64,
     /// Relaxation steps after each loading phase.
     pub relax_steps: u64,
+    /// Time steps between fibril-force evaluations (the tensions are held in between), ≥ 1.
+    pub fibril_force_interval: u32,
 }
 
 /// Image and export settings.
