@@ -1066,12 +1066,7 @@ impl FilmSim {
                 continue;
             }
             n += 1;
-            let k = f.count * e * f.law.area() / f.law.rest_length.max(1e-12);
-            let (ma, mb) = (
-                d.p.mass[f.a.particle as usize],
-                d.p.mass[f.b.particle as usize],
-            );
-            if interval > 1 && (k * (ma + mb) / (ma * mb)).sqrt() * hold > FIBRIL_HOLD_PHASE {
+            if interval > 1 && hold_phase(d, f, e, hold) > FIBRIL_HOLD_PHASE {
                 stiff += 1;
             }
         }
@@ -1481,6 +1476,16 @@ pub fn segment_distance(p: DVec3, u: DVec3, q: DVec3, v: DVec3) -> f64 {
 /// of ratio ω·Δt_hold/4 ≤ 0.025 here, well under the contacts' damping (docs/model.md).
 pub const FIBRIL_HOLD_PHASE: f64 = 0.1;
 
+/// Phase, rad, by which bundle `f`'s tension held for `hold` (s) lags its motion: ω·hold, with
+/// ω = sqrt(k/m_red) for its elastic stiffness k = n E π r² / L₀ (`modulus` E, Pa) between its two
+/// grains (reduced scaled mass m_red, kg).
+fn hold_phase(d: &Dem, f: &FibrilC, modulus: f64, hold: f64) -> f64 {
+    let (a, b) = (f.a.particle as usize, f.b.particle as usize);
+    let k = f.count * modulus * f.law.area() / f.law.rest_length.max(1e-12);
+    let m_red = d.p.mass[a] * d.p.mass[b] / (d.p.mass[a] + d.p.mass[b]);
+    (k / m_red).sqrt() * hold
+}
+
 /// Scratch of [`fibril_forces`] kept between steps.
 #[derive(Default)]
 struct FibrilScratch {
@@ -1548,9 +1553,7 @@ fn fibril_forces(
                 continue;
             }
             let (a, b) = (f.a.particle as usize, f.b.particle as usize);
-            let k = f.count * law.modulus * f.law.area() / f.law.rest_length.max(1e-12);
-            let m_red = d.p.mass[a] * d.p.mass[b] / (d.p.mass[a] + d.p.mass[b]);
-            if src.force_interval > 1 && (k / m_red).sqrt() * hold > FIBRIL_HOLD_PHASE {
+            if src.force_interval > 1 && hold_phase(d, f, law.modulus, hold) > FIBRIL_HOLD_PHASE {
                 fast.insert(e);
                 stiff.push((a, b, force, tag));
             } else if tag == 0.0 {
