@@ -1535,12 +1535,7 @@ fn fibril_forces(
         if !fibs.windows(2).all(|w| w[0].1.id < w[1].1.id) {
             fibs.sort_by_key(|(_, f)| f.id);
         }
-        let mut refs: Vec<&mut FibrilC> = Vec::with_capacity(fibs.len());
-        let mut ents: Vec<Entity> = Vec::with_capacity(fibs.len());
-        for (e, f) in fibs {
-            ents.push(e);
-            refs.push(f);
-        }
+        let (ents, mut refs): (Vec<Entity>, Vec<&mut FibrilC>) = fibs.into_iter().unzip();
         let failed = evaluate_fibrils(d, &mut src, &law, &mut refs, geo);
         src.broken_in_stage += failed;
         // Sort into stiff (evaluated every step) and held bundles; sum the held forces.
@@ -1561,13 +1556,7 @@ fn fibril_forces(
                 slow[b] -= force;
             }
         }
-        d.p.ext_force.copy_from_slice(slow);
-        for (a, b, force, tag) in stiff {
-            if tag == 0.0 {
-                d.p.ext_force[a] += force;
-                d.p.ext_force[b] -= force;
-            }
-        }
+        held_plus_stiff(&mut d.p.ext_force, slow, stiff);
     } else {
         let mut refs: Vec<&mut FibrilC> = q
             .iter_many_unique_mut(&*fast)
@@ -1576,12 +1565,26 @@ fn fibril_forces(
             .collect();
         let failed = evaluate_fibrils(d, &mut src, &law, &mut refs, geo);
         src.broken_in_stage += failed;
-        d.p.ext_force.copy_from_slice(slow);
-        for (f, &(force, tag)) in refs.iter().zip(geo.iter()) {
-            if tag == 0.0 {
-                d.p.ext_force[f.a.particle as usize] += force;
-                d.p.ext_force[f.b.particle as usize] -= force;
-            }
+        let stiff = refs
+            .iter()
+            .zip(geo.iter())
+            .map(|(f, &(force, tag))| (f.a.particle as usize, f.b.particle as usize, force, tag));
+        held_plus_stiff(&mut d.p.ext_force, slow, stiff);
+    }
+}
+
+/// Pass (4) of [`fibril_forces`]: the external forces are the held sums `slow` (N, per particle)
+/// plus, in order, the force of each stiff bundle (ends a and b, force on a in N, tag 0 = apply).
+fn held_plus_stiff(
+    ext: &mut [DVec3],
+    slow: &[DVec3],
+    stiff: impl IntoIterator<Item = (usize, usize, DVec3, f64)>,
+) {
+    ext.copy_from_slice(slow);
+    for (a, b, force, tag) in stiff {
+        if tag == 0.0 {
+            ext[a] += force;
+            ext[b] -= force;
         }
     }
 }
