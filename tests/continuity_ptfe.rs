@@ -25,6 +25,7 @@ fn materials() -> SnapshotMaterials {
         fibril_yield: 1e7,
         ptfe_modulus: 4e8,
         anchor_strength: 1.0,
+        ptfe_bridge_strength: 0.0,
         nps_modulus: 2e10,
         nps_poisson: 0.3,
         nps_yield_pressure: 3e8,

@@ -1,18 +1,17 @@
 //! The trade-off the brief describes, checked on shipped scenarios.
 //!
-//! `conductivity_falls_and_strength_rises_from_0p2_to_5_wt_pct` runs the calibration films
-//! (`scenarios/calib_0p2wt.ron`, `calib_1wt.ron`, `calib_5wt.ron`: 40 × 40 µm, ~40 µm thick, the
-//! whole process and all solvers) for seeds 1 and 2: σ falls at each step and the strength at 5 wt%
-//! is above both lower loadings. It is too slow for a debug build, so it is ignored there and
-//! `tools/test.sh` runs it in release (about 3 minutes on 2 cores).
+//! `conductivity_falls_and_strength_rises_with_ptfe_on_calibration_films` runs the calibration
+//! films (`scenarios/calib_0p2wt.ron`, `calib_1wt.ron`, `calib_2wt.ron`, `calib_5wt.ron`: 40 × 40 µm,
+//! ~40 µm thick, the whole process and all solvers) for seeds 1–4 and asks that, on the means over
+//! the seeds, σ falls and the MD strength rises at every step. It is too slow for a debug build, so
+//! it is ignored there and `tools/test.sh` runs it in release (about 7 minutes on 2 cores).
+//! `calib_0p5wt.ron` is left out: its mean strength lies within one seed's scatter of its
+//! neighbours' (docs/validation.md).
 //!
-//! `conductivity_falls_and_strength_rises_with_ptfe_across_shipped_scenarios` asks the full trend on
-//! the full-thickness shipped films (`film_0p2wt`, `paper_film` at 1 wt%, `film_2wt`, `film_5wt`, in a
-//! 40 × 40 µm column, three seeds). Ignored: the model's strength does not rise between 0.2 and
-//! 1 wt% (the peak is the grains' cohesive peak until the fibril network carries more than it;
-//! docs/validation.md). Run it with
-//! `cargo test --release --test property_trends -- --ignored --nocapture` (about an hour on 2
-//! cores).
+//! `conductivity_falls_and_strength_rises_with_ptfe_across_shipped_scenarios` asks the same on the
+//! full-thickness shipped films (`film_0p2wt`, `paper_film` at 1 wt%, `film_2wt`, `film_5wt`, in a
+//! 40 × 40 µm column, three seeds). It takes about an hour on 2 cores, so it is ignored; run it with
+//! `cargo test --release --test property_trends -- --ignored --nocapture`.
 
 use std::path::PathBuf;
 
@@ -81,31 +80,52 @@ fn run_calib(name: &str, seed: u64) -> (f64, f64) {
 #[test]
 #[cfg_attr(
     debug_assertions,
-    ignore = "release only (~3 min): tools/test.sh runs it with --release"
+    ignore = "release only (~7 min): tools/test.sh runs it with --release"
 )]
-fn conductivity_falls_and_strength_rises_from_0p2_to_5_wt_pct() {
-    let names = ["calib_0p2wt.ron", "calib_1wt.ron", "calib_5wt.ron"];
-    // The six runs in parallel (each on one thread; results do not depend on scheduling).
-    let runs: Vec<(usize, u64)> = (0..3).flat_map(|k| [(k, 1), (k, 2)]).collect();
-    let res: Vec<(f64, f64)> = std::thread::scope(|sc| {
-        let hs: Vec<_> = runs
-            .iter()
-            .map(|&(k, seed)| sc.spawn(move || run_calib(names[k], seed)))
-            .collect();
-        hs.into_iter().map(|h| h.join().expect("run")).collect()
-    });
-    let mean = |k: usize, f: fn(&(f64, f64)) -> f64| (f(&res[2 * k]) + f(&res[2 * k + 1])) / 2.0;
-    let sig: Vec<f64> = (0..3).map(|k| mean(k, |r| r.0)).collect();
-    let st: Vec<f64> = (0..3).map(|k| mean(k, |r| r.1)).collect();
-    eprintln!("σ {sig:?} S/cm, strength {st:?} kPa");
-    assert!(
-        sig[1] < sig[0] && sig[2] < sig[1],
-        "σ does not fall: {sig:?}"
-    );
-    assert!(
-        st[2] > st[0] && st[2] > st[1],
-        "5 wt% is not the strongest: {st:?}"
-    );
+fn conductivity_falls_and_strength_rises_with_ptfe_on_calibration_films() {
+    let names = [
+        "calib_0p2wt.ron",
+        "calib_1wt.ron",
+        "calib_2wt.ron",
+        "calib_5wt.ron",
+    ];
+    let seeds = [1u64, 2, 3, 4];
+    // Two runs at a time, each on one thread (results do not depend on scheduling).
+    let runs: Vec<(usize, u64)> = (0..names.len())
+        .flat_map(|k| seeds.iter().map(move |&s| (k, s)))
+        .collect();
+    let mut res: Vec<(f64, f64)> = Vec::new();
+    for pair in runs.chunks(2) {
+        let out: Vec<(f64, f64)> = std::thread::scope(|sc| {
+            let hs: Vec<_> = pair
+                .iter()
+                .map(|&(k, seed)| sc.spawn(move || run_calib(names[k], seed)))
+                .collect();
+            hs.into_iter().map(|h| h.join().expect("run")).collect()
+        });
+        res.extend(out);
+    }
+    let n = seeds.len();
+    let mean = |k: usize, f: fn(&(f64, f64)) -> f64| {
+        res[n * k..n * (k + 1)].iter().map(f).sum::<f64>() / n as f64
+    };
+    let sig: Vec<f64> = (0..names.len()).map(|k| mean(k, |r| r.0)).collect();
+    let st: Vec<f64> = (0..names.len()).map(|k| mean(k, |r| r.1)).collect();
+    eprintln!("σ {sig:?} S/cm, strength {st:?} kPa (0.2, 1, 2, 5 wt%; means over seeds 1-4)");
+    for k in 1..names.len() {
+        assert!(
+            sig[k] < sig[k - 1],
+            "σ does not fall from {} to {}: {sig:?}",
+            names[k - 1],
+            names[k]
+        );
+        assert!(
+            st[k] > st[k - 1],
+            "strength does not rise from {} to {}: {st:?}",
+            names[k - 1],
+            names[k]
+        );
+    }
 }
 
 #[test]

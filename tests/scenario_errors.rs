@@ -338,6 +338,20 @@ fn fibril_force_interval_out_of_range() {
 }
 
 #[test]
+fn ptfe_bridge_and_wrap_out_of_range() {
+    let o = check_text("(powder: (ptfe: (bridge_strength_mpa: -1)))");
+    assert_fails_with(
+        &o,
+        &["s.ron:1:18: powder.ptfe.bridge_strength_mpa = -1: must be in [0, 200] MPa"],
+    );
+    let o = check_text("(powder: (ptfe: (wrap_fraction: 1.5)))");
+    assert_fails_with(
+        &o,
+        &["s.ron:1:18: powder.ptfe.wrap_fraction = 1.5: must be in [0, 1]"],
+    );
+}
+
+#[test]
 fn temperature_below_absolute_zero() {
     let o =
         check_text("(fibrillation: (temperature_c: -300), calender: (roll_temperature_c: 330))");

@@ -20,6 +20,7 @@ fn materials() -> SnapshotMaterials {
         fibril_yield: 20e6,
         ptfe_modulus: 0.5e9,
         anchor_strength: 10.0,
+        ptfe_bridge_strength: 0.0,
         nps_modulus: 20e9,
         nps_poisson: 0.3,
         nps_yield_pressure: 400e6,
@@ -138,6 +139,39 @@ fn contact_chain_fails_at_pull_off_stress() {
         );
         assert_eq!(*res.stress_pa.last().expect("points"), 0.0);
     }
+}
+
+#[test]
+fn ptfe_covered_contact_chain_fails_at_pull_off_plus_bridge() {
+    // Coverage θ = 0.3 on every contact of radius a: strength 2π w R* + σ_bridge θ π a².
+    let (a, theta, sigma_bridge) = (0.2e-6, 0.3, 14e6);
+    let mut snap = contact_chain(4, a, Axis::X);
+    snap.materials.ptfe_bridge_strength = sigma_bridge;
+    for c in &mut snap.contacts {
+        c.ptfe_coverage = theta;
+    }
+    let p = TensileParams::default();
+    let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
+    let bridge = sigma_bridge * theta * PI * a * a;
+    assert!(
+        bridge > 0.5 * pull_off(),
+        "the bridge term must matter here"
+    );
+    let expected = (pull_off() + bridge) / (2.0 * R * 2.0 * R);
+    let rel = res.peak_stress_pa / expected;
+    assert!(res.failed);
+    assert!(
+        (1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel),
+        "peak {} Pa vs strength {expected} Pa",
+        res.peak_stress_pa
+    );
+    // Uncovered contacts ignore the bridge strength.
+    for c in &mut snap.contacts {
+        c.ptfe_coverage = 0.0;
+    }
+    let bare = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
+    let rel = bare.peak_stress_pa / (pull_off() / (2.0 * R * 2.0 * R));
+    assert!((1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel));
 }
 
 #[test]

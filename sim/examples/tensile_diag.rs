@@ -3,7 +3,7 @@
 use dryfilm_sim::solvers::tensile::{tensile_test, Axis, TensileParams};
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let snap =
+    let mut snap =
         dryfilm_sim::snapshot::Snapshot::load(std::path::Path::new(&a[1])).expect("snapshot");
     let axis = if a.get(2).map(|s| s.as_str()) == Some("y") {
         Axis::Y
@@ -24,6 +24,12 @@ fn main() {
             "gap" => p.latent_contact_gap = v,
             "stop" => p.stop_fraction = v,
             "window" => p.stop_strain_window = v,
+            "bridge_mpa" => snap.materials.ptfe_bridge_strength = v * 1e6,
+            "w" => snap.materials.nps_surface_energy = v,
+            "e_gpa" => snap.materials.ptfe_modulus = v * 1e9,
+            "prestress" => p.relax_fibril_prestress = v == 0.0,
+            "resid" => p.subtract_residual = v != 0.0,
+            "scale" => p.contact_stiffness_scale = v,
             _ => panic!("unknown {k}"),
         }
     }

@@ -218,7 +218,10 @@ fn run_inner(
     timings.insert("solver_network".into(), json!(t.elapsed().as_secs_f64()));
     (opts.progress)("solvers", 0.3);
     let t = Instant::now();
-    let cp = continuity::ContinuityParams::default();
+    let cp = continuity::ContinuityParams {
+        wrap_fraction: s.ptfe.wrap_fraction,
+        ..Default::default()
+    };
     let cont = continuity::analyze(&last, &cp).map_err(|e| RunError::Solver {
         solver: "PTFE continuity",
         message: e.to_string(),

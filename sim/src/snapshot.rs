@@ -193,6 +193,11 @@ pub struct SnapshotMaterials {
     pub ptfe_modulus: f64,
     /// Anchor detachment force per unit fibril circumference, N/m.
     pub anchor_strength: f64,
+    /// Tensile strength of the PTFE bridging a covered NPS–NPS contact, Pa: the contact holds
+    /// `σ_bridge θ π a²` on top of its DMT pull-off (θ its `ptfe_coverage`, a its radius).
+    /// Absent in snapshots written before the bridge model: read as 0 (no bridges).
+    #[serde(default)]
+    pub ptfe_bridge_strength: f64,
     /// NPS Young's modulus, Pa.
     pub nps_modulus: f64,
     /// NPS Poisson ratio.

@@ -22,6 +22,7 @@ pub fn materials() -> SnapshotMaterials {
         fibril_yield: 10e6,
         ptfe_modulus: 0.5e9,
         anchor_strength: 1.0,
+        ptfe_bridge_strength: 0.0,
         nps_modulus: 20e9,
         nps_poisson: 0.3,
         nps_yield_pressure: 0.5e9,

@@ -12,6 +12,7 @@ use crate::dem::engine::{Dem, ParticleState, WallDrive};
 use crate::dem::fibril_law::{fibril_response, FibrilEvent, FibrilLawParams, FibrilLawState};
 use crate::dem::schedule::{run_steps, step_schedule, world_with, DemWorld, StepSet};
 use crate::dem::DemError;
+use crate::process::coverage::{contact_coverage, wrapped_fraction};
 use crate::scenario::{Product, Scenario};
 use crate::snapshot::{
     self, Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot,
@@ -1119,8 +1120,8 @@ impl FilmSim {
         // Per-particle stress from the contact virial (Pa): σ = (1/V_i) Σ ½ f ⊗ d over its contacts.
         let mut stress = vec![[0.0f64; 6]; n];
         let mut contacts = Vec::new();
-        // PTFE coverage per NPS contact: fibrils anchored on both particles and PTFE lumps touching
-        // both (see docs/model.md §PTFE at contacts).
+        // PTFE coverage per NPS contact (process::coverage): patches wrapped on either grain,
+        // fibrils anchored on both, PTFE lumps touching both.
         let mut fib_pairs: std::collections::HashMap<(u32, u32), (u32, f64)> =
             std::collections::HashMap::new();
         for f in fibs.iter().filter(|f| f.state == FibrilState::Intact) {
@@ -1131,6 +1132,13 @@ impl FilmSim {
             let e = fib_pairs.entry(key).or_insert((0, 0.0));
             e.0 += 1;
             e.1 += f.count * f.law.radius;
+        }
+        let mut wrapped = vec![0.0f64; n];
+        for f in fibs.iter().filter(|f| f.state == FibrilState::Intact) {
+            for k in [f.a.particle as usize, f.b.particle as usize] {
+                wrapped[k] +=
+                    wrapped_fraction(f.count, f.law.radius, s.ptfe.wrap_fraction, d.p.radius[k]);
+            }
         }
         let mut lump_touch: Vec<Vec<u32>> = vec![Vec::new(); n];
         for pr in d.pairs.iter_touching() {
@@ -1164,18 +1172,14 @@ impl FilmSim {
             if self.phase[i] == Phase::Nps && self.phase[j] == Phase::Nps && pr.contact_radius > 0.0
             {
                 let a = pr.contact_radius;
-                let mut cover = 0.0;
-                if let Some(&(_, rsum)) = fib_pairs.get(&(i as u32, j as u32)) {
-                    // Each fibril across the contact covers a band 2 r_f wide over the contact diameter.
-                    cover += 4.0 * rsum * a / (PI * a * a);
-                }
-                for &l in &lump_touch[i] {
-                    if lump_touch[j].contains(&l) {
-                        let rl = d.p.radius[l as usize];
-                        cover += (rl.min(a) / a).powi(2);
-                    }
-                }
-                let theta = 1.0 - (-cover).exp();
+                let across = fib_pairs
+                    .get(&(i as u32, j as u32))
+                    .map_or(0.0, |&(_, rsum)| rsum);
+                let lumps = lump_touch[i]
+                    .iter()
+                    .filter(|l| lump_touch[j].contains(l))
+                    .map(|&l| d.p.radius[l as usize]);
+                let theta = contact_coverage(a, wrapped[i], wrapped[j], across, lumps);
                 contacts.push(Contact {
                     i: i as u32,
                     j: j as u32,
@@ -1277,6 +1281,7 @@ impl FilmSim {
                 fibril_yield: s.ptfe.fibril_yield,
                 ptfe_modulus: s.ptfe.youngs_modulus,
                 anchor_strength: s.ptfe.anchor_strength,
+                ptfe_bridge_strength: s.ptfe.bridge_strength,
                 nps_modulus: s.nps.youngs_modulus,
                 nps_poisson: s.nps.poisson,
                 nps_yield_pressure: s.nps.yield_pressure,

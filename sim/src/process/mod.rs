@@ -1,3 +1,4 @@
 //! Process stages: particle generation, mixing, fibrillation, calendering, pellet pressing.
+pub mod coverage;
 pub mod film;
 pub mod packing;

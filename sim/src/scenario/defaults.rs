@@ -69,6 +69,8 @@ impl Default for RawPtfe {
             fibril_yield_mpa: 110.0,
             fibril_strength_mpa: 180.0,
             anchor_strength_n_m: 4.5,
+            bridge_strength_mpa: 14.0,
+            wrap_fraction: 0.05,
             reduced_sigma_e_s_cm: 0.1,
         }
     }

@@ -130,6 +130,16 @@ pub struct RawPtfe {
     /// Anchor adhesion limit: the force per unit fibril circumference that detaches an anchor, N/m.
     /// Range (0, 100]. Default 4.5 (a 50 nm strand's breaking force per circumference, σ_b r_f / 2).
     pub anchor_strength_n_m: f64,
+    /// Tensile strength of the PTFE bridging an NPS–NPS contact, MPa: a contact whose area is
+    /// covered by PTFE to a fraction θ holds `σ_bridge θ π a²` on top of its DMT pull-off (the
+    /// binder-bridge picture of Sangrós Giménez et al.). Range [0, 200]. Default 14 (the low end
+    /// of bulk PTFE's 14–34 MPa: the PTFE of a dry film is never sintered).
+    pub bridge_strength_mpa: f64,
+    /// Fraction of a grain's circumference each fibril strand wraps before it leaves the grain,
+    /// dimensionless. The wrapped patch (2 r_f wide) coats the grain's surface, and with it the
+    /// grain's contacts (PTFE coverage θ) and its other anchors (PTFE continuity). Range [0, 1].
+    /// Default 0.05 (an 18° arc).
+    pub wrap_fraction: f64,
     /// Electronic conductivity of PTFE reduced to sp2 carbon at the anode, S/cm. Range (0, 1e3].
     /// Default 0.1.
     pub reduced_sigma_e_s_cm: f64,

@@ -579,6 +579,20 @@ pub fn validate(
             1.0,
             "anchor detachment force per unit fibril circumference",
         ),
+        bridge_strength: c.num(
+            "powder.ptfe.bridge_strength_mpa",
+            p.bridge_strength_mpa,
+            cc(0.0, 200.0, "MPa"),
+            1e6,
+            "tensile strength of the PTFE bridging a covered NPS contact",
+        ),
+        wrap_fraction: c.num(
+            "powder.ptfe.wrap_fraction",
+            p.wrap_fraction,
+            cc(0.0, 1.0, ""),
+            1.0,
+            "fraction of a grain's circumference a fibril strand wraps",
+        ),
         reduced_sigma_e: c.material(
             "powder.ptfe.reduced_sigma_e_s_cm",
             p.reduced_sigma_e_s_cm,

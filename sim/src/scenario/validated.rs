@@ -113,6 +113,10 @@ pub struct Ptfe {
     pub fibril_strength: f64,
     /// Anchor detachment force per unit fibril circumference, N/m.
     pub anchor_strength: f64,
+    /// Tensile strength of the PTFE bridging a covered NPS–NPS contact, Pa.
+    pub bridge_strength: f64,
+    /// Fraction of a grain's circumference each fibril strand wraps, dimensionless.
+    pub wrap_fraction: f64,
     /// Electronic conductivity of reduced PTFE, S/m.
     pub reduced_sigma_e: f64,
 }

@@ -23,7 +23,11 @@
 //! - strength: tension up to the DMT pull-off force `F_c = 2π w R*` (Derjaguin, Muller, Toporov
 //!   1975; `w` = work of adhesion, `R* = R_i R_j/(R_i + R_j)`) plus an optional neck term
 //!   `σ_neck π a²` for cold-welded calender necks (default 0: the neck strength of NPS is not
-//!   measured; it is a calibration knob). Shear strength `F_s = F_c + μ max(−F_n, 0)` (cohesion plus
+//!   measured; it is a calibration knob), plus the **PTFE bridge** `σ_bridge θ π a²`: the PTFE
+//!   covering the fraction θ of the contact (`Contact::ptfe_coverage`, the same θ that blocks
+//!   ion transfer) is a solid bridge that must be torn at its tensile strength
+//!   (`SnapshotMaterials::ptfe_bridge_strength`; binder bridges as in Sangrós Giménez et al.).
+//!   Shear strength `F_s = F_c + μ max(−F_n, 0)` (cohesion plus
 //!   Coulomb friction). The bond breaks when `(max(F_n,0)/F_c)² + (|F_t|/F_s)² ≥ 1`;
 //! - a broken contact only repels (`F_n = k_n min(d − d₀, 0)`, no tangential force).
 //!
@@ -551,6 +555,12 @@ impl Model {
         check_mat("nps_modulus", m.nps_modulus)?;
         check_mat("ptfe_modulus", m.ptfe_modulus)?;
         check_mat("nps_surface_energy", m.nps_surface_energy)?;
+        if !(m.ptfe_bridge_strength.is_finite() && m.ptfe_bridge_strength >= 0.0) {
+            return Err(inv(format!(
+                "materials.ptfe_bridge_strength = {} must be finite and >= 0",
+                m.ptfe_bridge_strength
+            )));
+        }
         if !(m.nps_poisson.is_finite() && (0.0..0.5).contains(&m.nps_poisson)) {
             return Err(inv(format!(
                 "materials.nps_poisson = {} not in [0, 0.5)",
@@ -596,6 +606,12 @@ impl Model {
                     ct.radius
                 )));
             }
+            if !(ct.ptfe_coverage.is_finite() && (0.0..=1.0).contains(&ct.ptfe_coverage)) {
+                return Err(inv(format!(
+                    "contact {k}: PTFE coverage {} not in [0, 1]",
+                    ct.ptfe_coverage
+                )));
+            }
             let raw = sub(parts.pos[j], parts.pos[i]);
             let b0 = bx.delta(parts.pos[j], parts.pos[i]);
             let img = [
@@ -611,7 +627,8 @@ impl Model {
             let r_star = ri * rj / (ri + rj);
             let kn = 2.0 * e_star * ct.radius * params.contact_stiffness_scale;
             let fc = 2.0 * PI * m.nps_surface_energy * r_star
-                + params.neck_strength_pa * PI * ct.radius * ct.radius;
+                + params.neck_strength_pa * PI * ct.radius * ct.radius
+                + m.ptfe_bridge_strength * ct.ptfe_coverage * PI * ct.radius * ct.radius;
             c.i.push(ct.i);
             c.j.push(ct.j);
             c.img.push(img);
