@@ -667,6 +667,9 @@ pub struct Chart {
     legend: Vec<(String, Color, bool)>,
     /// Pixel centres of the markers drawn, to keep the legend off the data.
     drawn: Vec<(f64, f64)>,
+    /// Boxes (left, top, right, bottom, px) of the point labels placed so far, so that later
+    /// labels avoid them.
+    placed: Vec<(f64, f64, f64, f64)>,
 }
 
 impl Chart {
@@ -681,6 +684,7 @@ impl Chart {
             y,
             legend: Vec::new(),
             drawn: Vec::new(),
+            placed: Vec::new(),
         };
         let (l, t, r, b) = area;
         c.text(f64::from(w) / 2.0, 30.0, title, 18.0, Anchor::Middle, false);
@@ -962,15 +966,42 @@ impl Chart {
         self.fig
     }
 
-    /// A text label beside the marker at data (x, y): to its right, or to its left when it
-    /// would run past the plot area.
+    /// A text label (12 px) beside the marker at data (x, y): to its right (above the marker, or
+    /// below it with `below`), or to its left when it would run past the plot area. A label that
+    /// would overlap one placed before moves up or down in 14 px steps (up to 8 lines) to the
+    /// nearest free place inside the plot area; if there is none it keeps its first place.
     pub fn label(&mut self, x: f64, y: f64, text: &str, below: bool) {
         let (px, py) = (self.px(x), self.py(y));
+        let w = text_width(text, 12.0);
         let dy = if below { 16.0 } else { -8.0 };
-        if px + 9.0 + text_width(text, 12.0) > self.area.2 - 2.0 {
-            self.text(px - 9.0, py + dy, text, 12.0, Anchor::End, false);
+        let left = px + 9.0 + w > self.area.2 - 2.0;
+        let x0 = if left { px - 9.0 - w } else { px + 9.0 };
+        // Baseline at py + dy; the box spans 11 px above the baseline and 3 px below it.
+        let boxed = |base: f64| (x0, base - 11.0, x0 + w, base + 3.0);
+        let overlaps = |b: (f64, f64, f64, f64), o: &(f64, f64, f64, f64)| {
+            b.0 < o.2 && o.0 < b.2 && b.1 < o.3 && o.1 < b.3
+        };
+        let inside = |b: (f64, f64, f64, f64)| b.1 >= self.area.1 && b.3 <= self.area.3;
+        let first = py + dy;
+        let mut base = first;
+        'search: for k in 0..=8 {
+            for sign in [1.0, -1.0] {
+                let cand = first + sign * 14.0 * f64::from(k);
+                let b = boxed(cand);
+                if inside(b) && !self.placed.iter().any(|o| overlaps(b, o)) {
+                    base = cand;
+                    break 'search;
+                }
+                if k == 0 {
+                    break;
+                }
+            }
+        }
+        self.placed.push(boxed(base));
+        if left {
+            self.text(px - 9.0, base, text, 12.0, Anchor::End, false);
         } else {
-            self.text(px + 9.0, py + dy, text, 12.0, Anchor::Start, false);
+            self.text(px + 9.0, base, text, 12.0, Anchor::Start, false);
         }
     }
 }
@@ -978,6 +1009,31 @@ impl Chart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_at_one_point_do_not_overlap() {
+        let ax = |label: &str| AxisSpec {
+            label: label.into(),
+            min: 0.0,
+            max: 10.0,
+            log: false,
+        };
+        let mut ch = Chart::new("t", ax("x"), ax("y"));
+        for k in 0..4 {
+            ch.label(5.0, 5.0, &format!("label {k}"), k % 2 == 1);
+        }
+        assert_eq!(ch.placed.len(), 4);
+        for (i, a) in ch.placed.iter().enumerate() {
+            assert!(
+                a.1 >= ch.area.1 && a.3 <= ch.area.3,
+                "label {i} outside the plot"
+            );
+            for b in &ch.placed[..i] {
+                let overlap = a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
+                assert!(!overlap, "labels overlap: {a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn linear_ticks_are_round_and_inside() {
