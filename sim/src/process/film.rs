@@ -1122,19 +1122,16 @@ impl FilmSim {
         let mut contacts = Vec::new();
         // PTFE coverage per NPS contact (process::coverage): patches wrapped on either grain,
         // fibrils anchored on both, PTFE lumps touching both.
-        let mut fib_pairs: std::collections::HashMap<(u32, u32), (u32, f64)> =
+        // Σ n·r_f of the fibrils across each grain pair, and each grain's wrapped fraction.
+        let mut fib_pairs: std::collections::HashMap<(u32, u32), f64> =
             std::collections::HashMap::new();
+        let mut wrapped = vec![0.0f64; n];
         for f in fibs.iter().filter(|f| f.state == FibrilState::Intact) {
             let key = (
                 f.a.particle.min(f.b.particle),
                 f.a.particle.max(f.b.particle),
             );
-            let e = fib_pairs.entry(key).or_insert((0, 0.0));
-            e.0 += 1;
-            e.1 += f.count * f.law.radius;
-        }
-        let mut wrapped = vec![0.0f64; n];
-        for f in fibs.iter().filter(|f| f.state == FibrilState::Intact) {
+            *fib_pairs.entry(key).or_insert(0.0) += f.count * f.law.radius;
             for k in [f.a.particle as usize, f.b.particle as usize] {
                 wrapped[k] +=
                     wrapped_fraction(f.count, f.law.radius, s.ptfe.wrap_fraction, d.p.radius[k]);
@@ -1172,9 +1169,7 @@ impl FilmSim {
             if self.phase[i] == Phase::Nps && self.phase[j] == Phase::Nps && pr.contact_radius > 0.0
             {
                 let a = pr.contact_radius;
-                let across = fib_pairs
-                    .get(&(i as u32, j as u32))
-                    .map_or(0.0, |&(_, rsum)| rsum);
+                let across = fib_pairs.get(&(i as u32, j as u32)).copied().unwrap_or(0.0);
                 let lumps = lump_touch[i]
                     .iter()
                     .filter(|l| lump_touch[j].contains(l))
