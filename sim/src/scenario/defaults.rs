@@ -70,7 +70,7 @@ impl Default for RawPtfe {
             fibril_strength_mpa: 180.0,
             anchor_strength_n_m: 4.5,
             bridge_strength_mpa: 14.0,
-            wrap_fraction: 0.05,
+            wrap_fraction: crate::process::coverage::DEFAULT_WRAP_FRACTION,
             reduced_sigma_e_s_cm: 0.1,
         }
     }

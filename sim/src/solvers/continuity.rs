@@ -70,7 +70,7 @@ impl Default for ContinuityParams {
         Self {
             face_tolerance: 0.5e-6,
             anchor_tolerance: 0.1e-6,
-            wrap_fraction: 0.05,
+            wrap_fraction: crate::process::coverage::DEFAULT_WRAP_FRACTION,
         }
     }
 }
