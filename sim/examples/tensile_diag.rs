@@ -1,5 +1,9 @@
 //! Diagnostic: run the virtual tensile test on a saved snapshot and print its statistics.
-//! `cargo run --release --example tensile_diag -- SNAPSHOT [x|y] [max_strain]`
+//! `cargo run --release -p dryfilm-sim --example tensile_diag -- SNAPSHOT [x|y] [max_strain] [KEY=VALUE...]`
+//! Keys: `step`, `tol`, `over`, `gap`, `stop`, `window`, `scale` (TensileParams fields), `resid`
+//! (0 = keep the zero-strain stress), `prestress` (1 = keep the fibril prestress), and material
+//! overrides `bridge_mpa` (PTFE bridge strength, MPa), `w` (NPS work of adhesion, J/m²), `e_gpa`
+//! (PTFE modulus, GPa).
 use dryfilm_sim::solvers::tensile::{tensile_test, Axis, TensileParams};
 fn main() {
     let a: Vec<String> = std::env::args().collect();

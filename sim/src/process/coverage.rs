@@ -35,6 +35,14 @@ pub fn wrapped_fraction(strands: f64, strand_radius: f64, wrap: f64, grain_radiu
     }
 }
 
+/// Radius of the patch that a bundle end wraps on its grain, m: the same patch as
+/// [`wrapped_fraction`], area `n·2r_f·2πR·w = π ρ²`, so `ρ = sqrt(4 n r_f R w)`. Arguments as in
+/// [`wrapped_fraction`] (dimensionless, m, dimensionless, m). Used by the continuity analysis to
+/// join anchors whose patches overlap.
+pub fn wrapped_patch_radius(strands: f64, strand_radius: f64, wrap: f64, grain_radius: f64) -> f64 {
+    (4.0 * strands * strand_radius * grain_radius * wrap).sqrt()
+}
+
 /// PTFE coverage θ (dimensionless, 0..1) of a contact of radius `a` (m) between grains with
 /// wrapped fractions `wrapped_i`, `wrapped_j` (from [`wrapped_fraction`], summed per grain), with
 /// `across` = Σ n·r_f (m) over the fibrils anchored on both grains and `lumps` the radii (m) of the
@@ -75,6 +83,9 @@ mod tests {
         assert!((c - 0.1).abs() < 1e-12);
         let theta = contact_coverage(0.5e-6, c, 0.0, 0.0, []);
         assert!((theta - (1.0 - (-0.1f64).exp())).abs() < 1e-12);
+        // The patch radius describes the same area: π ρ² / (4π R²) is the wrapped fraction.
+        let rho = wrapped_patch_radius(100.0, 50e-9, 0.05, 2.5e-6);
+        assert!((rho * rho / (4.0 * 2.5e-6 * 2.5e-6) - c).abs() < 1e-12);
         // Both grains coated: the coverings add.
         let both = contact_coverage(0.5e-6, c, c, 0.0, []);
         assert!((both - (1.0 - (-0.2f64).exp())).abs() < 1e-12);

@@ -431,12 +431,12 @@ impl PtfeGraph {
                 let k = anchor.particle as usize;
                 if p.phase[k] == Phase::Nps {
                     // Wrapped patch of the bundle's strands on the grain (ContinuityParams::wrap_fraction).
-                    let patch = (4.0
-                        * fib.count.max(1.0)
-                        * fib.radius
-                        * p.radius[k]
-                        * params.wrap_fraction)
-                        .sqrt();
+                    let patch = crate::process::coverage::wrapped_patch_radius(
+                        fib.count.max(1.0),
+                        fib.radius,
+                        params.wrap_fraction,
+                        p.radius[k],
+                    );
                     by_particle[k].push((f as u32, anchor.local, seg.r.max(patch)));
                 }
             }

@@ -982,27 +982,22 @@ impl Chart {
             b.0 < o.2 && o.0 < b.2 && b.1 < o.3 && o.1 < b.3
         };
         let inside = |b: (f64, f64, f64, f64)| b.1 >= self.area.1 && b.3 <= self.area.3;
+        // Candidate baselines: the first place, then 1, −1, 2, −2, … lines of 14 px from it.
         let first = py + dy;
-        let mut base = first;
-        'search: for k in 0..=8 {
-            for sign in [1.0, -1.0] {
-                let cand = first + sign * 14.0 * f64::from(k);
-                let b = boxed(cand);
-                if inside(b) && !self.placed.iter().any(|o| overlaps(b, o)) {
-                    base = cand;
-                    break 'search;
-                }
-                if k == 0 {
-                    break;
-                }
-            }
-        }
+        let base = (0..=16u32)
+            .map(|m| {
+                let lines = f64::from(m.div_ceil(2));
+                first + if m % 2 == 1 { 14.0 } else { -14.0 } * lines
+            })
+            .find(|&c| inside(boxed(c)) && !self.placed.iter().any(|o| overlaps(boxed(c), o)))
+            .unwrap_or(first);
         self.placed.push(boxed(base));
-        if left {
-            self.text(px - 9.0, base, text, 12.0, Anchor::End, false);
+        let (tx, anchor) = if left {
+            (px - 9.0, Anchor::End)
         } else {
-            self.text(px + 9.0, base, text, 12.0, Anchor::Start, false);
-        }
+            (px + 9.0, Anchor::Start)
+        };
+        self.text(tx, base, text, 12.0, anchor, false);
     }
 }
 
