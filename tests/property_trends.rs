@@ -129,7 +129,7 @@ fn conductivity_falls_and_strength_rises_with_ptfe_on_calibration_films() {
 }
 
 #[test]
-#[ignore = "about an hour on 2 cores in release (passed on 26 Nov 2026, docs/validation.md)"]
+#[ignore = "about an hour on 2 cores in release (passed in session 6; not re-run since the session-7 drift fix, docs/validation.md)"]
 fn conductivity_falls_and_strength_rises_with_ptfe_across_shipped_scenarios() {
     let names = [
         "film_0p2wt.ron",

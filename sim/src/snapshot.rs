@@ -283,16 +283,10 @@ impl Snapshot {
         [p[0] + r[0], p[1] + r[1], p[2] + r[2]]
     }
 
-    /// Film thickness, m (top of the highest particle minus the bottom wall).
+    /// Film thickness, m: the free-standing thickness the process measured (99th percentile of the
+    /// film particles' tops, docs/model.md), kept as the top wall's height above the bottom wall.
     pub fn thickness(&self) -> f64 {
-        let top = self
-            .particles
-            .pos
-            .iter()
-            .zip(&self.particles.radius)
-            .map(|(p, r)| p[2] + r)
-            .fold(f64::MIN, f64::max);
-        top - self.sim_box.z_bottom
+        self.sim_box.z_top - self.sim_box.z_bottom
     }
 
     /// Total solid volume of particles plus fibrils, m³.

@@ -1351,6 +1351,56 @@ impl Dem {
             .fold(f64::MIN, f64::max)
     }
 
+    /// Remove the film's rigid-body velocity through the thickness: subtract the mass-weighted mean
+    /// z velocity (m/s) of the particles of radius ≥ `min_radius` (m) from each of them, as LAMMPS's
+    /// `fix momentum` does. Used while a released film relaxes with no top wall: the elastic energy
+    /// it gives back pushes it off the bottom wall, and with no gravity (negligible at micron scale)
+    /// nothing would stop that drift, which is not springback. Internal motion is untouched;
+    /// smaller particles (spent PTFE lumps, which no longer take part in the film) are left out.
+    /// Sequential sums (thread-count independent).
+    pub fn remove_drift_z(&mut self, min_radius: f64) {
+        let p = &mut self.p;
+        let (mut m, mut mv) = (0.0f64, 0.0f64);
+        for k in 0..p.len() {
+            if p.radius[k] >= min_radius {
+                m += p.mass[k];
+                mv += p.mass[k] * p.vel[k].z;
+            }
+        }
+        if m > 0.0 {
+            let vz = mv / m;
+            for (v, r) in p.vel.iter_mut().zip(&p.radius) {
+                if *r >= min_radius {
+                    v.z -= vz;
+                }
+            }
+        }
+    }
+
+    /// Translate every particle down so that the lowest bottom of the particles of radius
+    /// ≥ `min_radius` (m) rests on the bottom wall (a shift of at most the gap under the film, m;
+    /// nothing moves if one already touches it). A free film lies on the bottom wall; the shift
+    /// changes no relative position. Returns the shift, m.
+    pub fn rest_on_bottom(&mut self, min_radius: f64) -> f64 {
+        let low = self
+            .p
+            .pos
+            .iter()
+            .zip(&self.p.radius)
+            .filter(|(_, r)| **r >= min_radius)
+            .map(|(x, r)| x.z - r)
+            .fold(f64::MAX, f64::min);
+        let gap = low - self.walls.z_bottom;
+        if gap > 0.0 && gap.is_finite() {
+            for x in self.p.pos.iter_mut() {
+                x.z -= gap;
+            }
+            gap
+        } else {
+            0.0
+        }
+    }
+
     /// Scale the periodic x length by `factor`, moving particles affinely (used for MD elongation).
     pub fn stretch_x(&mut self, factor: f64) {
         self.lx *= factor;
@@ -1715,5 +1765,47 @@ mod tests {
         let got: Vec<_> = d.pairs.iter().map(|q| (q.i, q.j, q.sx, q.sy)).collect();
         assert!(want.len() > 1000, "too few pairs to test: {}", want.len());
         assert_eq!(got, want);
+    }
+
+    /// Drift removal takes out the mass-weighted mean z velocity and nothing else; resting on the
+    /// bottom wall shifts the film down by its gap, rigidly, and never lifts a touching film.
+    #[test]
+    fn drift_removal_and_rest_on_bottom_are_rigid() {
+        let mut p = ParticleState::default();
+        p.push(DVec3::new(1e-6, 1e-6, 3e-6), 1e-6, 1e-15, 0);
+        p.push(DVec3::new(4e-6, 1e-6, 6e-6), 2e-6, 3e-15, 0);
+        let mat = anchor_material();
+        let table = vec![PairParams::mix(&mat, &mat)];
+        let mut d = Dem::new(p, table, 1, 10e-6, 10e-6, 0.0, 20e-6, 0, 1e-9, 0.2e-6);
+        d.p.vel[0] = DVec3::new(0.1, 0.2, 1.0);
+        d.p.vel[1] = DVec3::new(-0.3, 0.0, 2.0);
+        d.remove_drift_z(0.0);
+        let pz: f64 = (0..2).map(|k| d.p.mass[k] * d.p.vel[k].z).sum();
+        assert!(pz.abs() < 1e-28, "z momentum left: {pz}");
+        // Relative z velocity and in-plane velocities unchanged.
+        assert!((d.p.vel[1].z - d.p.vel[0].z - 1.0).abs() < 1e-12);
+        assert_eq!(d.p.vel[0].x, 0.1);
+        assert_eq!(d.p.vel[1].x, -0.3);
+        // Lowest bottom at 2 µm (particle 0: 3 − 1): shifted down by 2 µm.
+        let shift = d.rest_on_bottom(0.0);
+        assert!((shift - 2e-6).abs() < 1e-15, "shift {shift}");
+        assert!((d.p.pos[0].z - 1e-6).abs() < 1e-15);
+        assert!((d.p.pos[1].z - 4e-6).abs() < 1e-15);
+        // Touching (or pressed into) the wall: no shift.
+        d.p.pos[0].z = 0.9e-6;
+        assert_eq!(d.rest_on_bottom(0.0), 0.0);
+        assert_eq!(d.p.pos[0].z, 0.9e-6);
+        // Particles under `min_radius` neither set the floor nor lose their z velocity.
+        d.p.pos[0].z = -5e-6;
+        d.p.vel[0].z = 3.0;
+        let v1 = d.p.vel[1].z;
+        d.remove_drift_z(1.5e-6);
+        assert_eq!(d.p.vel[0].z, 3.0);
+        assert_eq!(
+            d.p.vel[1].z, 0.0,
+            "the one film particle keeps no drift (was {v1})"
+        );
+        let shift = d.rest_on_bottom(1.5e-6);
+        assert!((shift - 2e-6).abs() < 1e-15, "shift {shift}");
     }
 }

@@ -49,7 +49,7 @@ impl Default for RawNps {
             friction: 0.5,
             rolling_friction: 0.05,
             surface_energy_j_m2: 0.571,
-            sigma_ion_bulk_s_cm: 4.78e-4,
+            sigma_ion_bulk_s_cm: 4.56e-4,
             sigma_e_s_cm: 1.0e-9,
         }
     }

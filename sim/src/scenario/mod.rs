@@ -252,8 +252,8 @@ mod tests {
         let r = (110.0f64 / 250.0).powf(1.0 / 3.0);
         assert!((s.calender.gaps[1] / s.calender.gaps[0] - r).abs() < 1e-12);
         assert!((s.fibrillation.temperature - 363.15).abs() < 1e-12);
-        // S/cm → S/m: the default 4.78e-4 S/cm is 0.0478 S/m.
-        assert!((s.nps.sigma_ion_bulk / 0.0478 - 1.0).abs() < 1e-12);
+        // S/cm → S/m: the default 4.56e-4 S/cm is 0.0456 S/m.
+        assert!((s.nps.sigma_ion_bulk / 0.0456 - 1.0).abs() < 1e-12);
         assert!(s.estimated_nps_count() > 1000.0);
     }
 

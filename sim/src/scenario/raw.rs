@@ -91,7 +91,7 @@ pub struct RawNps {
     pub rolling_friction: f64,
     /// Work of adhesion (surface energy) for the DMT adhesion law, J/m². Range [0, 1]. Default 0.571 (calibrated, docs/validation.md).
     pub surface_energy_j_m2: f64,
-    /// Bulk Na+ conductivity of an NPS grain, S/cm. Range (0, 1]. Default 4.78e-4 (calibrated, docs/validation.md).
+    /// Bulk Na+ conductivity of an NPS grain, S/cm. Range (0, 1]. Default 4.56e-4 (calibrated, docs/validation.md).
     pub sigma_ion_bulk_s_cm: f64,
     /// Intrinsic electronic conductivity of NPS, S/cm. Range (0, 1e-3]. Default 1e-9.
     pub sigma_e_s_cm: f64,

@@ -1,0 +1,60 @@
+//! Diagnostic: run a scenario through calendering, then keep relaxing the free film (rigid-body
+//! drift removed, as the process does) and print, every CHUNK steps, the film thickness (µm), the
+//! kinetic energy (J), the percentiles of all particle tops (µm) and the lowest particle bottom
+//! relative to the bottom wall (µm, negative when pressed into it). A film at rest keeps its
+//! thickness and its kinetic energy decays.
+//! `cargo run --release -p dryfilm-sim --example relax_diag -- SCENARIO [chunks] [chunk_steps]`
+use dryfilm_sim::dem::schedule::run_steps;
+use dryfilm_sim::process::film::FilmSim;
+
+fn report(f: &FilmSim, k: usize) {
+    let d = f.dem();
+    let zb = d.walls.z_bottom;
+    let mut tops: Vec<f64> =
+        d.p.pos
+            .iter()
+            .zip(&d.p.radius)
+            .map(|(x, r)| (x.z + r - zb) * 1e6)
+            .collect();
+    tops.sort_by(f64::total_cmp);
+    let q = |p: f64| tops[((tops.len() as f64 * p) as usize).min(tops.len() - 1)];
+    let (low, kl) =
+        d.p.pos
+            .iter()
+            .zip(&d.p.radius)
+            .enumerate()
+            .map(|(k, (x, r))| ((x.z - r - zb) * 1e6, k))
+            .fold((f64::MAX, 0), |a, b| if b.0 < a.0 { b } else { a });
+    println!(
+        "{k:4} film {:.2} µm  KE {:.3e} J  tops p50 {:.2} p90 {:.2} p99 {:.2} max {:.2} µm  lowest {low:.2} µm ({:?}, r {:.2} µm)",
+        f.thickness() * 1e6,
+        d.kinetic_energy(),
+        q(0.5),
+        q(0.9),
+        q(0.99),
+        tops[tops.len() - 1],
+        f.phase[kl],
+        d.p.radius[kl] * 1e6
+    );
+}
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let loaded = dryfilm_sim::scenario::load_file(std::path::Path::new(&a[1])).expect("scenario");
+    let chunks: usize = a.get(2).map(|s| s.parse().unwrap()).unwrap_or(20);
+    let chunk: u64 = a.get(3).map(|s| s.parse().unwrap()).unwrap_or(500);
+    let mut f = FilmSim::new(&loaded.scenario).expect("film");
+    let quiet = |_: &str, _: f64| {};
+    f.mixing(&quiet).expect("mixing");
+    f.fibrillation(&quiet).expect("fibrillation");
+    f.calender(&quiet).expect("calender");
+    report(&f, 0);
+    for k in 1..=chunks {
+        for _ in 0..chunk.div_ceil(100) {
+            run_steps(&mut f.world, &mut f.schedule, 100).expect("steps");
+            let floor = f.film_radius_floor();
+            f.dem_mut().remove_drift_z(floor);
+        }
+        report(&f, k);
+    }
+}
