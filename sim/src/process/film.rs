@@ -524,11 +524,25 @@ impl FilmSim {
         base: f64,
         span: f64,
     ) -> Result<(), ProcessError> {
-        let chunk = 200u64;
+        self.run_chunked_with(steps, 200, stage, progress, (base, span), |_| {})
+    }
+
+    /// `steps` steps in chunks of `chunk`, calling `after` on the simulation after each chunk and
+    /// reporting progress from `base` to `base + span` (`(base, span)`, fractions of the stage).
+    fn run_chunked_with(
+        &mut self,
+        steps: u64,
+        chunk: u64,
+        stage: &str,
+        progress: Progress,
+        (base, span): (f64, f64),
+        mut after: impl FnMut(&mut Self),
+    ) -> Result<(), ProcessError> {
         let mut done = 0;
         while done < steps {
             let k = chunk.min(steps - done);
             run_steps(&mut self.world, &mut self.schedule, k)?;
+            after(self);
             done += k;
             progress(stage, base + span * done as f64 / steps.max(1) as f64);
         }
@@ -547,17 +561,11 @@ impl FilmSim {
         base: f64,
         span: f64,
     ) -> Result<(), ProcessError> {
-        let chunk = 100u64;
-        let mut done = 0;
         let floor = self.film_radius_floor();
         self.dem_mut().remove_drift_z(floor);
-        while done < steps {
-            let k = chunk.min(steps - done);
-            run_steps(&mut self.world, &mut self.schedule, k)?;
-            self.dem_mut().remove_drift_z(floor);
-            done += k;
-            progress(stage, base + span * done as f64 / steps.max(1) as f64);
-        }
+        self.run_chunked_with(steps, 100, stage, progress, (base, span), |sim| {
+            sim.dem_mut().remove_drift_z(floor)
+        })?;
         self.dem_mut().rest_on_bottom(floor);
         Ok(())
     }
