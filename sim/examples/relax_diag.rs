@@ -1,10 +1,9 @@
-//! Diagnostic: run a scenario through calendering, then keep relaxing the free film (rigid-body
-//! drift removed, as the process does) and print, every CHUNK steps, the film thickness (µm), the
+//! Diagnostic: run a scenario through calendering, then keep relaxing the free film as the process
+//! does (`FilmSim::relax_free`) and print, every CHUNK steps, the film thickness (µm), the
 //! kinetic energy (J), the percentiles of all particle tops (µm) and the lowest particle bottom
 //! relative to the bottom wall (µm, negative when pressed into it). A film at rest keeps its
 //! thickness and its kinetic energy decays.
 //! `cargo run --release -p dryfilm-sim --example relax_diag -- SCENARIO [chunks] [chunk_steps]`
-use dryfilm_sim::dem::schedule::run_steps;
 use dryfilm_sim::process::film::FilmSim;
 
 fn report(f: &FilmSim, k: usize) {
@@ -50,11 +49,8 @@ fn main() {
     f.calender(&quiet).expect("calender");
     report(&f, 0);
     for k in 1..=chunks {
-        for _ in 0..chunk.div_ceil(100) {
-            run_steps(&mut f.world, &mut f.schedule, 100).expect("steps");
-            let floor = f.film_radius_floor();
-            f.dem_mut().remove_drift_z(floor);
-        }
+        f.relax_free(chunk, "relax", &quiet, (0.0, 1.0))
+            .expect("relaxation");
         report(&f, k);
     }
 }

@@ -549,21 +549,24 @@ impl FilmSim {
         Ok(())
     }
 
-    /// Free relaxation of a released film (no top wall) for `steps` steps: the film's rigid-body
-    /// z velocity is removed every chunk ([`Dem::remove_drift_z`]) and at the end it is set down on
-    /// the bottom wall ([`Dem::rest_on_bottom`]), so that the thickness measured after it is the
-    /// film's own (springback), not the height it drifted to.
-    fn relax_free(
+    /// Free relaxation of a released film (no top wall) for `steps` time steps: the film's
+    /// rigid-body z velocity is removed every 100 steps ([`Dem::remove_drift_z`]) and at the end
+    /// it is set down on the bottom wall ([`Dem::rest_on_bottom`]), so that the thickness measured
+    /// after it is the film's own (springback), not the height it drifted to. Progress is reported
+    /// for `stage` from `range.0` to `range.0 + range.1` (fractions of the stage).
+    ///
+    /// # Errors
+    /// A DEM failure during the steps ([`ProcessError`]).
+    pub fn relax_free(
         &mut self,
         steps: u64,
         stage: &str,
         progress: Progress,
-        base: f64,
-        span: f64,
+        range: (f64, f64),
     ) -> Result<(), ProcessError> {
         let floor = self.film_radius_floor();
         self.dem_mut().remove_drift_z(floor);
-        self.run_chunked_with(steps, 100, stage, progress, (base, span), |sim| {
+        self.run_chunked_with(steps, 100, stage, progress, range, |sim| {
             sim.dem_mut().remove_drift_z(floor)
         })?;
         self.dem_mut().rest_on_bottom(floor);
@@ -819,10 +822,10 @@ impl FilmSim {
         let chunk = 100u64;
         let mut done = 0u64;
         let unload_max = 4 * relax.max(chunk);
+        // The released film must not ride the retreating roll up as a body (see relax_free).
+        let floor = self.film_radius_floor();
         while done < unload_max {
             run_steps(&mut self.world, &mut self.schedule, chunk)?;
-            // The released film must not ride the retreating roll up as a body (see relax_free).
-            let floor = self.film_radius_floor();
             self.dem_mut().remove_drift_z(floor);
             done += chunk;
             let d = self.dem();
@@ -836,7 +839,7 @@ impl FilmSim {
             d.walls.top_active = false;
             d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         }
-        self.relax_free(relax, &name, progress, 0.75, 0.25)?;
+        self.relax_free(relax, &name, progress, (0.75, 0.25))?;
         let thick = self.thickness();
         let report = PassReport {
             pass,
@@ -977,13 +980,8 @@ impl FilmSim {
             d.walls.top_active = false;
             d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         }
-        self.relax_free(
-            self.scenario.numerics.relax_steps,
-            "pellet",
-            progress,
-            0.8,
-            0.2,
-        )?;
+        let relax = self.scenario.numerics.relax_steps;
+        self.relax_free(relax, "pellet", progress, (0.8, 0.2))?;
         let thick = self.thickness();
         {
             let d = self.dem_mut();
