@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The project's whole test suite: installs what the tests need beyond the Rust toolchain (Python
-# readers for the export read-back tests; the Slurm round-trip test installs and starts its own
-# local Slurm through tools/slurm/start.sh), then runs every Rust test of the workspace.
+# The project's whole test suite, both tiers (docs/testing.md). Installs what the tests need beyond
+# the Rust toolchain (Python readers for the export read-back tests; the Slurm round-trip test
+# installs and starts its own local Slurm through tools/slurm/start.sh), checks the formatting, then
+#   1. the default tier: `cargo test --workspace --all-targets` (unit tests, small end-to-end
+#      tests, the golden fingerprints, the Slurm round trip; about 5 minutes from a warm build);
+#   2. the validation tier: `bash tools/validate.sh` (whole films in a release build).
+# Extra arguments go to the default tier's `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -f tools/install-test-deps.sh ]; then
@@ -9,5 +13,4 @@ if [ -f tools/install-test-deps.sh ]; then
 fi
 cargo fmt --all --check
 cargo test --workspace --all-targets --no-fail-fast "$@"
-# The property-trend test runs whole calibration films; it is release-only (ignored in debug).
-cargo test --release --test property_trends "$@"
+bash tools/validate.sh

@@ -301,6 +301,16 @@ impl Snapshot {
         vp + vf
     }
 
+    /// Lower-case hex SHA-256 of the snapshot's JSON (the text that [`Snapshot::save`]
+    /// compresses): two snapshots have the same digest exactly when every stored value is bitwise
+    /// equal. The golden fingerprints of the test suite pin runs with it (docs/testing.md).
+    pub fn content_sha256(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        serde_json::to_writer(HashWriter(&mut h), self).expect("a snapshot serializes to JSON");
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Write as gzipped JSON, atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), SnapshotError> {
         let io = |e| SnapshotError::Io {
@@ -365,6 +375,20 @@ impl Snapshot {
             path: p,
             message: e.to_string(),
         })
+    }
+}
+
+/// Feeds written bytes into a SHA-256 state (hashing JSON without holding it in memory).
+struct HashWriter<'a>(&'a mut sha2::Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(self.0, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -1,7 +1,10 @@
-//! `dryfilm check`: validate a scenario file without running it.
+//! `dryfilm check`: validate a scenario file or a sweep file without running it.
 //!
-//! On success prints a short summary (name, product, PTFE loading, fully dense thickness, initial
-//! powder height, gap schedule, estimated NPS particle count) and exits 0. On failure prints every
+//! A scenario: on success prints a short summary (name, product, PTFE loading, fully dense
+//! thickness, initial powder height, gap schedule, estimated NPS particle count) and exits 0.
+//! A sweep file (recognised by its top-level `base` or `axes` key): the base scenario is read, every
+//! axis path and value checked, and the scenario of every expanded point validated; on success it
+//! prints the axes and the number of points, seeds and runs. On failure either prints every
 //! problem, one line each as `file:line:column: path = value: must be ...`, and exits non-zero.
 //! Never writes a file.
 
@@ -9,6 +12,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use dryfilm_sim::scenario::{self, Product, ScenarioError};
+use dryfilm_sim::sweep::check::{is_sweep_text, Problem};
+use dryfilm_sim::sweep::spec::value_text;
+use dryfilm_sim::sweep::{SweepError, SweepPlan};
 
 /// Arguments of `dryfilm check`.
 #[derive(clap::Args, Debug)]
@@ -22,6 +28,11 @@ pub struct Args {
 
 /// Entry point of `dryfilm check`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // A sweep file is told apart by its keys; unreadable or oversized files fall through to the
+    // scenario path, which reports them.
+    if read_bounded(&args.file).is_some_and(|t| is_sweep_text(&t)) {
+        return check_sweep(&args);
+    }
     match scenario::load_file(&args.file) {
         Ok(loaded) => {
             let summary = Summary::new(&args.file.display().to_string(), &loaded);
@@ -60,6 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 #[derive(serde::Serialize)]
 struct Summary {
     file: String,
+    kind: &'static str,
     sha256: String,
     name: String,
     product: &'static str,
@@ -78,6 +90,7 @@ impl Summary {
         let film = s.product == Product::Film;
         Self {
             file: file.to_string(),
+            kind: "scenario",
             sha256: loaded.hash.clone(),
             name: s.name.clone(),
             product: if film { "Film" } else { "Pellet" },
@@ -142,4 +155,132 @@ impl<'a> ErrorReport<'a> {
             errors: e.field_errors(),
         }
     }
+}
+
+/// The file's text when it is UTF-8 and at most [`scenario::MAX_FILE_BYTES`] long (reading at
+/// most one byte more, so that `/dev/zero` cannot hang it).
+fn read_bounded(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(scenario::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    if bytes.len() as u64 > scenario::MAX_FILE_BYTES {
+        return None;
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Checks a sweep file: its own fields, its base scenario and every expanded point.
+fn check_sweep(args: &Args) -> anyhow::Result<()> {
+    let file = args.file.display().to_string();
+    let plan = SweepPlan::load(&args.file).and_then(|plan| plan.check().map(|()| plan));
+    match plan {
+        Ok(plan) => {
+            let summary = SweepSummary::new(&file, &plan);
+            if args.json {
+                let text = serde_json::to_string_pretty(&summary)
+                    .context("serialising the check summary")?;
+                println!("{text}");
+            } else {
+                summary.print();
+            }
+            Ok(())
+        }
+        Err(SweepError::InvalidSpec { problems, .. }) => {
+            if args.json {
+                let report = SweepErrorReport {
+                    file,
+                    errors: &problems,
+                };
+                let text = serde_json::to_string_pretty(&report)
+                    .context("serialising the error report")?;
+                println!("{text}");
+            }
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            let n = problems.len();
+            let plural = if n == 1 { "" } else { "s" };
+            anyhow::bail!("invalid sweep {} ({n} error{plural})", args.file.display())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot check the sweep {}", args.file.display())),
+    }
+}
+
+/// What `dryfilm check` reports for a valid sweep file.
+#[derive(serde::Serialize)]
+struct SweepSummary {
+    file: String,
+    kind: &'static str,
+    name: String,
+    base: String,
+    axes: Vec<AxisSummary>,
+    points: usize,
+    seeds: Vec<u64>,
+    runs: usize,
+    scenarios_sha256: String,
+}
+
+/// One axis of a valid sweep: its field path and the values it takes.
+#[derive(serde::Serialize)]
+struct AxisSummary {
+    path: String,
+    values: Vec<serde_json::Value>,
+}
+
+impl SweepSummary {
+    fn new(file: &str, plan: &SweepPlan) -> Self {
+        let m = &plan.manifest;
+        let axes = m
+            .axis_paths
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                let mut values: Vec<serde_json::Value> = Vec::new();
+                for p in &m.points {
+                    if !values.contains(&p.values[i]) {
+                        values.push(p.values[i].clone());
+                    }
+                }
+                AxisSummary {
+                    path: path.clone(),
+                    values,
+                }
+            })
+            .collect();
+        Self {
+            file: file.to_string(),
+            kind: "sweep",
+            name: m.name.clone(),
+            base: plan.sources.base_origin.clone(),
+            axes,
+            points: m.points.len(),
+            seeds: m.seeds.clone(),
+            runs: plan.run_count(),
+            scenarios_sha256: m.scenarios_sha256.clone(),
+        }
+    }
+
+    fn print(&self) {
+        println!("ok: sweep {}", self.name);
+        println!("  base                 {}", self.base);
+        for a in &self.axes {
+            let v: Vec<String> = a.values.iter().map(value_text).collect();
+            println!("  axis                 {} = {}", a.path, v.join(", "));
+        }
+        let seeds: Vec<String> = self.seeds.iter().map(u64::to_string).collect();
+        println!("  points               {}", self.points);
+        println!("  seeds                {}", seeds.join(", "));
+        println!("  runs                 {} (every point valid)", self.runs);
+    }
+}
+
+/// `--json` report of an invalid sweep file.
+#[derive(serde::Serialize)]
+struct SweepErrorReport<'a> {
+    file: String,
+    errors: &'a [Problem],
 }

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use dryfilm_sim::scenario::raw::RawScenario;
 use dryfilm_sim::sweep::engine::{run_sweep, PointRunner, Progress, RunOptions, Selection};
 use dryfilm_sim::sweep::fake::FakeRunner;
 use dryfilm_sim::sweep::merge::{merge, MergeOptions};
@@ -65,19 +64,11 @@ pub struct Args {
     pub max_parallel: Option<u32>,
 }
 
-/// Validates one run's scenario before anything runs (the scenario module's validation:
-/// ranges, plausibility, consistency).
-fn validate_point(raw: &RawScenario, origin: &str) -> Result<(), String> {
-    dryfilm_sim::scenario::validate(raw, None, origin)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
 /// Entry point of `dryfilm sweep`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = SweepPlan::load(&args.spec)
         .with_context(|| format!("reading sweep {}", args.spec.display()))?;
-    plan.validate_with(&validate_point)
+    plan.check()
         .with_context(|| format!("validating the runs of {}", args.spec.display()))?;
     if args.list {
         print!("{}", plan.listing());

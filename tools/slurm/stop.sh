@@ -5,6 +5,8 @@
 set -uo pipefail
 
 STATE=${DRYFILM_SLURM_STATE:-/tmp/dryfilm-slurm}
+# The clients talk to this test cluster only (its configuration is in the state folder).
+export SLURM_CONF="$STATE/slurm.conf"
 log() { echo "[slurm stop] $*" >&2; }
 
 alive() { # pid: running and not a zombie

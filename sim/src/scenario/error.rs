@@ -50,7 +50,16 @@ pub struct FieldError {
 impl FieldError {
     /// Renders the error on one line, prefixed by `origin:line:column:`.
     pub fn render(&self, origin: &str) -> String {
-        let loc = format!("{origin}:{}:{}", self.line, self.column);
+        format!(
+            "{origin}:{}:{}: {}",
+            self.line,
+            self.column,
+            self.describe()
+        )
+    }
+
+    /// The error on one line without its position: `path = value: must be allowed (hint)`.
+    pub fn describe(&self) -> String {
         let path = if self.path.is_empty() {
             "(scenario)"
         } else {
@@ -62,20 +71,15 @@ impl FieldError {
             format!(" ({})", self.hint)
         };
         match self.kind {
-            ErrorKind::Syntax | ErrorKind::WrongType => {
-                format!("{loc}: {path}: {}{hint}", self.value)
-            }
+            ErrorKind::Syntax | ErrorKind::WrongType => format!("{path}: {}{hint}", self.value),
             ErrorKind::UnknownField => {
                 format!(
-                    "{loc}: {path}: unknown field `{}`; expected {}{hint}",
+                    "{path}: unknown field `{}`; expected {}{hint}",
                     self.value, self.allowed
                 )
             }
             ErrorKind::OutOfRange | ErrorKind::Implausible | ErrorKind::Inconsistent => {
-                format!(
-                    "{loc}: {path} = {}: must be {}{hint}",
-                    self.value, self.allowed
-                )
+                format!("{path} = {}: must be {}{hint}", self.value, self.allowed)
             }
         }
     }

@@ -128,9 +128,24 @@ pub fn parse(text: &str, origin: &str) -> Result<RawScenario, ScenarioError> {
         .from_str::<RawScenario>(text)
         .map_err(|e| ScenarioError::Invalid {
             origin: origin.to_string(),
-            errors: vec![parse_error(text, &e)],
+            errors: vec![ron_error(text, &e, &SCENARIO_FILE)],
         })
 }
+
+/// What a kind of RON file is called in parse-error hints.
+#[derive(Debug, Clone, Copy)]
+pub struct FileKind {
+    /// The file's top-level shape, e.g. `a scenario file is one RON struct: ( name: "...", ... )`.
+    pub shape: &'static str,
+    /// Where its fields' types are documented, e.g. `docs/scenario-reference.md`.
+    pub reference: &'static str,
+}
+
+/// Scenario files, for [`ron_error`].
+pub const SCENARIO_FILE: FileKind = FileKind {
+    shape: "a scenario file is one RON struct: `( name: \"...\", powder: (...), ... )`",
+    reference: "docs/scenario-reference.md",
+};
 
 /// Position at the end of `s` (1-based, columns in characters).
 fn end_position(s: &str) -> Pos {
@@ -157,7 +172,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-fn parse_error(text: &str, e: &ron::error::SpannedError) -> FieldError {
+/// A ron parse error of `text` (a file of kind `kind`) as a [`FieldError`]: its position, the
+/// field path the locator finds there, and for an unknown field the closest known name.
+pub fn ron_error(text: &str, e: &ron::error::SpannedError, kind: &FileKind) -> FieldError {
     use ron::Error as E;
     let pos = Pos {
         line: e.position.line.max(1),
@@ -200,11 +217,11 @@ fn parse_error(text: &str, e: &ron::error::SpannedError) -> FieldError {
                 None => code.to_string(),
             };
             let hint = if path.is_empty() {
-                "a scenario file is one RON struct: `( name: \"...\", powder: (...), ... )`"
+                kind.shape.to_string()
             } else {
-                "see docs/scenario-reference.md for the field's type"
+                format!("see {} for the field's type", kind.reference)
             };
-            (ErrorKind::WrongType, value, String::new(), hint.to_string())
+            (ErrorKind::WrongType, value, String::new(), hint)
         }
         code => {
             let hint = "check the punctuation and the value's type at or just before this point";

@@ -31,6 +31,7 @@
 //! [`RawScenario`]: crate::scenario::raw::RawScenario
 
 pub mod charts;
+pub mod check;
 pub mod engine;
 pub mod fake;
 pub mod measured;
@@ -65,14 +66,15 @@ pub enum SweepError {
         /// What the parser said (with line and column where known).
         message: String,
     },
-    /// The sweep file is well-formed but its content is refused (empty axis, zip of unequal
-    /// lengths, unknown field path, ...). Every problem found is listed.
-    #[error("invalid sweep {origin}:\n  - {}", .problems.join("\n  - "))]
+    /// The sweep is refused: a syntax error, an unknown key, an empty axis, a zip of unequal
+    /// lengths, an unknown field path, a point the scenario validation refuses, ... Every problem
+    /// found is listed with its file, line and column.
+    #[error("invalid sweep {origin} ({} problem(s)):\n{}", .problems.len(), DisplayProblems(.problems))]
     InvalidSpec {
         /// The sweep file.
         origin: String,
-        /// One line per problem.
-        problems: Vec<String>,
+        /// Every problem, each with its position.
+        problems: Vec<check::Problem>,
     },
     /// A selection (`--task`, `--shard`) does not fit the plan.
     #[error("{0}")]
@@ -91,6 +93,21 @@ pub enum SweepError {
         /// What went wrong.
         message: String,
     },
+}
+
+/// One problem per line.
+struct DisplayProblems<'a>(&'a [check::Problem]);
+
+impl std::fmt::Display for DisplayProblems<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Builds an [`SweepError::Io`] for `path`.

@@ -32,8 +32,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::check::Problem;
 use super::measured::MeasuredSet;
 use super::{io_err, SweepError};
+use crate::scenario::locate::Locator;
 use crate::scenario::raw::RawScenario;
 
 /// How the axes are combined into points.
@@ -201,41 +203,94 @@ pub struct SweepPlan {
     pub manifest: Manifest,
     /// The scenario of every run, indexed like `manifest.runs`.
     pub scenarios: Vec<RawScenario>,
+    /// For each point, the index of its value in each axis (axis order).
+    pub point_value_index: Vec<Vec<usize>>,
+    /// The texts the plan came from, which give its problems their positions.
+    pub sources: Sources,
 }
 
+/// The texts a sweep plan came from (empty for a plan built in code).
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The sweep file's text.
+    pub spec_text: String,
+    /// The base scenario file, as a label for its problems.
+    pub base_origin: String,
+    /// The base scenario's text.
+    pub base_text: String,
+}
+
+impl Sources {
+    /// The base scenario parsed from its text (the defaults for a plan built in code).
+    pub fn base_scenario(&self) -> Result<RawScenario, SweepError> {
+        if self.base_text.is_empty() {
+            return Ok(RawScenario::default());
+        }
+        crate::scenario::parse(&self.base_text, &self.base_origin).map_err(|e| {
+            SweepError::InvalidSpec {
+                origin: self.base_origin.clone(),
+                problems: e
+                    .field_errors()
+                    .iter()
+                    .map(|f| Problem::from_field(&self.base_origin, f))
+                    .collect(),
+            }
+        })
+    }
+}
+
+/// Sweep files, for parse errors.
+const SWEEP_FILE: crate::scenario::FileKind = crate::scenario::FileKind {
+    shape: "a sweep file is one RON struct: `( base: \"scenario.ron\", axes: [...], ... )`",
+    reference: "docs/sweeps.md",
+};
+
 impl SweepPlan {
-    /// Reads a sweep file and its base scenario (and measured file) and expands it.
+    /// Reads a sweep file and its base scenario (and measured file) and expands it. Every problem
+    /// is a [`Problem`] with its file, line and column ([`SweepError::InvalidSpec`]); the points'
+    /// scenarios are validated by [`SweepPlan::check`].
     pub fn load(spec_path: &Path) -> Result<Self, SweepError> {
+        let origin = spec_path.display().to_string();
         let text = std::fs::read_to_string(spec_path).map_err(io_err(spec_path))?;
-        let spec: SweepSpec = ron::from_str(&text).map_err(|e| SweepError::Parse {
-            path: spec_path.to_path_buf(),
-            message: e.to_string(),
+        let refuse = |problems| SweepError::InvalidSpec {
+            origin: origin.clone(),
+            problems,
+        };
+        let spec: SweepSpec = ron::Options::default().from_str(&text).map_err(|e| {
+            let fe = crate::scenario::ron_error(&text, &e, &SWEEP_FILE);
+            refuse(vec![Problem::from_field(&origin, &fe)])
         })?;
+        let loc = Locator::new(&text);
         let dir = spec_path.parent().unwrap_or_else(|| Path::new(""));
         let base_path = dir.join(&spec.base);
-        let base_text = std::fs::read_to_string(&base_path).map_err(io_err(&base_path))?;
-        let base =
-            crate::scenario::parse(&base_text, &base_path.display().to_string()).map_err(|e| {
-                SweepError::Parse {
-                    path: base_path.clone(),
-                    message: e.to_string(),
-                }
-            })?;
+        let base_origin = base_path.display().to_string();
+        let base_text = std::fs::read_to_string(&base_path).map_err(|e| {
+            let message = format!("base = {:?}: cannot read {base_origin}: {e}", spec.base);
+            refuse(vec![Problem::at(&origin, Some(&loc), "base", message)])
+        })?;
+        let base = crate::scenario::parse(&base_text, &base_origin).map_err(|e| {
+            let fe = e.field_errors().iter();
+            refuse(fe.map(|f| Problem::from_field(&base_origin, f)).collect())
+        })?;
         let measured = if spec.measured.is_empty() {
             None
         } else {
-            Some(MeasuredSet::load(&dir.join(&spec.measured))?)
+            let m = MeasuredSet::load(&dir.join(&spec.measured)).map_err(|e| {
+                let message = format!("measured = {:?}: {e}", spec.measured);
+                refuse(vec![Problem::at(&origin, Some(&loc), "measured", message)])
+            })?;
+            Some(m)
         };
         let stem = spec_path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned());
-        Self::expand(
-            spec,
-            base,
-            measured,
-            spec_path,
-            stem.as_deref().unwrap_or("sweep"),
-        )
+        let sources = Sources {
+            spec_text: text,
+            base_origin,
+            base_text,
+        };
+        let default_name = stem.as_deref().unwrap_or("sweep");
+        Self::expand_from(spec, base, measured, spec_path, default_name, sources)
     }
 
     /// Expands a parsed sweep over a parsed base scenario. `default_name` names the sweep when
@@ -247,25 +302,41 @@ impl SweepPlan {
         spec_path: &Path,
         default_name: &str,
     ) -> Result<Self, SweepError> {
+        let sources = Sources::default();
+        Self::expand_from(spec, base, measured, spec_path, default_name, sources)
+    }
+
+    /// [`SweepPlan::expand`] with the texts that position its problems.
+    fn expand_from(
+        spec: SweepSpec,
+        base: RawScenario,
+        measured: Option<MeasuredSet>,
+        spec_path: &Path,
+        default_name: &str,
+        sources: Sources,
+    ) -> Result<Self, SweepError> {
         let origin = spec_path.display().to_string();
-        let mut problems = Vec::new();
+        // (field path in the sweep file, message)
+        let mut problems: Vec<(String, String)> = Vec::new();
         let base_json = serde_json::to_value(&base).expect("RawScenario serializes to JSON");
 
         let mut axis_values: Vec<Vec<Value>> = Vec::with_capacity(spec.axes.len());
         let mut bad_axis = vec![false; spec.axes.len()];
         for (i, axis) in spec.axes.iter().enumerate() {
+            let at = |field: &str| format!("axes[{i}].{field}");
             match axis_value_list(&axis.values) {
                 Ok(v) => axis_values.push(v),
                 Err(e) => {
-                    problems.push(format!("axis {i} ({}): {e}", axis.path));
+                    problems.push((at("values"), format!("axis {i} ({}): {e}", axis.path)));
                     axis_values.push(Vec::new());
                 }
             }
             if spec.axes[..i].iter().any(|a| a.path == axis.path) {
-                problems.push(format!("axis {i}: path {:?} is swept twice", axis.path));
+                let message = format!("axis {i}: path {:?} is swept twice", axis.path);
+                problems.push((at("path"), message));
             }
             if let Err(e) = lookup(&base_json, &axis.path) {
-                problems.push(format!("axis {i}: {e}"));
+                problems.push((at("path"), format!("axis {i}: {e}")));
                 bad_axis[i] = true;
             }
         }
@@ -277,37 +348,47 @@ impl SweepPlan {
                 .map(|k| base.seed.wrapping_add(k))
                 .collect(),
             (false, _) => {
-                problems.push("give either `seeds` or `replicates`, not both".into());
+                let message = "give either `seeds` or `replicates`, not both".to_string();
+                problems.push(("replicates".into(), message));
                 spec.seeds.clone()
             }
         };
         for (i, s) in seeds.iter().enumerate() {
             if seeds[..i].contains(s) {
-                problems.push(format!("seed {s} is listed twice"));
+                problems.push((format!("seeds[{i}]"), format!("seed {s} is listed twice")));
             }
         }
         let seeds_swept = !spec.seeds.is_empty() || spec.replicates > 0;
-        if seeds_swept && spec.axes.iter().any(|a| a.path == "seed") {
-            problems.push("`seed` is swept by an axis and by `seeds`/`replicates`".into());
+        if let Some(i) = spec.axes.iter().position(|a| a.path == "seed") {
+            if seeds_swept {
+                let message = "`seed` is swept by an axis and by `seeds`/`replicates`".into();
+                problems.push((format!("axes[{i}].path"), message));
+            }
         }
 
-        let points: Vec<Vec<Value>> = match spec.combine {
-            Combine::Product => cartesian(&axis_values),
+        let lens: Vec<usize> = axis_values.iter().map(Vec::len).collect();
+        let indices: Vec<Vec<usize>> = match spec.combine {
+            Combine::Product => cartesian(&lens),
             Combine::Zip => {
-                let lens: Vec<usize> = axis_values.iter().map(Vec::len).collect();
                 if lens.windows(2).any(|w| w[0] != w[1]) {
-                    problems.push(format!(
-                        "Zip needs axes of equal length, got lengths {lens:?}"
-                    ));
+                    let message = format!("Zip needs axes of equal length, got lengths {lens:?}");
+                    problems.push(("combine".into(), message));
                     Vec::new()
                 } else {
                     let n = lens.first().copied().unwrap_or(1);
-                    (0..n)
-                        .map(|i| axis_values.iter().map(|a| a[i].clone()).collect())
-                        .collect()
+                    (0..n).map(|i| vec![i; lens.len()]).collect()
                 }
             }
         };
+        let points: Vec<Vec<Value>> = indices
+            .iter()
+            .map(|ix| {
+                ix.iter()
+                    .zip(&axis_values)
+                    .map(|(&k, a)| a[k].clone())
+                    .collect()
+            })
+            .collect();
 
         let name = if spec.name.is_empty() {
             default_name.to_string()
@@ -321,7 +402,7 @@ impl SweepPlan {
             let mut json = base_json.clone();
             let mut applied = Vec::with_capacity(values.len());
             let mut ok = true;
-            for ((axis, v), bad) in spec.axes.iter().zip(&values).zip(&bad_axis) {
+            for (i, ((axis, v), bad)) in spec.axes.iter().zip(&values).zip(&bad_axis).enumerate() {
                 if *bad {
                     ok = false;
                     continue;
@@ -329,8 +410,9 @@ impl SweepPlan {
                 match set_path(&mut json, &axis.path, v) {
                     Ok(a) => applied.push(a),
                     Err(e) => {
-                        if !problems.contains(&e) {
-                            problems.push(e);
+                        let at = format!("axes[{i}].values[{}]", indices[p][i]);
+                        if !problems.iter().any(|(_, m)| *m == e) {
+                            problems.push((at, e));
                         }
                         ok = false;
                     }
@@ -356,9 +438,10 @@ impl SweepPlan {
                     }
                     Err(e) => {
                         let paths: Vec<&str> = spec.axes.iter().map(|a| a.path.as_str()).collect();
-                        problems.push(format!(
+                        let message = format!(
                             "point {p}: values {values:?} for {paths:?} do not fit the scenario: {e}"
-                        ));
+                        );
+                        problems.push(("axes".into(), message));
                     }
                 }
             }
@@ -368,6 +451,11 @@ impl SweepPlan {
             });
         }
         if !problems.is_empty() {
+            let loc = Locator::new(&sources.spec_text);
+            let problems = problems
+                .into_iter()
+                .map(|(at, message)| Problem::at(&origin, Some(&loc), &at, message))
+                .collect();
             return Err(SweepError::InvalidSpec { origin, problems });
         }
         let scenarios_sha256 = {
@@ -394,30 +482,9 @@ impl SweepPlan {
                 measured,
             },
             scenarios,
+            point_value_index: indices,
+            sources,
         })
-    }
-
-    /// Validates every run's scenario with `validate(raw, origin)` (the CLI passes
-    /// `dryfilm_sim::scenario::validate`) and collects every refusal, before anything runs.
-    /// `origin` is `"<sweep file> run <run name>"`; the validator's message is kept as is.
-    pub fn validate_with(
-        &self,
-        validate: &dyn Fn(&RawScenario, &str) -> Result<(), String>,
-    ) -> Result<(), SweepError> {
-        let origin = self.spec_path.display().to_string();
-        let problems: Vec<String> = self
-            .manifest
-            .runs
-            .iter()
-            .zip(&self.scenarios)
-            .filter_map(|(run, raw)| validate(raw, &format!("{origin} run {}", run.name)).err())
-            .map(|e| e.replace('\n', "\n    "))
-            .collect();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(SweepError::InvalidSpec { origin, problems })
-        }
     }
 
     /// Number of runs (points × seeds): the Slurm array size.
@@ -512,15 +579,15 @@ pub fn axis_value_list(values: &AxisValues) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
-/// Cartesian product, last axis fastest. No axes: one empty point.
-fn cartesian(axes: &[Vec<Value>]) -> Vec<Vec<Value>> {
-    let mut out: Vec<Vec<Value>> = vec![Vec::new()];
-    for axis in axes {
-        let mut next = Vec::with_capacity(out.len() * axis.len());
+/// Cartesian product of index ranges `0..lens[i]`, last axis fastest. No axes: one empty point.
+fn cartesian(lens: &[usize]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = vec![Vec::new()];
+    for &n in lens {
+        let mut next = Vec::with_capacity(out.len() * n);
         for prefix in &out {
-            for v in axis {
+            for k in 0..n {
                 let mut p = prefix.clone();
-                p.push(v.clone());
+                p.push(k);
                 next.push(p);
             }
         }

@@ -1,28 +1,20 @@
 //! Sweep expansion, rejection of bad sweep files, resume, sharded merge and plots, with the
 //! synthetic runner (`dryfilm_sim::sweep::fake`).
 
-mod sweep_support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::sweep::{assert_same_tree, read_csv, temp_dir, write_sweep};
 use dryfilm_sim::scenario::raw::RawScenario;
 use dryfilm_sim::sweep::engine::{run_sweep, Progress, RunOptions, RunReport, Selection};
 use dryfilm_sim::sweep::fake::FakeRunner;
 use dryfilm_sim::sweep::merge::{merge, MergeOptions};
 use dryfilm_sim::sweep::stats::wilson95;
 use dryfilm_sim::sweep::{SweepError, SweepPlan};
-use sweep_support::{assert_same_tree, read_csv, temp_dir, write_sweep};
 
 fn no_progress(_: Progress) {}
 
 /// The scenario module's validation, as the CLI uses it.
-fn validate(raw: &RawScenario, origin: &str) -> Result<(), String> {
-    dryfilm_sim::scenario::validate(raw, None, origin)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
 fn run(plan: &SweepPlan, out: &Path, threads: usize, sel: Selection) -> RunReport {
     let opts = RunOptions {
         out_dir: out.to_path_buf(),
@@ -42,9 +34,12 @@ fn do_merge(out: &Path) {
     .expect("merge");
 }
 
+/// The problems of a refused sweep, one line each (`file:line:column: message`).
 fn problems(e: SweepError) -> Vec<String> {
     match e {
-        SweepError::InvalidSpec { problems, .. } => problems,
+        SweepError::InvalidSpec { problems, .. } => {
+            problems.iter().map(ToString::to_string).collect()
+        }
         other => panic!("expected InvalidSpec, got {other}"),
     }
 }
@@ -189,25 +184,29 @@ fn bad_sweep_files_are_rejected_with_every_problem_named() {
     );
     assert!(all.contains("seeds") && all.contains("replicates"), "{all}");
 
-    // An unknown key in the sweep file itself.
+    // An unknown key in the sweep file itself: named, with its position and the closest key.
     std::fs::write(d.join("typo.ron"), "(base: \"base.ron\", axs: [])").unwrap();
-    assert!(matches!(
-        SweepPlan::load(&d.join("typo.ron")),
-        Err(SweepError::Parse { .. })
-    ));
+    let p = problems(SweepPlan::load(&d.join("typo.ron")).unwrap_err());
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].contains("typo.ron:1:20: axs: unknown field `axs`") && p[0].contains("`axes`"),
+        "{p:?}"
+    );
 
-    // A value the scenario validation refuses: rejected before anything runs.
+    // A value the scenario validation refuses: rejected before anything runs, at the value.
     let spec = write_sweep(
         &d,
         r#"axes: [(path: "powder.ptfe.wt_pct", values: List([1.0, -2.0, -3.0]))],"#,
     );
     let plan = SweepPlan::load(&spec).unwrap();
-    let p = problems(plan.validate_with(&validate).unwrap_err());
+    let p = problems(plan.check().unwrap_err());
     assert_eq!(p.len(), 2, "{p:?}");
     assert!(
-        p[0].contains("run p0001_s1") && p[0].contains("wt_pct"),
+        p[0].contains("sweep.ron:3:56: powder.ptfe.wt_pct = -2.0 makes the point invalid")
+            && p[0].ends_with("[point p0001]"),
         "{p:?}"
     );
+    assert!(p[1].contains("sweep.ron:3:62:"), "{p:?}");
 }
 
 #[test]
@@ -231,7 +230,10 @@ fn cli_rejects_a_bad_sweep_before_running_anything() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("p0001_s1") && err.contains("wt_pct"), "{err}");
+    assert!(
+        err.contains("sweep.ron:3:56: powder.ptfe.wt_pct = 150.0") && err.contains("[point p0001]"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing may be written for a refused sweep");
 
     // --list prints the indices.
@@ -617,18 +619,15 @@ fn shipped_sweep_specs_expand() {
         let path = root.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         let spec: dryfilm_sim::sweep::SweepSpec = ron::from_str(&text).unwrap();
-        // The base scenarios are the lead's; until they exist, expand over the defaults.
-        let plan = if root.join(&spec.base).exists() {
-            let plan = SweepPlan::load(&path).unwrap();
-            plan.validate_with(&validate).unwrap();
-            plan
-        } else {
-            let measured =
-                dryfilm_sim::sweep::measured::MeasuredSet::load(&root.join(&spec.measured))
-                    .unwrap();
-            SweepPlan::expand(spec, RawScenario::default(), Some(measured), &path, "x").unwrap()
-        };
+        let plan = SweepPlan::load(&path).unwrap();
+        plan.check().unwrap();
         assert_eq!(plan.run_count(), runs, "{file}");
+        // The same sweep expanded in code over the defaults has the same runs.
+        let measured =
+            dryfilm_sim::sweep::measured::MeasuredSet::load(&root.join(&spec.measured)).unwrap();
+        let in_code =
+            SweepPlan::expand(spec, RawScenario::default(), Some(measured), &path, "x").unwrap();
+        assert_eq!(in_code.run_count(), runs, "{file}");
     }
 }
 

@@ -1,72 +1,39 @@
-//! Hand-made snapshots and helpers shared by the render and export tests.
-#![allow(dead_code)]
+//! Hand-made snapshots (µm units) and helpers shared by the render and export tests.
 
-use dryfilm_sim::snapshot::{
-    Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot,
-    SnapshotMaterials, SNAPSHOT_FORMAT, SNAPSHOT_VERSION,
-};
+use super::snap;
+use dryfilm_sim::snapshot::{FibrilState, Phase, Snapshot, SnapshotMaterials};
 use std::path::{Path, PathBuf};
 
-/// 1 µm in metres.
-pub const UM: f64 = 1e-6;
+pub use super::snap::UM;
 
-/// Plausible material data (values only matter for the current-density estimate).
+/// The shared test materials with fibril strength 30 MPa, 0.5 GPa PTFE and NPS yield 0.5 GPa
+/// (values only matter for the current-density estimate).
 pub fn materials() -> SnapshotMaterials {
     SnapshotMaterials {
-        nps_sigma_ion: 1.49e-2,
-        nps_sigma_e: 1e-7,
-        reduced_ptfe_sigma_e: 10.0,
-        nps_density: 2210.0,
-        ptfe_density: 2200.0,
         fibril_strength: 30e6,
-        fibril_yield: 10e6,
         ptfe_modulus: 0.5e9,
-        anchor_strength: 1.0,
-        ptfe_bridge_strength: 0.0,
-        nps_modulus: 20e9,
-        nps_poisson: 0.3,
         nps_yield_pressure: 0.5e9,
-        nps_surface_energy: 0.1,
-        nps_friction: 0.3,
+        ..snap::materials()
     }
 }
 
-/// An empty snapshot with a box of `lx × ly` (µm) between z = 0 and `hz` µm.
+/// An empty snapshot of the first calender pass (seed 7, 1 wt% PTFE) with a box of `lx × ly`
+/// (µm) between z = 0 and `hz` µm.
 pub fn empty(lx_um: f64, ly_um: f64, hz_um: f64) -> Snapshot {
-    Snapshot {
-        format: SNAPSHOT_FORMAT.into(),
-        version: SNAPSHOT_VERSION,
-        stage: "calender_pass_1".into(),
-        scenario: "test".into(),
-        seed: 7,
-        ptfe_wt_pct: 1.0,
-        sim_box: SimBox {
-            lx: lx_um * UM,
-            ly: ly_um * UM,
-            z_bottom: 0.0,
-            z_top: hz_um * UM,
-        },
-        materials: materials(),
-        particles: ParticleArrays::default(),
-        contacts: Vec::new(),
-        wall_contacts: Vec::new(),
-        fibrils: Vec::new(),
-        fibril_contacts: Vec::new(),
-    }
+    let mut s = snap::empty(lx_um * UM, ly_um * UM, hz_um * UM);
+    s.stage = "calender_pass_1".into();
+    s.seed = 7;
+    s.ptfe_wt_pct = 1.0;
+    s.materials = materials();
+    s
 }
 
-/// Add a particle at `pos_um` with radius `r_um`; returns its index.
+/// Add a particle at `pos_um` with radius `r_um`, with a distinct made-up stress per particle
+/// (so that exports can be checked field by field); returns its index.
 pub fn add_particle(s: &mut Snapshot, pos_um: [f64; 3], r_um: f64, phase: Phase) -> u32 {
-    let p = &mut s.particles;
-    let i = p.pos.len() as u32;
-    p.pos.push([pos_um[0] * UM, pos_um[1] * UM, pos_um[2] * UM]);
-    p.radius.push(r_um * UM);
-    p.phase.push(phase);
-    p.orientation.push([0.0, 0.0, 0.0, 1.0]);
-    p.vel.push([0.0; 3]);
-    p.force.push([0.0; 3]);
-    p.stress
-        .push([i as f64, 2.0 * i as f64, -1.5e5, 1e3, -2e3, 3.5]);
+    let pos = [pos_um[0] * UM, pos_um[1] * UM, pos_um[2] * UM];
+    let i = snap::add_particle(s, pos, r_um * UM, phase);
+    s.particles.stress[i as usize] = [i as f64, 2.0 * i as f64, -1.5e5, 1e3, -2e3, 3.5];
     i
 }
 
@@ -80,26 +47,10 @@ pub fn add_fibril(
     r_nm: f64,
 ) -> u32 {
     let k = s.fibrils.len() as u32;
-    let anchor = |particle, l: [f64; 3]| Anchor {
-        particle,
-        local: [l[0] * UM, l[1] * UM, l[2] * UM],
-    };
-    let fa = anchor(a, la_um);
-    let fb = anchor(b, lb_um);
-    let mut f = Fibril {
-        a: fa,
-        b: fb,
-        source: a,
-        radius: r_nm * 1e-9,
-        rest_length: 0.0,
-        count: 1.0,
-        length: 0.0,
-        tension: 1e-7 * (k as f64 + 1.0),
-        state: FibrilState::Intact,
-    };
-    let pa = s.anchor_world(&fa);
-    let pb = s.anchor_world(&fb);
-    let d = s.sim_box.delta(pb, pa);
+    let um = |l: [f64; 3]| [l[0] * UM, l[1] * UM, l[2] * UM];
+    let mut f = snap::fibril(a, um(la_um), b, um(lb_um), r_nm * 1e-9, 0.0, a);
+    f.tension = 1e-7 * (k as f64 + 1.0);
+    let d = s.sim_box.delta(s.anchor_world(&f.b), s.anchor_world(&f.a));
     f.length = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
     f.rest_length = f.length;
     s.fibrils.push(f);
@@ -108,14 +59,7 @@ pub fn add_fibril(
 
 /// Add a contact between `i` and `j` with contact radius `a_um` and PTFE coverage `theta`.
 pub fn add_contact(s: &mut Snapshot, i: u32, j: u32, a_um: f64, theta: f64) {
-    s.contacts.push(Contact {
-        i,
-        j,
-        radius: a_um * UM,
-        overlap: 0.0,
-        normal_force: 0.0,
-        ptfe_coverage: theta,
-    });
+    s.contacts.push(snap::contact(i, j, a_um * UM, theta));
 }
 
 /// A small film: NPS grains, a PTFE particle and a few fibrils, in a 24 × 16 × 10 µm box.

@@ -3,15 +3,14 @@
 //! `conductivity_falls_and_strength_rises_with_ptfe_on_calibration_films` runs the calibration
 //! films (`scenarios/calib_0p2wt.ron`, `calib_1wt.ron`, `calib_2wt.ron`, `calib_5wt.ron`: 40 × 40 µm,
 //! ~40 µm thick, the whole process and all solvers) for seeds 1–4 and asks that, on the means over
-//! the seeds, σ falls and the MD strength rises at every step. It is too slow for a debug build, so
-//! it is ignored there and `tools/test.sh` runs it in release (about 7 minutes on 2 cores).
+//! the seeds, σ falls and the MD strength rises at every step (about 7 minutes on 2 cores).
 //! `calib_0p5wt.ron` is left out: its mean strength lies within one seed's scatter of its
 //! neighbours' (docs/validation.md).
 //!
 //! `conductivity_falls_and_strength_rises_with_ptfe_across_shipped_scenarios` asks the same on the
 //! full-thickness shipped films (`film_0p2wt`, `paper_film` at 1 wt%, `film_2wt`, `film_5wt`, in a
 //! 40 × 40 µm column, three seeds). It takes about an hour on 2 cores, so it is ignored; run it with
-//! `cargo test --release --test property_trends -- --ignored --nocapture`.
+//! `bash tools/validate.sh --ignored property_trends --nocapture`.
 
 use std::path::PathBuf;
 
@@ -78,10 +77,6 @@ fn run_calib(name: &str, seed: u64) -> (f64, f64) {
 }
 
 #[test]
-#[cfg_attr(
-    debug_assertions,
-    ignore = "release only (~7 min): tools/test.sh runs it with --release"
-)]
 fn conductivity_falls_and_strength_rises_with_ptfe_on_calibration_films() {
     let names = [
         "calib_0p2wt.ron",

@@ -1,6 +1,4 @@
-//! Helpers shared by the sweep and Slurm tests (`mod sweep_support;`).
-
-#![allow(dead_code)]
+//! Helpers shared by the sweep and Slurm tests.
 
 use std::path::{Path, PathBuf};
 

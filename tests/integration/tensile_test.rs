@@ -1,95 +1,42 @@
 //! Integration tests of the virtual tensile test (`solvers::tensile`) on hand-built snapshots.
 
-use dryfilm_sim::snapshot::{
-    Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot,
-    SnapshotMaterials, SNAPSHOT_FORMAT, SNAPSHOT_VERSION,
-};
+use crate::support::snap;
+use dryfilm_sim::snapshot::{Contact, Fibril, Snapshot, SnapshotMaterials};
 use dryfilm_sim::solvers::tensile::{tensile_test, Axis, TensileError, TensileParams};
 use std::f64::consts::PI;
 
 const R: f64 = 1e-6;
 
+/// The shared test materials with a strong PTFE (fibril strength 60 MPa, yield 20 MPa, 0.5 GPa,
+/// 2150 kg/m³), anchors of 10 N/m, NPS yield 0.4 GPa and surface energy 0.05 J/m².
 fn materials() -> SnapshotMaterials {
     SnapshotMaterials {
-        nps_sigma_ion: 1.49e-2,
-        nps_sigma_e: 1e-7,
-        reduced_ptfe_sigma_e: 10.0,
-        nps_density: 2210.0,
         ptfe_density: 2150.0,
         fibril_strength: 60e6,
         fibril_yield: 20e6,
         ptfe_modulus: 0.5e9,
         anchor_strength: 10.0,
-        ptfe_bridge_strength: 0.0,
-        nps_modulus: 20e9,
-        nps_poisson: 0.3,
         nps_yield_pressure: 400e6,
         nps_surface_energy: 0.05,
-        nps_friction: 0.3,
+        ..snap::materials()
     }
 }
 
+/// NPS grains of radius [`R`] at `pos` in a `lx × ly` box 10 R high, with [`materials`].
 fn snapshot(pos: Vec<[f64; 3]>, lx: f64, ly: f64) -> Snapshot {
-    let n = pos.len();
-    Snapshot {
-        format: SNAPSHOT_FORMAT.into(),
-        version: SNAPSHOT_VERSION,
-        stage: "test".into(),
-        scenario: "test".into(),
-        seed: 0,
-        ptfe_wt_pct: 0.0,
-        sim_box: SimBox {
-            lx,
-            ly,
-            z_bottom: 0.0,
-            z_top: 10.0 * R,
-        },
-        materials: materials(),
-        particles: ParticleArrays {
-            pos,
-            radius: vec![R; n],
-            phase: vec![Phase::Nps; n],
-            orientation: vec![[0.0, 0.0, 0.0, 1.0]; n],
-            vel: vec![[0.0; 3]; n],
-            force: vec![[0.0; 3]; n],
-            stress: vec![[0.0; 6]; n],
-        },
-        contacts: Vec::new(),
-        wall_contacts: Vec::new(),
-        fibrils: Vec::new(),
-        fibril_contacts: Vec::new(),
-    }
+    let mut s = snap::grains(pos, R, lx, ly, 10.0 * R);
+    s.materials = materials();
+    s
 }
 
+/// An uncovered contact of radius `a` between `i` and `j`.
 fn contact(i: u32, j: u32, a: f64) -> Contact {
-    Contact {
-        i,
-        j,
-        radius: a,
-        overlap: 0.0,
-        normal_force: 0.0,
-        ptfe_coverage: 0.0,
-    }
+    snap::contact(i, j, a, 0.0)
 }
 
+/// A single-strand fibril from particle `a` (source) to `b`.
 fn fibril(a: u32, la: [f64; 3], b: u32, lb: [f64; 3], radius: f64, length: f64) -> Fibril {
-    Fibril {
-        a: Anchor {
-            particle: a,
-            local: la,
-        },
-        b: Anchor {
-            particle: b,
-            local: lb,
-        },
-        source: 0,
-        radius,
-        rest_length: length,
-        count: 1.0,
-        length,
-        tension: 0.0,
-        state: FibrilState::Intact,
-    }
+    snap::fibril(a, la, b, lb, radius, length, 0)
 }
 
 /// N touching particles in a periodic chain along `axis`, each bonded to the next by a contact of

@@ -4,17 +4,17 @@
 //! collects the tasks; the result must equal the same sweep run locally, bit for bit.
 //! `tools/slurm/stop.sh` stops the daemons (by their recorded PIDs) even when the test fails.
 //!
-//! Needs root (CI runs as root). Every point is a real run of the whole pipeline (process stages and
+//! The cluster is self-contained (configuration, state and logs in `tools/slurm/start.sh`'s state
+//! folder; clients get `SLURM_CONF`): the test checks that `/etc/slurm/slurm.conf` is left as it
+//! was. Needs root (CI runs as root). Every point is a real run of the whole pipeline (process stages and
 //! all solvers) on a tiny film (20 × 20 µm, ~15 µm thick), so the cluster path is checked with the
 //! same code a user's sweep runs.
-
-mod sweep_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sweep_support::{assert_same_tree, temp_dir, write_sweep};
+use crate::support::sweep::{assert_same_tree, temp_dir, write_sweep};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -97,6 +97,10 @@ fn slurm_array_then_merge_equals_local_run() {
     // A tiny real film (a couple of seconds per point in a release build).
     std::fs::write(d.join("base.ron"), TINY_FILM).unwrap();
 
+    // The test cluster keeps everything in its own state folder: it must not write the machine's
+    // Slurm configuration (absent before means absent after; present means unchanged).
+    let etc_conf = Path::new("/etc/slurm/slurm.conf");
+    let etc_before = std::fs::read(etc_conf).ok();
     let start = Command::new("bash")
         .arg(repo().join("tools/slurm/start.sh"))
         .output()
@@ -106,6 +110,32 @@ fn slurm_array_then_merge_equals_local_run() {
         start.status.success(),
         "tools/slurm/start.sh failed:\n{}",
         String::from_utf8_lossy(&start.stderr)
+    );
+    assert_eq!(
+        std::fs::read(etc_conf).ok(),
+        etc_before,
+        "tools/slurm/start.sh wrote {}",
+        etc_conf.display()
+    );
+    // Its last line names the clients' configuration.
+    let stdout = String::from_utf8_lossy(&start.stdout);
+    let conf = stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("SLURM_CONF="))
+        .unwrap_or_else(|| panic!("start.sh printed no SLURM_CONF line:\n{stdout}"))
+        .to_string();
+    assert!(Path::new(&conf).is_file(), "{conf}");
+    // A second test cluster beside a controller it did not start is refused, naming that one.
+    let other = Command::new("bash")
+        .arg(repo().join("tools/slurm/start.sh"))
+        .env("DRYFILM_SLURM_STATE", d.join("other-state"))
+        .output()
+        .unwrap();
+    let why = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        !other.status.success() && why.contains("a slurmctld not started by this script"),
+        "{why}"
     );
 
     let cluster = d.join("cluster");
@@ -122,6 +152,7 @@ fn slurm_array_then_merge_equals_local_run() {
     assert!(script.contains("#SBATCH --array=0-5\n"), "{script}");
 
     let sub = Command::new("sbatch")
+        .env("SLURM_CONF", &conf)
         .arg("--parsable")
         .arg(&script_path)
         .current_dir(&d)
@@ -143,6 +174,7 @@ fn slurm_array_then_merge_equals_local_run() {
     let t0 = Instant::now();
     loop {
         let q = Command::new("squeue")
+            .env("SLURM_CONF", &conf)
             .args(["-h", "-j", &job])
             .output()
             .expect("squeue");

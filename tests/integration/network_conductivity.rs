@@ -1,10 +1,8 @@
 //! Contact-network ionic conductivity on hand-built snapshots: simple cubic packings against the
 //! hand calculation, PTFE coverage, broken chains, and thread-count determinism.
 
-use dryfilm_sim::snapshot::{
-    Contact, ParticleArrays, Phase, SimBox, Snapshot, SnapshotMaterials, Wall, WallContact,
-    SNAPSHOT_FORMAT, SNAPSHOT_VERSION,
-};
+use crate::support::snap::{self, contact};
+use dryfilm_sim::snapshot::{Phase, Snapshot, Wall, WallContact};
 use dryfilm_sim::solvers::network::{ionic_conductivity, Direction};
 use std::f64::consts::PI;
 
@@ -12,71 +10,14 @@ const SIGMA: f64 = 0.0149; // S/m (1.49e-4 S/cm)
 const R: f64 = 2.0e-6; // particle radius, m
 const TOL: f64 = 1e-12;
 
-fn materials() -> SnapshotMaterials {
-    SnapshotMaterials {
-        nps_sigma_ion: SIGMA,
-        nps_sigma_e: 1e-7,
-        reduced_ptfe_sigma_e: 10.0,
-        nps_density: 2210.0,
-        ptfe_density: 2200.0,
-        fibril_strength: 2e7,
-        fibril_yield: 1e7,
-        ptfe_modulus: 4e8,
-        anchor_strength: 1.0,
-        ptfe_bridge_strength: 0.0,
-        nps_modulus: 2e10,
-        nps_poisson: 0.3,
-        nps_yield_pressure: 3e8,
-        nps_surface_energy: 0.1,
-        nps_friction: 0.3,
-    }
-}
-
 fn empty_snapshot(lx: f64, ly: f64, h: f64) -> Snapshot {
-    Snapshot {
-        format: SNAPSHOT_FORMAT.into(),
-        version: SNAPSHOT_VERSION,
-        stage: "test".into(),
-        scenario: "test".into(),
-        seed: 0,
-        ptfe_wt_pct: 0.0,
-        sim_box: SimBox {
-            lx,
-            ly,
-            z_bottom: 0.0,
-            z_top: h,
-        },
-        materials: materials(),
-        particles: ParticleArrays::default(),
-        contacts: vec![],
-        wall_contacts: vec![],
-        fibrils: vec![],
-        fibril_contacts: vec![],
-    }
+    let mut s = snap::empty(lx, ly, h);
+    s.materials.nps_sigma_ion = SIGMA;
+    s
 }
 
 fn push_particle(s: &mut Snapshot, pos: [f64; 3], r: f64, phase: Phase) -> u32 {
-    let p = &mut s.particles;
-    p.pos.push(pos);
-    p.radius.push(r);
-    p.phase.push(phase);
-    p.orientation.push([0.0, 0.0, 0.0, 1.0]);
-    p.vel.push([0.0; 3]);
-    p.force.push([0.0; 3]);
-    p.stress.push([0.0; 6]);
-    p.pos.len() as u32 - 1
-}
-
-fn contact(i: u32, j: u32, a: f64, theta: f64) -> Contact {
-    let (i, j) = (i.min(j), i.max(j));
-    Contact {
-        i,
-        j,
-        radius: a,
-        overlap: 0.0,
-        normal_force: 0.0,
-        ptfe_coverage: theta,
-    }
+    snap::add_particle(s, pos, r, phase)
 }
 
 /// Simple cubic packing of `n = [nx, ny, nz]` touching spheres of radius R, contact radius `a`,

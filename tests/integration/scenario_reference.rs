@@ -154,27 +154,51 @@ fn doc_example_is_valid() {
 }
 
 #[test]
-fn shipped_scenarios_validate() {
+fn every_shipped_file_passes_dryfilm_check() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
-    };
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("scenarios/")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 18, "{} shipped files", files.len());
     let mut failures = Vec::new();
-    for entry in entries {
-        let path = entry.expect("dir entry").path();
-        // Sweep specs (`*sweep*.ron`) are not scenarios; tests/sweep_engine.rs checks them.
-        let is_sweep = path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().contains("sweep"));
-        if path.extension().is_some_and(|e| e == "ron") && !is_sweep {
-            if let Err(e) = scenario::load_file(&path) {
-                failures.push(e.to_string());
-            }
+    for path in &files {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dryfilm"))
+            .args(["check", "--json"])
+            .arg(path)
+            .output()
+            .expect("run dryfilm check");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !out.status.success() {
+            failures.push(format!("{name}: {}", String::from_utf8_lossy(&out.stderr)));
+            continue;
+        }
+        let v: Value = serde_json::from_slice(&out.stdout).expect("check --json prints JSON");
+        // Sweep files are named `*_sweep*.ron` (`sweep_film.ron` is a scenario).
+        let kind = if name.contains("_sweep") {
+            "sweep"
+        } else {
+            "scenario"
+        };
+        assert_eq!(v["kind"], kind, "{name}: {v}");
+        if kind == "sweep" {
+            let points = v["points"].as_u64().unwrap_or(0);
+            let seeds = v["seeds"].as_array().map_or(0, Vec::len) as u64;
+            assert!(points >= 1, "{name}: {v}");
+            assert_eq!(v["runs"].as_u64(), Some(points * seeds), "{name}: {v}");
+        }
+        if name == "paper_ptfe_sweep.ron" {
+            assert_eq!(
+                (v["points"].as_u64(), v["runs"].as_u64()),
+                (Some(6), Some(18))
+            );
         }
     }
     assert!(
         failures.is_empty(),
-        "shipped scenarios do not validate:\n{}",
+        "shipped files refused by dryfilm check:\n{}",
         failures.join("\n")
     );
 }

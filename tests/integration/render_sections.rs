@@ -2,8 +2,7 @@
 //! sphere/plane intersections, fibrils drawn where they cross, solver maps, stage sequence, GIF,
 //! determinism and the `dryfilm render` command.
 
-mod render_support;
-
+use crate::support::render::*;
 use dryfilm_sim::render::figure::{self, INK};
 use dryfilm_sim::render::image::{self, AnimationDecoder, RgbImage};
 use dryfilm_sim::render::maps::{self, MapInputs};
@@ -13,7 +12,6 @@ use dryfilm_sim::render::{
     PTFE_COLOUR,
 };
 use dryfilm_sim::snapshot::{Phase, Snapshot};
-use render_support::*;
 
 fn spec(plane: Plane, fraction: f64) -> SliceSpec {
     SliceSpec { plane, fraction }

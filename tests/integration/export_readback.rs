@@ -2,13 +2,11 @@
 //! the voxel volume), compared with the run's own numbers. Needs `sh tools/install-test-deps.sh`;
 //! without the Python packages these tests fail and say so.
 
-mod render_support;
-
+use crate::support::render::*;
 use dryfilm_sim::render::export;
 use dryfilm_sim::render::MapInputs;
 use dryfilm_sim::snapshot::{FibrilState, Phase};
 use dryfilm_sim::solvers::voxel::{self, voxelize};
-use render_support::*;
 use serde_json::Value;
 
 /// Equal to within 4 ulp: the file holds shortest round-trip decimals, but numpy's text parser and

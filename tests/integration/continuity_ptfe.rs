@@ -1,100 +1,31 @@
 //! PTFE continuity, reduction at the anode, electronic conductivity and short circuits on
 //! hand-built snapshots.
 
-use dryfilm_sim::snapshot::{
-    Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot,
-    SnapshotMaterials, Wall, WallContact, SNAPSHOT_FORMAT, SNAPSHOT_VERSION,
-};
+use crate::support::snap::{self, UM};
+use dryfilm_sim::snapshot::{FibrilState, Phase, Snapshot, Wall, WallContact};
 use dryfilm_sim::solvers::continuity::{
     analyze, electronic_conductivity, spanning_probability, ContinuityParams, NO_CLUSTER,
 };
 use dryfilm_sim::solvers::network::{ionic_conductivity, Direction};
 
-const UM: f64 = 1e-6;
 const RF: f64 = 0.05 * UM; // fibril radius
 const TOL: f64 = 1e-12;
 
-fn materials() -> SnapshotMaterials {
-    SnapshotMaterials {
-        nps_sigma_ion: 0.0149,
-        nps_sigma_e: 1e-7,
-        reduced_ptfe_sigma_e: 10.0,
-        nps_density: 2210.0,
-        ptfe_density: 2200.0,
-        fibril_strength: 2e7,
-        fibril_yield: 1e7,
-        ptfe_modulus: 4e8,
-        anchor_strength: 1.0,
-        ptfe_bridge_strength: 0.0,
-        nps_modulus: 2e10,
-        nps_poisson: 0.3,
-        nps_yield_pressure: 3e8,
-        nps_surface_energy: 0.1,
-        nps_friction: 0.3,
-    }
-}
-
-/// Empty box 20 µm × 20 µm × 10 µm.
+/// Empty box 20 µm × 20 µm × 10 µm holding 1 wt% PTFE.
 fn empty() -> Snapshot {
-    Snapshot {
-        format: SNAPSHOT_FORMAT.into(),
-        version: SNAPSHOT_VERSION,
-        stage: "test".into(),
-        scenario: "test".into(),
-        seed: 0,
-        ptfe_wt_pct: 1.0,
-        sim_box: SimBox {
-            lx: 20.0 * UM,
-            ly: 20.0 * UM,
-            z_bottom: 0.0,
-            z_top: 10.0 * UM,
-        },
-        materials: materials(),
-        particles: ParticleArrays::default(),
-        contacts: vec![],
-        wall_contacts: vec![],
-        fibrils: vec![],
-        fibril_contacts: vec![],
-    }
+    let mut s = snap::empty(20.0 * UM, 20.0 * UM, 10.0 * UM);
+    s.ptfe_wt_pct = 1.0;
+    s
 }
 
 fn particle(s: &mut Snapshot, pos: [f64; 3], r: f64, phase: Phase) -> u32 {
-    let p = &mut s.particles;
-    p.pos.push(pos);
-    p.radius.push(r);
-    p.phase.push(phase);
-    p.orientation.push([0.0, 0.0, 0.0, 1.0]);
-    p.vel.push([0.0; 3]);
-    p.force.push([0.0; 3]);
-    p.stress.push([0.0; 6]);
-    p.pos.len() as u32 - 1
+    snap::add_particle(s, pos, r, phase)
 }
 
-/// A fibril between world points `pa` and `pb`, anchored on particles `ia`, `ib` (anchor offsets
-/// computed from the particles' centres), drawn from `source`.
+/// A fibril of radius [`RF`] between world points `pa` and `pb`, anchored on particles `ia`, `ib`
+/// (anchor offsets computed from the particles' centres), drawn from `source`.
 fn fibril(s: &mut Snapshot, ia: u32, pa: [f64; 3], ib: u32, pb: [f64; 3], source: u32) -> u32 {
-    let ca = s.particles.pos[ia as usize];
-    let cb = s.particles.pos[ib as usize];
-    let local = |p: [f64; 3], c: [f64; 3]| [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
-    let len = ((pa[0] - pb[0]).powi(2) + (pa[1] - pb[1]).powi(2) + (pa[2] - pb[2]).powi(2)).sqrt();
-    s.fibrils.push(Fibril {
-        a: Anchor {
-            particle: ia,
-            local: local(pa, ca),
-        },
-        b: Anchor {
-            particle: ib,
-            local: local(pb, cb),
-        },
-        source,
-        radius: RF,
-        rest_length: len,
-        count: 1.0,
-        length: len,
-        tension: 0.0,
-        state: FibrilState::Intact,
-    });
-    s.fibrils.len() as u32 - 1
+    snap::add_fibril_between(s, (ia, pa), (ib, pb), RF, source)
 }
 
 /// Snapshot with a fully drawn (radius 0) PTFE source particle 0 and NPS anchor particles 1..,
@@ -387,14 +318,7 @@ fn nps_cube() -> Snapshot {
             }
         }
     }
-    let con = |i: u32, j: u32| Contact {
-        i: i.min(j),
-        j: i.max(j),
-        radius: 0.5 * UM,
-        overlap: 0.0,
-        normal_force: 0.0,
-        ptfe_coverage: 0.6,
-    };
+    let con = |i: u32, j: u32| snap::contact(i, j, 0.5 * UM, 0.6);
     for iz in 0..n {
         for iy in 0..n {
             for ix in 0..n {
@@ -596,14 +520,7 @@ fn probe_random_fibril_network() {
     for iz in 0..n {
         for iy in 0..n {
             for ix in 0..n {
-                let con = |j| Contact {
-                    i: id(ix, iy, iz).min(j),
-                    j: id(ix, iy, iz).max(j),
-                    radius: 0.5 * UM,
-                    overlap: 0.0,
-                    normal_force: 0.0,
-                    ptfe_coverage: 0.0,
-                };
+                let con = |j| snap::contact(id(ix, iy, iz), j, 0.5 * UM, 0.0);
                 s.contacts.push(con(id((ix + 1) % n, iy, iz)));
                 s.contacts.push(con(id(ix, (iy + 1) % n, iz)));
                 if iz + 1 < n {
