@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 filter=${1:-golden::}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-DRYFILM_BLESS=1 cargo test --test integration -- "$filter" --nocapture --test-threads 2 >"$log" 2>&1
+DRYFILM_BLESS=1 cargo test -p dryfilm --test integration -- "$filter" --nocapture --test-threads 2 >"$log" 2>&1
 rc=$?
 grep -E '^(golden |  [a-z_.]+: )' "$log"
 if [ $rc -ne 0 ]; then

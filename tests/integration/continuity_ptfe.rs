@@ -490,8 +490,8 @@ fn spanning_probability_from_flags() {
     assert!(hi_many - lo_many < hi - lo, "more runs, narrower interval");
 }
 
-/// Size/convergence probe, not a benchmark: `cargo test --test continuity_ptfe -- --ignored
-/// --nocapture`. 20³ NPS cube (4 µm spacing) with 3000 random fibrils between neighbouring
+/// Size/convergence probe, not a benchmark:
+/// `cargo test -p dryfilm --test integration continuity_ptfe::probe -- --ignored --nocapture`. 20³ NPS cube (4 µm spacing) with 3000 random fibrils between neighbouring
 /// particles, random fibril–fibril contacts; prints clusters, spanning, σ_e and iterations.
 #[test]
 #[ignore]

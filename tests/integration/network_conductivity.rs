@@ -287,8 +287,9 @@ fn bitwise_identical_on_any_thread_count() {
     }
 }
 
-/// Size/speed probe, not a benchmark assertion: `cargo test --test network_conductivity --
-/// --ignored --nocapture` prints nodes, iterations and wall time for a 40³ random packing.
+/// Size/speed probe, not a benchmark assertion:
+/// `cargo test -p dryfilm --test integration network_conductivity::probe -- --ignored --nocapture`
+/// prints nodes, iterations and wall time for a 40³ random packing.
 #[test]
 #[ignore]
 fn probe_large_random_packing() {

@@ -393,8 +393,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// Throughput check on a ~20k-particle, 20k-fibril lattice film (run with
-/// `cargo test --release --test tensile_test large_film -- --ignored --nocapture`; the film size
+/// Throughput check on a ~20k-particle, 20k-fibril lattice film (run with `cargo test --release
+/// -p dryfilm --test integration tensile_test::large_film -- --ignored --nocapture`; the film size
 /// `TENSILE_FILM_NX` (default 40 → 40×40×12 particles), `TENSILE_STIFFNESS_SCALE`,
 /// `TENSILE_FORCE_TOL` and `TENSILE_MAX_STRAIN` override the defaults). Prints timings; asserts
 /// nothing about speed.
