@@ -79,35 +79,35 @@ fn a_valid_sweep_is_summarised_with_its_point_count() {
     assert!(out.contains("points               6") && out.contains("runs                 18"));
 }
 
+/// The sweep `text` (in a folder named `name` beside `quick.ron`) is refused with every one of
+/// `expected` in the message.
+fn assert_refused(name: &str, text: &str, expected: &[&str]) {
+    let err = refused(&sweep(name, text));
+    for e in expected {
+        assert!(err.contains(e), "missing {e:?} in:\n{err}");
+    }
+}
+
 #[test]
 fn sweep_syntax_and_unknown_keys_are_located() {
-    let f = sweep(
-        "check-sweep-syntax",
-        "(\n    base: \"quick.ron\",\n    axes: [,\n)\n",
-    );
-    let err = refused(&f);
-    assert!(err.contains("sweep.ron:3:"), "{err}");
-
-    let f = sweep(
+    let syntax = "(\n    base: \"quick.ron\",\n    axes: [,\n)\n";
+    assert_refused("check-sweep-syntax", syntax, &["sweep.ron:3:"]);
+    let key = "(\n    base: \"quick.ron\",\n    seeds: [1],\n    replicate: 2,\n)\n";
+    assert_refused(
         "check-sweep-key",
-        "(\n    base: \"quick.ron\",\n    seeds: [1],\n    replicate: 2,\n)\n",
-    );
-    let err = refused(&f);
-    assert!(
-        err.contains("sweep.ron:4:5: replicate: unknown field `replicate`")
-            && err.contains("did you mean `replicates`?"),
-        "{err}"
+        key,
+        &[
+            "sweep.ron:4:5: replicate: unknown field `replicate`",
+            "did you mean `replicates`?",
+        ],
     );
 }
 
 #[test]
 fn a_missing_base_and_a_broken_base_are_located() {
-    let f = sweep("check-sweep-nobase", "(\n  base: \"nope.ron\",\n)\n");
-    let err = refused(&f);
-    assert!(
-        err.contains("sweep.ron:2:3: base = \"nope.ron\": cannot read"),
-        "{err}"
-    );
+    let missing = "(\n  base: \"nope.ron\",\n)\n";
+    let expected = "sweep.ron:2:3: base = \"nope.ron\": cannot read";
+    assert_refused("check-sweep-nobase", missing, &[expected]);
 
     let f = sweep("check-sweep-badbase", "(\n  base: \"quick.ron\",\n)\n");
     let base = f.with_file_name("quick.ron");
@@ -122,35 +122,27 @@ fn a_missing_base_and_a_broken_base_are_located() {
 
 #[test]
 fn axis_paths_and_values_are_checked_where_they_are_written() {
-    let f = sweep(
-        "check-sweep-axes",
-        r#"(
+    let axes = r#"(
     base: "quick.ron",
     axes: [
         (path: "powder.ptfe.wt_pcnt", values: List([1.0])),
         (path: "numerics.relax_steps", values: List([300, 10.5])),
     ],
-)"#,
+)"#;
+    assert_refused(
+        "check-sweep-axes",
+        axes,
+        &[
+            "sweep.ron:4:10: axis 0: unknown scenario field path \"powder.ptfe.wt_pcnt\"",
+            "wt_pct, youngs_modulus_gpa",
+            "sweep.ron:5:",
+            "10.5 is not a whole number",
+        ],
     );
-    let err = refused(&f);
-    assert!(
-        err.contains("sweep.ron:4:10: axis 0: unknown scenario field path \"powder.ptfe.wt_pcnt\"")
-            && err.contains("wt_pct"),
-        "{err}"
-    );
-    assert!(
-        err.contains("sweep.ron:5:") && err.contains("10.5 is not a whole number"),
-        "{err}"
-    );
-    let f = sweep(
-        "check-sweep-empty-axis",
-        "(\n  base: \"quick.ron\",\n  axes: [(path: \"domain.lx_um\", values: List([]))],\n)",
-    );
-    let err = refused(&f);
-    assert!(
-        err.contains("sweep.ron:3:33: axis 0 (domain.lx_um): the axis has no values"),
-        "{err}"
-    );
+    let empty =
+        "(\n  base: \"quick.ron\",\n  axes: [(path: \"domain.lx_um\", values: List([]))],\n)";
+    let expected = "sweep.ron:3:33: axis 0 (domain.lx_um): the axis has no values";
+    assert_refused("check-sweep-empty-axis", empty, &[expected]);
 }
 
 #[test]

@@ -36,21 +36,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match scenario::load_file(&args.file) {
         Ok(loaded) => {
             let summary = Summary::new(&args.file.display().to_string(), &loaded);
-            if args.json {
-                let text = serde_json::to_string_pretty(&summary)
-                    .context("serialising the check summary")?;
-                println!("{text}");
-            } else {
-                summary.print();
-            }
-            Ok(())
+            report(args.json, &summary, || summary.print())
         }
         Err(e) => {
             if args.json {
-                let report = ErrorReport::new(&args.file.display().to_string(), &e);
-                let text = serde_json::to_string_pretty(&report)
-                    .context("serialising the error report")?;
-                println!("{text}");
+                print_json(&ErrorReport::new(&args.file.display().to_string(), &e))?;
             }
             let n = e.field_errors().len();
             if n == 0 {
@@ -157,6 +147,23 @@ impl<'a> ErrorReport<'a> {
     }
 }
 
+/// Prints `value` as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value).context("serialising the check report")?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Prints a summary as JSON (`json`) or as text (`print`).
+fn report(json: bool, value: &impl serde::Serialize, print: impl FnOnce()) -> anyhow::Result<()> {
+    if json {
+        print_json(value)
+    } else {
+        print();
+        Ok(())
+    }
+}
+
 /// The file's text when it is UTF-8 and at most [`scenario::MAX_FILE_BYTES`] long (reading at
 /// most one byte more, so that `/dev/zero` cannot hang it).
 fn read_bounded(path: &std::path::Path) -> Option<String> {
@@ -180,24 +187,14 @@ fn check_sweep(args: &Args) -> anyhow::Result<()> {
     match plan {
         Ok(plan) => {
             let summary = SweepSummary::new(&file, &plan);
-            if args.json {
-                let text = serde_json::to_string_pretty(&summary)
-                    .context("serialising the check summary")?;
-                println!("{text}");
-            } else {
-                summary.print();
-            }
-            Ok(())
+            report(args.json, &summary, || summary.print())
         }
         Err(SweepError::InvalidSpec { problems, .. }) => {
             if args.json {
-                let report = SweepErrorReport {
+                print_json(&SweepErrorReport {
                     file,
                     errors: &problems,
-                };
-                let text = serde_json::to_string_pretty(&report)
-                    .context("serialising the error report")?;
-                println!("{text}");
+                })?;
             }
             for p in &problems {
                 eprintln!("{p}");
