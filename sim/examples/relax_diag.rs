@@ -4,7 +4,7 @@
 //! relative to the bottom wall (µm, negative when pressed into it). A film at rest keeps its
 //! thickness and its kinetic energy decays.
 //! `cargo run --release -p dryfilm-sim --example relax_diag -- SCENARIO [chunks] [chunk_steps]`
-use dryfilm_sim::process::film::FilmSim;
+use dryfilm_sim::process::FilmSim;
 
 fn report(f: &FilmSim, k: usize) {
     let d = f.dem();

@@ -2,7 +2,7 @@
 //! `result.json`, `manifest.json`. Everything is written into a hidden temporary folder beside the
 //! output folder and renamed into place at the end, so a failed or killed run leaves nothing partial.
 
-use crate::process::film::{FilmSim, ProcessError, Progress, StageSummary};
+use crate::process::{FilmSim, ProcessError, Progress, StageSummary};
 use crate::render;
 use crate::scenario::{Loaded, Product};
 use crate::snapshot::Snapshot;

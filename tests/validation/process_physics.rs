@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use dryfilm_sim::process::film::{FilmSim, StageSummary};
+use dryfilm_sim::process::{FilmSim, StageSummary};
 
 #[path = "../../sim/tests/integration/film_fixture.rs"]
 mod film_fixture;

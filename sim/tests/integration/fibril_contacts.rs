@@ -5,7 +5,7 @@
 use dryfilm_sim::dem::bench::{anchor_engine, generate_anchor_packing};
 use dryfilm_sim::dem::fibril_law::FibrilLawState;
 use dryfilm_sim::dem::Dem;
-use dryfilm_sim::process::film::{fibril_crossings, segment_distance, FibrilC};
+use dryfilm_sim::process::{fibril_crossings, segment_distance, FibrilC};
 use dryfilm_sim::snapshot::{Anchor, FibrilState};
 use glam::DVec3;
 use rand::{Rng, SeedableRng};

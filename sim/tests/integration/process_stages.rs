@@ -4,7 +4,7 @@
 //! validation tier (tests/validation/process_physics.rs).
 
 use dryfilm_sim::dem::schedule::run_steps;
-use dryfilm_sim::process::film::{ActiveStage, FilmSim, PtfeSources};
+use dryfilm_sim::process::{ActiveStage, FilmSim, PtfeSources};
 
 use crate::film_fixture::{quiet, scenario};
 
@@ -16,7 +16,7 @@ fn ptfe_mass_is_conserved_at_every_step() {
     // Fibrillation driven step by step, checking the PTFE volume after each one.
     {
         let mut src = sim.world.resource_mut::<PtfeSources>();
-        src.critical_strain = dryfilm_sim::process::film::critical_fibrillation_strain(363.15);
+        src.critical_strain = dryfilm_sim::process::critical_fibrillation_strain(363.15);
     }
     *sim.world.resource_mut::<ActiveStage>() = ActiveStage::Fibrillation;
     let v = 4000.0 * 40e-6;

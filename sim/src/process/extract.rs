@@ -1,0 +1,203 @@
+//! The snapshot of the current state: particles with their contact-virial stresses, NPS contacts
+//! with their PTFE coverage, electrode contacts, fibrils and fibril crossings.
+
+use super::*;
+use crate::process::coverage::{contact_coverage, wrapped_fraction};
+use crate::snapshot::{
+    self, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot, SnapshotMaterials,
+    Wall, WallContact,
+};
+use glam::DVec3;
+use std::f64::consts::PI;
+
+impl FilmSim {
+    /// Build the snapshot of the current state.
+    pub fn snapshot(&mut self, stage: &str) -> Snapshot {
+        let s = self.scenario.clone();
+        let mut fibs: Vec<FibrilC> = {
+            let mut q = self.world.query::<&FibrilC>();
+            q.iter(&self.world).copied().collect()
+        };
+        fibs.sort_by_key(|f| f.id);
+        let d = self.dem();
+        let n = d.p.len();
+        let sim_box = SimBox {
+            lx: d.lx,
+            ly: d.ly,
+            z_bottom: d.walls.z_bottom,
+            z_top: d.walls.z_top,
+        };
+        // Per-particle stress from the contact virial (Pa): σ = (1/V_i) Σ ½ f ⊗ d over its contacts.
+        let mut stress = vec![[0.0f64; 6]; n];
+        let mut contacts = Vec::new();
+        // PTFE coverage per NPS contact (process::coverage): patches wrapped on either grain,
+        // fibrils anchored on both, PTFE lumps touching both.
+        // Σ n·r_f of the fibrils across each grain pair, and each grain's wrapped fraction.
+        let mut fib_pairs: std::collections::HashMap<(u32, u32), f64> =
+            std::collections::HashMap::new();
+        let mut wrapped = vec![0.0f64; n];
+        for f in fibs.iter().filter(|f| f.state == FibrilState::Intact) {
+            let key = (
+                f.a.particle.min(f.b.particle),
+                f.a.particle.max(f.b.particle),
+            );
+            *fib_pairs.entry(key).or_insert(0.0) += f.count * f.law.radius;
+            for k in [f.a.particle as usize, f.b.particle as usize] {
+                wrapped[k] +=
+                    wrapped_fraction(f.count, f.law.radius, s.ptfe.wrap_fraction, d.p.radius[k]);
+            }
+        }
+        let mut lump_touch: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for pr in d.pairs.iter_touching() {
+            let (i, j) = (pr.i as usize, pr.j as usize);
+            if self.phase[i] == Phase::Ptfe && self.phase[j] == Phase::Nps {
+                lump_touch[j].push(i as u32);
+            } else if self.phase[j] == Phase::Ptfe && self.phase[i] == Phase::Nps {
+                lump_touch[i].push(j as u32);
+            }
+        }
+        for pr in d.pairs.iter() {
+            let (i, j) = (pr.i as usize, pr.j as usize);
+            if !pr.touching && pr.contact_radius == 0.0 {
+                continue;
+            }
+            let dv =
+                d.p.pos[i] - d.p.pos[j] + DVec3::new(pr.sx as f64 * d.lx, pr.sy as f64 * d.ly, 0.0);
+            let f = pr.force;
+            let t = [
+                f.x * dv.x,
+                f.y * dv.y,
+                f.z * dv.z,
+                f.x * dv.y,
+                f.x * dv.z,
+                f.y * dv.z,
+            ];
+            for (k, v) in t.iter().enumerate() {
+                stress[i][k] += 0.5 * v;
+                stress[j][k] += 0.5 * v;
+            }
+            if self.phase[i] == Phase::Nps && self.phase[j] == Phase::Nps && pr.contact_radius > 0.0
+            {
+                let a = pr.contact_radius;
+                let across = fib_pairs.get(&(i as u32, j as u32)).copied().unwrap_or(0.0);
+                let lumps = lump_touch[i]
+                    .iter()
+                    .filter(|l| lump_touch[j].contains(l))
+                    .map(|&l| d.p.radius[l as usize]);
+                let theta = contact_coverage(a, wrapped[i], wrapped[j], across, lumps);
+                contacts.push(Contact {
+                    i: i as u32,
+                    j: j as u32,
+                    radius: a,
+                    overlap: pr.overlap,
+                    normal_force: pr.normal_force,
+                    ptfe_coverage: theta,
+                });
+            }
+        }
+        for (k, st) in stress.iter_mut().enumerate() {
+            let v = 4.0 / 3.0 * PI * d.p.radius[k].powi(3);
+            for x in st.iter_mut() {
+                *x /= v;
+            }
+        }
+        // Electrode contacts: the measuring electrodes are pressed on both faces of the free-standing
+        // film, so every NPS particle whose surface lies within 2% of the thickness of a face touches
+        // that electrode, with the contact radius of a sphere flattened by the remaining distance
+        // (at least 0.1 r).
+        let mut wall_contacts = Vec::new();
+        let (zb, top) = (sim_box.z_bottom, sim_box.z_top);
+        let tol = 0.02 * (top - zb);
+        for (wall, face) in [(Wall::Bottom, zb), (Wall::Top, top)] {
+            for k in 0..n {
+                if self.phase[k] != Phase::Nps {
+                    continue;
+                }
+                let r = d.p.radius[k];
+                let z = d.p.pos[k].z;
+                let gap = if wall == Wall::Bottom {
+                    (z - r) - face
+                } else {
+                    face - (z + r)
+                };
+                if gap <= tol {
+                    let a = (r * (tol - gap).max(0.0)).sqrt().clamp(0.1 * r, r);
+                    let nf = if wall == Wall::Bottom {
+                        d.walls.bottom[k].normal_force
+                    } else {
+                        d.walls.top[k].normal_force
+                    };
+                    wall_contacts.push(WallContact {
+                        i: k as u32,
+                        wall,
+                        radius: a,
+                        normal_force: nf,
+                    });
+                }
+            }
+        }
+        let particles = ParticleArrays {
+            pos: d
+                .p
+                .pos
+                .iter()
+                .map(|x| [x.x.rem_euclid(d.lx), x.y.rem_euclid(d.ly), x.z])
+                .collect(),
+            radius: d.p.radius.clone(),
+            phase: self.phase.clone(),
+            orientation: d.p.quat.iter().map(|q| [q.x, q.y, q.z, q.w]).collect(),
+            vel: d.p.vel.iter().map(|v| v.to_array()).collect(),
+            force: d.p.force.iter().map(|v| v.to_array()).collect(),
+            stress,
+        };
+        let fibrils: Vec<Fibril> = fibs
+            .iter()
+            .map(|f| {
+                let (_, _, len) = fibril_vector(d, &f.a, &f.b);
+                Fibril {
+                    a: f.a,
+                    b: f.b,
+                    source: f.source,
+                    radius: f.law.radius,
+                    rest_length: f.law.rest_length,
+                    count: f.count,
+                    length: len,
+                    tension: f.tension,
+                    state: f.state,
+                }
+            })
+            .collect();
+        let fibril_contacts = fibril_crossings(d, &fibs);
+        Snapshot {
+            format: snapshot::SNAPSHOT_FORMAT.into(),
+            version: snapshot::SNAPSHOT_VERSION,
+            stage: stage.into(),
+            scenario: s.name.clone(),
+            seed: s.seed,
+            ptfe_wt_pct: self.achieved_wt_pct,
+            sim_box,
+            materials: SnapshotMaterials {
+                nps_sigma_ion: s.nps.sigma_ion_bulk,
+                nps_sigma_e: s.nps.sigma_e,
+                reduced_ptfe_sigma_e: s.ptfe.reduced_sigma_e,
+                nps_density: s.nps.density,
+                ptfe_density: s.ptfe.density,
+                fibril_strength: s.ptfe.fibril_strength,
+                fibril_yield: s.ptfe.fibril_yield,
+                ptfe_modulus: s.ptfe.youngs_modulus,
+                anchor_strength: s.ptfe.anchor_strength,
+                ptfe_bridge_strength: s.ptfe.bridge_strength,
+                nps_modulus: s.nps.youngs_modulus,
+                nps_poisson: s.nps.poisson,
+                nps_yield_pressure: s.nps.yield_pressure,
+                nps_surface_energy: s.nps.surface_energy,
+                nps_friction: s.nps.friction,
+            },
+            particles,
+            contacts,
+            wall_contacts,
+            fibrils,
+            fibril_contacts,
+        }
+    }
+}

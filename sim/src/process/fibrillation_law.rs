@@ -1,0 +1,279 @@
+//! The fibrillation law: how sheared PTFE lumps draw fibrils between the NPS grains they touch
+//! (critical strain from the temperature, first-order kinetics in the local shear strain past it,
+//! bundles of strands anchored on two grains, PTFE volume conserved exactly). The per-source
+//! bookkeeping is the [`PtfeSources`] resource; the drawing runs in the step's `EndOfStep` slot
+//! during fibrillation. docs/model.md, "Fibrillation law".
+
+use super::*;
+use crate::dem::fibril_law::{FibrilLawParams, FibrilLawState};
+use crate::dem::schedule::DemWorld;
+use crate::snapshot::{Anchor, FibrilState};
+use bevy_ecs::prelude::*;
+use glam::DVec3;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::f64::consts::PI;
+
+/// PTFE source bookkeeping and the fibrillation model's parameters (a resource).
+#[derive(Resource, Debug, Clone)]
+pub struct PtfeSources {
+    /// Accumulated local shear strain of each particle (only PTFE entries are used).
+    pub strain: Vec<f64>,
+    /// Fibrils drawn so far from each particle.
+    pub drawn: Vec<u32>,
+    /// Remaining PTFE volume of each source particle, m³.
+    pub volume: Vec<f64>,
+    /// Critical local shear strain for drawing at the current temperature (∞ below 19 °C).
+    pub critical_strain: f64,
+    /// Fibrillation rate κ: fraction of the remaining lump drawn per unit local shear strain past
+    /// the critical strain, per unit strain.
+    pub rate: f64,
+    /// PTFE volume of each source already due to be drawn but not yet spawned as a fibril, m³
+    /// (bookkeeping only: the volume stays in the lump until a fibril takes it).
+    pub pending: Vec<f64>,
+    /// NPS grains each source has touched during fibrillation, oldest first (at most
+    /// [`TOUCH_MEMORY`] distinct grains): a lump sheared through the packing smears PTFE onto the
+    /// grains it passes, and a fibril is drawn between a grain it touches now and one it touched.
+    pub touched: Vec<Vec<u32>>,
+    /// The intact fibril (bundle) each source has drawn between a pair of grains, keyed by
+    /// (source, lower grain, higher grain): strands drawn again between the same two grains join
+    /// it instead of spawning a new entity.
+    pub bundles: std::collections::HashMap<(u32, u32, u32), Entity>,
+    /// Initial fibril radius, m.
+    pub fibril_radius: f64,
+    /// Strands per model fibril (bundle multiplicity, dimensionless).
+    pub bundle: f64,
+    /// Fibril law.
+    pub law: FibrilLawParams,
+    /// Seed for the drawing RNG.
+    pub seed: u64,
+    /// Next fibril id.
+    pub next_id: u32,
+    /// Fibrils that failed during the current stage/pass.
+    pub broken_in_stage: u32,
+    /// Steps per strain-sampling window: local strains are measured from neighbour displacements
+    /// over this many steps (set by the fibrillation stage to 0.02 of imposed shear strain).
+    pub window: u64,
+    /// Steps taken in the current window.
+    pub window_steps: u64,
+    /// Particle positions at the start of the current window, m (empty: start a new window).
+    pub window_start: Vec<DVec3>,
+    /// Time steps between fibril-force evaluations (`numerics.fibril_force_interval`, ≥ 1): the
+    /// tensions in the external-force array are held in between (multiple time stepping).
+    pub force_interval: u64,
+    /// Evaluate the fibril forces at the next step whatever the interval (set when a stage starts
+    /// and when the film is turned, so that no held force outlives a change of frame).
+    pub force_refresh: bool,
+}
+impl PtfeSources {
+    /// Move `vol` (m³) of source `p`'s PTFE into a fibril: the lump and the volume due shrink by
+    /// it and one more draw is counted. Returns the lump's new radius, m.
+    fn take(&mut self, p: usize, vol: f64) -> f64 {
+        self.pending[p] = (self.pending[p] - vol).max(0.0);
+        self.volume[p] -= vol;
+        self.drawn[p] += 1;
+        lump_radius(self.volume[p])
+    }
+}
+
+/// Number of distinct NPS grains a PTFE source remembers having touched (the possible far anchors
+/// of the fibrils it draws).
+pub const TOUCH_MEMORY: usize = 8;
+
+/// Critical local shear strain for PTFE fibrillation at temperature `t_kelvin`.
+///
+/// Model (from Luo et al., RSC Adv. 2021: chains untwist above a strain of ~0.6, a stable oriented
+/// network forms above ~0.9, and the critical strain falls as temperature rises; no fibrillation below
+/// the 19 °C triclinic→hexagonal transition): ε_c = ∞ below 19 °C, then falls linearly from 0.9 at
+/// 19 °C to 0.4 at 100 °C and stays at 0.4 above.
+pub fn critical_fibrillation_strain(t_kelvin: f64) -> f64 {
+    let t_c = t_kelvin - 273.15;
+    if t_c < 19.0 {
+        return f64::INFINITY;
+    }
+    let s = ((t_c - 19.0) / (100.0 - 19.0)).clamp(0.0, 1.0);
+    0.9 - 0.5 * s
+}
+
+/// EndOfStep system (fibrillation only). Every `window` steps (0.02 of imposed shear strain), each
+/// PTFE particle P's local shear strain grows by the mean over its touching NPS grains k of
+/// |Δu_t,k| / (r_P + r_k), with Δu_t,k the part of k's displacement relative to P over the window
+/// that is tangential to the P–k line. Measuring displacements over a window rather than
+/// instantaneous velocities keeps contact rattling (which depends on the time step) out of the strain.
+/// Past ε_c(T) the lump's undrawn PTFE falls as exp(−κ (γ_P − ε_c)) (first-order kinetics, κ =
+/// `powder.ptfe.fibrillation_rate`); whenever the volume due covers one more fibril (bundle), it is
+/// drawn between two NPS neighbours of P (chosen by a per-particle RNG stream), anchored on their
+/// surfaces facing P, stress-free at creation, its volume n π r_f² L taken from P (P shrinks so
+/// PTFE volume is conserved exactly).
+pub(crate) fn draw_fibrils(
+    mut commands: Commands,
+    mut dem: ResMut<DemWorld>,
+    mut src: ResMut<PtfeSources>,
+    mut fibrils: Query<&mut FibrilC>,
+) {
+    let d = &mut dem.0;
+    if !src.critical_strain.is_finite() {
+        return;
+    }
+    let n = d.p.len();
+    if src.window_start.len() != n {
+        src.window_start = d.p.pos.clone();
+        src.window_steps = 0;
+        return;
+    }
+    src.window_steps += 1;
+    if src.window_steps < src.window {
+        return;
+    }
+    src.window_steps = 0;
+    // Displacement of every particle over the window (minimum image: a window moves particles far
+    // less than half the box).
+    let disp: Vec<DVec3> = (0..n)
+        .map(|k| d.wrap(d.p.pos[k] - src.window_start[k]))
+        .collect();
+    // Neighbour NPS lists of PTFE particles (touching), in pair order, and the local shear strain
+    // of the window: the tangential part of each neighbour's displacement relative to P.
+    let mut incr = vec![0.0f64; n];
+    let mut cnt = vec![0u32; n];
+    let mut neigh: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for pr in d.pairs.iter_touching() {
+        let (i, j) = (pr.i as usize, pr.j as usize);
+        let (pi, pj) = (d.p.material[i], d.p.material[j]);
+        for (p, k) in [(i, j), (j, i)] {
+            let (mp, mk) = if p == i { (pi, pj) } else { (pj, pi) };
+            if mp == MAT_PTFE && mk == MAT_NPS {
+                let nrm = d.min_image(k, p).normalize_or_zero();
+                let du = disp[k] - disp[p];
+                let ut = du - nrm * du.dot(nrm);
+                incr[p] += ut.length() / (d.p.radius[p] + d.p.radius[k]);
+                cnt[p] += 1;
+                neigh[p].push(k as u32);
+            }
+        }
+    }
+    src.window_start.copy_from_slice(&d.p.pos);
+    for (p, nb) in neigh.iter().enumerate() {
+        for &k in nb {
+            let t = &mut src.touched[p];
+            if let Some(at) = t.iter().position(|&x| x == k) {
+                t.remove(at);
+            } else if t.len() == TOUCH_MEMORY {
+                t.remove(0);
+            }
+            t.push(k);
+        }
+    }
+    let fr = src.fibril_radius;
+    // Bundles created in this window with their keys (spawned at the end, in creation order).
+    let mut fresh: Vec<((u32, u32, u32), FibrilC)> = Vec::new();
+    let mut fresh_of: std::collections::HashMap<(u32, u32, u32), usize> =
+        std::collections::HashMap::new();
+    for p in 0..n {
+        if cnt[p] == 0 || src.volume[p] <= 0.0 {
+            continue;
+        }
+        // First-order fibrillation kinetics on the local strain past ε_c: the lump's undrawn PTFE
+        // V_u = V − pending falls by the factor exp(−κ Δγ_eff) over the window.
+        let before = src.strain[p].max(src.critical_strain);
+        src.strain[p] += incr[p] / cnt[p] as f64;
+        let d_eff = (src.strain[p] - before).max(0.0);
+        if d_eff > 0.0 {
+            let undrawn = (src.volume[p] - src.pending[p]).max(0.0);
+            src.pending[p] += undrawn * -(-src.rate * d_eff).exp_m1();
+        }
+        // Spawn fibrils (bundles) while the volume due covers the next one (at most 64 per window;
+        // the rest waits for the next window).
+        for _ in 0..64 {
+            if src.touched[p].len() < 2 || src.volume[p] <= 0.0 || src.pending[p] <= 0.0 {
+                break;
+            }
+            let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(
+                src.seed,
+                ((p as u64) << 20) ^ src.drawn[p] as u64,
+            ));
+            // One end on a grain P touches now, the other on a grain it has touched (now or
+            // before): the PTFE smeared on the earlier grain is drawn out to the present one.
+            let nb = &neigh[p];
+            let a = nb[rng.random_range(0..nb.len())];
+            let t = &src.touched[p];
+            let mut b = t[rng.random_range(0..t.len())];
+            if a == b {
+                b = t[(t.iter().position(|&x| x == a).unwrap_or(0) + 1) % t.len()];
+            }
+            let anchor_on = |k: u32| -> Anchor {
+                let k = k as usize;
+                let world = d.min_image(p, k).normalize_or_zero() * d.p.radius[k];
+                Anchor {
+                    particle: k as u32,
+                    local: (d.p.quat[k].inverse() * world).to_array(),
+                }
+            };
+            // Strands drawn again between the same two grains join that pair's intact bundle
+            // (same anchors; they take the bundle's rest length and radius, so the volume
+            // n π r² L₀ added is exact).
+            let key = (p as u32, a.min(b), a.max(b));
+            let mut existing = fresh_of.get(&key).map(|&i| &mut fresh[i].1);
+            let mut stored;
+            if existing.is_none() {
+                stored = src.bundles.get(&key).and_then(|&e| fibrils.get_mut(e).ok());
+                existing = stored.as_deref_mut();
+            }
+            if let Some(f) = existing.filter(|f| f.state == FibrilState::Intact) {
+                let nb = src.bundle;
+                let vol = nb * f.law.area() * f.law.rest_length;
+                // Wait until the volume due covers a strand; a spent lump gives no more.
+                if vol > src.volume[p] || (vol > src.pending[p] && src.pending[p] < src.volume[p]) {
+                    break;
+                }
+                f.count += nb;
+                d.p.radius[p] = src.take(p, vol);
+                continue;
+            }
+            let (aa, ab) = (anchor_on(a), anchor_on(b));
+            let (_, _, len) = fibril_vector(d, &aa, &ab);
+            if len <= 0.0 {
+                break;
+            }
+            let nb = src.bundle;
+            let vol = nb * PI * fr * fr * len;
+            if vol > src.pending[p] && src.pending[p] < src.volume[p] {
+                break;
+            }
+            let (vol, radius) = if vol <= src.volume[p] {
+                (vol, fr)
+            } else {
+                // The last bundle takes whatever is left; its strands' radius follows from n π r² L = V.
+                (src.volume[p], (src.volume[p] / (nb * PI * len)).sqrt())
+            };
+            d.p.radius[p] = src.take(p, vol);
+            let id = src.next_id;
+            src.next_id += 1;
+            fresh_of.insert(key, fresh.len());
+            fresh.push((
+                key,
+                FibrilC {
+                    id,
+                    a: aa,
+                    b: ab,
+                    source: p as u32,
+                    law: FibrilLawState {
+                        rest_length: len,
+                        radius,
+                    },
+                    count: nb,
+                    tension: 0.0,
+                    length: len,
+                    state: FibrilState::Intact,
+                },
+            ));
+        }
+    }
+    for (key, f) in fresh {
+        let e = commands.spawn(f).id();
+        src.bundles.insert(key, e);
+    }
+}
+
+pub(crate) fn lump_radius(volume: f64) -> f64 {
+    (volume.max(0.0) * 3.0 / (4.0 * PI)).cbrt().max(1e-12)
+}

@@ -1,0 +1,235 @@
+//! What the process measures on the film: thickness, relative density, fibril statistics, PTFE
+//! dispersion, and the per-stage and per-pass reports.
+
+use super::*;
+use crate::dem::schedule::DemWorld;
+use crate::snapshot::{FibrilState, Phase};
+use std::f64::consts::PI;
+
+/// Per-stage, per-pass report of the calender.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PassReport {
+    /// Pass number (1-based); correction passes continue the numbering.
+    pub pass: usize,
+    /// Whether this pass was added to reach the target thickness.
+    pub correction: bool,
+    /// Roll gap, µm.
+    pub gap_um: f64,
+    /// Thickness after springback, µm.
+    pub thickness_um: f64,
+    /// Relative density after springback.
+    pub relative_density: f64,
+    /// Springback: thickness gained on release, % of the thickness under the roll.
+    pub springback_pct: f64,
+    /// Peak wall pressure, MPa.
+    pub peak_pressure_mpa: f64,
+    /// Fibril orientation order parameter ⟨P2(cos θ)⟩ with respect to MD.
+    pub fibril_orientation_md: f64,
+    /// Fibrils that broke or detached in this pass.
+    pub fibrils_broken: u32,
+    /// MD box length after the pass, µm.
+    pub lx_um: f64,
+    /// Largest inertial number seen in the pass.
+    pub inertial_number: f64,
+    /// Wall-clock time of the pass (closing, hold, release, relaxation), s.
+    pub wall_seconds: f64,
+}
+
+/// Summary of one stage.
+#[derive(Debug, Clone, serde::Serialize, Default)]
+pub struct StageSummary {
+    /// Stage name.
+    pub stage: String,
+    /// DEM steps.
+    pub steps: u64,
+    /// Neighbour-list rebuilds during the stage (a particle moved half the skin since the last).
+    pub neighbour_rebuilds: u64,
+    /// Wall time, s.
+    pub wall_seconds: f64,
+    /// Particles (NPS, PTFE).
+    pub nps_particles: usize,
+    /// PTFE source particles.
+    pub ptfe_particles: usize,
+    /// Intact fibrils at the end.
+    pub fibrils_intact: usize,
+    /// Fibrils broken or detached during the stage.
+    pub fibrils_failed: u32,
+    /// Strands in the intact fibrils (Σ bundle counts), dimensionless.
+    pub fibril_strands: f64,
+    /// Fraction of the PTFE volume held by intact fibrils, dimensionless (the rest is in the
+    /// lumps and in broken fibrils).
+    pub ptfe_fibrillated_fraction: f64,
+    /// Mean intact fibril length, µm.
+    pub fibril_mean_length_um: f64,
+    /// Mean fibril radius, nm.
+    pub fibril_mean_radius_nm: f64,
+    /// ⟨P2⟩ of fibrils w.r.t. MD.
+    pub fibril_orientation_md: f64,
+    /// Fraction of PTFE particles touching two or more NPS particles (dispersion).
+    pub ptfe_dispersion: f64,
+    /// Film thickness at the end, µm.
+    pub thickness_um: f64,
+    /// Relative density at the end.
+    pub relative_density: f64,
+    /// Largest inertial number of the stage.
+    pub inertial_number: f64,
+    /// PTFE mass conservation error (relative) at the end of the stage.
+    pub ptfe_mass_error: f64,
+    /// Calender passes (calender stage only).
+    pub passes: Vec<PassReport>,
+    /// Pellet pressing pressure reached, MPa (pellet only).
+    pub peak_pressure_mpa: f64,
+    /// Shear or compaction rate actually simulated, 1/s: the scenario's rate capped at the
+    /// quasi-static rate (see [`FilmSim::quasi_static_rate`]).
+    pub simulated_rate_per_s: f64,
+    /// Fraction of the intact fibrils at the end of the stage that are evaluated every step because
+    /// a held tension would lag their motion by more than [`FIBRIL_HOLD_PHASE`] (the rest are
+    /// evaluated every `numerics.fibril_force_interval` steps), dimensionless.
+    pub fibril_stiff_fraction: f64,
+}
+
+impl FilmSim {
+    /// Film thickness, m: the 99th percentile of the tops of the film's particles (radius ≥
+    /// [`FilmSim::film_radius_floor`]) above the bottom wall (robust to a few loose particles on
+    /// the surface).
+    pub fn thickness(&self) -> f64 {
+        let d = self.dem();
+        let floor = self.film_radius_floor();
+        let mut tops: Vec<f64> =
+            d.p.pos
+                .iter()
+                .zip(&d.p.radius)
+                .filter(|(_, r)| **r >= floor)
+                .map(|(x, r)| x.z + r - d.walls.z_bottom)
+                .collect();
+        tops.sort_by(f64::total_cmp);
+        let k = ((tops.len() as f64 * 0.99) as usize).min(tops.len() - 1);
+        tops[k]
+    }
+
+    /// Relative density: solid (particles + fibrils) volume over lx·ly·thickness.
+    pub fn relative_density(&mut self) -> f64 {
+        let t = self.thickness();
+        let d = self.dem();
+        let vp: f64 = d.p.radius.iter().map(|r| 4.0 / 3.0 * PI * r * r * r).sum();
+        let (lx, ly) = (d.lx, d.ly);
+        let mut q = self.world.query::<&FibrilC>();
+        let vf: f64 = q
+            .iter(&self.world)
+            .filter(|f| f.state == FibrilState::Intact)
+            .map(|f| f.count * f.law.volume())
+            .sum();
+        (vp + vf) / (lx * ly * t)
+    }
+
+    /// (intact count, mean length m, ⟨P2⟩ w.r.t. MD, mean radius m) of the fibrils.
+    pub fn fibril_stats(&mut self) -> (usize, f64, f64, f64) {
+        let mut q = self.world.query::<&FibrilC>();
+        let (mut n, mut l, mut p2, mut r) = (0usize, 0.0, 0.0, 0.0);
+        let dem = &self.world.resource::<DemWorld>().0;
+        for f in q.iter(&self.world) {
+            if f.state != FibrilState::Intact {
+                continue;
+            }
+            let (_, u, len) = fibril_vector(dem, &f.a, &f.b);
+            n += 1;
+            l += len;
+            r += f.law.radius;
+            let c = u.x;
+            p2 += 1.5 * c * c - 0.5;
+        }
+        if n == 0 {
+            return (0, 0.0, 0.0, 0.0);
+        }
+        (n, l / n as f64, p2 / n as f64, r / n as f64)
+    }
+
+    pub(crate) fn summary(&mut self, name: &str) -> StageSummary {
+        let (nf, len, p2, rad) = self.fibril_stats();
+        let v = self.ptfe_volume();
+        let err = if self.ptfe_volume0 > 0.0 {
+            (v - self.ptfe_volume0).abs() / self.ptfe_volume0
+        } else {
+            0.0
+        };
+        let disp = self.ptfe_dispersion();
+        let failed = self.world.resource::<PtfeSources>().broken_in_stage;
+        let (mut strands, mut fib_vol) = (0.0, 0.0);
+        for f in self.world.query::<&FibrilC>().iter(&self.world) {
+            if f.state == FibrilState::Intact {
+                strands += f.count;
+                fib_vol += f.count * f.law.area() * f.law.rest_length;
+            }
+        }
+        StageSummary {
+            stage: name.into(),
+            nps_particles: self.phase.iter().filter(|p| **p == Phase::Nps).count(),
+            ptfe_particles: self.phase.iter().filter(|p| **p == Phase::Ptfe).count(),
+            fibrils_intact: nf,
+            fibrils_failed: failed,
+            fibril_strands: strands,
+            ptfe_fibrillated_fraction: if v > 0.0 { fib_vol / v } else { 0.0 },
+            fibril_mean_length_um: len * 1e6,
+            fibril_mean_radius_nm: rad * 1e9,
+            fibril_orientation_md: p2,
+            ptfe_dispersion: disp,
+            thickness_um: self.thickness() * 1e6,
+            relative_density: self.relative_density(),
+            ptfe_mass_error: err,
+            fibril_stiff_fraction: self.fibril_stiff_fraction(),
+            ..Default::default()
+        }
+    }
+
+    /// Fraction of the intact fibrils (bundles) stiff enough to be evaluated every step rather than
+    /// held: ω·Δt_hold > [`FIBRIL_HOLD_PHASE`], with ω = sqrt(k/m_red) for the bundle's elastic
+    /// stiffness k = n E π r² / L₀ and Δt_hold = `numerics.fibril_force_interval` · dt; 0 without
+    /// fibrils or with an interval of 1.
+    pub fn fibril_stiff_fraction(&mut self) -> f64 {
+        let (e, interval) = {
+            let src = self.world.resource::<PtfeSources>();
+            (src.law.modulus, src.force_interval)
+        };
+        let mut q = self.world.query::<&FibrilC>();
+        let d = &self.world.resource::<DemWorld>().0;
+        let hold = interval as f64 * d.dt;
+        let (mut n, mut stiff) = (0usize, 0usize);
+        for f in q.iter(&self.world) {
+            if f.state != FibrilState::Intact {
+                continue;
+            }
+            n += 1;
+            if interval > 1 && hold_phase(d, f, e, hold) > FIBRIL_HOLD_PHASE {
+                stiff += 1;
+            }
+        }
+        if n == 0 {
+            0.0
+        } else {
+            stiff as f64 / n as f64
+        }
+    }
+
+    /// Fraction of PTFE particles touching two or more NPS particles.
+    pub fn ptfe_dispersion(&self) -> f64 {
+        let d = self.dem();
+        let mut cnt = vec![0u32; d.p.len()];
+        for pr in d.pairs.iter_touching() {
+            let (i, j) = (pr.i as usize, pr.j as usize);
+            if self.phase[i] == Phase::Ptfe && self.phase[j] == Phase::Nps {
+                cnt[i] += 1;
+            }
+            if self.phase[j] == Phase::Ptfe && self.phase[i] == Phase::Nps {
+                cnt[j] += 1;
+            }
+        }
+        let n = self.phase.iter().filter(|p| **p == Phase::Ptfe).count();
+        if n == 0 {
+            return 0.0;
+        }
+        (0..d.p.len())
+            .filter(|&k| self.phase[k] == Phase::Ptfe && cnt[k] >= 2)
+            .count() as f64
+            / n as f64
+    }
+}

@@ -1,0 +1,362 @@
+//! The film (and pellet) process on the DEM core: particle generation, mixing, fibrillation,
+//! calendering, pellet pressing, and the snapshot of the result. The model is documented in
+//! `docs/model.md`; the equations are repeated next to the code that uses them.
+//!
+//! Fibrils are ECS entities ([`FibrilC`]) anchored to particles; their tensions are computed in the
+//! step's `PreForce` slot (into the engine's external-force array, summed in entity order), and
+//! fibril drawing from PTFE sources runs in `EndOfStep`, both with run conditions on the active stage.
+
+use super::packing::random_packing;
+use super::*;
+use crate::dem::contact::rayleigh_time;
+use crate::dem::engine::{Dem, ParticleState};
+use crate::dem::fibril_law::FibrilLawParams;
+use crate::dem::schedule::{run_steps, step_schedule, world_with, DemWorld, StepSet};
+use crate::scenario::{Product, Scenario};
+use crate::snapshot::{Phase, Snapshot};
+use bevy_ecs::prelude::*;
+use glam::DVec3;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal};
+use std::f64::consts::PI;
+
+/// The process simulation: an ECS world holding the DEM engine and the fibril entities.
+pub struct FilmSim {
+    /// The world.
+    pub world: World,
+    /// The step schedule with the stage systems plugged in.
+    pub schedule: Schedule,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Phase per particle.
+    pub phase: Vec<Phase>,
+    /// Total PTFE volume at set-up, m³ (the conserved quantity).
+    pub ptfe_volume0: f64,
+    /// Achieved PTFE wt%.
+    pub achieved_wt_pct: f64,
+    /// Scaled densities (kg/m³) NPS, PTFE.
+    pub scaled_density: [f64; 2],
+    /// Snapshots taken after each calender pass (drained by the pipeline).
+    pub pass_snapshots: Vec<Snapshot>,
+}
+
+/// Seed of a named subsystem's RNG stream derived from the scenario seed (SplitMix64 of seed ⊕ tag).
+pub fn stream_seed(seed: u64, tag: u64) -> u64 {
+    let mut z = seed ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Draw NPS diameters (m) from the truncated lognormal until `mass` (kg) of NPS is reached.
+pub fn draw_nps_diameters<R: Rng>(s: &Scenario, mass: f64, rng: &mut R) -> Vec<f64> {
+    let ln = LogNormal::new(s.nps.d50.ln(), s.nps.gsd.ln().max(1e-12))
+        .expect("validated lognormal parameters");
+    let mut out = Vec::new();
+    let mut m = 0.0;
+    while m < mass {
+        let d: f64 = ln.sample(rng);
+        if d < s.nps.d_min || d > s.nps.d_max {
+            continue;
+        }
+        let md = s.nps.density * PI / 6.0 * d * d * d;
+        if m + md > mass && m + 0.5 * md > mass {
+            break;
+        }
+        m += md;
+        out.push(d);
+    }
+    out
+}
+
+/// Indices of the particles at `pos` (radii `radii`, m) sorted by (layer, row, x): layers and rows
+/// one largest diameter thick, in z and in y (wrapped into the periodic box `lx` × `ly`, m), and x
+/// within a row.
+fn spatial_order(pos: &[DVec3], radii: &[f64], lx: f64, ly: f64) -> Vec<usize> {
+    let cell = 2.0 * radii.iter().cloned().fold(0.0, f64::max);
+    let zmin = pos.iter().map(|p| p.z).fold(f64::INFINITY, f64::min);
+    let key = |k: usize| {
+        let p = pos[k];
+        (
+            ((p.z - zmin) / cell) as u64,
+            (p.y.rem_euclid(ly) / cell) as u64,
+            p.x.rem_euclid(lx),
+        )
+    };
+    let mut order: Vec<usize> = (0..pos.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (key(a), key(b));
+        (ka.0, ka.1)
+            .cmp(&(kb.0, kb.1))
+            .then(ka.2.total_cmp(&kb.2))
+            .then(a.cmp(&b))
+    });
+    order
+}
+
+impl FilmSim {
+    /// Generate particles and the initial random packing for a scenario.
+    pub fn new(s: &Scenario) -> Result<Self, ProcessError> {
+        let area = s.domain.lx * s.domain.ly;
+        let total_mass = s.domain.mass_loading * area;
+        let film = s.product == Product::Film;
+        let wt = if film { s.ptfe.wt_pct / 100.0 } else { 0.0 };
+        let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(s.seed, 1));
+        let nps_d = draw_nps_diameters(s, total_mass * (1.0 - wt), &mut rng);
+        if nps_d.is_empty() {
+            return Err(ProcessError::Setup("the domain holds no NPS particle: raise domain.mass_loading_mg_cm2 or the box size".into()));
+        }
+        let nps_mass: f64 = nps_d
+            .iter()
+            .map(|d| s.nps.density * PI / 6.0 * d * d * d)
+            .sum();
+        // PTFE lumps: count from the lump size, diameter adjusted so the PTFE mass honours wt%
+        // exactly against the NPS mass actually drawn.
+        let ptfe_mass = if wt > 0.0 {
+            nps_mass * wt / (1.0 - wt)
+        } else {
+            0.0
+        };
+        let lump_m = s.ptfe.density * PI / 6.0 * s.ptfe.lump_diameter.powi(3);
+        let n_lumps = if ptfe_mass > 0.0 {
+            ((ptfe_mass / lump_m).round() as usize).max(1)
+        } else {
+            0
+        };
+        let lump_d = if n_lumps > 0 {
+            (6.0 * ptfe_mass / (PI * s.ptfe.density * n_lumps as f64)).cbrt()
+        } else {
+            0.0
+        };
+        let mut radii: Vec<f64> = nps_d.iter().map(|d| 0.5 * d).collect();
+        let mut phase = vec![Phase::Nps; radii.len()];
+        radii.extend(std::iter::repeat_n(0.5 * lump_d, n_lumps));
+        phase.extend(std::iter::repeat_n(Phase::Ptfe, n_lumps));
+        let solid_v: f64 = radii.iter().map(|r| 4.0 / 3.0 * PI * r * r * r).sum();
+        let h0 = solid_v / (s.domain.initial_solid_fraction * area);
+        let mut prng = ChaCha8Rng::seed_from_u64(stream_seed(s.seed, 2));
+        let pos = random_packing(&radii, s.domain.lx, s.domain.ly, 0.0, h0, &mut prng)?;
+        // Number the particles in space order (layer by layer through the thickness, then by rows
+        // across, then along MD), so that neighbours sit close in memory for the contact and fibril
+        // loops. The order stays good under shear (particles at one height move together) and the
+        // calender's affine MD stretch.
+        let order = spatial_order(&pos, &radii, s.domain.lx, s.domain.ly);
+        let pos: Vec<DVec3> = order.iter().map(|&k| pos[k]).collect();
+        let radii: Vec<f64> = order.iter().map(|&k| radii[k]).collect();
+        let phase: Vec<Phase> = order.iter().map(|&k| phase[k]).collect();
+        let ms = s.numerics.mass_scaling;
+        let dens = [s.nps.density * ms, s.ptfe.density * ms];
+        let mut p = ParticleState::default();
+        for k in 0..radii.len() {
+            let r = radii[k];
+            let (mat, rho) = if phase[k] == Phase::Nps {
+                (MAT_NPS, dens[0])
+            } else {
+                (MAT_PTFE, dens[1])
+            };
+            p.push(pos[k], r, rho * 4.0 / 3.0 * PI * r * r * r, mat);
+        }
+        // Time step: a fraction of the smallest Rayleigh time over the materials (scaled densities).
+        let rmin = radii.iter().cloned().fold(f64::INFINITY, f64::min);
+        let mut tr = rayleigh_time(rmin, dens[0], s.nps.youngs_modulus, s.nps.poisson);
+        if n_lumps > 0 {
+            tr = tr.min(rayleigh_time(
+                0.5 * lump_d,
+                dens[1],
+                s.ptfe.youngs_modulus,
+                s.ptfe.poisson,
+            ));
+        }
+        let dt = s.numerics.rayleigh_fraction * tr;
+        let skin = s.numerics.skin_fraction * 2.0 * rmin;
+        let mut dem = Dem::new(
+            p,
+            pair_table(s),
+            3,
+            s.domain.lx,
+            s.domain.ly,
+            0.0,
+            h0,
+            MAT_WALL,
+            dt,
+            skin,
+        );
+        dem.stage = "setup".into();
+        dem.rebuild()?;
+        let n = radii.len();
+        let ptfe_vol: f64 = (0..n)
+            .filter(|&k| phase[k] == Phase::Ptfe)
+            .map(|k| 4.0 / 3.0 * PI * radii[k].powi(3))
+            .sum();
+        let mut world = world_with(dem);
+        world.insert_resource(ActiveStage::Idle);
+        let law = FibrilLawParams::from_strengths(
+            s.ptfe.youngs_modulus,
+            s.ptfe.fibril_yield,
+            s.ptfe.fibril_strength,
+            s.ptfe.anchor_strength,
+            s.ptfe.fibril_radius,
+        );
+        world.insert_resource(PtfeSources {
+            strain: vec![0.0; n],
+            drawn: vec![0; n],
+            volume: (0..n)
+                .map(|k| {
+                    if phase[k] == Phase::Ptfe {
+                        4.0 / 3.0 * PI * radii[k].powi(3)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+            critical_strain: f64::INFINITY,
+            rate: s.ptfe.fibrillation_rate,
+            pending: vec![0.0; n],
+            touched: vec![Vec::new(); n],
+            bundles: std::collections::HashMap::new(),
+            fibril_radius: s.ptfe.fibril_radius,
+            bundle: s.ptfe.fibrils_per_bundle,
+            law,
+            seed: stream_seed(s.seed, 3),
+            next_id: 0,
+            broken_in_stage: 0,
+            window: 50,
+            window_steps: 0,
+            window_start: Vec::new(),
+            force_interval: u64::from(s.numerics.fibril_force_interval.max(1)),
+            force_refresh: true,
+        });
+        let mut schedule = step_schedule();
+        let fib_active =
+            |st: Res<ActiveStage>| matches!(*st, ActiveStage::Fibrillation | ActiveStage::Calender);
+        schedule.add_systems(fibril_forces.in_set(StepSet::PreForce).run_if(fib_active));
+        schedule.add_systems(
+            draw_fibrils
+                .in_set(StepSet::EndOfStep)
+                .run_if(|st: Res<ActiveStage>| *st == ActiveStage::Fibrillation),
+        );
+        let achieved = if n_lumps > 0 {
+            100.0 * ptfe_mass / (ptfe_mass + nps_mass)
+        } else {
+            0.0
+        };
+        Ok(FilmSim {
+            world,
+            schedule,
+            scenario: s.clone(),
+            phase,
+            ptfe_volume0: ptfe_vol,
+            achieved_wt_pct: achieved,
+            scaled_density: dens,
+            pass_snapshots: Vec::new(),
+        })
+    }
+
+    /// The engine.
+    pub fn dem(&self) -> &Dem {
+        &self.world.resource::<DemWorld>().0
+    }
+    /// The engine, mutable.
+    pub fn dem_mut(&mut self) -> &mut Dem {
+        &mut self.world.resource_mut::<DemWorld>().into_inner().0
+    }
+
+    pub(crate) fn run_chunked(
+        &mut self,
+        steps: u64,
+        stage: &str,
+        progress: Progress,
+        base: f64,
+        span: f64,
+    ) -> Result<(), ProcessError> {
+        self.run_chunked_with(steps, 200, stage, progress, (base, span), |_| {})
+    }
+
+    /// `steps` steps in chunks of `chunk`, calling `after` on the simulation after each chunk and
+    /// reporting progress from `base` to `base + span` (`(base, span)`, fractions of the stage).
+    pub(crate) fn run_chunked_with(
+        &mut self,
+        steps: u64,
+        chunk: u64,
+        stage: &str,
+        progress: Progress,
+        (base, span): (f64, f64),
+        mut after: impl FnMut(&mut Self),
+    ) -> Result<(), ProcessError> {
+        let mut done = 0;
+        while done < steps {
+            let k = chunk.min(steps - done);
+            run_steps(&mut self.world, &mut self.schedule, k)?;
+            after(self);
+            done += k;
+            progress(stage, base + span * done as f64 / steps.max(1) as f64);
+        }
+        Ok(())
+    }
+
+    /// Free relaxation of a released film (no top wall) for `steps` time steps: the film's
+    /// rigid-body z velocity is removed every 100 steps ([`Dem::remove_drift_z`]) and at the end
+    /// it is set down on the bottom wall ([`Dem::rest_on_bottom`]), so that the thickness measured
+    /// after it is the film's own (springback), not the height it drifted to. Progress is reported
+    /// for `stage` from `range.0` to `range.0 + range.1` (fractions of the stage).
+    ///
+    /// # Errors
+    /// A DEM failure during the steps ([`ProcessError`]).
+    pub fn relax_free(
+        &mut self,
+        steps: u64,
+        stage: &str,
+        progress: Progress,
+        range: (f64, f64),
+    ) -> Result<(), ProcessError> {
+        let floor = self.film_radius_floor();
+        self.dem_mut().remove_drift_z(floor);
+        self.run_chunked_with(steps, 100, stage, progress, range, |sim| {
+            sim.dem_mut().remove_drift_z(floor)
+        })?;
+        self.dem_mut().rest_on_bottom(floor);
+        Ok(())
+    }
+
+    /// Inertial number I = γ̇ d / sqrt(p / ρ) with the scaled density (quasi-static when I ≪ 1).
+    pub fn inertial_number(&self, rate: f64, pressure: f64) -> f64 {
+        let d = self.scenario.nps.d50;
+        rate * d / (pressure.max(1.0) / self.scaled_density[0]).sqrt()
+    }
+
+    /// Strain rate, 1/s, at which a packing under `pressure` (Pa) deforms at the scenario's largest
+    /// inertial number: γ̇_qs = I_max · sqrt(p / ρ_s) / d50 (GDR MiDi, Eur. Phys. J. E 14, 341, 2004),
+    /// with the scaled density ρ_s. Stages never drive the packing faster than this: the simulated
+    /// rate is min(scenario rate, γ̇_qs), so the result is the quasi-static one the real (much
+    /// slower) process gives, whatever the mass scaling.
+    pub fn quasi_static_rate(&self, pressure: f64) -> f64 {
+        let d = self.scenario.nps.d50;
+        self.scenario.numerics.max_inertial_number
+            * (pressure.max(1.0) / self.scaled_density[0]).sqrt()
+            / d
+    }
+
+    /// Rate, 1/s, a stage actually simulates for a scenario rate `rate` (1/s) under `pressure` (Pa):
+    /// `min(rate, γ̇_qs(p))`.
+    pub fn simulated_rate(&self, rate: f64, pressure: f64) -> f64 {
+        rate.min(self.quasi_static_rate(pressure))
+    }
+
+    /// Total PTFE volume now (sources + fibrils), m³.
+    pub fn ptfe_volume(&mut self) -> f64 {
+        let src: f64 = self.world.resource::<PtfeSources>().volume.iter().sum();
+        let mut q = self.world.query::<&FibrilC>();
+        let fib: f64 = q.iter(&self.world).map(|f| f.count * f.law.volume()).sum();
+        src + fib
+    }
+
+    /// Smallest radius of a particle that is part of the film, m: a twentieth of the smallest NPS
+    /// diameter. Only PTFE lumps drawn down to under 0.2 % of their volume are smaller; such a
+    /// spent lump keeps its mass but has no contacts left, so it no longer takes part in the film
+    /// (thickness, drift removal).
+    pub fn film_radius_floor(&self) -> f64 {
+        0.05 * self.scenario.nps.d_min
+    }
+}

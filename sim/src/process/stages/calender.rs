@@ -1,0 +1,237 @@
+//! The calender: passes through a closing roll gap (MD elongation, a quasi-static release, free
+//! springback), 90° turns between passes, and correction passes to the target thickness.
+
+use super::super::*;
+use crate::dem::engine::WallDrive;
+use crate::dem::schedule::run_steps;
+use bevy_ecs::prelude::*;
+use glam::{DQuat, DVec3};
+
+/// Wall pressure, Pa, the roll backs off to when it releases the film after a pass (the pass ends
+/// its unloading once the averaged wall load is at or below it).
+const RELEASE_PRESSURE: f64 = 1.0e3;
+
+impl FilmSim {
+    /// Compress the film to `gap` (m) at the calender strain rate, elongating MD, then release the roll
+    /// and let the film spring back. Returns the pass report.
+    fn calender_pass(
+        &mut self,
+        pass: usize,
+        gap: f64,
+        correction: bool,
+        progress: Progress,
+    ) -> Result<PassReport, ProcessError> {
+        let t0 = std::time::Instant::now();
+        let c = self.scenario.calender.clone();
+        self.world.resource_mut::<PtfeSources>().broken_in_stage = 0;
+        let name = format!("calender pass {pass}");
+        {
+            let d = self.dem_mut();
+            d.stage = name.clone();
+            d.walls.top_active = true;
+            // Put the roll just above the film if it was lifted.
+            let top = d.film_top();
+            if d.walls.z_top > top {
+                d.walls.z_top = top;
+            }
+        }
+        let h_start = self.dem().walls.z_top - self.dem().walls.z_bottom;
+        // The dough's confining pressure is the floor of the pressure that sets the quasi-static rate
+        // (a loose film under the roll is held at least that hard).
+        let p_floor = self.scenario.fibrillation.confining_pressure.max(1.0e4);
+        let mut peak: f64 = 0.0;
+        let mut i_max: f64 = 0.0;
+        if gap < h_start {
+            // Roll closing: each 50-step chunk the wall speed is set from the current wall pressure,
+            // ε̇ = min(scenario rate, γ̇_qs(p)), so the film is pressed at the largest inertial number
+            // allowed, whatever its stiffness so far.
+            let chunk = 50u64;
+            let mut h_prev = h_start;
+            let mut steps = 0u64;
+            loop {
+                let (p_now, h) = {
+                    let d = self.dem();
+                    (
+                        (d.walls.top_force_avg / (d.lx * d.ly)).max(p_floor),
+                        d.walls.z_top - d.walls.z_bottom,
+                    )
+                };
+                if h <= gap {
+                    break;
+                }
+                let rate = self.simulated_rate(c.strain_rate, p_now);
+                i_max = i_max.max(self.inertial_number(rate, p_now));
+                self.dem_mut().walls.top_drive =
+                    WallDrive::Velocity(DVec3::new(0.0, 0.0, -rate * h));
+                run_steps(&mut self.world, &mut self.schedule, chunk)?;
+                steps += chunk;
+                let d = self.dem_mut();
+                if d.walls.z_top - d.walls.z_bottom <= gap {
+                    d.walls.z_top = d.walls.z_bottom + gap;
+                }
+                let h = d.walls.z_top - d.walls.z_bottom;
+                // MD elongation: Lx ← Lx (h_prev/h)^α.
+                if c.md_elongation_exponent > 0.0 && h < h_prev {
+                    d.stretch_x((h_prev / h).powf(c.md_elongation_exponent));
+                }
+                h_prev = h;
+                peak = peak.max(d.walls.top_force / (d.lx * d.ly));
+                let frac = ((h_start - h) / (h_start - gap)).clamp(0.0, 1.0);
+                progress(&name, 0.6 * frac);
+                if steps > 50_000_000 {
+                    return Err(ProcessError::Setup(format!(
+                        "{name}: the roll did not reach the {:.1} µm gap in {steps} steps",
+                        gap * 1e6
+                    )));
+                }
+            }
+        }
+        // Hold at the gap briefly.
+        let relax = self.scenario.numerics.relax_steps;
+        self.dem_mut().walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
+        self.run_chunked(relax / 4, &name, progress, 0.6, 0.05)?;
+        // Thickness under the roll, measured like the free thickness (99th percentile of tops), so
+        // that springback compares like with like.
+        let loaded = self.thickness();
+        peak = peak.max({
+            let d = self.dem();
+            d.walls.top_force / (d.lx * d.ly)
+        });
+        // Quasi-static release: the roll backs off under force control toward zero load, never faster
+        // than the quasi-static rate at the dough's confining pressure, so the film springs back
+        // against a retreating surface instead of being let go at full load.
+        {
+            let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
+            let v_up = self.quasi_static_rate(p_floor) * h;
+            let d = self.dem_mut();
+            d.walls.top_drive = WallDrive::Pressure {
+                pressure: RELEASE_PRESSURE,
+                max_speed: v_up,
+                shear: DVec3::ZERO,
+            };
+        }
+        let chunk = 100u64;
+        let mut done = 0u64;
+        let unload_max = 4 * relax.max(chunk);
+        // The released film must not ride the retreating roll up as a body (see relax_free).
+        let floor = self.film_radius_floor();
+        while done < unload_max {
+            run_steps(&mut self.world, &mut self.schedule, chunk)?;
+            self.dem_mut().remove_drift_z(floor);
+            done += chunk;
+            let d = self.dem();
+            if d.walls.top_force_avg <= RELEASE_PRESSURE * d.lx * d.ly {
+                break;
+            }
+            progress(&name, 0.65 + 0.1 * done as f64 / unload_max as f64);
+        }
+        {
+            let d = self.dem_mut();
+            d.walls.top_active = false;
+            d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
+        }
+        self.relax_free(relax, &name, progress, (0.75, 0.25))?;
+        let thick = self.thickness();
+        let report = PassReport {
+            pass,
+            correction,
+            gap_um: gap * 1e6,
+            thickness_um: thick * 1e6,
+            relative_density: self.relative_density(),
+            springback_pct: 100.0 * (thick - loaded) / loaded,
+            peak_pressure_mpa: peak * 1e-6,
+            fibril_orientation_md: self.fibril_stats().2,
+            fibrils_broken: self.world.resource::<PtfeSources>().broken_in_stage,
+            lx_um: self.dem().lx * 1e6,
+            inertial_number: i_max,
+            wall_seconds: t0.elapsed().as_secs_f64(),
+        };
+        // Top wall parked at the film surface for the snapshot.
+        let d = self.dem_mut();
+        d.walls.z_top = d.walls.z_bottom + thick;
+        Ok(report)
+    }
+
+    /// Rotate the film 90° in-plane (fold-and-turn between passes): (x, y) → (y, Lx − x).
+    pub fn turn_90(&mut self) {
+        // Held fibril forces point along the old axes: evaluate them afresh at the next step.
+        self.world.resource_mut::<PtfeSources>().force_refresh = true;
+        let d = self.dem_mut();
+        let (lx, ly) = (d.lx, d.ly);
+        // Positions map (x, y) → (y, Lx − x): a rotation by −90° about z; vectors and orientations
+        // must turn the same way.
+        let q = DQuat::from_rotation_z(-std::f64::consts::FRAC_PI_2);
+        for k in 0..d.p.len() {
+            let x = d.p.pos[k];
+            d.p.pos[k] = DVec3::new(x.y, lx - x.x, x.z);
+            d.p.vel[k] = q * d.p.vel[k];
+            d.p.omega[k] = q * d.p.omega[k];
+            d.p.quat[k] = (q * d.p.quat[k]).normalize();
+        }
+        d.pairs.rotate_history(q);
+        d.walls.rotate_history(q);
+        d.lx = ly;
+        d.ly = lx;
+        // Rebuild with the contact history carried over (pairs keep their (i, j) keys; the image
+        // shifts are recomputed), so plastic necks and tangential springs survive the turn.
+        let _ = d.rebuild();
+    }
+
+    /// The calender stage: every pass of the schedule, then correction passes until the film is
+    /// within 2% of the target thickness (at most 4), like an operator closing the gap.
+    pub fn calender(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
+        let t0 = std::time::Instant::now();
+        *self.world.resource_mut::<ActiveStage>() = ActiveStage::Calender;
+        self.world.resource_mut::<PtfeSources>().force_refresh = true;
+        let c = self.scenario.calender.clone();
+        let (step0, rebuilds0) = (self.dem().step, self.dem().rebuilds);
+        let mut passes = Vec::new();
+        let mut failed = 0;
+        let mut last_gap = f64::INFINITY;
+        for (k, &gap) in c.gaps.iter().enumerate() {
+            if k > 0 && c.turn_90_between_passes {
+                self.turn_90();
+            }
+            let r = self.calender_pass(k + 1, gap, false, progress)?;
+            failed += r.fibrils_broken;
+            last_gap = gap;
+            let snap = self.snapshot(&format!("calender_pass_{}", k + 1));
+            self.pass_snapshots.push(snap);
+            passes.push(r);
+        }
+        let target = c.target_thickness;
+        for extra in 0..4 {
+            let t = self.thickness();
+            if t <= target * 1.02 {
+                break;
+            }
+            // Close the gap by the excess plus the springback seen in the last pass.
+            // Springback of the last pass in which the roll really pressed the film.
+            let sb = passes
+                .iter()
+                .rev()
+                .find(|p| p.peak_pressure_mpa > 1.0)
+                .map(|p| p.springback_pct / 100.0)
+                .unwrap_or(0.05)
+                .max(0.0);
+            let gap = (target / (1.0 + sb)).min(last_gap * 0.99);
+            if c.turn_90_between_passes {
+                self.turn_90();
+            }
+            let r = self.calender_pass(c.gaps.len() + extra + 1, gap, true, progress)?;
+            failed += r.fibrils_broken;
+            last_gap = gap;
+            let snap = self.snapshot(&format!("calender_pass_{}", r.pass));
+            self.pass_snapshots.push(snap);
+            passes.push(r);
+        }
+        let mut s = self.summary("calender");
+        s.steps = self.dem().step - step0;
+        s.neighbour_rebuilds = self.dem().rebuilds - rebuilds0;
+        s.fibrils_failed = failed;
+        s.inertial_number = passes.iter().map(|p| p.inertial_number).fold(0.0, f64::max);
+        s.passes = passes;
+        s.wall_seconds = t0.elapsed().as_secs_f64();
+        Ok(s)
+    }
+}

@@ -1,0 +1,126 @@
+//! The shear stages: mixing (low shear, PTFE distributed between the grains) and fibrillation
+//! (high shear at the scenario temperature, fibrils drawn), both between a pressure-held top wall
+//! and the bottom wall.
+
+use super::super::*;
+use crate::dem::engine::WallDrive;
+use bevy_ecs::prelude::*;
+use glam::DVec3;
+
+impl FilmSim {
+    /// Shear between the walls: top wall servo-controlled at `pressure` (Pa) and moving in-plane
+    /// along `direction` (rad from MD) at γ̇·H, for `strain` of shear.
+    #[allow(clippy::too_many_arguments)]
+    fn shear_stage(
+        &mut self,
+        name: &str,
+        stage: ActiveStage,
+        rate: f64,
+        strain: f64,
+        pressure: f64,
+        direction: f64,
+        progress: Progress,
+    ) -> Result<StageSummary, ProcessError> {
+        let t0 = std::time::Instant::now();
+        let rebuilds0 = self.dem().rebuilds;
+        *self.world.resource_mut::<ActiveStage>() = stage;
+        {
+            let mut src = self.world.resource_mut::<PtfeSources>();
+            src.broken_in_stage = 0;
+            src.force_refresh = true;
+        }
+        let (dt, h) = {
+            let d = self.dem_mut();
+            d.stage = name.into();
+            (d.dt, d.walls.z_top - d.walls.z_bottom)
+        };
+        // Settle under the confining pressure first: this only brings the loose random insertion to
+        // the confining pressure (filling the mixer), not a process step, so the servo may compact
+        // at ten times the quasi-static rate (wall speed 10·γ̇_qs·h); settling runs long enough for it
+        // to close the loose packing to ~0.5 solid fraction. The shear itself is quasi-static.
+        let qs = self.quasi_static_rate(pressure);
+        let vmax = 10.0 * qs * h;
+        let phi = self.dem().solid_fraction();
+        let travel = (h * (1.0 - phi / 0.5)).max(0.0);
+        let settle = self.scenario.numerics.relax_steps + (travel / (vmax * dt)).ceil() as u64;
+        {
+            let d = self.dem_mut();
+            d.walls.top_drive = WallDrive::Pressure {
+                pressure,
+                max_speed: vmax,
+                shear: DVec3::ZERO,
+            };
+        }
+        self.run_chunked(settle, name, progress, 0.0, 0.3)?;
+        let h = {
+            let d = self.dem();
+            (d.walls.z_top - d.walls.z_bottom).min(h)
+        };
+        let rate = self.simulated_rate(rate, pressure);
+        let v = rate * h;
+        let shear = DVec3::new(v * direction.cos(), v * direction.sin(), 0.0);
+        let steps = ((strain / rate) / dt).ceil() as u64;
+        self.dem_mut().walls.top_drive = WallDrive::Pressure {
+            pressure,
+            max_speed: vmax,
+            shear,
+        };
+        self.run_chunked(steps, name, progress, 0.3, 0.7)?;
+        self.dem_mut().walls.top_drive = WallDrive::Pressure {
+            pressure,
+            max_speed: vmax,
+            shear: DVec3::ZERO,
+        };
+        let mut s = self.summary(name);
+        s.steps = settle + steps;
+        s.neighbour_rebuilds = self.dem().rebuilds - rebuilds0;
+        s.inertial_number = self.inertial_number(rate, pressure);
+        s.simulated_rate_per_s = rate;
+        s.wall_seconds = t0.elapsed().as_secs_f64();
+        Ok(s)
+    }
+
+    /// Low-shear mixing (PTFE is distributed between the NPS grains; no fibrils).
+    pub fn mixing(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
+        let m = self.scenario.mixing.clone();
+        self.shear_stage(
+            "mixing",
+            ActiveStage::Mixing,
+            m.shear_rate,
+            m.shear_strain,
+            m.confining_pressure,
+            0.0,
+            progress,
+        )
+    }
+
+    /// High-shear fibrillation at the scenario temperature.
+    pub fn fibrillation(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
+        let f = self.scenario.fibrillation.clone();
+        {
+            let mut src = self.world.resource_mut::<PtfeSources>();
+            src.critical_strain = critical_fibrillation_strain(f.temperature);
+            for s in src.strain.iter_mut() {
+                *s = 0.0;
+            }
+        }
+        // Strain-sampling window: 0.02 of imposed shear at the simulated (quasi-static) rate.
+        let rate = self.simulated_rate(f.shear_rate, f.confining_pressure);
+        let window = ((0.02 / (rate * self.dem().dt)).ceil() as u64).max(1);
+        {
+            let mut src = self.world.resource_mut::<PtfeSources>();
+            src.window = window;
+            src.window_steps = 0;
+            src.window_start.clear();
+        }
+        self.shear_stage(
+            "fibrillation",
+            ActiveStage::Fibrillation,
+            f.shear_rate,
+            f.shear_strain,
+            f.confining_pressure,
+            f.shear_direction,
+            progress,
+        )
+    }
+}
