@@ -9,6 +9,7 @@
 //! - [`process`]: the process stages: particle generation, mixing, fibrillation, calendering,
 //!   pellet pressing.
 //! - [`snapshot`]: the versioned microstructure snapshot that solvers and renderers read.
+//! - [`results`]: [`results::RunResult`], what a run reports (`result.json`).
 //! - [`solvers`]: property solvers on snapshots: ionic conductivity (contact network and voxels),
 //!   tensile strength, PTFE continuity and short-circuit risk.
 //! - [`render`]: cross-section images and 3D exports.
@@ -25,6 +26,7 @@ pub mod par;
 pub mod pipeline;
 pub mod process;
 pub mod render;
+pub mod results;
 pub mod scenario;
 pub mod snapshot;
 pub mod solvers;

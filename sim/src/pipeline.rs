@@ -4,6 +4,7 @@
 
 use crate::process::{FilmSim, ProcessError, Progress, StageSummary};
 use crate::render;
+use crate::results::RunResult;
 use crate::scenario::{Loaded, Product};
 use crate::snapshot::Snapshot;
 use crate::solvers::{continuity, network, tensile, voxel};
@@ -52,8 +53,8 @@ pub fn write_atomic(path: &Path, text: &[u8]) -> Result<(), RunError> {
 /// What a run produced.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
-    /// The `result.json` object.
-    pub result: Value,
+    /// What `result.json` holds.
+    pub result: RunResult,
     /// Output folder.
     pub dir: PathBuf,
     /// Stage summaries.
@@ -132,7 +133,7 @@ fn run_inner(
     loaded: &Loaded,
     dir: &Path,
     opts: &RunOptions,
-) -> Result<(Value, Vec<StageSummary>), RunError> {
+) -> Result<(RunResult, Vec<StageSummary>), RunError> {
     let s = &loaded.scenario;
     let t_all = Instant::now();
     let mut timings = serde_json::Map::new();
@@ -263,7 +264,7 @@ fn run_inner(
     timings.insert("solver_voxel".into(), json!(t.elapsed().as_secs_f64()));
     (opts.progress)("solvers", 0.5);
     let t = Instant::now();
-    let (mut ts_md, mut ts_td) = (Value::Null, Value::Null);
+    let (mut ts_md, mut ts_td) = (None, None);
     if s.properties.tensile {
         let tp = tensile::TensileParams {
             strain_step: s.properties.tensile_strain_step,
@@ -278,7 +279,7 @@ fn run_inner(
                 message: e.to_string(),
             })?;
             write_atomic(&dir.join(file), r.to_csv().as_bytes())?;
-            *slot = json!(r.peak_stress_pa * 1e-3);
+            *slot = Some(r.peak_stress_pa * 1e-3);
         }
     }
     timings.insert("solver_tensile".into(), json!(t.elapsed().as_secs_f64()));
@@ -289,34 +290,33 @@ fn run_inner(
         .rev()
         .find(|x| x.stage == "calender")
         .unwrap_or(fin);
-    let thickness = last.thickness();
-    let result = json!({
-        "scenario": s.name,
-        "product": format!("{:?}", s.product),
-        "ptfe_wt_pct": sim.achieved_wt_pct,
-        "seed": s.seed,
-        "thickness_um": thickness * 1e6,
-        "relative_density": fin.relative_density,
-        "sigma_ion_S_cm": sz.sigma_s_cm,
-        "sigma_ion_md_S_cm": sx.sigma_s_cm,
-        "sigma_ion_td_S_cm": sy.sigma_s_cm,
-        "ion_percolates": sz.percolates,
-        "tortuosity_factor": vr.tortuosity_factor,
-        "sigma_ion_voxel_S_cm": s.nps.sigma_ion_bulk * 0.01 * vr.d_eff,
-        "tensile_strength_md_kPa": ts_md,
-        "tensile_strength_td_kPa": ts_td,
-        "ptfe_spanning": cont.spanning,
-        "ptfe_clusters": cont.n_clusters,
-        "sigma_e_S_cm": el.sigma_e_s_cm,
-        "short_circuit": el.short_circuit,
-        "fibril_count": fib.fibrils_intact,
-        "fibril_strands": fib.fibril_strands,
-        "ptfe_fibrillated_fraction": fib.ptfe_fibrillated_fraction,
-        "fibril_mean_length_um": fib.fibril_mean_length_um,
-        "fibril_orientation_md": fib.fibril_orientation_md,
-        "nps_particles": fin.nps_particles,
-        "ptfe_particles": fin.ptfe_particles,
-    });
+    let result = RunResult {
+        fibril_count: fib.fibrils_intact,
+        fibril_mean_length_um: fib.fibril_mean_length_um,
+        fibril_orientation_md: fib.fibril_orientation_md,
+        fibril_strands: fib.fibril_strands,
+        ion_percolates: sz.percolates,
+        nps_particles: fin.nps_particles,
+        product: format!("{:?}", s.product),
+        ptfe_clusters: cont.n_clusters,
+        ptfe_fibrillated_fraction: fib.ptfe_fibrillated_fraction,
+        ptfe_particles: fin.ptfe_particles,
+        ptfe_spanning: cont.spanning,
+        ptfe_wt_pct: sim.achieved_wt_pct,
+        relative_density: fin.relative_density,
+        scenario: s.name.clone(),
+        seed: s.seed,
+        short_circuit: el.short_circuit,
+        sigma_e_s_cm: el.sigma_e_s_cm,
+        sigma_ion_s_cm: sz.sigma_s_cm,
+        sigma_ion_md_s_cm: sx.sigma_s_cm,
+        sigma_ion_td_s_cm: sy.sigma_s_cm,
+        sigma_ion_voxel_s_cm: s.nps.sigma_ion_bulk * 0.01 * vr.d_eff,
+        tensile_strength_md_kpa: ts_md,
+        tensile_strength_td_kpa: ts_td,
+        thickness_um: last.thickness() * 1e6,
+        tortuosity_factor: vr.tortuosity_factor,
+    };
     if opts.render && (loaded.raw.output.images || loaded.raw.output.exports) {
         (opts.progress)("images and exports", 0.0);
         let t = Instant::now();
@@ -365,7 +365,7 @@ impl crate::sweep::PointRunner for PipelineRunner {
         &self,
         raw: &crate::scenario::RawScenario,
         point_dir: &Path,
-    ) -> Result<Value, String> {
+    ) -> Result<RunResult, String> {
         let text = ron::ser::to_string_pretty(raw, ron::ser::PrettyConfig::default())
             .map_err(|e| format!("serializing the point's scenario: {e}"))?;
         let loaded = crate::scenario::load_str(&text, &point_dir.display().to_string())

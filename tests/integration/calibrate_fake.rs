@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use dryfilm_sim::calibrate::{
     apply_overrides, calibrate, write_outputs, CalibrateOptions, Calibration, DataFile, Fitted,
 };
+use dryfilm_sim::results::RunResult;
 use dryfilm_sim::scenario::raw::RawScenario;
 use dryfilm_sim::sweep::engine::PointRunner;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A caricature of the film: σ = 0.5·σ_bulk·(1 − w/8)·(γ/0.05)^0.1 S/cm (so the two parameters
 /// are coupled), strength = 1800·γ^0.8·(1 + 0.9 w) kPa, short circuit above 3 wt%; with w the
@@ -26,16 +27,17 @@ fn model(raw: &RawScenario) -> (f64, f64) {
 }
 
 impl PointRunner for Fake {
-    fn run_point(&self, raw: &RawScenario, dir: &Path) -> Result<Value, String> {
+    fn run_point(&self, raw: &RawScenario, dir: &Path) -> Result<RunResult, String> {
         assert!(dir.is_dir(), "the run folder exists");
         let (sigma, strength) = model(raw);
-        Ok(json!({
-            "ptfe_wt_pct": raw.powder.ptfe.wt_pct,
-            "sigma_ion_S_cm": sigma,
-            "tensile_strength_md_kPa": strength,
-            "short_circuit": raw.powder.ptfe.wt_pct > 3.0,
-            "seed": raw.seed,
-        }))
+        Ok(RunResult {
+            ptfe_wt_pct: raw.powder.ptfe.wt_pct,
+            sigma_ion_s_cm: sigma,
+            tensile_strength_md_kpa: Some(strength),
+            short_circuit: raw.powder.ptfe.wt_pct > 3.0,
+            seed: raw.seed,
+            ..RunResult::default()
+        })
     }
 }
 
@@ -204,9 +206,7 @@ fn predict_only_uses_the_given_values_and_refuses_foreign_paths() {
     let g = base.raw.powder.nps.surface_energy_j_m2;
     let want = 0.5 * 2e-3 * (1.0 - 5.0 / 8.0) * (g / 0.05).powf(0.1);
     for r in &preds[0].results {
-        let got = r.as_ref().expect("ran")["sigma_ion_S_cm"]
-            .as_f64()
-            .expect("number");
+        let got = r.as_ref().expect("ran").sigma_ion_s_cm;
         assert!((got / want - 1.0).abs() < 1e-12, "{got} vs {want}");
     }
     let bad = Fitted {

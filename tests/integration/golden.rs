@@ -76,13 +76,13 @@ fn fingerprint(scenario: &str) -> Value {
     let final_snapshot = last_snapshot(&out_dir.join("snapshots"));
     let snap = Snapshot::load(&final_snapshot).expect("final snapshot reads back");
     let _ = std::fs::remove_dir_all(&out_dir);
-    let result: BTreeMap<String, Value> = out
-        .result
-        .as_object()
-        .expect("result.json is an object")
-        .iter()
-        .map(|(k, v)| (k.clone(), fingerprint_value(v)))
-        .collect();
+    let result: BTreeMap<String, Value> = match serde_json::to_value(&out.result) {
+        Ok(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), fingerprint_value(v)))
+            .collect(),
+        _ => panic!("result.json is an object"),
+    };
     json!({
         "scenario": scenario,
         "significant_digits": SIGNIFICANT_DIGITS,

@@ -16,6 +16,7 @@ mod export_readback;
 mod golden;
 mod network_conductivity;
 mod render_sections;
+mod results_reference;
 mod scenario_errors;
 mod scenario_reference;
 mod slurm_roundtrip;

@@ -479,7 +479,15 @@ fn summaries_and_plots_show_the_merged_data() {
     // summary.csv: 20 rows; the parameter column and the results.
     let (h, rows) = read_csv(&out.join("summary.csv"));
     assert_eq!(&h[..4], ["run", "point", "seed", "powder.ptfe.wt_pct"]);
-    assert!(h.contains(&"timings.total_s".to_string()) && h.contains(&"result.seed".to_string()));
+    // Every result.json field is a column; `seed` collides with the leading column.
+    for f in dryfilm_sim::results::RunResult::field_names() {
+        let c = if f == "seed" {
+            "result.seed".to_string()
+        } else {
+            f
+        };
+        assert!(h.contains(&c), "no column {c} in {h:?}");
+    }
     assert_eq!(rows.len(), 20);
     let col = |name: &str| h.iter().position(|c| c == name).unwrap();
     let (cs, cp, cw) = (

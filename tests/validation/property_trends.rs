@@ -44,8 +44,10 @@ fn run_text(text: &str, name: &str, seed: u64) -> (f64, f64) {
     .expect("run");
     let _ = std::fs::remove_dir_all(&dir);
     let r = (
-        out.result["sigma_ion_S_cm"].as_f64().unwrap(),
-        out.result["tensile_strength_md_kPa"].as_f64().unwrap(),
+        out.result.sigma_ion_s_cm,
+        out.result
+            .tensile_strength_md_kpa
+            .expect("the calibration films run the tensile test"),
     );
     eprintln!(
         "{name} seed {seed}: σ {:.3e} S/cm, strength {:.1} kPa",

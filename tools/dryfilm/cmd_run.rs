@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use dryfilm_sim::pipeline::{run_to_dir, RunOptions};
+use dryfilm_sim::results::RunResult;
 use dryfilm_sim::scenario;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -97,24 +98,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn fmt(v: &serde_json::Value, scale: f64, prec: usize) -> String {
-    match v {
-        serde_json::Value::Number(n) => {
-            let x = n.as_f64().unwrap_or(f64::NAN) * scale;
+/// A number for the table: scientific notation when tiny or huge, `n/a` when missing or not finite.
+fn num(x: Option<f64>, prec: usize) -> String {
+    match x {
+        Some(x) if x.is_finite() => {
             if x != 0.0 && (x.abs() < 1e-2 || x.abs() >= 1e5) {
                 format!("{x:.prec$e}")
             } else {
                 format!("{x:.prec$}")
             }
         }
-        serde_json::Value::Bool(b) => (if *b { "yes" } else { "no" }).to_string(),
-        serde_json::Value::Null => "n/a".into(),
-        other => other.to_string(),
+        _ => "n/a".into(),
     }
 }
 
-fn print_table(r: &serde_json::Value, dir: &std::path::Path) {
-    let g = |k: &str| r.get(k).cloned().unwrap_or(serde_json::Value::Null);
+/// A flag for the table.
+fn yes_no(b: bool) -> String {
+    (if b { "yes" } else { "no" }).to_string()
+}
+
+fn print_table(r: &RunResult, dir: &std::path::Path) {
     println!("Results in {}", dir.display());
     println!("  result.json, manifest.json, summary_*.json, tensile_*.csv, snapshots/, images/ (PNG, GIF, VTK, TIFF, NPY)");
     println!();
@@ -122,65 +125,65 @@ fn print_table(r: &serde_json::Value, dir: &std::path::Path) {
     let rows: [(&str, String, &str); 12] = [
         (
             "PTFE loading (wt%)",
-            fmt(&g("ptfe_wt_pct"), 1.0, 4),
+            num(Some(r.ptfe_wt_pct), 4),
             "achieved by the particle counts",
         ),
         (
             "thickness (µm)",
-            fmt(&g("thickness_um"), 1.0, 1),
+            num(Some(r.thickness_um), 1),
             "free-standing, after springback",
         ),
         (
             "relative density",
-            fmt(&g("relative_density"), 1.0, 3),
+            num(Some(r.relative_density), 3),
             "solid volume / film volume",
         ),
         (
             "σ_ion through-plane (S/cm)",
-            fmt(&g("sigma_ion_S_cm"), 1.0, 3),
+            num(Some(r.sigma_ion_s_cm), 3),
             "Na+ conductivity, what the cell sees",
         ),
         (
             "σ_ion along MD (S/cm)",
-            fmt(&g("sigma_ion_md_S_cm"), 1.0, 3),
+            num(Some(r.sigma_ion_md_s_cm), 3),
             "in-plane, machine direction",
         ),
         (
             "tortuosity factor",
-            fmt(&g("tortuosity_factor"), 1.0, 3),
+            num(r.tortuosity_factor, 3),
             "voxel solve, NPS phase",
         ),
         (
             "tensile strength MD (kPa)",
-            fmt(&g("tensile_strength_md_kPa"), 1.0, 1),
+            num(r.tensile_strength_md_kpa, 1),
             "handling strength along MD",
         ),
         (
             "tensile strength TD (kPa)",
-            fmt(&g("tensile_strength_td_kPa"), 1.0, 1),
+            num(r.tensile_strength_td_kpa, 1),
             "handling strength across",
         ),
         (
             "PTFE spans the film",
-            fmt(&g("ptfe_spanning"), 1.0, 0),
+            yes_no(r.ptfe_spanning),
             "a through-film PTFE path exists",
         ),
         (
             "σ_e after reduction (S/cm)",
-            fmt(&g("sigma_e_S_cm"), 1.0, 3),
+            num(Some(r.sigma_e_s_cm), 3),
             "electronic leakage vs Na anode",
         ),
         (
             "short circuit",
-            fmt(&g("short_circuit"), 1.0, 0),
+            yes_no(r.short_circuit),
             "reduced PTFE connects the electrodes",
         ),
         (
             "fibrils (count, ⟨P2⟩ MD)",
             format!(
                 "{} / {}",
-                fmt(&g("fibril_count"), 1.0, 0),
-                fmt(&g("fibril_orientation_md"), 1.0, 2)
+                r.fibril_count,
+                num(Some(r.fibril_orientation_md), 2)
             ),
             "network size, alignment (1 = along MD)",
         ),

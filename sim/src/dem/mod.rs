@@ -12,8 +12,12 @@ pub mod bench;
 pub mod contact;
 pub mod engine;
 pub mod fibril_law;
+pub mod forces;
 pub mod lammps;
+pub mod neighbours;
+pub mod pair_kernel;
 pub mod pairs;
 pub mod schedule;
+pub mod state;
 
 pub use engine::{Dem, DemError, ParticleState, WallDrive};

@@ -9,17 +9,16 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use super::spec::{Manifest, SweepPlan};
 use super::{io_err, write_atomic, SweepError};
+use crate::results::RunResult;
 use crate::scenario::raw::RawScenario;
 
 /// Runs one point of a sweep: the full pipeline in the CLI, a synthetic model in tests.
 pub trait PointRunner: Sync {
-    /// Runs `raw` with its outputs in `point_dir` (which exists and is empty) and returns the
-    /// `result.json` object. `Err` carries a message; the sweep goes on with the other runs.
-    fn run_point(&self, raw: &RawScenario, point_dir: &Path) -> Result<Value, String>;
+    /// Runs `raw` with its outputs in `point_dir` (which exists and is empty) and returns what
+    /// `result.json` holds. `Err` carries a message; the sweep goes on with the other runs.
+    fn run_point(&self, raw: &RawScenario, point_dir: &Path) -> Result<RunResult, String>;
 }
 
 /// Which runs of the plan this invocation runs.
@@ -251,12 +250,7 @@ fn run_one(
         .map_err(|e| format!("serializing the scenario: {e}"))?;
     write_atomic(&partial.join("scenario.ron"), ron_text.as_bytes()).map_err(err)?;
     let result = runner.run_point(raw, &partial)?;
-    if !result.is_object() {
-        return Err(format!(
-            "the runner returned {result} instead of a JSON object"
-        ));
-    }
-    let text = serde_json::to_string_pretty(&result).expect("JSON value serializes");
+    let text = serde_json::to_string_pretty(&result).expect("a RunResult serializes");
     write_atomic(&partial.join("result.json"), text.as_bytes()).map_err(err)?;
     // A final folder without result.json is debris of an older layout or a manual edit: replace.
     if fin.exists() {

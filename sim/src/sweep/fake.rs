@@ -10,9 +10,8 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
-
 use super::engine::PointRunner;
+use crate::results::RunResult;
 use crate::scenario::raw::RawScenario;
 
 /// The synthetic runner. `fail_on_wt_pct` makes runs at that loading fail (to test failures).
@@ -40,7 +39,7 @@ fn unit(h: u64) -> f64 {
 }
 
 impl PointRunner for FakeRunner {
-    fn run_point(&self, raw: &RawScenario, point_dir: &Path) -> Result<Value, String> {
+    fn run_point(&self, raw: &RawScenario, point_dir: &Path) -> Result<RunResult, String> {
         let w = raw.powder.ptfe.wt_pct;
         if self.write_log {
             std::fs::write(point_dir.join("log.txt"), "started\n").map_err(|e| e.to_string())?;
@@ -63,15 +62,18 @@ impl PointRunner for FakeRunner {
         let u2 = unit(splitmix64(h));
         let f = 1.0 + 0.05 * u;
         let spans = u2 < (w - 2.0) / 3.0;
-        Ok(json!({
-            "name": raw.name,
-            "seed": raw.seed,
-            "sigma_ion_S_cm": 1.49e-4 * (-w / 3.6).exp() * f,
-            "tensile_strength_md_kPa": (60.0 + 127.0 * w) * f,
-            "ptfe_spanning": spans,
-            "sigma_e_S_cm": if spans { 0.1 } else { 1e-9 * (1.0 + 0.1 * w) },
-            "thickness_um": raw.calender.target_thickness_um * (1.0 + 0.01 * u),
-            "timings": { "total_s": 0.0 },
-        }))
+        Ok(RunResult {
+            scenario: raw.name.clone(),
+            product: "Film".into(),
+            ptfe_wt_pct: w,
+            seed: raw.seed,
+            sigma_ion_s_cm: 1.49e-4 * (-w / 3.6).exp() * f,
+            tensile_strength_md_kpa: Some((60.0 + 127.0 * w) * f),
+            ptfe_spanning: spans,
+            short_circuit: spans,
+            sigma_e_s_cm: if spans { 0.1 } else { 1e-9 * (1.0 + 0.1 * w) },
+            thickness_um: raw.calender.target_thickness_um * (1.0 + 0.01 * u),
+            ..RunResult::default()
+        })
     }
 }

@@ -25,6 +25,7 @@ use super::measured::MeasuredSet;
 use super::spec::{value_text, Manifest};
 use super::stats;
 use super::{io_err, write_atomic, SweepError};
+use crate::results::RunResult;
 
 /// Options of [`merge`].
 #[derive(Debug, Clone)]
@@ -189,10 +190,11 @@ pub fn collect(out_dir: &Path) -> Result<(Merged, Vec<String>), SweepError> {
             continue;
         }
         let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| SweepError::Parse {
+        let result: RunResult = serde_json::from_str(&text).map_err(|e| SweepError::Parse {
             path: path.clone(),
             message: e.to_string(),
         })?;
+        let v = serde_json::to_value(&result).expect("a RunResult serializes");
         let mut fields = BTreeMap::new();
         flatten("", &v, &mut fields);
         rows.push(RunRow {

@@ -1,0 +1,355 @@
+//! The force loop: every pair in the list evaluated per thread slab in list order and summed per
+//! particle, plus the walls; with the one shared-mutable abstraction of the engine ([`Exclusive`]).
+
+use super::contact::PlasticState;
+use super::engine::*;
+use super::neighbours::Blocks;
+use super::pair_kernel::{wall_contact, PairCtx, ParticleView};
+use super::pairs::{PLASTIC, TOUCHING};
+use glam::DVec3;
+use rayon::prelude::*;
+
+/// Access to a slice shared by parallel tasks, each element read and written by one task at
+/// most (the pairs a block owns).
+struct Exclusive<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _life: std::marker::PhantomData<&'a mut [T]>,
+}
+// SAFETY: tasks access the slice only through `get` and `set`, each index from one task at most
+// (their contract), and the slice stays mutably borrowed for the wrapper's lifetime.
+unsafe impl<T: Send> Sync for Exclusive<'_, T> {}
+impl<'a, T: Copy> Exclusive<'a, T> {
+    fn new(s: &'a mut [T]) -> Self {
+        Exclusive {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+            _life: std::marker::PhantomData,
+        }
+    }
+
+    /// The element at `k`.
+    ///
+    /// # Safety
+    /// No other task accesses index `k` while the wrapper lives.
+    #[inline(always)]
+    unsafe fn get(&self, k: usize) -> T {
+        assert!(k < self.len, "index {k} out of {}", self.len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { *self.ptr.add(k) }
+    }
+
+    /// Set the element at `k`.
+    ///
+    /// # Safety
+    /// As for [`Exclusive::get`].
+    #[inline(always)]
+    unsafe fn set(&self, k: usize, v: T) {
+        assert!(k < self.len, "index {k} out of {}", self.len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { *self.ptr.add(k) = v }
+    }
+}
+
+impl Dem {
+    /// Compute all contact forces (pairs and walls), then sum them per particle in a fixed order.
+    /// Also updates the top-wall velocity when it is pressure-driven.
+    ///
+    /// Each particle sums `ext_force`, then its pair forces in list order (ascending `(i, j)`),
+    /// then the walls, whatever the thread count. The particles are split into one block per
+    /// thread: slabs across the longer periodic axis holding about equal work. A block sweeps, in
+    /// list order, the rows of its particles and the *foreign* pairs whose `j` it holds (about 5 %
+    /// of the pairs with two slabs): each pair is evaluated and added to whichever of its particles
+    /// the block holds, so every particle sees its pairs in order. A pair across two blocks is
+    /// evaluated by both with identical inputs: the block of `i` owns it and updates its history
+    /// in place, the other evaluates it from a snapshot taken at the start of the step. On one
+    /// thread there is one block and no foreign pair.
+    pub fn compute_forces(&mut self) {
+        let n = self.p.len();
+        let nb = rayon::current_num_threads().clamp(1, n.max(1));
+        self.update_blocks(nb);
+        let record = self.record_pair_outputs;
+        let ctx = PairCtx {
+            p: ParticleView {
+                pos: &self.p.pos,
+                vel: &self.p.vel,
+                omega: &self.p.omega,
+                radius: &self.p.radius,
+                mass: &self.p.mass,
+                material: &self.p.material,
+            },
+            table: &self.table,
+            n_mat: self.n_mat,
+            lx: self.lx,
+            ly: self.ly,
+            dt: self.dt,
+            cohesion: self.cohesion,
+        };
+        let ext = &self.p.ext_force;
+        let pl = &mut self.pairs;
+        let (start, end, jv, shift) = (&pl.start, &pl.end, &pl.j, &pl.shift);
+        let Blocks {
+            of,
+            local,
+            members,
+            foreign,
+            snap,
+            acc,
+            ..
+        } = &mut self.blocks;
+        // The history of the pairs a block evaluates without owning them, before any changes.
+        snap.resize_with(foreign.len(), Vec::new);
+        snap.par_iter_mut()
+            .zip(foreign.par_iter())
+            .for_each(|(sn, fr)| {
+                sn.clear();
+                sn.extend(fr.iter().map(|&(k, _)| {
+                    let k = k as usize;
+                    (pl.state[k], pl.xi[k], pl.plastic[k])
+                }));
+            });
+        let state = Exclusive::new(&mut pl.state);
+        let xis = Exclusive::new(&mut pl.xi);
+        let plastic = Exclusive::new(&mut pl.plastic);
+        let outs = Exclusive::new(&mut pl.out);
+        let wall_b = Exclusive::new(&mut self.walls.bottom);
+        let wall_t = Exclusive::new(&mut self.walls.top);
+        let wall_s = Exclusive::new(&mut self.walls.state);
+        let wm = self.walls.material;
+        let (zb, zt, top_active) = (self.walls.z_bottom, self.walls.z_top, self.walls.top_active);
+        let (vb, vt) = (self.walls.bottom_vel, self.walls.top_vel);
+        let (of, local) = (&*of, &*local);
+        acc.par_iter_mut()
+            .zip(members.par_iter())
+            .zip(foreign.par_iter())
+            .zip(snap.par_iter())
+            .enumerate()
+            .for_each(|(b, (((acc, mem), fr), sn))| {
+                let p = &ctx.p;
+                let m = mem.len();
+                acc.force.clear();
+                acc.force.extend(mem.iter().map(|&q| ext[q as usize]));
+                acc.torque.clear();
+                acc.torque.resize(m, DVec3::ZERO);
+                acc.skipped.clear();
+                acc.skipped.resize(m, false);
+                let (fc, tc, sk) = (&mut acc.force, &mut acc.torque, &mut acc.skipped);
+                // A foreign pair: evaluated from its history at the start of the step, added to j
+                // only.
+                let foreign_pair = |f: usize, fc: &mut [DVec3], tc: &mut [DVec3]| {
+                    let (k, i) = (fr[f].0 as usize, fr[f].1 as usize);
+                    let (st, xi, pls) = sn[f];
+                    let j = jv[k] as usize;
+                    let (d, dist2, apart) = ctx.test(p.pos[i], p.radius[i], j, shift[k], st);
+                    if apart {
+                        return;
+                    }
+                    let e = ctx.kernel(i, j, d, dist2, st, xi, pls, false);
+                    if e.touching {
+                        let lj = local[j] as usize;
+                        fc[lj] -= e.force;
+                        tc[lj] += e.torque_j;
+                    }
+                };
+                let mut fi = 0usize;
+                for (li, &i) in mem.iter().enumerate() {
+                    let i = i as usize;
+                    let (r0, r1) = (start[i] as usize, end[i] as usize);
+                    // Foreign rows before this one (list order is by first particle).
+                    while fi < fr.len() && (fr[fi].1 as usize) < i {
+                        foreign_pair(fi, fc, tc);
+                        fi += 1;
+                    }
+                    let (pi, ri) = (p.pos[i], p.radius[i]);
+                    for k in r0..r1 {
+                        let j = jv[k] as usize;
+                        // SAFETY (all accesses to pair k below): k is in the row of i, which only
+                        // this block sweeps; other blocks use their snapshots.
+                        let st = unsafe { state.get(k) };
+                        let (d, dist2, apart) = ctx.test(pi, ri, j, shift[k], st);
+                        if apart {
+                            unsafe { state.set(k, 0) };
+                            sk[li] = true;
+                            continue;
+                        }
+                        let xi = if st & TOUCHING != 0 {
+                            unsafe { xis.get(k) }
+                        } else {
+                            DVec3::ZERO
+                        };
+                        let pls = if st & PLASTIC != 0 {
+                            unsafe { plastic.get(k) }
+                        } else {
+                            PlasticState::default()
+                        };
+                        let e = ctx.kernel(i, j, d, dist2, st, xi, pls, record);
+                        unsafe {
+                            state.set(k, e.state);
+                            if e.touching {
+                                xis.set(k, e.xi);
+                            }
+                            if e.state & PLASTIC != 0 {
+                                plastic.set(k, e.plastic);
+                            }
+                            if record {
+                                outs.set(k, e.out);
+                            }
+                        }
+                        if e.touching {
+                            fc[li] += e.force;
+                            tc[li] += e.torque_i;
+                            if of[j] as usize == b {
+                                let lj = local[j] as usize;
+                                fc[lj] -= e.force;
+                                tc[lj] += e.torque_j;
+                            }
+                        } else {
+                            sk[li] = true;
+                        }
+                    }
+                }
+                while fi < fr.len() {
+                    foreign_pair(fi, fc, tc);
+                    fi += 1;
+                }
+                // The walls, after all pairs, for the block's particles.
+                for (li, &i) in mem.iter().enumerate() {
+                    let i = i as usize;
+                    let mut fs = fc[li];
+                    if sk[li] {
+                        // The old gather added +0.0 for every pair that was apart; adding it once
+                        // here turns a −0.0 sum into +0.0 exactly as that did, which keeps the
+                        // results bit-identical to it.
+                        fs += DVec3::ZERO;
+                    }
+                    let mut ts = tc[li];
+                    let pp = &ctx.table[p.material[i] as usize * ctx.n_mat + wm as usize];
+                    let r = p.radius[i];
+                    // SAFETY (wall arrays): particle i belongs to this block only.
+                    let ws0 = unsafe { wall_s.get(i) };
+                    let mut ws = ws0;
+                    // One wall: overlap `gap` (m), normal `n` into the box, wall velocity `vw`,
+                    // its history array and state bit. A clear state bit means a default
+                    // history, for which the wall law does nothing while apart.
+                    let wall = |gap: f64,
+                                n: DVec3,
+                                vw: DVec3,
+                                hist: &Exclusive<WallHistory>,
+                                bit: u8,
+                                ws: &mut u8,
+                                fs: &mut DVec3,
+                                ts: &mut DVec3| {
+                        if gap > 0.0 || gap.is_nan() || *ws & bit != 0 {
+                            // SAFETY: particle i belongs to this block only.
+                            let mut h = unsafe { hist.get(i) };
+                            let ran = wall_contact(
+                                pp,
+                                gap,
+                                r,
+                                p.mass[i],
+                                n,
+                                p.vel[i] - vw,
+                                p.omega[i],
+                                &mut h,
+                                ctx.dt,
+                                ctx.cohesion,
+                                fs,
+                                ts,
+                            );
+                            unsafe { hist.set(i, h) };
+                            if ran {
+                                *ws |= bit;
+                            } else {
+                                *ws &= !bit;
+                            }
+                        }
+                    };
+                    let db = zb - (p.pos[i].z - r);
+                    wall(
+                        db,
+                        DVec3::Z,
+                        vb,
+                        &wall_b,
+                        WALL_BOTTOM,
+                        &mut ws,
+                        &mut fs,
+                        &mut ts,
+                    );
+                    if top_active {
+                        let dtp = p.pos[i].z + r - zt;
+                        wall(
+                            dtp,
+                            -DVec3::Z,
+                            vt,
+                            &wall_t,
+                            WALL_TOP,
+                            &mut ws,
+                            &mut fs,
+                            &mut ts,
+                        );
+                    } else if ws & WALL_TOP != 0 {
+                        unsafe { wall_t.set(i, WallHistory::default()) };
+                        ws &= !WALL_TOP;
+                    }
+                    if ws != ws0 {
+                        unsafe { wall_s.set(i, ws) };
+                    }
+                    fc[li] = fs;
+                    tc[li] = ts;
+                }
+            });
+        // The sums into the particle arrays: one block holds them in particle order already.
+        if acc.len() == 1 {
+            std::mem::swap(&mut self.p.force, &mut acc[0].force);
+            std::mem::swap(&mut self.p.torque, &mut acc[0].torque);
+        } else {
+            let acc = &*acc;
+            let c = CHUNK_PARTICLES;
+            self.p
+                .force
+                .par_chunks_mut(c)
+                .zip(self.p.torque.par_chunks_mut(c))
+                .enumerate()
+                .for_each(|(ci, (fc, tc))| {
+                    for l in 0..fc.len() {
+                        let i = ci * c + l;
+                        let (b, li) = (of[i] as usize, local[i] as usize);
+                        fc[l] = acc[b].force[li];
+                        tc[l] = acc[b].torque[li];
+                    }
+                });
+        }
+        // Wall reactions (sequential for determinism). Particles with a clear state bit have a
+        // default history (normal force +0), which would add nothing.
+        let mut ft = 0.0;
+        let mut fb = 0.0;
+        for (k, &st) in self.walls.state.iter().enumerate() {
+            if st & WALL_TOP != 0 {
+                ft += self.walls.top[k].normal_force;
+            }
+            if st & WALL_BOTTOM != 0 {
+                fb += self.walls.bottom[k].normal_force;
+            }
+        }
+        self.walls.top_force = ft;
+        self.walls.bottom_force = fb;
+        // Exponential moving average over ~100 steps (what the servo controls and the calender reads).
+        self.walls.top_force_avg += 0.01 * (ft - self.walls.top_force_avg);
+        if let WallDrive::Pressure {
+            pressure,
+            max_speed,
+            shear,
+        } = self.walls.top_drive
+        {
+            // Proportional servo on the time-averaged wall force (the instantaneous force of a stiff
+            // packing rings; averaging over ~100 steps keeps the wall from chattering): speed ∝
+            // pressure error, capped (LIGGGHTS-style servo wall).
+            let area = self.lx * self.ly;
+            let err = (pressure * area - self.walls.top_force_avg) / (pressure * area).max(1e-30);
+            let vz = (-err * max_speed).clamp(-max_speed, max_speed);
+            self.walls.top_vel = DVec3::new(shear.x, shear.y, vz);
+        } else if let WallDrive::Velocity(v) = self.walls.top_drive {
+            self.walls.top_vel = v;
+        }
+    }
+}

@@ -1,0 +1,558 @@
+//! Neighbour search: the Verlet pair list rebuilt on a cell grid when a particle has moved half the
+//! skin (per-particle reach for polydisperse packings, image shifts, contact history carried over),
+//! the spatial sort of the particles, and the per-thread slabs of the force loop.
+
+use super::contact::PlasticState;
+use super::engine::*;
+use super::pairs::{PairList, PairOutput};
+use super::pairs::{EVALUATED, PLASTIC, TOUCHING};
+use glam::DVec3;
+use rayon::prelude::*;
+
+/// The per-thread work split of [`Dem::compute_forces`]: slabs across the longer periodic axis,
+/// rebuilt with the pair list. Results do not depend on it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Blocks {
+    /// (rebuild count, block count, particles, pairs) they were built for.
+    pub(crate) stamp: (u64, usize, usize, usize),
+    /// Block of each particle.
+    pub(crate) of: Vec<u32>,
+    /// Index of each particle within its block.
+    pub(crate) local: Vec<u32>,
+    /// Particles of each block, ascending.
+    pub(crate) members: Vec<Vec<u32>>,
+    /// Per block, the pairs (slot, i) with j in the block and i outside, ascending i.
+    pub(crate) foreign: Vec<Vec<(u32, u32)>>,
+    /// Per block, the history of its foreign pairs at the start of the step (their owner updates
+    /// them meanwhile).
+    pub(crate) snap: Vec<Vec<(u8, DVec3, PlasticState)>>,
+    /// Per-block sums, reused.
+    pub(crate) acc: Vec<BlockSums>,
+    /// Slab boundaries as fractions of the axis (len blocks + 1).
+    pub(crate) cuts: Vec<f64>,
+}
+/// What one block sums for its particles.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BlockSums {
+    /// `ext_force` plus the pair forces, N.
+    pub(crate) force: Vec<DVec3>,
+    /// Pair torques, N·m.
+    pub(crate) torque: Vec<DVec3>,
+    /// Whether a pair of the particle's own row was skipped as not touching (the force then gets
+    /// the `+0` the full sum would have added).
+    pub(crate) skipped: Vec<bool>,
+}
+impl Blocks {
+    /// Assign particles to `nb` slabs across the longer periodic axis (`lx`, `ly`, m) with about
+    /// equal work: each particle weighs 1 + its pairs in `pl` as first particle + 3 per touching
+    /// one (a contact costs about four distance tests), and the boundaries split the weight along
+    /// the axis evenly (a 4096-bin histogram).
+    fn assign(&mut self, nb: usize, pos: &[DVec3], lx: f64, ly: f64, pl: &PairList) {
+        let (len, along_x) = if lx >= ly { (lx, true) } else { (ly, false) };
+        let frac = |x: &DVec3| {
+            let c = if along_x { x.x } else { x.y };
+            c.rem_euclid(len) / len
+        };
+        const BINS: usize = 4096;
+        let mut hist = vec![0.0f64; BINS];
+        for (i, x) in pos.iter().enumerate() {
+            let mut w = 1.0;
+            if i < pl.particles() {
+                let (a, b) = (pl.start[i] as usize, pl.end[i] as usize);
+                w += (b - a) as f64;
+                w += 3.0
+                    * pl.state[a..b]
+                        .iter()
+                        .filter(|s| **s & TOUCHING != 0)
+                        .count() as f64;
+            }
+            hist[((frac(x) * BINS as f64) as usize).min(BINS - 1)] += w;
+        }
+        let total: f64 = hist.iter().sum();
+        self.cuts.clear();
+        self.cuts.push(0.0);
+        let (mut cum, mut bin) = (0.0, 0usize);
+        for b in 1..nb {
+            let target = total * b as f64 / nb as f64;
+            while bin < BINS && cum + hist[bin] < target {
+                cum += hist[bin];
+                bin += 1;
+            }
+            // Within the bin, in proportion to the weight still needed.
+            let inside = if bin < BINS && hist[bin] > 0.0 {
+                (target - cum) / hist[bin]
+            } else {
+                0.0
+            };
+            self.cuts
+                .push(((bin as f64 + inside) / BINS as f64).min(1.0));
+        }
+        self.cuts.push(1.0);
+        let inner = &self.cuts[1..nb];
+        self.of.clear();
+        self.of.extend(
+            pos.iter()
+                .map(|x| inner.partition_point(|&cut| cut <= frac(x)) as u32),
+        );
+        self.members.resize_with(nb, Vec::new);
+        self.members.truncate(nb);
+        self.acc.resize_with(nb, BlockSums::default);
+        self.acc.truncate(nb);
+        for m in self.members.iter_mut() {
+            m.clear();
+        }
+        self.local.clear();
+        for (q, &b) in self.of.iter().enumerate() {
+            let m = &mut self.members[b as usize];
+            self.local.push(m.len() as u32);
+            m.push(q as u32);
+        }
+    }
+
+    /// The foreign pairs of each block in `pl`: (slot, i) with j in the block and i outside,
+    /// ascending i (list order, as each row is sorted by j).
+    fn link(&mut self, pl: &PairList) {
+        let nb = self.members.len();
+        self.foreign.resize_with(nb, Vec::new);
+        self.foreign.truncate(nb);
+        for f in self.foreign.iter_mut() {
+            f.clear();
+        }
+        for i in 0..pl.particles().min(self.of.len()) {
+            let bi = self.of[i];
+            for k in pl.start[i] as usize..pl.end[i] as usize {
+                let bj = self.of[pl.j[k] as usize];
+                if bj != bi {
+                    self.foreign[bj as usize].push((k as u32, i as u32));
+                }
+            }
+        }
+    }
+}
+
+/// Reused buffers of [`Dem::rebuild`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RebuildScratch {
+    /// Cell index per particle.
+    pub(crate) cell: Vec<u32>,
+    /// Cell start offsets into `sorted` (len cells + 1).
+    pub(crate) count: Vec<u32>,
+    /// Fill pointers of the counting sort.
+    pub(crate) fill: Vec<u32>,
+    /// Particle indices sorted by cell.
+    pub(crate) sorted: Vec<u32>,
+    /// Positions in `sorted` order, m.
+    pub(crate) spos: Vec<DVec3>,
+    /// Radii in `sorted` order, m.
+    pub(crate) srad: Vec<f64>,
+    /// The previous pair list's arrays, reused for the next list.
+    pub(crate) spare: PairList,
+}
+/// Resize without rewriting the kept elements (their stale values are guarded by state bits).
+#[inline]
+fn set_len_keep<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
+    if v.len() < len {
+        v.resize(len, T::default());
+    } else {
+        v.truncate(len);
+    }
+}
+/// Particles per neighbour-search work chunk.
+const SEARCH_CHUNK: usize = 256;
+/// One neighbour-search work chunk: the new pairs of particles `a..b` and the history to carry.
+#[derive(Default)]
+pub(crate) struct SearchChunk {
+    /// Pairs per particle of the chunk.
+    pub(crate) counts: Vec<u32>,
+    /// Second particle per new pair.
+    pub(crate) j: Vec<u32>,
+    /// Image shift per new pair.
+    pub(crate) shift: Vec<[i8; 2]>,
+    /// Per new pair: the storage slot of the same pair in the old list when its old state is not
+    /// empty (history to carry over), else `u32::MAX`.
+    pub(crate) carry: Vec<u32>,
+}
+
+impl Dem {
+    /// Largest interaction distance between two particle centres, m.
+    pub(crate) fn max_radius(&self) -> f64 {
+        self.p.radius.iter().cloned().fold(0.0, f64::max)
+    }
+
+    /// Renumber the particles in spatial order, before the first step: slab-major along the longer
+    /// periodic axis, then by cell across it and in z (cells of one interaction range), ties in
+    /// the old order. Returns the old index of each new one (`order[new] = old`).
+    ///
+    /// Each thread of [`Dem::compute_forces`] sweeps one slab across the longer axis; with the
+    /// particles of a slab stored together, the integration loops of a core touch the particles
+    /// its force sweep reads (about 12 % of the two-thread force time went to moving particle
+    /// state between cores with a spatially random order). LIGGGHTS sorts atoms spatially for the
+    /// same reason (`atom_modify sort`, every 1000 steps by default). Only allowed before any
+    /// step (contact history is indexed by particle): returns `None` and changes nothing after.
+    /// The dynamics are those of the same packing; floating-point sums over a particle's pairs
+    /// then run in another order, so trajectories differ from the unsorted run in the last bits.
+    /// A pair list built before is rebuilt for the new numbering.
+    pub fn sort_spatially(&mut self) -> Result<Option<Vec<u32>>, DemError> {
+        if self.step != 0 || self.pairs.touching_count() != 0 {
+            return Ok(None);
+        }
+        let n = self.p.len();
+        let (lx, ly) = (self.lx, self.ly);
+        let range = 2.0 * self.max_radius() + self.skin;
+        let zmin = self.p.pos.iter().map(|p| p.z).fold(f64::INFINITY, f64::min);
+        let cell = |v: f64, l: f64| -> i64 {
+            let w = v - l * (v / l).floor();
+            (w / range) as i64
+        };
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        let key = |k: u32| {
+            let x = self.p.pos[k as usize];
+            let (a, b) = if lx >= ly {
+                (cell(x.x, lx), cell(x.y, ly))
+            } else {
+                (cell(x.y, ly), cell(x.x, lx))
+            };
+            (a, b, ((x.z - zmin) / range) as i64)
+        };
+        order.sort_by_key(|&k| key(k));
+        fn permute<T: Clone>(v: &mut Vec<T>, order: &[u32]) {
+            let old = std::mem::take(v);
+            v.extend(order.iter().map(|&k| old[k as usize].clone()));
+        }
+        let p = &mut self.p;
+        permute(&mut p.pos, &order);
+        permute(&mut p.vel, &order);
+        permute(&mut p.omega, &order);
+        permute(&mut p.quat, &order);
+        permute(&mut p.force, &order);
+        permute(&mut p.torque, &order);
+        permute(&mut p.radius, &order);
+        permute(&mut p.mass, &order);
+        permute(&mut p.material, &order);
+        permute(&mut p.pos_at_build, &order);
+        permute(&mut p.ext_force, &order);
+        permute(&mut self.walls.bottom, &order);
+        permute(&mut self.walls.top, &order);
+        permute(&mut self.walls.state, &order);
+        // The pair list (no contact history yet) is rebuilt for the new numbering.
+        let had_list = self.rebuilds > 0;
+        self.pairs = PairList::default();
+        self.blocks = Blocks::default();
+        if had_list {
+            self.rebuild()?;
+        }
+        Ok(Some(order))
+    }
+
+    /// Rebuild the pair list if any particle moved more than half the skin since the last build.
+    /// Returns whether it rebuilt.
+    pub fn maybe_rebuild(&mut self) -> Result<bool, DemError> {
+        let half = 0.5 * self.skin;
+        let h2 = half * half;
+        let need = self.step == 0 && self.rebuilds == 0
+            || self
+                .p
+                .pos
+                .par_chunks(CHUNK_PARTICLES)
+                .zip(self.p.pos_at_build.par_chunks(CHUNK_PARTICLES))
+                .any(|(a, b)| {
+                    a.iter()
+                        .zip(b)
+                        .any(|(a, b)| (*a - *b).length_squared() > h2)
+                });
+        if need {
+            self.rebuild()?;
+        }
+        Ok(need)
+    }
+
+    /// Wrap positions into the periodic box, rebuild the cell lists and the Verlet pair list, and carry
+    /// the contact history of surviving pairs over.
+    pub fn rebuild(&mut self) -> Result<(), DemError> {
+        let n = self.p.len();
+        let (lx, ly) = (self.lx, self.ly);
+        self.p.pos.par_chunks_mut(CHUNK_PARTICLES).for_each(|c| {
+            for x in c {
+                x.x -= lx * (x.x / lx).floor();
+                x.y -= ly * (x.y / ly).floor();
+            }
+        });
+        self.p.pos_at_build.clone_from(&self.p.pos);
+        let range = 2.0 * self.max_radius() + self.skin;
+        if lx < 2.0 * range || ly < 2.0 * range {
+            return Err(DemError::BoxTooSmall { lx, ly, range });
+        }
+        let zmin = self.p.pos.iter().map(|p| p.z).fold(f64::INFINITY, f64::min);
+        let zmax = self
+            .p
+            .pos
+            .iter()
+            .map(|p| p.z)
+            .fold(f64::NEG_INFINITY, f64::max);
+        // Cell edge: a particle i only needs the cells within its reach r_i + r_max + skin, so in a
+        // polydisperse packing cells smaller than the largest pair range cut the candidates scanned:
+        // the edge is the typical pair range 2 r_mean + skin, but at least a third of the largest
+        // (a monodisperse packing keeps one range per cell and the classic 27-cell stencil).
+        let r_mean = self.p.radius.iter().sum::<f64>() / n.max(1) as f64;
+        let edge = (2.0 * r_mean + self.skin).max(range / 3.0).min(range);
+        let ncx = ((lx / edge).floor() as usize).max(1);
+        let ncy = ((ly / edge).floor() as usize).max(1);
+        let ncz = (((zmax - zmin) / edge).floor() as usize + 1).max(1);
+        let (cx, cy, cz) = (
+            lx / ncx as f64,
+            ly / ncy as f64,
+            ((zmax - zmin) / ncz as f64).max(edge),
+        );
+        let r_max = 0.5 * (range - self.skin);
+        let cell_of = |x: DVec3| -> (usize, usize, usize) {
+            let ix = ((x.x / cx) as usize).min(ncx - 1);
+            let iy = ((x.y / cy) as usize).min(ncy - 1);
+            let iz = (((x.z - zmin) / cz) as usize).min(ncz - 1);
+            (ix, iy, iz)
+        };
+        let ncell = ncx * ncy * ncz;
+        let sc = &mut self.scratch;
+        // Counting sort of particles into cells (sequential, deterministic; within a cell particles
+        // keep ascending index order).
+        sc.cell.resize(n, 0);
+        sc.cell
+            .par_chunks_mut(CHUNK_PARTICLES)
+            .zip(self.p.pos.par_chunks(CHUNK_PARTICLES))
+            .for_each(|(c, x)| {
+                for (c, &x) in c.iter_mut().zip(x) {
+                    let (a, b, cc) = cell_of(x);
+                    *c = ((cc * ncy + b) * ncx + a) as u32;
+                }
+            });
+        sc.count.clear();
+        sc.count.resize(ncell + 1, 0);
+        for &c in &sc.cell {
+            sc.count[c as usize + 1] += 1;
+        }
+        for c in 0..ncell {
+            sc.count[c + 1] += sc.count[c];
+        }
+        sc.fill.clone_from(&sc.count);
+        sc.sorted.resize(n, 0);
+        for (i, &c) in sc.cell.iter().enumerate() {
+            sc.sorted[sc.fill[c as usize] as usize] = i as u32;
+            sc.fill[c as usize] += 1;
+        }
+        // Positions and radii in cell order, so that the candidate scan reads contiguous memory.
+        sc.spos.clear();
+        sc.spos
+            .extend(sc.sorted.iter().map(|&i| self.p.pos[i as usize]));
+        sc.srad.clear();
+        sc.srad
+            .extend(sc.sorted.iter().map(|&i| self.p.radius[i as usize]));
+        let pos = &self.p.pos;
+        let rad = &self.p.radius;
+        let skin = self.skin;
+        // Below these |d| the minimum-image shift is certainly zero (|d/L| < 0.5 with margin).
+        let (hx, hy) = (0.49 * lx, 0.49 * ly);
+        let (count, sorted, spos, srad) = (&sc.count, &sc.sorted, &sc.spos, &sc.srad);
+        let old = &self.pairs;
+        // Neighbour search and history merge, in parallel over chunks of first particles. A pair
+        // (i, j), i < j, is listed when |x_i − x_j| (minimum image) < r_i + r_j + skin; each row is
+        // sorted by j and merged with the old row to carry the state over.
+        let chunks: Vec<SearchChunk> = (0..n.div_ceil(SEARCH_CHUNK))
+            .into_par_iter()
+            .map(|ci| {
+                let (a, b) = (ci * SEARCH_CHUNK, ((ci + 1) * SEARCH_CHUNK).min(n));
+                let mut ch = SearchChunk {
+                    counts: Vec::with_capacity(b - a),
+                    j: Vec::with_capacity((b - a) * 8),
+                    shift: Vec::with_capacity((b - a) * 8),
+                    carry: Vec::with_capacity((b - a) * 8),
+                };
+                // Candidate buffer: every scanned particle is written, the count advances only for
+                // kept ones (no unpredictable branch on the index order or the distance test).
+                let mut buf: Vec<(u32, i8, i8)> = vec![(0, 0, 0); 256];
+                for i in a..b {
+                    let xi = pos[i];
+                    let ri = rad[i];
+                    // Cells overlapping [x − R, x + R] on each axis, R = r_i + r_max + skin: x and
+                    // y as (possibly wrapping) index ranges, all cells when the range covers the axis.
+                    let reach = ri + r_max + skin;
+                    let span = |x: f64, c: f64, nc: usize| -> (isize, isize) {
+                        let lo = ((x - reach) / c).floor() as isize;
+                        let hi = ((x + reach) / c).floor() as isize;
+                        if hi - lo + 1 >= nc as isize {
+                            (0, nc as isize - 1)
+                        } else {
+                            (lo, hi)
+                        }
+                    };
+                    let (x0, x1) = span(xi.x, cx, ncx);
+                    let (y0, y1) = span(xi.y, cy, ncy);
+                    let z0 = (((xi.z - zmin - reach) / cz).floor() as isize).max(0);
+                    let z1 = (((xi.z - zmin + reach) / cz).floor() as isize).min(ncz as isize - 1);
+                    let mut m = 0usize;
+                    let mut scan = |c0: usize, c1: usize, buf: &mut Vec<(u32, i8, i8)>| {
+                        let (s0, s1) = (count[c0] as usize, count[c1] as usize);
+                        if m + (s1 - s0) > buf.len() {
+                            buf.resize(m + (s1 - s0), (0, 0, 0));
+                        }
+                        let mut mm = m;
+                        for ((&j, &xj), &rj) in
+                            sorted[s0..s1].iter().zip(&spos[s0..s1]).zip(&srad[s0..s1])
+                        {
+                            let mut d = xi - xj;
+                            // The minimum image: −round(d/L) (zero unless |d| is near L/2, where
+                            // the division decides; skipping the zero shift changes at most the
+                            // sign of a zero component, not |d|).
+                            let mut sx = 0i8;
+                            if d.x.abs() >= hx {
+                                let t = -(d.x / lx).round();
+                                d.x += t * lx;
+                                sx = t as i8;
+                            }
+                            let mut sy = 0i8;
+                            if d.y.abs() >= hy {
+                                let t = -(d.y / ly).round();
+                                d.y += t * ly;
+                                sy = t as i8;
+                            }
+                            let cut = ri + rj + skin;
+                            let keep = (j as usize > i) & (d.length_squared() < cut * cut);
+                            buf[mm] = (j, sx, sy);
+                            mm += keep as usize;
+                        }
+                        m = mm;
+                    };
+                    for jz in z0..=z1 {
+                        for jy in y0..=y1 {
+                            let jy = jy.rem_euclid(ncy as isize) as usize;
+                            let row0 = (jz as usize * ncy + jy) * ncx;
+                            // Cells x0..=x1 of the row are contiguous in the sorted order unless
+                            // the range wraps around the periodic boundary.
+                            let (a0, a1) =
+                                (x0.rem_euclid(ncx as isize), x1.rem_euclid(ncx as isize));
+                            if a0 <= a1 {
+                                scan(row0 + a0 as usize, row0 + a1 as usize + 1, &mut buf);
+                            } else {
+                                scan(row0, row0 + a1 as usize + 1, &mut buf);
+                                scan(row0 + a0 as usize, row0 + ncx, &mut buf);
+                            }
+                        }
+                    }
+                    let cand = &mut buf[..m];
+                    cand.sort_unstable_by_key(|e| e.0);
+                    // Merge with the old row of i (also sorted by j).
+                    let (mut ko, ke) = if i < old.start.len() {
+                        (old.start[i] as usize, old.end[i] as usize)
+                    } else {
+                        (0, 0)
+                    };
+                    for &(j, sx, sy) in cand.iter() {
+                        while ko < ke && old.j[ko] < j {
+                            ko += 1;
+                        }
+                        let carry = ko < ke && old.j[ko] == j && old.state[ko] != 0;
+                        ch.carry.push(if carry { ko as u32 } else { u32::MAX });
+                        ch.j.push(j);
+                        ch.shift.push([sx, sy]);
+                    }
+                    ch.counts.push(cand.len() as u32);
+                }
+                ch
+            })
+            .collect();
+        // Assemble the new list in the spare arrays, the rows of each force block together
+        // (block by block, ascending particles within a block).
+        let nb = rayon::current_num_threads().clamp(1, n.max(1));
+        self.blocks
+            .assign(nb, &self.p.pos, self.lx, self.ly, &self.pairs);
+        let mut new = std::mem::take(&mut sc.spare);
+        let total: usize = chunks.iter().map(|c| c.j.len()).sum();
+        // Where each particle's candidate row sits in the chunk outputs.
+        let mut at = Vec::with_capacity(n);
+        for ch in &chunks {
+            let mut o = 0u32;
+            for &c in &ch.counts {
+                at.push(o);
+                o += c;
+            }
+        }
+        new.lrow.clear();
+        new.lrow.reserve(n + 1);
+        new.lrow.push(0);
+        let mut acc = 0u32;
+        for ch in &chunks {
+            for &c in &ch.counts {
+                acc += c;
+                new.lrow.push(acc);
+            }
+        }
+        new.start.clear();
+        new.start.resize(n, 0);
+        new.end.clear();
+        new.end.resize(n, 0);
+        new.j.clear();
+        new.j.reserve(total);
+        new.shift.clear();
+        new.shift.reserve(total);
+        new.state.clear();
+        new.state.resize(total, 0);
+        set_len_keep(&mut new.xi, total);
+        set_len_keep(&mut new.plastic, total);
+        set_len_keep(&mut new.out, total);
+        for mem in &self.blocks.members {
+            for &i in mem {
+                let i = i as usize;
+                let ch = &chunks[i / SEARCH_CHUNK];
+                let o = at[i] as usize;
+                let c = ch.counts[i % SEARCH_CHUNK] as usize;
+                let base = new.j.len();
+                new.start[i] = base as u32;
+                new.end[i] = (base + c) as u32;
+                new.j.extend_from_slice(&ch.j[o..o + c]);
+                new.shift.extend_from_slice(&ch.shift[o..o + c]);
+                for (q, &ko) in ch.carry[o..o + c].iter().enumerate() {
+                    if ko == u32::MAX {
+                        continue;
+                    }
+                    let (kn, ko) = (base + q, ko as usize);
+                    let st = old.state[ko];
+                    new.state[kn] = st;
+                    if st & TOUCHING != 0 {
+                        new.xi[kn] = old.xi[ko];
+                    }
+                    if st & PLASTIC != 0 {
+                        new.plastic[kn] = old.plastic[ko];
+                    }
+                    if st & EVALUATED != 0 {
+                        // Force and torques are recomputed before they are used; the rest carries
+                        // over.
+                        let o = old.out[ko];
+                        new.out[kn] = PairOutput {
+                            force: DVec3::ZERO,
+                            torque_i: DVec3::ZERO,
+                            torque_j: DVec3::ZERO,
+                            ..o
+                        };
+                    }
+                }
+            }
+        }
+        drop(chunks);
+        sc.spare = std::mem::replace(&mut self.pairs, new);
+        self.blocks.link(&self.pairs);
+        self.blocks.stamp = (self.rebuilds + 1, nb, n, self.pairs.len());
+        self.rebuilds += 1;
+        Ok(())
+    }
+
+    /// Bring the spatial blocks of [`Dem::compute_forces`] up to date when the pair list or the
+    /// block count changed since they were made (normally they are made with the pair list).
+    pub(crate) fn update_blocks(&mut self, nb: usize) {
+        let stamp = (self.rebuilds, nb, self.p.len(), self.pairs.len());
+        if self.blocks.stamp == stamp {
+            return;
+        }
+        self.blocks
+            .assign(nb, &self.p.pos, self.lx, self.ly, &self.pairs);
+        self.blocks.link(&self.pairs);
+        self.blocks.stamp = stamp;
+    }
+}

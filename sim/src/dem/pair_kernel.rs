@@ -1,0 +1,276 @@
+//! The per-pair and per-wall contact evaluation of the force loop: the distance test, the contact
+//! law of [`super::contact`] with the pair's history, and the wall contacts.
+
+use super::contact::{
+    damping_coefficient, dmt_adhesion, normal_law, rolling_torque, tangential_force, PairParams,
+    PlasticState,
+};
+use super::engine::*;
+use super::pairs::PairOutput;
+use super::pairs::{EVALUATED, PLASTIC, TOUCHING};
+use glam::DVec3;
+
+/// The particle arrays the force computation reads.
+#[derive(Clone, Copy)]
+pub(crate) struct ParticleView<'a> {
+    pub(crate) pos: &'a [DVec3],
+    pub(crate) vel: &'a [DVec3],
+    pub(crate) omega: &'a [DVec3],
+    pub(crate) radius: &'a [f64],
+    pub(crate) mass: &'a [f64],
+    pub(crate) material: &'a [u8],
+}
+/// What the pair kernel needs besides the pair itself.
+pub(crate) struct PairCtx<'a> {
+    pub(crate) p: ParticleView<'a>,
+    pub(crate) table: &'a [PairParams],
+    pub(crate) n_mat: usize,
+    pub(crate) lx: f64,
+    pub(crate) ly: f64,
+    pub(crate) dt: f64,
+    pub(crate) cohesion: bool,
+}
+/// One evaluated pair: its force and torques (zero when not touching) and its next-step state,
+/// spring, plastic history and output record.
+pub(crate) struct Eval {
+    pub(crate) touching: bool,
+    pub(crate) force: DVec3,
+    pub(crate) torque_i: DVec3,
+    pub(crate) torque_j: DVec3,
+    pub(crate) state: u8,
+    pub(crate) xi: DVec3,
+    pub(crate) plastic: PlasticState,
+    pub(crate) out: PairOutput,
+}
+impl PairCtx<'_> {
+    /// Distance test of pair (i, j) (position `pi`, radius `ri` of i; image shift `sh`; pair
+    /// state `state`): the pair vector `d = x_i − x_j + shift` (m), |d|² (m²) and whether the pair
+    /// is apart without plastic history (then force, torques and spring are zero and the kernel
+    /// is skipped).
+    #[inline(always)]
+    pub(crate) fn test(
+        &self,
+        pi: DVec3,
+        ri: f64,
+        j: usize,
+        sh: [i8; 2],
+        state: u8,
+    ) -> (DVec3, f64, bool) {
+        let p = &self.p;
+        let d = pi - p.pos[j] + DVec3::new(sh[0] as f64 * self.lx, sh[1] as f64 * self.ly, 0.0);
+        let dist2 = d.length_squared();
+        let sum = ri + p.radius[j];
+        (d, dist2, dist2 >= sum * sum && state & PLASTIC == 0)
+    }
+
+    /// The contact kernel of pair (i, j) with pair vector `d` and |d|² = `dist2`, from its current
+    /// state bits `st`, spring `xi` and plastic history `pl` (each used only where `st` says it is
+    /// valid). `record`: fill the output record.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) fn kernel(
+        &self,
+        i: usize,
+        j: usize,
+        d: DVec3,
+        dist2: f64,
+        st: u8,
+        xi: DVec3,
+        pl: PlasticState,
+        record: bool,
+    ) -> Eval {
+        let p = &self.p;
+        let (ri, rj) = (p.radius[i], p.radius[j]);
+        let sum = ri + rj;
+        let dist = dist2.sqrt();
+        let n = d / dist;
+        let delta = sum - dist;
+        let pp = &self.table[p.material[i] as usize * self.n_mat + p.material[j] as usize];
+        let r_eff = ri * rj / sum;
+        let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
+        let vrel = p.vel[i] - p.vel[j];
+        let mut xi = if st & TOUCHING != 0 { xi } else { DVec3::ZERO };
+        let mut pls = if st & PLASTIC != 0 {
+            pl
+        } else {
+            PlasticState::default()
+        };
+        let o = contact_force(
+            pp,
+            delta,
+            r_eff,
+            m_eff,
+            n,
+            vrel,
+            p.omega[i],
+            p.omega[j],
+            ri,
+            rj,
+            &mut pls,
+            &mut xi,
+            self.dt,
+            self.cohesion,
+        );
+        if delta <= 0.0 {
+            pls = PlasticState::default();
+        }
+        let mut ns = 0;
+        if o.touching {
+            ns |= TOUCHING;
+        }
+        if pls.delta_max != 0.0 {
+            ns |= PLASTIC;
+        }
+        let mut out = PairOutput::default();
+        if record {
+            ns |= EVALUATED;
+            out = PairOutput {
+                force: o.force,
+                torque_i: o.torque_i,
+                torque_j: o.torque_j,
+                normal_force: o.normal_force,
+                contact_radius: o.contact_radius,
+                overlap: delta,
+            };
+        }
+        Eval {
+            touching: o.touching,
+            force: o.force,
+            torque_i: o.torque_i,
+            torque_j: o.torque_j,
+            state: ns,
+            xi,
+            plastic: pls,
+            out,
+        }
+    }
+}
+/// Result of one contact evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct ContactOut {
+    /// Force on body i, N.
+    pub force: DVec3,
+    /// Torque on i, N·m.
+    pub torque_i: DVec3,
+    /// Torque on j, N·m.
+    pub torque_j: DVec3,
+    /// Touching?
+    pub touching: bool,
+    /// Contact radius, m.
+    pub contact_radius: f64,
+    /// Signed normal force (positive repulsive), N.
+    pub normal_force: f64,
+}
+/// The full contact force between body i and body j (a sphere or a wall), the pure kernel the engine
+/// loops over. `n` points from j to i, `vrel = v_i − v_j` (m/s), `rj = f64::INFINITY`-like walls are
+/// handled by passing `rj` only into the lever arm (0 for a wall).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn contact_force(
+    pp: &PairParams,
+    delta: f64,
+    r_eff: f64,
+    m_eff: f64,
+    n: DVec3,
+    vrel: DVec3,
+    wi: DVec3,
+    wj: DVec3,
+    ri: f64,
+    rj: f64,
+    plastic: &mut PlasticState,
+    xi: &mut DVec3,
+    dt: f64,
+    cohesion: bool,
+) -> ContactOut {
+    let law = normal_law(pp.normal, pp.y_star, r_eff, delta, plastic);
+    let touching = law.force > 0.0 || (delta > 0.0 && plastic.delta_max == 0.0);
+    if !touching {
+        *xi = DVec3::ZERO;
+        return ContactOut {
+            force: DVec3::ZERO,
+            torque_i: DVec3::ZERO,
+            torque_j: DVec3::ZERO,
+            touching: false,
+            contact_radius: law.radius,
+            normal_force: 0.0,
+        };
+    }
+    let vn = vrel.dot(n);
+    let gamma = damping_coefficient(pp.beta, pp.y_star, law.stiffness_radius, m_eff);
+    let mut fn_ = law.force - gamma * vn;
+    if cohesion && pp.surface_energy > 0.0 {
+        fn_ -= dmt_adhesion(pp.surface_energy, r_eff);
+    }
+    let vc = vrel - (ri * wi + rj * wj).cross(n);
+    let vt = vc - n * vc.dot(n);
+    let kt = 8.0 * pp.g_star * law.stiffness_radius;
+    let ft = tangential_force(xi, vt, n, kt, pp.friction, fn_.abs(), dt);
+    let mut ti = (-ri * n).cross(ft);
+    // Contact point of j is at x_j + r_j n, and j receives −F_t (LAMMPS/LIGGGHTS convention).
+    let mut tj = (rj * n).cross(-ft);
+    if cohesion && pp.rolling_friction > 0.0 {
+        let mr = rolling_torque(pp.rolling_friction, r_eff, fn_.abs(), wi - wj);
+        ti += mr;
+        tj -= mr;
+    }
+    ContactOut {
+        force: fn_ * n + ft,
+        torque_i: ti,
+        torque_j: tj,
+        touching: true,
+        contact_radius: law.radius,
+        normal_force: fn_,
+    }
+}
+/// The contact of a sphere with a flat wall; adds the force and torque to `fs`, `ts` and updates
+/// the history `h`. Returns whether the contact kernel ran (false: apart without plastic history,
+/// `h` reset to the default).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn wall_contact(
+    pp: &PairParams,
+    delta: f64,
+    r: f64,
+    m: f64,
+    n: DVec3,
+    vrel: DVec3,
+    w: DVec3,
+    h: &mut WallHistory,
+    dt: f64,
+    cohesion: bool,
+    fs: &mut DVec3,
+    ts: &mut DVec3,
+) -> bool {
+    if delta <= 0.0 && h.plastic.delta_max == 0.0 {
+        *h = WallHistory::default();
+        return false;
+    }
+    let out = contact_force(
+        pp,
+        delta,
+        r,
+        m,
+        n,
+        vrel,
+        w,
+        DVec3::ZERO,
+        r,
+        0.0,
+        &mut h.plastic,
+        &mut h.xi,
+        dt,
+        cohesion,
+    );
+    if delta <= 0.0 {
+        h.plastic = PlasticState::default();
+    }
+    h.contact_radius = if out.touching {
+        out.contact_radius
+    } else {
+        0.0
+    };
+    h.normal_force = out.normal_force;
+    *fs += out.force;
+    *ts += out.torque_i;
+    true
+}

@@ -1,0 +1,622 @@
+//! The tensile model of a snapshot: bonds (contacts, fibrils, latent contacts) built from the
+//! snapshot and their forces.
+
+use super::*;
+use crate::dem::fibril_law::{failure_ratios, fibril_load, FibrilLawParams, FibrilLawState};
+use crate::snapshot::{quat_rotate, FibrilState, Phase, Snapshot};
+use std::f64::consts::PI;
+
+/// Per-bond data of the NPS contacts (structure of arrays).
+pub(super) struct Contacts {
+    pub(super) i: Vec<u32>,
+    pub(super) j: Vec<u32>,
+    /// Periodic image of j relative to i, in box lengths (x, y).
+    pub(super) img: Vec<[f64; 2]>,
+    /// Rest vector at zero strain, m.
+    pub(super) b0: Vec<[f64; 3]>,
+    pub(super) d0: Vec<f64>,
+    pub(super) kn: Vec<f64>,
+    pub(super) kt: Vec<f64>,
+    pub(super) fc: Vec<f64>,
+    pub(super) alive: Vec<bool>,
+}
+
+/// Per-fibril data (structure of arrays; intact fibrils only).
+pub(super) struct Fibrils {
+    pub(super) a: Vec<u32>,
+    pub(super) b: Vec<u32>,
+    pub(super) oa: Vec<[f64; 3]>,
+    pub(super) ob: Vec<[f64; 3]>,
+    pub(super) img: Vec<[f64; 2]>,
+    pub(super) state: Vec<FibrilLawState>,
+    /// Strands per fibril (bundle multiplicity): force and stiffness are this times one strand's.
+    pub(super) count: Vec<f64>,
+    pub(super) alive: Vec<bool>,
+}
+
+/// Bond kinds' contribution computed in a force pass.
+#[derive(Clone, Copy, Default)]
+pub(super) struct BondEval {
+    /// Force on the first particle, N.
+    pub(super) f: [f64; 3],
+    /// Centre-to-centre vector from the first to the second particle (with the periodic image),
+    /// m: the branch vector of the virial.
+    pub(super) b: [f64; 3],
+    /// Current anchor-to-anchor length of a fibril, m (0 for contacts).
+    pub(super) len: f64,
+    /// Active stiffness for the preconditioning mass, N/m (0 for a slack fibril or an open
+    /// broken contact).
+    pub(super) stiff: f64,
+    /// Load ratio (≥ 1: fails).
+    pub(super) ratio: f64,
+}
+
+pub(super) struct Model {
+    pub(super) axis: usize,
+    pub(super) n: usize,
+    pub(super) pos: Vec<[f64; 3]>,
+    pub(super) lbox: [f64; 2],
+    pub(super) thickness: f64,
+    pub(super) mu: f64,
+    pub(super) law: FibrilLawParams,
+    pub(super) c: Contacts,
+    pub(super) fb: Fibrils,
+    /// CSR adjacency: bonds of particle p are `adj[adj_start[p]..adj_start[p+1]]`, as
+    /// (global bond index, +1 if p is the bond's first particle else −1).
+    pub(super) adj_start: Vec<usize>,
+    pub(super) adj: Vec<(u32, u32, f64)>,
+    /// Cluster (connected component of intact contacts) of each particle.
+    pub(super) cluster: Vec<u32>,
+    /// CSR of cluster members: cluster c holds `cl_members[cl_start[c]..cl_start[c+1]]`.
+    pub(super) cl_start: Vec<usize>,
+    pub(super) cl_members: Vec<u32>,
+    /// Coarse (cluster-translation) acceleration of each cluster, m (dimensionless time).
+    pub(super) cl_acc: Vec<[f64; 3]>,
+    /// Stiffness of each particle's bonds to other clusters, N/m.
+    pub(super) soft: Vec<f64>,
+    /// Preconditioned force direction `a = F/m + A_cluster` per particle, m.
+    pub(super) acc: Vec<[f64; 3]>,
+    pub(super) eval: Vec<BondEval>,
+    pub(super) force: Vec<[f64; 3]>,
+    pub(super) mass: Vec<f64>,
+    pub(super) vel: Vec<[f64; 3]>,
+    pub(super) f_ref: f64,
+    pub(super) params: TensileParams,
+    pub(super) strain: f64,
+    pub(super) relaxations: usize,
+    pub(super) iterations: usize,
+    pub(super) unconverged: usize,
+}
+
+impl Model {
+    pub(super) fn build(
+        snap: &Snapshot,
+        axis: Axis,
+        params: &TensileParams,
+    ) -> Result<Self, TensileError> {
+        let inv = |m: String| TensileError::InvalidSnapshot(m);
+        let parts = &snap.particles;
+        let n = parts.pos.len();
+        if n == 0 {
+            return Err(inv("no particles".into()));
+        }
+        if parts.radius.len() != n || parts.phase.len() != n || parts.orientation.len() != n {
+            return Err(inv("particle arrays have different lengths".into()));
+        }
+        let bx = &snap.sim_box;
+        if !(bx.lx.is_finite() && bx.lx > 0.0 && bx.ly.is_finite() && bx.ly > 0.0) {
+            return Err(inv(format!(
+                "box lengths lx = {}, ly = {} must be > 0",
+                bx.lx, bx.ly
+            )));
+        }
+        for (k, (p, r)) in parts.pos.iter().zip(&parts.radius).enumerate() {
+            if !(p.iter().all(|v| v.is_finite()) && r.is_finite() && *r > 0.0) {
+                return Err(inv(format!(
+                    "particle {k}: non-finite position or radius <= 0"
+                )));
+            }
+        }
+        let top = parts
+            .pos
+            .iter()
+            .zip(&parts.radius)
+            .map(|(p, r)| p[2] + r)
+            .fold(f64::MIN, f64::max);
+        let bottom = parts
+            .pos
+            .iter()
+            .zip(&parts.radius)
+            .map(|(p, r)| p[2] - r)
+            .fold(f64::MAX, f64::min);
+        let thickness = top - bottom;
+        let m = &snap.materials;
+        let check_mat = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(inv(format!(
+                    "materials.{name} = {v} must be finite and > 0"
+                )))
+            }
+        };
+        check_mat("nps_modulus", m.nps_modulus)?;
+        check_mat("ptfe_modulus", m.ptfe_modulus)?;
+        check_mat("nps_surface_energy", m.nps_surface_energy)?;
+        if !(m.ptfe_bridge_strength.is_finite() && m.ptfe_bridge_strength >= 0.0) {
+            return Err(inv(format!(
+                "materials.ptfe_bridge_strength = {} must be finite and >= 0",
+                m.ptfe_bridge_strength
+            )));
+        }
+        if !(m.nps_poisson.is_finite() && (0.0..0.5).contains(&m.nps_poisson)) {
+            return Err(inv(format!(
+                "materials.nps_poisson = {} not in [0, 0.5)",
+                m.nps_poisson
+            )));
+        }
+        if !(m.nps_friction.is_finite() && m.nps_friction >= 0.0) {
+            return Err(inv(format!(
+                "materials.nps_friction = {} must be >= 0",
+                m.nps_friction
+            )));
+        }
+        let kappa = params
+            .tangential_stiffness_ratio
+            .unwrap_or(2.0 * (1.0 - m.nps_poisson) / (2.0 - m.nps_poisson));
+        let reduced = |ph: Phase| match ph {
+            Phase::Nps => (1.0 - m.nps_poisson * m.nps_poisson) / m.nps_modulus,
+            Phase::Ptfe => (1.0 - params.ptfe_poisson * params.ptfe_poisson) / m.ptfe_modulus,
+        };
+        let lbox = [bx.lx, bx.ly];
+        let nc = snap.contacts.len();
+        let mut c = Contacts {
+            i: Vec::with_capacity(nc),
+            j: Vec::with_capacity(nc),
+            img: Vec::with_capacity(nc),
+            b0: Vec::with_capacity(nc),
+            d0: Vec::with_capacity(nc),
+            kn: Vec::with_capacity(nc),
+            kt: Vec::with_capacity(nc),
+            fc: Vec::with_capacity(nc),
+            alive: Vec::with_capacity(nc),
+        };
+        for (k, ct) in snap.contacts.iter().enumerate() {
+            let (i, j) = (ct.i as usize, ct.j as usize);
+            if i >= n || j >= n || i == j {
+                return Err(inv(format!(
+                    "contact {k}: particles ({i}, {j}) invalid for n = {n}"
+                )));
+            }
+            if !(ct.radius.is_finite() && ct.radius >= 0.0) {
+                return Err(inv(format!(
+                    "contact {k}: contact radius {} invalid",
+                    ct.radius
+                )));
+            }
+            if !(ct.ptfe_coverage.is_finite() && (0.0..=1.0).contains(&ct.ptfe_coverage)) {
+                return Err(inv(format!(
+                    "contact {k}: PTFE coverage {} not in [0, 1]",
+                    ct.ptfe_coverage
+                )));
+            }
+            let raw = sub(parts.pos[j], parts.pos[i]);
+            let b0 = bx.delta(parts.pos[j], parts.pos[i]);
+            let img = [
+                ((b0[0] - raw[0]) / bx.lx).round(),
+                ((b0[1] - raw[1]) / bx.ly).round(),
+            ];
+            let d0 = norm(b0);
+            if d0 <= 0.0 {
+                return Err(inv(format!("contact {k}: coincident particle centres")));
+            }
+            let e_star = 1.0 / (reduced(parts.phase[i]) + reduced(parts.phase[j]));
+            let (ri, rj) = (parts.radius[i], parts.radius[j]);
+            let r_star = ri * rj / (ri + rj);
+            let kn = 2.0 * e_star * ct.radius * params.contact_stiffness_scale;
+            let fc = 2.0 * PI * m.nps_surface_energy * r_star
+                + params.neck_strength_pa * PI * ct.radius * ct.radius
+                + m.ptfe_bridge_strength * ct.ptfe_coverage * PI * ct.radius * ct.radius;
+            c.i.push(ct.i);
+            c.j.push(ct.j);
+            c.img.push(img);
+            c.b0.push(b0);
+            c.d0.push(d0);
+            c.kn.push(kn);
+            c.kt.push(kappa * kn);
+            c.fc.push(fc);
+            c.alive.push(true);
+        }
+
+        // Latent contacts: pairs not in contact whose gap is under `latent_contact_gap` × the
+        // smaller radius. They start open (broken) and only repel once the spheres touch, so the
+        // film cannot thin by letting particles pass through each other while the fibrils pull.
+        if params.latent_contact_gap > 0.0 {
+            let mut have: std::collections::HashSet<(u32, u32)> =
+                c.i.iter()
+                    .zip(&c.j)
+                    .map(|(&a, &b)| (a.min(b), a.max(b)))
+                    .collect();
+            for (i, j, b0) in near_pairs(parts, bx, params.latent_contact_gap) {
+                if !have.insert((i, j)) {
+                    continue;
+                }
+                let (iu, ju) = (i as usize, j as usize);
+                let (ri, rj) = (parts.radius[iu], parts.radius[ju]);
+                let raw = sub(parts.pos[ju], parts.pos[iu]);
+                let img = [
+                    ((b0[0] - raw[0]) / bx.lx).round(),
+                    ((b0[1] - raw[1]) / bx.ly).round(),
+                ];
+                let e_star = 1.0 / (reduced(parts.phase[iu]) + reduced(parts.phase[ju]));
+                let r_star = ri * rj / (ri + rj);
+                // Penalty stiffness of a fresh contact: the Hertz tangent 2E*a at a = 0.1 R*.
+                let kn = 2.0 * e_star * 0.1 * r_star * params.contact_stiffness_scale;
+                c.i.push(i);
+                c.j.push(j);
+                c.img.push(img);
+                c.b0.push(b0);
+                c.d0.push(ri + rj);
+                c.kn.push(kn);
+                c.kt.push(0.0);
+                c.fc.push(0.0);
+                c.alive.push(false);
+            }
+        }
+
+        // Fibrils: intact ones only.
+        let intact: Vec<usize> = snap
+            .fibrils
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.state == FibrilState::Intact)
+            .map(|(k, _)| k)
+            .collect();
+        let r_ref = match params.fibril_reference_radius {
+            Some(r) => r,
+            None => intact
+                .iter()
+                .map(|&k| snap.fibrils[k].radius)
+                .fold(0.0, f64::max),
+        };
+        let mut fb = Fibrils {
+            a: Vec::new(),
+            b: Vec::new(),
+            oa: Vec::new(),
+            ob: Vec::new(),
+            img: Vec::new(),
+            state: Vec::new(),
+            count: Vec::new(),
+            alive: Vec::new(),
+        };
+        let offset = |k: usize, p: usize, local: [f64; 3]| -> Result<[f64; 3], TensileError> {
+            let q = parts.orientation[p];
+            let qn = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
+            if !(qn.is_finite() && qn > 0.0 && local.iter().all(|v| v.is_finite())) {
+                return Err(inv(format!(
+                    "fibril {k}: bad orientation or anchor of particle {p}"
+                )));
+            }
+            Ok(quat_rotate(
+                [q[0] / qn, q[1] / qn, q[2] / qn, q[3] / qn],
+                local,
+            ))
+        };
+        for &k in &intact {
+            let f = &snap.fibrils[k];
+            let (pa, pb) = (f.a.particle as usize, f.b.particle as usize);
+            if pa >= n || pb >= n {
+                return Err(inv(format!(
+                    "fibril {k}: anchor particle out of range (n = {n})"
+                )));
+            }
+            if !(f.count.is_finite() && f.count >= 1.0) {
+                return Err(inv(format!(
+                    "fibril {k}: strand count {} must be ≥ 1",
+                    f.count
+                )));
+            }
+            if !(f.radius.is_finite() && f.radius > 0.0 && f.rest_length.is_finite())
+                || f.rest_length <= 0.0
+            {
+                return Err(inv(format!(
+                    "fibril {k}: radius {} and rest length {} must be > 0",
+                    f.radius, f.rest_length
+                )));
+            }
+            let oa = offset(k, pa, f.a.local)?;
+            let ob = offset(k, pb, f.b.local)?;
+            let raw = sub(add(parts.pos[pb], ob), add(parts.pos[pa], oa));
+            // The image whose length matches the stored one (fibrils may exceed half the box).
+            let target = if f.length.is_finite() && f.length > 0.0 {
+                f.length
+            } else {
+                0.0
+            };
+            let mut best = ([0.0, 0.0], f64::INFINITY);
+            for ix in -2..=2 {
+                for iy in -2..=2 {
+                    let im = [ix as f64, iy as f64];
+                    let v = [raw[0] + im[0] * bx.lx, raw[1] + im[1] * bx.ly, raw[2]];
+                    let err = (norm(v) - target).abs();
+                    if err < best.1 {
+                        best = (im, err);
+                    }
+                }
+            }
+            fb.a.push(f.a.particle);
+            fb.b.push(f.b.particle);
+            fb.oa.push(oa);
+            fb.ob.push(ob);
+            fb.img.push(best.0);
+            // Prestress relaxation: a taut fibril is taken stress-free at its current length, its
+            // volume kept (π r² L₀ constant).
+            let len_now = norm([
+                raw[0] + best.0[0] * bx.lx,
+                raw[1] + best.0[1] * bx.ly,
+                raw[2],
+            ]);
+            let (rest_length, radius) = if params.relax_fibril_prestress && len_now > f.rest_length
+            {
+                (len_now, f.radius * (f.rest_length / len_now).sqrt())
+            } else {
+                (f.rest_length, f.radius)
+            };
+            fb.state.push(FibrilLawState {
+                rest_length,
+                radius,
+            });
+            fb.count.push(f.count);
+            fb.alive.push(true);
+        }
+        // Latent contacts only repel: they are no load path.
+        if !c.alive.iter().any(|&a| a) && fb.a.is_empty() {
+            return Err(TensileError::NoLoadPaths);
+        }
+        let mut law = FibrilLawParams::from_strengths(
+            m.ptfe_modulus,
+            m.fibril_yield,
+            m.fibril_strength,
+            m.anchor_strength,
+            if r_ref > 0.0 { r_ref } else { 1.0 },
+        );
+        if let Some(h) = params.fibril_hardening_pa {
+            law.hardening_modulus = h;
+        }
+        if !fb.a.is_empty() {
+            law.validate().map_err(|e| inv(e.to_string()))?;
+        }
+
+        // Adjacency (CSR), bonds in global order: contacts, then fibrils.
+        let nc = c.i.len();
+        let nb = nc + fb.a.len();
+        let mut count = vec![0usize; n + 1];
+        let ends = |g: usize| -> (usize, usize) {
+            if g < nc {
+                (c.i[g] as usize, c.j[g] as usize)
+            } else {
+                (fb.a[g - nc] as usize, fb.b[g - nc] as usize)
+            }
+        };
+        for g in 0..nb {
+            let (p, q) = ends(g);
+            count[p + 1] += 1;
+            if q != p {
+                count[q + 1] += 1;
+            }
+        }
+        for p in 0..n {
+            count[p + 1] += count[p];
+        }
+        let adj_start = count.clone();
+        let mut fill = count;
+        let mut adj = vec![(0u32, 0u32, 0.0f64); adj_start[n]];
+        for g in 0..nb {
+            let (p, q) = ends(g);
+            if q != p {
+                adj[fill[p]] = (g as u32, q as u32, 1.0);
+                fill[p] += 1;
+                adj[fill[q]] = (g as u32, p as u32, -1.0);
+                fill[q] += 1;
+            }
+            // A fibril with both ends on one particle exerts no net force: no entry.
+        }
+
+        // Reference force: the smaller of the mean contact strength and the mean fibril yield force.
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let fc_mean = mean(&c.fc);
+        let fy: Vec<f64> = fb
+            .state
+            .iter()
+            .map(|s| law.yield_stress * s.area())
+            .collect();
+        let fy_mean = mean(&fy);
+        let f_ref = match (c.fc.is_empty(), fy.is_empty()) {
+            (false, false) => fc_mean.min(fy_mean),
+            (false, true) => fc_mean,
+            _ => fy_mean,
+        };
+        Ok(Self {
+            axis: axis.index(),
+            n,
+            pos: parts.pos.clone(),
+            lbox,
+            thickness,
+            mu: m.nps_friction,
+            law,
+            c,
+            fb,
+            adj_start,
+            adj,
+            eval: vec![BondEval::default(); nb],
+            force: vec![[0.0; 3]; n],
+            mass: vec![0.0; n],
+            cluster: vec![0; n],
+            cl_start: Vec::new(),
+            cl_members: Vec::new(),
+            cl_acc: Vec::new(),
+            soft: vec![0.0; n],
+            acc: vec![[0.0; 3]; n],
+            vel: vec![[0.0; 3]; n],
+            f_ref,
+            params: *params,
+            strain: 0.0,
+            relaxations: 0,
+            iterations: 0,
+            unconverged: 0,
+        })
+    }
+
+    /// Evaluate every bond (in parallel over fixed chunks of bonds), then gather each particle's
+    /// force and preconditioning mass from its own bond list in a fixed order.
+    pub(super) fn compute_forces(&mut self) {
+        let nc = self.c.i.len();
+        let (c, fb, pos, lbox, law, mu) =
+            (&self.c, &self.fb, &self.pos, self.lbox, &self.law, self.mu);
+        let (ec, ef) = self.eval.split_at_mut(nc);
+        for_chunks(ec, |off, chunk| {
+            for (q, e) in chunk.iter_mut().enumerate() {
+                let k = off + q;
+                let (i, j) = (c.i[k] as usize, c.j[k] as usize);
+                let im = c.img[k];
+                let b = [
+                    pos[j][0] - pos[i][0] + im[0] * lbox[0],
+                    pos[j][1] - pos[i][1] + im[1] * lbox[1],
+                    pos[j][2] - pos[i][2],
+                ];
+                *e = contact_bond(
+                    b, c.b0[k], c.d0[k], c.kn[k], c.kt[k], c.fc[k], mu, c.alive[k],
+                );
+            }
+        });
+        for_chunks(ef, |off, chunk| {
+            for (q, e) in chunk.iter_mut().enumerate() {
+                let k = off + q;
+                if !fb.alive[k] {
+                    *e = BondEval::default();
+                    continue;
+                }
+                let (a, b) = (fb.a[k] as usize, fb.b[k] as usize);
+                let (oa, ob, im) = (fb.oa[k], fb.ob[k], fb.img[k]);
+                let v = [
+                    pos[b][0] + ob[0] - pos[a][0] - oa[0] + im[0] * lbox[0],
+                    pos[b][1] + ob[1] - pos[a][1] - oa[1] + im[1] * lbox[1],
+                    pos[b][2] + ob[2] - pos[a][2] - oa[2],
+                ];
+                let len = norm(v);
+                let out = fibril_load(len, fb.state[k], law);
+                let (f, ratio, stiff) = if out.tension > 0.0 && len > 0.0 {
+                    // All strands of a bundle carry the same load and fail together.
+                    let nb = fb.count[k];
+                    let t = nb * out.tension / len;
+                    let (rb, rd) = failure_ratios(out.tension, out.state.radius, law);
+                    (
+                        [t * v[0], t * v[1], t * v[2]],
+                        rb.max(rd),
+                        nb * out.state.stiffness(law),
+                    )
+                } else if out.tension.is_nan() {
+                    ([f64::NAN; 3], f64::NAN, 0.0)
+                } else {
+                    ([0.0; 3], 0.0, 0.0)
+                };
+                let b = [
+                    v[0] - ob[0] + oa[0],
+                    v[1] - ob[1] + oa[1],
+                    v[2] - ob[2] + oa[2],
+                ];
+                *e = BondEval {
+                    f,
+                    b,
+                    ratio,
+                    len,
+                    stiff,
+                };
+            }
+        });
+        let (eval, adj, start, cl) = (&self.eval, &self.adj, &self.adj_start, &self.cluster);
+        for_chunks2(&mut self.force, &mut self.mass, |off, fs, ms| {
+            for (q, (f, m)) in fs.iter_mut().zip(ms.iter_mut()).enumerate() {
+                let p = off + q;
+                let mut s = [0.0; 3];
+                let mut k = 0.0;
+                for &(g, _, sign) in &adj[start[p]..start[p + 1]] {
+                    let e = &eval[g as usize];
+                    s[0] += sign * e.f[0];
+                    s[1] += sign * e.f[1];
+                    s[2] += sign * e.f[2];
+                    k += e.stiff;
+                }
+                *f = s;
+                *m = k;
+            }
+        });
+        for_chunks(&mut self.soft, |off, ks| {
+            for (q, k) in ks.iter_mut().enumerate() {
+                let p = off + q;
+                let mut s = 0.0;
+                for &(g, other, _) in &adj[start[p]..start[p + 1]] {
+                    if cl[other as usize] != cl[p] {
+                        s += eval[g as usize].stiff;
+                    }
+                }
+                *k = s;
+            }
+        });
+        self.compute_acc();
+    }
+
+    /// Group particles into clusters joined by intact contacts (union–find; labels in order of
+    /// the lowest particle index, so independent of threads).
+    pub(super) fn build_clusters(&mut self) {
+        let n = self.n;
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn find(parent: &mut [u32], mut x: u32) -> u32 {
+            while parent[x as usize] != x {
+                let up = parent[parent[x as usize] as usize];
+                parent[x as usize] = up;
+                x = up;
+            }
+            x
+        }
+        for k in 0..self.c.i.len() {
+            if self.c.alive[k] {
+                let (a, b) = (
+                    find(&mut parent, self.c.i[k]),
+                    find(&mut parent, self.c.j[k]),
+                );
+                if a != b {
+                    let (lo, hi) = (a.min(b), a.max(b));
+                    parent[hi as usize] = lo;
+                }
+            }
+        }
+        let mut label = vec![u32::MAX; n];
+        let mut ncl = 0u32;
+        for p in 0..n {
+            let r = find(&mut parent, p as u32) as usize;
+            if label[r] == u32::MAX {
+                label[r] = ncl;
+                ncl += 1;
+            }
+            self.cluster[p] = label[r];
+        }
+        let mut start = vec![0usize; ncl as usize + 1];
+        for &c in &self.cluster {
+            start[c as usize + 1] += 1;
+        }
+        for c in 0..ncl as usize {
+            start[c + 1] += start[c];
+        }
+        let mut fill = start.clone();
+        let mut members = vec![0u32; n];
+        for p in 0..n {
+            let c = self.cluster[p] as usize;
+            members[fill[c]] = p as u32;
+            fill[c] += 1;
+        }
+        self.cl_start = start;
+        self.cl_members = members;
+        self.cl_acc = vec![[0.0; 3]; ncl as usize];
+    }
+}
