@@ -22,6 +22,7 @@
 
 pub mod calibrate;
 pub mod dem;
+pub mod numerics;
 pub mod par;
 pub mod pipeline;
 pub mod process;

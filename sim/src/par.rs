@@ -1,4 +1,4 @@
-//! Thread-pool helpers.
+//! Thread-pool helpers, and the one shared-mutable slice of the crate ([`SharedSlice`]).
 //!
 //! A time step runs several short parallel loops (integration, the skin check, contact forces,
 //! fibril tensions) separated by short sequential stretches (ECS bookkeeping, ordered sums). A
@@ -78,6 +78,56 @@ pub fn with_hot_workers<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         let _stop = StopOnDrop(&stop);
         f()
     })
+}
+
+/// The crate's one shared-mutable abstraction: a slice that parallel tasks read and write through
+/// `unsafe` [`SharedSlice::get`] / [`SharedSlice::set`], under the contract that no element is
+/// written by one task while another task reads or writes it. Two users:
+/// - the DEM force loop (`dem::forces`): each task owns the pairs of its slab;
+/// - the red–black Gauss–Seidel sweeps of the voxel solver (`solvers::voxel`): each task writes
+///   the cells of one colour in its own plane and reads only cells of the other colour.
+///
+/// Every access is bounds-checked (a wrong index panics instead of corrupting memory); only the
+/// exclusivity is the caller's promise. Send the slice's element type across threads only.
+pub struct SharedSlice<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _life: std::marker::PhantomData<&'a mut [T]>,
+}
+// SAFETY: tasks access the slice only through `get` and `set`, each index from one task at most
+// (their contract), and the slice stays mutably borrowed for the wrapper's lifetime.
+unsafe impl<T: Send> Sync for SharedSlice<'_, T> {}
+impl<'a, T: Copy> SharedSlice<'a, T> {
+    /// Wraps `s` for the lifetime of the borrow.
+    pub fn new(s: &'a mut [T]) -> Self {
+        SharedSlice {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+            _life: std::marker::PhantomData,
+        }
+    }
+
+    /// The element at `k`.
+    ///
+    /// # Safety
+    /// No other task accesses index `k` while the wrapper lives.
+    #[inline(always)]
+    pub unsafe fn get(&self, k: usize) -> T {
+        assert!(k < self.len, "index {k} out of {}", self.len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { *self.ptr.add(k) }
+    }
+
+    /// Set the element at `k`.
+    ///
+    /// # Safety
+    /// As for [`SharedSlice::get`].
+    #[inline(always)]
+    pub unsafe fn set(&self, k: usize, v: T) {
+        assert!(k < self.len, "index {k} out of {}", self.len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { *self.ptr.add(k) = v }
+    }
 }
 
 #[cfg(test)]

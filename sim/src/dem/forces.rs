@@ -1,55 +1,14 @@
 //! The force loop: every pair in the list evaluated per thread slab in list order and summed per
-//! particle, plus the walls; with the one shared-mutable abstraction of the engine ([`Exclusive`]).
+//! particle, plus the walls. Tasks share the pair arrays through [`crate::par::SharedSlice`].
 
 use super::contact::PlasticState;
 use super::engine::*;
 use super::neighbours::Blocks;
 use super::pair_kernel::{wall_contact, PairCtx, ParticleView};
 use super::pairs::{PLASTIC, TOUCHING};
+use crate::par::SharedSlice;
 use glam::DVec3;
 use rayon::prelude::*;
-
-/// Access to a slice shared by parallel tasks, each element read and written by one task at
-/// most (the pairs a block owns).
-struct Exclusive<'a, T> {
-    ptr: *mut T,
-    len: usize,
-    _life: std::marker::PhantomData<&'a mut [T]>,
-}
-// SAFETY: tasks access the slice only through `get` and `set`, each index from one task at most
-// (their contract), and the slice stays mutably borrowed for the wrapper's lifetime.
-unsafe impl<T: Send> Sync for Exclusive<'_, T> {}
-impl<'a, T: Copy> Exclusive<'a, T> {
-    fn new(s: &'a mut [T]) -> Self {
-        Exclusive {
-            ptr: s.as_mut_ptr(),
-            len: s.len(),
-            _life: std::marker::PhantomData,
-        }
-    }
-
-    /// The element at `k`.
-    ///
-    /// # Safety
-    /// No other task accesses index `k` while the wrapper lives.
-    #[inline(always)]
-    unsafe fn get(&self, k: usize) -> T {
-        assert!(k < self.len, "index {k} out of {}", self.len);
-        // SAFETY: in bounds (checked); exclusive by the caller's contract.
-        unsafe { *self.ptr.add(k) }
-    }
-
-    /// Set the element at `k`.
-    ///
-    /// # Safety
-    /// As for [`Exclusive::get`].
-    #[inline(always)]
-    unsafe fn set(&self, k: usize, v: T) {
-        assert!(k < self.len, "index {k} out of {}", self.len);
-        // SAFETY: in bounds (checked); exclusive by the caller's contract.
-        unsafe { *self.ptr.add(k) = v }
-    }
-}
 
 impl Dem {
     /// Compute all contact forces (pairs and walls), then sum them per particle in a fixed order.
@@ -108,13 +67,13 @@ impl Dem {
                     (pl.state[k], pl.xi[k], pl.plastic[k])
                 }));
             });
-        let state = Exclusive::new(&mut pl.state);
-        let xis = Exclusive::new(&mut pl.xi);
-        let plastic = Exclusive::new(&mut pl.plastic);
-        let outs = Exclusive::new(&mut pl.out);
-        let wall_b = Exclusive::new(&mut self.walls.bottom);
-        let wall_t = Exclusive::new(&mut self.walls.top);
-        let wall_s = Exclusive::new(&mut self.walls.state);
+        let state = SharedSlice::new(&mut pl.state);
+        let xis = SharedSlice::new(&mut pl.xi);
+        let plastic = SharedSlice::new(&mut pl.plastic);
+        let outs = SharedSlice::new(&mut pl.out);
+        let wall_b = SharedSlice::new(&mut self.walls.bottom);
+        let wall_t = SharedSlice::new(&mut self.walls.top);
+        let wall_s = SharedSlice::new(&mut self.walls.state);
         let wm = self.walls.material;
         let (zb, zt, top_active) = (self.walls.z_bottom, self.walls.z_top, self.walls.top_active);
         let (vb, vt) = (self.walls.bottom_vel, self.walls.top_vel);
@@ -234,7 +193,7 @@ impl Dem {
                     let wall = |gap: f64,
                                 n: DVec3,
                                 vw: DVec3,
-                                hist: &Exclusive<WallHistory>,
+                                hist: &SharedSlice<WallHistory>,
                                 bit: u8,
                                 ws: &mut u8,
                                 fs: &mut DVec3,

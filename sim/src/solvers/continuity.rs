@@ -18,8 +18,9 @@
 
 use super::network::{
     body_resistance, constriction_resistance, solve, spreading_resistance, BodyResistance, Edge,
-    NetworkError, ResistorNetwork, UnionFind,
+    NetworkError, ResistorNetwork,
 };
+use crate::numerics::UnionFind;
 use crate::snapshot::{FibrilState, Phase, Snapshot, Wall};
 use std::f64::consts::PI;
 

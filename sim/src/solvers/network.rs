@@ -22,6 +22,7 @@
 //! Not in scope: the voxel (continuum) cross-check (`solvers::voxel`), electronic conduction
 //! through reduced PTFE (`solvers::continuity`, which reuses [`solve`]).
 
+use crate::numerics::{pcg, Jacobi, PcgStop, SpdOperator, UnionFind};
 use crate::snapshot::{Phase, Snapshot, Wall};
 use rayon::prelude::*;
 use std::f64::consts::PI;
@@ -130,107 +131,6 @@ pub struct NetworkSolution {
     pub wraps: bool,
 }
 
-/// Union–find (disjoint sets) with path halving and union by size.
-///
-/// Roots are deterministic for a given sequence of unions. Used to find the clusters of the
-/// network and, in `solvers::continuity`, the PTFE clusters.
-#[derive(Debug, Clone)]
-pub struct UnionFind {
-    parent: Vec<u32>,
-    size: Vec<u32>,
-}
-
-impl UnionFind {
-    /// `n` singleton sets.
-    pub fn new(n: usize) -> Self {
-        Self {
-            parent: (0..n as u32).collect(),
-            size: vec![1; n],
-        }
-    }
-    /// Representative of `i`'s set.
-    pub fn find(&mut self, mut i: u32) -> u32 {
-        while self.parent[i as usize] != i {
-            let gp = self.parent[self.parent[i as usize] as usize];
-            self.parent[i as usize] = gp;
-            i = gp;
-        }
-        i
-    }
-    /// Merge the sets of `a` and `b`; returns the new root.
-    pub fn union(&mut self, a: u32, b: u32) -> u32 {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra == rb {
-            return ra;
-        }
-        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
-            (ra, rb)
-        } else {
-            (rb, ra)
-        };
-        self.parent[small as usize] = big;
-        self.size[big as usize] += self.size[small as usize];
-        big
-    }
-}
-
-/// Union–find that also tracks the periodic image shift of each node relative to its root, to
-/// detect clusters that wrap around the periodic boundary.
-struct ShiftUnionFind {
-    parent: Vec<u32>,
-    /// Image shift of the node relative to its parent (periods).
-    shift: Vec<i64>,
-    wraps: Vec<bool>,
-}
-
-impl ShiftUnionFind {
-    fn new(n: usize) -> Self {
-        Self {
-            parent: (0..n as u32).collect(),
-            shift: vec![0; n],
-            wraps: vec![false; n],
-        }
-    }
-    /// Root of `i` and the shift of `i` relative to it.
-    fn find(&mut self, i: u32) -> (u32, i64) {
-        // First pass: find the root and the total shift.
-        let mut root = i;
-        let mut total = 0i64;
-        while self.parent[root as usize] != root {
-            total += self.shift[root as usize];
-            root = self.parent[root as usize];
-        }
-        // Second pass: compress, pointing every node on the path straight at the root.
-        let mut node = i;
-        let mut rem = total;
-        while self.parent[node as usize] != node {
-            let next = self.parent[node as usize];
-            let s = self.shift[node as usize];
-            self.parent[node as usize] = root;
-            self.shift[node as usize] = rem;
-            rem -= s;
-            node = next;
-        }
-        (root, total)
-    }
-    /// Record that `b`'s image `k` periods from `a` is connected to `a`.
-    fn union(&mut self, a: u32, b: u32, k: i64) {
-        let (ra, sa) = self.find(a);
-        let (rb, sb) = self.find(b);
-        if ra == rb {
-            if sb != sa + k {
-                self.wraps[ra as usize] = true;
-            }
-            return;
-        }
-        // shift(b) = shift(a) + k  =>  shift(rb) relative to ra = sa + k - sb.
-        self.parent[rb as usize] = ra;
-        self.shift[rb as usize] = sa + k - sb;
-        let w = self.wraps[rb as usize];
-        self.wraps[ra as usize] |= w;
-    }
-}
-
 /// Ordered dot product: fixed chunks, chunk partial sums added in order.
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let partials: Vec<f64> = a
@@ -268,60 +168,38 @@ impl Laplacian {
     }
 }
 
-/// Jacobi-preconditioned conjugate gradients for `A x = b` (A SPD), from `x = 0`.
-///
-/// Stops when ‖b − Ax‖₂ ≤ `tol`·‖b‖₂ (the recursively updated residual). Returns the iterations
-/// and the final relative residual.
-fn pcg(a: &Laplacian, b: &[f64], x: &mut [f64], tol: f64) -> Result<(usize, f64), NetworkError> {
-    let n = b.len();
+impl SpdOperator for Laplacian {
+    fn apply(&self, x: &[f64], y: &mut [f64]) {
+        Laplacian::apply(self, x, y);
+    }
+    fn dot(&self, a: &[f64], b: &[f64]) -> f64 {
+        dot(a, b)
+    }
+}
+
+/// Jacobi-preconditioned conjugate gradients for `A x = b` (A SPD), from `x = 0`, to the relative
+/// residual `tol` (the shared [`crate::numerics::pcg`]). Returns the iterations and the final
+/// relative residual.
+fn pcg_solve(
+    a: &Laplacian,
+    b: &[f64],
+    x: &mut [f64],
+    tol: f64,
+) -> Result<(usize, f64), NetworkError> {
     x.iter_mut().for_each(|v| *v = 0.0);
-    let bnorm = dot(b, b).sqrt();
-    if n == 0 || bnorm == 0.0 {
+    if b.is_empty() || dot(b, b).sqrt() == 0.0 {
         return Ok((0, 0.0));
     }
-    let inv_diag: Vec<f64> = a.diag.iter().map(|d| 1.0 / d).collect();
-    let mut r = b.to_vec();
-    let mut z: Vec<f64> = r.iter().zip(&inv_diag).map(|(r, d)| r * d).collect();
-    let mut p = z.clone();
-    let mut ap = vec![0.0; n];
-    let mut rz = dot(&r, &z);
-    let max_iter = 20 * n + 1000;
-    let mut rel = 1.0;
-    for it in 1..=max_iter {
-        a.apply(&p, &mut ap);
-        let pap = dot(&p, &ap);
-        if pap.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return Err(NetworkError::NotConverged {
-                iterations: it,
-                residual: rel,
-                tol,
-            });
-        }
-        let alpha = rz / pap;
-        x.par_iter_mut().zip(&p).for_each(|(x, p)| *x += alpha * p);
-        r.par_iter_mut()
-            .zip(&ap)
-            .for_each(|(r, ap)| *r -= alpha * ap);
-        rel = dot(&r, &r).sqrt() / bnorm;
-        if rel <= tol {
-            return Ok((it, rel));
-        }
-        z.par_iter_mut()
-            .zip(&r)
-            .zip(&inv_diag)
-            .for_each(|((z, r), d)| *z = r * d);
-        let rz_new = dot(&r, &z);
-        let beta = rz_new / rz;
-        rz = rz_new;
-        p.par_iter_mut()
-            .zip(&z)
-            .for_each(|(p, z)| *p = z + beta * *p);
+    let max_iter = 20 * b.len() + 1000;
+    let out = pcg(a, &Jacobi::new(&a.diag), b, x, tol, max_iter);
+    match out.stop {
+        PcgStop::Converged => Ok((out.iterations, out.relative_residual)),
+        PcgStop::Breakdown | PcgStop::MaxIterations => Err(NetworkError::NotConverged {
+            iterations: out.iterations,
+            residual: out.relative_residual,
+            tol,
+        }),
     }
-    Err(NetworkError::NotConverged {
-        iterations: max_iter,
-        residual: rel,
-        tol,
-    })
 }
 
 /// Solve Kirchhoff's current law on a resistor network.
@@ -389,23 +267,26 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
 
     // Clusters, and which of them wrap the periodic boundary.
     let driven_periodic = net.periodic_drop != 0.0;
-    let mut uf = ShiftUnionFind::new(n);
+    let mut uf = UnionFind::new(n);
     for e in &net.edges {
         if e.conductance > 0.0 {
-            uf.union(e.a, e.b, i64::from(e.crossing));
+            uf.union_shifted(e.a, e.b, i64::from(e.crossing));
         }
     }
-    let roots: Vec<u32> = (0..n as u32).map(|i| uf.find(i).0).collect();
+    let roots: Vec<u32> = (0..n as u32).map(|i| uf.find(i)).collect();
+    let root_wraps: Vec<bool> = (0..n as u32)
+        .map(|i| roots[i as usize] == i && uf.wraps(i))
+        .collect();
     let mut root_has_dirichlet = vec![false; n];
     for &(node, _) in &net.dirichlet {
         root_has_dirichlet[roots[node as usize] as usize] = true;
     }
-    let wraps = (0..n).any(|i| roots[i] as usize == i && uf.wraps[i]);
+    let wraps = root_wraps.iter().any(|&w| w);
     // Gauge: pin the lowest-index node of each wrapping cluster without an electrode.
     let mut gauge_done = vec![false; n];
     for i in 0..n {
         let r = roots[i] as usize;
-        if driven_periodic && uf.wraps[r] && !root_has_dirichlet[r] && !gauge_done[r] {
+        if driven_periodic && root_wraps[r] && !root_has_dirichlet[r] && !gauge_done[r] {
             gauge_done[r] = true;
             fixed[i] = Some(0.0);
         }
@@ -413,7 +294,7 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
     let active: Vec<bool> = (0..n)
         .map(|i| {
             let r = roots[i] as usize;
-            root_has_dirichlet[r] || (driven_periodic && uf.wraps[r])
+            root_has_dirichlet[r] || (driven_periodic && root_wraps[r])
         })
         .collect();
 
@@ -491,7 +372,7 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
         vals,
     };
     let mut x = vec![0.0; n_free];
-    let (iterations, relative_residual) = pcg(&lap, &rhs, &mut x, tol)?;
+    let (iterations, relative_residual) = pcg_solve(&lap, &rhs, &mut x, tol)?;
 
     let potentials: Vec<f64> = (0..n)
         .map(|i| {

@@ -570,31 +570,16 @@ impl Model {
     /// the lowest particle index, so independent of threads).
     pub(super) fn build_clusters(&mut self) {
         let n = self.n;
-        let mut parent: Vec<u32> = (0..n as u32).collect();
-        fn find(parent: &mut [u32], mut x: u32) -> u32 {
-            while parent[x as usize] != x {
-                let up = parent[parent[x as usize] as usize];
-                parent[x as usize] = up;
-                x = up;
-            }
-            x
-        }
+        let mut uf = crate::numerics::UnionFind::new(n);
         for k in 0..self.c.i.len() {
             if self.c.alive[k] {
-                let (a, b) = (
-                    find(&mut parent, self.c.i[k]),
-                    find(&mut parent, self.c.j[k]),
-                );
-                if a != b {
-                    let (lo, hi) = (a.min(b), a.max(b));
-                    parent[hi as usize] = lo;
-                }
+                uf.union(self.c.i[k], self.c.j[k]);
             }
         }
         let mut label = vec![u32::MAX; n];
         let mut ncl = 0u32;
         for p in 0..n {
-            let r = find(&mut parent, p as u32) as usize;
+            let r = uf.find(p as u32) as usize;
             if label[r] == u32::MAX {
                 label[r] = ncl;
                 ncl += 1;

@@ -48,6 +48,8 @@
 //! over planes in order, so the result is bitwise the same on any number of rayon threads.
 
 use super::{Volume, VoxelError};
+use crate::numerics::{pcg, Preconditioner, SpdOperator};
+use crate::par::SharedSlice;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -173,7 +175,7 @@ pub fn solve(vol: &Volume, opts: &SolveOptions) -> Result<VoxelResult, VoxelErro
     let fine = FineLevel::new(v.dims, &kept);
     drop(kept);
     let mg = Multigrid::new(&fine);
-    let (x, b, iterations, residual) = pcg(&fine, &mg, opts.rel_tol, opts.max_iter);
+    let (x, b, iterations, residual) = pcg_solve(&fine, &mg, opts.rel_tol, opts.max_iter);
     let [n0, n1, n2] = v.dims;
     let plane = n1 * n2;
     // Dissipated power at 1 V: P(V) = Vᵀ A V − 2 bᵀ V + Σ_outlet 2·1², minimal (= I) at the
@@ -268,21 +270,6 @@ fn min_planes(plane: usize) -> usize {
     (MIN_TASK_CELLS / plane.max(1)).max(1)
 }
 
-/// A raw pointer to a slice that planes write to in parallel, each only its own cells.
-#[derive(Clone, Copy)]
-struct SharedMut(*mut f64);
-// SAFETY: used only by the red–black sweeps below, where each task writes the cells of one
-// colour in its own plane and reads only cells of the other colour (never written in that pass).
-unsafe impl Send for SharedMut {}
-unsafe impl Sync for SharedMut {}
-
-impl SharedMut {
-    /// The pointer (a method, so closures capture the `Sync` wrapper, not the raw field).
-    fn ptr(self) -> *mut f64 {
-        self.0
-    }
-}
-
 /// The fine grid: binary conductances from the kept mask, stored as the diagonal of `A`.
 struct FineLevel {
     dims: [usize; 3],
@@ -358,12 +345,12 @@ impl FineLevel {
     fn gs_colour(&self, r: &[f64], x: &mut [f64], colour: usize) {
         let [n0, n1, n2] = self.dims;
         let plane = n1 * n2;
-        let xs = SharedMut(x.as_mut_ptr());
+        let xs = SharedSlice::new(x);
         (0..n0)
             .into_par_iter()
             .with_min_len(min_planes(plane))
             .for_each(|i0| {
-                let xp = xs.ptr();
+                let xs = &xs;
                 for i1 in 0..n1 {
                     let base = i0 * plane + i1 * n2;
                     let d = &self.d[base..base + n2];
@@ -378,24 +365,24 @@ impl FineLevel {
                             unsafe {
                                 let mut s = 0.0;
                                 if i0 > 0 {
-                                    s += *xp.add(p - plane);
+                                    s += xs.get(p - plane);
                                 }
                                 if i0 + 1 < n0 {
-                                    s += *xp.add(p + plane);
+                                    s += xs.get(p + plane);
                                 }
                                 if i1 > 0 {
-                                    s += *xp.add(p - n2);
+                                    s += xs.get(p - n2);
                                 }
                                 if i1 + 1 < n1 {
-                                    s += *xp.add(p + n2);
+                                    s += xs.get(p + n2);
                                 }
                                 if k > 0 {
-                                    s += *xp.add(p - 1);
+                                    s += xs.get(p - 1);
                                 }
                                 if k + 1 < n2 {
-                                    s += *xp.add(p + 1);
+                                    s += xs.get(p + 1);
                                 }
-                                *xp.add(p) = (rr[k] + s) / f64::from(d[k]);
+                                xs.set(p, (rr[k] + s) / f64::from(d[k]));
                             }
                         }
                         k += 2;
@@ -610,13 +597,13 @@ impl CoarseLevel {
     fn gs_colour(&mut self, colour: usize) {
         let [n0, n1, n2] = self.dims;
         let plane = n1 * n2;
-        let xs = SharedMut(self.x.as_mut_ptr());
+        let xs = SharedSlice::new(&mut self.x);
         let (g, d, b) = (&self.g, &self.d, &self.b);
         (0..n0)
             .into_par_iter()
             .with_min_len(min_planes(plane))
             .for_each(|i0| {
-                let xp = xs.ptr();
+                let xs = &xs;
                 for i1 in 0..n1 {
                     let mut i2 = (colour + i0 + i1) % 2;
                     while i2 < n2 {
@@ -626,24 +613,24 @@ impl CoarseLevel {
                             unsafe {
                                 let mut s = 0.0;
                                 if i0 > 0 {
-                                    s += g[0][p - plane] * *xp.add(p - plane);
+                                    s += g[0][p - plane] * xs.get(p - plane);
                                 }
                                 if i0 + 1 < n0 {
-                                    s += g[0][p] * *xp.add(p + plane);
+                                    s += g[0][p] * xs.get(p + plane);
                                 }
                                 if i1 > 0 {
-                                    s += g[1][p - n2] * *xp.add(p - n2);
+                                    s += g[1][p - n2] * xs.get(p - n2);
                                 }
                                 if i1 + 1 < n1 {
-                                    s += g[1][p] * *xp.add(p + n2);
+                                    s += g[1][p] * xs.get(p + n2);
                                 }
                                 if i2 > 0 {
-                                    s += g[2][p - 1] * *xp.add(p - 1);
+                                    s += g[2][p - 1] * xs.get(p - 1);
                                 }
                                 if i2 + 1 < n2 {
-                                    s += g[2][p] * *xp.add(p + 1);
+                                    s += g[2][p] * xs.get(p + 1);
                                 }
-                                *xp.add(p) = (b[p] + s) / d[p];
+                                xs.set(p, (b[p] + s) / d[p]);
                             }
                         }
                         i2 += 2;
@@ -864,8 +851,36 @@ fn dot(a: &[f64], b: &[f64], plane: usize) -> f64 {
     parts.iter().sum()
 }
 
-/// Preconditioned CG for `A x = b`; returns (x, b, iterations, relative residual).
-fn pcg(
+/// The fine level as the operator of [`crate::numerics::pcg`], with its per-plane inner product.
+struct FineOperator<'a> {
+    fine: &'a FineLevel,
+    plane: usize,
+}
+
+impl SpdOperator for FineOperator<'_> {
+    fn apply(&self, x: &[f64], y: &mut [f64]) {
+        self.fine.apply(x, y);
+    }
+    fn dot(&self, a: &[f64], b: &[f64]) -> f64 {
+        dot(a, b, self.plane)
+    }
+}
+
+/// One multigrid V-cycle as the preconditioner of [`crate::numerics::pcg`].
+struct VCycle<'a> {
+    fine: &'a FineLevel,
+    mg: &'a Multigrid,
+}
+
+impl Preconditioner for VCycle<'_> {
+    fn apply(&self, r: &[f64], z: &mut [f64]) {
+        self.mg.apply(self.fine, r, z);
+    }
+}
+
+/// Multigrid-preconditioned CG for `A x = b` from a linear guess between the electrodes; returns
+/// (x, b, iterations, relative residual).
+fn pcg_solve(
     fine: &FineLevel,
     mg: &Multigrid,
     rel_tol: f64,
@@ -890,47 +905,13 @@ fn pcg(
                 }
             }
         });
-    let bnorm = dot(&b, &b, plane).sqrt();
-    let mut r = vec![0.0; n];
-    fine.apply(&x, &mut r);
-    r.par_iter_mut()
-        .zip(b.par_iter())
-        .for_each(|(r, b)| *r = b - *r);
-    let mut rel = dot(&r, &r, plane).sqrt() / bnorm;
-    if rel <= rel_tol || bnorm == 0.0 {
-        return (x, b, 0, rel);
-    }
-    let mut z = vec![0.0; n];
-    mg.apply(fine, &r, &mut z);
-    let mut p = z.clone();
-    let mut q = vec![0.0; n];
-    let mut rz = dot(&r, &z, plane);
-    let mut it = 0;
-    while it < max_iter {
-        it += 1;
-        fine.apply(&p, &mut q);
-        let pq = dot(&p, &q, plane);
-        if pq.is_nan() || pq <= 0.0 {
-            break;
-        }
-        let alpha = rz / pq;
-        x.par_iter_mut()
-            .zip(p.par_iter())
-            .for_each(|(x, p)| *x += alpha * p);
-        r.par_iter_mut()
-            .zip(q.par_iter())
-            .for_each(|(r, q)| *r -= alpha * q);
-        rel = dot(&r, &r, plane).sqrt() / bnorm;
-        if rel <= rel_tol {
-            break;
-        }
-        mg.apply(fine, &r, &mut z);
-        let rz_new = dot(&r, &z, plane);
-        let beta = rz_new / rz;
-        rz = rz_new;
-        p.par_iter_mut()
-            .zip(z.par_iter())
-            .for_each(|(p, z)| *p = z + beta * *p);
-    }
-    (x, b, it, rel)
+    let out = pcg(
+        &FineOperator { fine, plane },
+        &VCycle { fine, mg },
+        &b,
+        &mut x,
+        rel_tol,
+        max_iter,
+    );
+    (x, b, out.iterations, out.relative_residual)
 }
