@@ -3,6 +3,8 @@
 //! The simulation library of `dryfilm`: a mesoscale process simulator for dry-processed
 //! Na3PS4 (NPS) / PTFE solid-electrolyte films.
 //!
+//! - [`geom`], [`numerics`]: the periodic box, the cell grid, union–find and conjugate gradients
+//!   that every layer above uses.
 //! - [`scenario`]: RON scenario files, parsed strictly and validated into SI-unit types.
 //! - [`dem`]: the discrete-element core (pure contact kernels, SoA arrays, neighbour lists,
 //!   velocity-Verlet integration) orchestrated by a bevy_ecs schedule.
@@ -22,6 +24,7 @@
 
 pub mod calibrate;
 pub mod dem;
+pub mod geom;
 pub mod numerics;
 pub mod par;
 pub mod pipeline;

@@ -44,11 +44,7 @@ pub struct SimBox {
 impl SimBox {
     /// Minimum-image difference `a - b` in the periodic x and y directions, m.
     pub fn delta(&self, a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-        let mut dx = a[0] - b[0];
-        let mut dy = a[1] - b[1];
-        dx -= self.lx * (dx / self.lx).round();
-        dy -= self.ly * (dy / self.ly).round();
-        [dx, dy, a[2] - b[2]]
+        crate::geom::min_image_delta(a, b, self.lx, self.ly)
     }
     /// Box volume between the walls, m³.
     pub fn volume(&self) -> f64 {

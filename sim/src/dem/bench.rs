@@ -6,7 +6,7 @@
 use super::contact::{contact_force_check, MaterialProps, PairParams, PlasticState};
 use super::engine::{Dem, ParticleState, WallDrive};
 use super::lammps::DataFile;
-use crate::process::packing::{random_packing, PackingError};
+use crate::geom::packing::{random_packing, PackingError};
 use glam::DVec3;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;

@@ -143,16 +143,8 @@ impl Dem {
     }
 
     /// Minimum image of an arbitrary vector `v` (m) in the periodic x and y directions, m.
-    pub fn wrap(&self, mut v: DVec3) -> DVec3 {
-        // The shift −L·round(v/L) is zero when |v| < L/2, the usual case for short vectors (fibrils,
-        // neighbours): skip the rounding call there.
-        if v.x.abs() >= 0.5 * self.lx {
-            v.x -= self.lx * (v.x / self.lx).round();
-        }
-        if v.y.abs() >= 0.5 * self.ly {
-            v.y -= self.ly * (v.y / self.ly).round();
-        }
-        v
+    pub fn wrap(&self, v: DVec3) -> DVec3 {
+        crate::geom::min_image(v, self.lx, self.ly)
     }
 
     /// First half of velocity Verlet: half-kick and drift (translation and rotation).

@@ -6,6 +6,7 @@ use super::contact::PlasticState;
 use super::engine::*;
 use super::pairs::{PairList, PairOutput};
 use super::pairs::{EVALUATED, PLASTIC, TOUCHING};
+use crate::geom::CellGrid;
 use glam::DVec3;
 use rayon::prelude::*;
 
@@ -133,17 +134,11 @@ impl Blocks {
 /// Reused buffers of [`Dem::rebuild`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RebuildScratch {
-    /// Cell index per particle.
-    pub(crate) cell: Vec<u32>,
-    /// Cell start offsets into `sorted` (len cells + 1).
-    pub(crate) count: Vec<u32>,
-    /// Fill pointers of the counting sort.
-    pub(crate) fill: Vec<u32>,
-    /// Particle indices sorted by cell.
-    pub(crate) sorted: Vec<u32>,
-    /// Positions in `sorted` order, m.
+    /// The particles binned into cells.
+    pub(crate) grid: CellGrid,
+    /// Positions in the grid's item order, m.
     pub(crate) spos: Vec<DVec3>,
-    /// Radii in `sorted` order, m.
+    /// Radii in the grid's item order, m.
     pub(crate) srad: Vec<f64>,
     /// The previous pair list's arrays, reused for the next list.
     pub(crate) spare: PairList,
@@ -304,53 +299,25 @@ impl Dem {
             ((zmax - zmin) / ncz as f64).max(edge),
         );
         let r_max = 0.5 * (range - self.skin);
-        let cell_of = |x: DVec3| -> (usize, usize, usize) {
-            let ix = ((x.x / cx) as usize).min(ncx - 1);
-            let iy = ((x.y / cy) as usize).min(ncy - 1);
-            let iz = (((x.z - zmin) / cz) as usize).min(ncz - 1);
-            (ix, iy, iz)
-        };
-        let ncell = ncx * ncy * ncz;
         let sc = &mut self.scratch;
-        // Counting sort of particles into cells (sequential, deterministic; within a cell particles
-        // keep ascending index order).
-        sc.cell.resize(n, 0);
-        sc.cell
-            .par_chunks_mut(CHUNK_PARTICLES)
-            .zip(self.p.pos.par_chunks(CHUNK_PARTICLES))
-            .for_each(|(c, x)| {
-                for (c, &x) in c.iter_mut().zip(x) {
-                    let (a, b, cc) = cell_of(x);
-                    *c = ((cc * ncy + b) * ncx + a) as u32;
-                }
-            });
-        sc.count.clear();
-        sc.count.resize(ncell + 1, 0);
-        for &c in &sc.cell {
-            sc.count[c as usize + 1] += 1;
-        }
-        for c in 0..ncell {
-            sc.count[c + 1] += sc.count[c];
-        }
-        sc.fill.clone_from(&sc.count);
-        sc.sorted.resize(n, 0);
-        for (i, &c) in sc.cell.iter().enumerate() {
-            sc.sorted[sc.fill[c as usize] as usize] = i as u32;
-            sc.fill[c as usize] += 1;
-        }
+        // Counting sort of the particles into cells (deterministic; within a cell particles keep
+        // ascending index order).
+        let pos = &self.p.pos;
+        sc.grid
+            .rebuild_with(n, |k| pos[k], (lx, ly), zmin, [ncx, ncy, ncz], cz);
         // Positions and radii in cell order, so that the candidate scan reads contiguous memory.
         sc.spos.clear();
         sc.spos
-            .extend(sc.sorted.iter().map(|&i| self.p.pos[i as usize]));
+            .extend(sc.grid.items.iter().map(|&i| self.p.pos[i as usize]));
         sc.srad.clear();
         sc.srad
-            .extend(sc.sorted.iter().map(|&i| self.p.radius[i as usize]));
+            .extend(sc.grid.items.iter().map(|&i| self.p.radius[i as usize]));
         let pos = &self.p.pos;
         let rad = &self.p.radius;
         let skin = self.skin;
         // Below these |d| the minimum-image shift is certainly zero (|d/L| < 0.5 with margin).
         let (hx, hy) = (0.49 * lx, 0.49 * ly);
-        let (count, sorted, spos, srad) = (&sc.count, &sc.sorted, &sc.spos, &sc.srad);
+        let (count, sorted, spos, srad) = (&sc.grid.start, &sc.grid.items, &sc.spos, &sc.srad);
         let old = &self.pairs;
         // Neighbour search and history merge, in parallel over chunks of first particles. A pair
         // (i, j), i < j, is listed when |x_i − x_j| (minimum image) < r_i + r_j + skin; each row is

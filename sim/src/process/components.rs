@@ -14,7 +14,7 @@ pub enum ProcessError {
     Dem(#[from] DemError),
     /// The initial packing failed.
     #[error(transparent)]
-    Packing(#[from] super::packing::PackingError),
+    Packing(#[from] crate::geom::packing::PackingError),
     /// Something about the set-up is impossible.
     #[error("{0}")]
     Setup(String),

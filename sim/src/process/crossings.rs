@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::dem::engine::Dem;
+use crate::geom::CellGrid;
 use crate::snapshot::FibrilState;
 use glam::DVec3;
 
@@ -40,19 +41,15 @@ pub fn fibril_crossings(d: &Dem, fibs: &[FibrilC]) -> Vec<[u32; 2]> {
     let reach_max = 2.0 * h_cut + 1e-8;
     let zmin = segs.iter().map(|s| s.4.z).fold(f64::INFINITY, f64::min);
     let zmax = segs.iter().map(|s| s.4.z).fold(f64::NEG_INFINITY, f64::max);
-    let cells = |len: f64| ((len / reach_max).floor() as usize).clamp(1, 1 << 10);
-    let (nx, ny, nz) = (cells(d.lx), cells(d.ly), cells(zmax - zmin) + 1);
-    let cell_of = |m: DVec3| -> (usize, usize, usize) {
-        let ix = ((m.x.rem_euclid(d.lx) / d.lx * nx as f64) as usize).min(nx - 1);
-        let iy = ((m.y.rem_euclid(d.ly) / d.ly * ny as f64) as usize).min(ny - 1);
-        let iz = (((m.z - zmin) / reach_max) as usize).min(nz - 1);
-        (ix, iy, iz)
-    };
-    let mut bucket: Vec<Vec<usize>> = vec![Vec::new(); nx * ny * nz];
-    let home: Vec<(usize, usize, usize)> = segs.iter().map(|s| cell_of(s.4)).collect();
-    for (x, &(ix, iy, iz)) in home.iter().enumerate() {
-        bucket[(iz * ny + iy) * nx + ix].push(x);
-    }
+    let mut grid = CellGrid::default();
+    grid.rebuild(
+        segs.len(),
+        |x| segs[x].4,
+        (d.lx, d.ly),
+        (zmin, zmax),
+        reach_max,
+        1 << 10,
+    );
     let mut out = Vec::new();
     let check = |x: usize, y: usize, out: &mut Vec<[u32; 2]>| {
         let (k1, a1, v1, r1, m1) = segs[x];
@@ -79,33 +76,18 @@ pub fn fibril_crossings(d: &Dem, fibs: &[FibrilC]) -> Vec<[u32; 2]> {
             }
         }
     }
-    let mut near: Vec<usize> = Vec::with_capacity(27);
-    for (x, &(ix, iy, iz)) in home.iter().enumerate() {
+    for (x, seg) in segs.iter().enumerate() {
         if long[x] {
             continue;
         }
-        near.clear();
-        for dz in -1i64..=1 {
-            let cz = iz as i64 + dz;
-            if cz < 0 || cz >= nz as i64 {
-                continue;
-            }
-            for dy in -1i64..=1 {
-                let cy = (iy as i64 + dy).rem_euclid(ny as i64) as usize;
-                for dx in -1i64..=1 {
-                    let cx = (ix as i64 + dx).rem_euclid(nx as i64) as usize;
-                    near.push((cz as usize * ny + cy) * nx + cx);
+        grid.for_each_neighbour_cell(grid.cell_coords(seg.4), |c| {
+            for &y in grid.members(c) {
+                let y = y as usize;
+                if y > x && !long[y] {
+                    check(x, y, &mut out);
                 }
             }
-        }
-        // Fewer than three cells across a periodic direction repeat a cell.
-        near.sort_unstable();
-        near.dedup();
-        for &c in &near {
-            for &y in bucket[c].iter().filter(|&&y| y > x && !long[y]) {
-                check(x, y, &mut out);
-            }
-        }
+        });
     }
     out.sort_unstable();
     out

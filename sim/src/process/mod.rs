@@ -10,7 +10,7 @@
 //! - [`measure`]: thickness, density, fibril statistics, stage and pass reports.
 //! - [`extract`]: the [`Snapshot`](crate::snapshot::Snapshot) of the current state.
 //! - [`materials`]: the material table; [`coverage`]: PTFE coverage of contacts;
-//!   [`packing`]: the initial random packing; [`components`]: the ECS types.
+//!   [`components`]: the ECS types.
 //!
 //! Fibrils are ECS entities ([`FibrilC`]) anchored to particles; their tensions are computed in the
 //! step's `PreForce` slot (into the engine's external-force array, summed in entity order), and
@@ -24,7 +24,6 @@ pub mod fibril_forces;
 pub mod fibrillation_law;
 pub mod materials;
 pub mod measure;
-pub mod packing;
 pub mod sim;
 pub mod stages;
 

@@ -6,12 +6,12 @@
 //! step's `PreForce` slot (into the engine's external-force array, summed in entity order), and
 //! fibril drawing from PTFE sources runs in `EndOfStep`, both with run conditions on the active stage.
 
-use super::packing::random_packing;
 use super::*;
 use crate::dem::contact::rayleigh_time;
 use crate::dem::engine::{Dem, ParticleState};
 use crate::dem::fibril_law::FibrilLawParams;
 use crate::dem::schedule::{run_steps, step_schedule, world_with, DemWorld, StepSet};
+use crate::geom::packing::random_packing;
 use crate::scenario::{Product, Scenario};
 use crate::snapshot::{Phase, Snapshot};
 use bevy_ecs::prelude::*;

@@ -20,8 +20,10 @@ use super::network::{
     body_resistance, constriction_resistance, solve, spreading_resistance, BodyResistance, Edge,
     NetworkError, ResistorNetwork,
 };
+use crate::geom::CellGrid;
 use crate::numerics::UnionFind;
 use crate::snapshot::{FibrilState, Phase, Snapshot, Wall};
+use glam::DVec3;
 use std::f64::consts::PI;
 
 /// Cluster id given to fibrils that are not part of any cluster (broken or detached fibrils).
@@ -192,93 +194,40 @@ struct PtfeGraph {
     anchor_pairs: Vec<(u32, u32)>,
 }
 
-/// Uniform cell grid over PTFE particles, periodic in x and y.
-struct Grid {
-    cell: f64,
-    n: [usize; 3],
-    z0: f64,
-    cells: Vec<Vec<u32>>,
+/// The PTFE particles on the shared cell grid ([`CellGrid`]), queried by box.
+struct ItemGrid<'a> {
+    grid: CellGrid,
+    items: &'a [u32],
 }
 
-impl Grid {
-    fn new(snap: &Snapshot, items: &[u32], cell: f64) -> Self {
+impl<'a> ItemGrid<'a> {
+    /// Bins the particles `items` (ascending indices) of `snap` into cells of edge ≥ `cell` (m),
+    /// at most about four cells per item.
+    fn new(snap: &Snapshot, items: &'a [u32], cell: f64) -> Self {
         let b = &snap.sim_box;
-        let zmin = items
-            .iter()
-            .map(|&i| snap.particles.pos[i as usize][2])
-            .fold(b.z_bottom, f64::min);
-        let zmax = items
-            .iter()
-            .map(|&i| snap.particles.pos[i as usize][2])
-            .fold(b.z_top, f64::max);
-        let nx = ((b.lx / cell).floor() as usize).clamp(1, 512);
-        let ny = ((b.ly / cell).floor() as usize).clamp(1, 512);
-        let nz = (((zmax - zmin) / cell).floor() as usize + 1).clamp(1, 512);
-        let mut g = Self {
+        let pos = |k: usize| DVec3::from_array(snap.particles.pos[items[k] as usize]);
+        let zs = items.iter().map(|&i| snap.particles.pos[i as usize][2]);
+        let zmin = zs.clone().fold(b.z_bottom, f64::min);
+        let zmax = zs.fold(b.z_top, f64::max);
+        let max_cells = (4.0 * items.len() as f64).cbrt().ceil() as usize + 2;
+        let mut grid = CellGrid::default();
+        grid.rebuild(
+            items.len(),
+            pos,
+            (b.lx, b.ly),
+            (zmin, zmax),
             cell,
-            n: [nx, ny, nz],
-            z0: zmin,
-            cells: vec![Vec::new(); nx * ny * nz],
-        };
-        for &i in items {
-            let c = g.cell_of(snap, snap.particles.pos[i as usize]);
-            g.cells[c].push(i);
-        }
-        g
+            max_cells,
+        );
+        Self { grid, items }
     }
-    fn index(&self, axis: usize, x: f64, snap: &Snapshot) -> isize {
-        let l = [snap.sim_box.lx, snap.sim_box.ly, 0.0];
-        if axis < 2 {
-            (x.rem_euclid(l[axis]) / l[axis] * self.n[axis] as f64).floor() as isize
-        } else {
-            ((x - self.z0) / self.cell).floor() as isize
-        }
-    }
-    fn cell_of(&self, snap: &Snapshot, p: [f64; 3]) -> usize {
-        let ix = self.index(0, p[0], snap).clamp(0, self.n[0] as isize - 1) as usize;
-        let iy = self.index(1, p[1], snap).clamp(0, self.n[1] as isize - 1) as usize;
-        let iz = self.index(2, p[2], snap).clamp(0, self.n[2] as isize - 1) as usize;
-        (iz * self.n[1] + iy) * self.n[0] + ix
-    }
-    /// Items whose cell overlaps the box [lo, hi] (x, y unwrapped), each once, in cell order.
-    fn query(&self, snap: &Snapshot, lo: [f64; 3], hi: [f64; 3], out: &mut Vec<u32>) {
-        out.clear();
-        let mut ranges = [(0isize, 0isize); 3];
-        for (axis, range) in ranges.iter_mut().enumerate() {
-            let l = [snap.sim_box.lx, snap.sim_box.ly][..].get(axis).copied();
-            let (a, b) = match l {
-                Some(l) => {
-                    let w = l / self.n[axis] as f64;
-                    (
-                        (lo[axis] / w).floor() as isize,
-                        (hi[axis] / w).floor() as isize,
-                    )
-                }
-                None => {
-                    let top = self.n[2] as isize - 1;
-                    (
-                        self.index(2, lo[2], snap).clamp(0, top),
-                        self.index(2, hi[2], snap).clamp(0, top),
-                    )
-                }
-            };
-            *range = if axis < 2 && b - a + 1 >= self.n[axis] as isize {
-                (0, self.n[axis] as isize - 1)
-            } else {
-                (a, b)
-            };
-        }
-        for iz in ranges[2].0..=ranges[2].1 {
-            for iy in ranges[1].0..=ranges[1].1 {
-                for ix in ranges[0].0..=ranges[0].1 {
-                    let cx = ix.rem_euclid(self.n[0] as isize) as usize;
-                    let cy = iy.rem_euclid(self.n[1] as isize) as usize;
-                    out.extend_from_slice(
-                        &self.cells[(iz as usize * self.n[1] + cy) * self.n[0] + cx],
-                    );
-                }
-            }
-        }
+
+    /// The particles (indices, ascending, each once) in the cells overlapping the box `[lo, hi]`
+    /// (m, x and y unwrapped).
+    fn query(&self, lo: [f64; 3], hi: [f64; 3], out: &mut Vec<u32>) {
+        let (lo, hi) = (DVec3::from_array(lo), DVec3::from_array(hi));
+        self.grid.query(lo, hi, out);
+        out.iter_mut().for_each(|k| *k = self.items[*k as usize]);
         out.sort_unstable();
         out.dedup();
     }
@@ -376,13 +325,12 @@ impl PtfeGraph {
         let mut particle_particle = Vec::new();
         let mut fibril_particle: Vec<(u32, u32)> = Vec::new();
         if !items.is_empty() {
-            let grid = Grid::new(snap, &items, (2.0 * r_max).max(1e-9));
+            let grid = ItemGrid::new(snap, &items, (2.0 * r_max).max(1e-9));
             let mut cand = Vec::new();
             for &i in &items {
                 let (pi, ri) = (p.pos[i as usize], p.radius[i as usize]);
                 let reach = ri + r_max;
                 grid.query(
-                    snap,
                     [pi[0] - reach, pi[1] - reach, pi[2] - reach],
                     [pi[0] + reach, pi[1] + reach, pi[2] + reach],
                     &mut cand,
@@ -404,7 +352,7 @@ impl PtfeGraph {
                 ];
                 let lo = [0, 1, 2].map(|k| seg.a[k].min(e[k]) - reach);
                 let hi = [0, 1, 2].map(|k| seg.a[k].max(e[k]) + reach);
-                grid.query(snap, lo, hi, &mut cand);
+                grid.query(lo, hi, &mut cand);
                 // Centre of the segment; particles are taken at their image nearest to it.
                 let m = [0, 1, 2].map(|k| seg.a[k] + 0.5 * seg.s[k]);
                 for &q in &cand {

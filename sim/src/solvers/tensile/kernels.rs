@@ -89,56 +89,24 @@ pub(super) fn near_pairs(
         .iter()
         .map(|p| p[2])
         .fold(f64::NEG_INFINITY, f64::max);
-    let ncell = |l: f64| ((l / cut).floor() as usize).clamp(1, 1024);
-    let (nx, ny) = (ncell(bx.lx), ncell(bx.ly));
-    let nz = ncell(zmax - zmin + 1e-12);
-    let cell_of = |p: [f64; 3]| -> (usize, usize, usize) {
-        let fx = (p[0] / bx.lx).rem_euclid(1.0);
-        let fy = (p[1] / bx.ly).rem_euclid(1.0);
-        let fz = ((p[2] - zmin) / (zmax - zmin + 1e-12)).clamp(0.0, 1.0);
-        (
-            ((fx * nx as f64) as usize).min(nx - 1),
-            ((fy * ny as f64) as usize).min(ny - 1),
-            ((fz * nz as f64) as usize).min(nz - 1),
-        )
-    };
-    let mut cells: Vec<Vec<u32>> = vec![Vec::new(); nx * ny * nz];
-    for (k, p) in parts.pos.iter().enumerate() {
-        let (cx, cy, cz) = cell_of(*p);
-        cells[(cz * ny + cy) * nx + cx].push(k as u32);
-    }
-    let wrap = |c: isize, m: usize| c.rem_euclid(m as isize) as usize;
+    let point = |k: usize| glam::DVec3::from_array(parts.pos[k]);
+    let mut grid = crate::geom::CellGrid::default();
+    grid.rebuild(n, point, (bx.lx, bx.ly), (zmin, zmax), cut, 1024);
     let mut out = Vec::new();
     for (i, p) in parts.pos.iter().enumerate() {
-        let (cx, cy, cz) = cell_of(*p);
-        let mut seen: Vec<usize> = Vec::with_capacity(27);
-        for dz in -1isize..=1 {
-            let z = cz as isize + dz;
-            if z < 0 || z >= nz as isize {
-                continue;
-            }
-            for dy in -1isize..=1 {
-                for dx in -1isize..=1 {
-                    let cell = (z as usize * ny + wrap(cy as isize + dy, ny)) * nx
-                        + wrap(cx as isize + dx, nx);
-                    if seen.contains(&cell) {
-                        continue;
-                    }
-                    seen.push(cell);
-                    for &j in &cells[cell] {
-                        let j = j as usize;
-                        if j <= i {
-                            continue;
-                        }
-                        let b = bx.delta(parts.pos[j], *p);
-                        let (ri, rj) = (parts.radius[i], parts.radius[j]);
-                        if norm(b) < ri + rj + gap * ri.min(rj) {
-                            out.push((i as u32, j as u32, b));
-                        }
-                    }
+        grid.for_each_neighbour_cell(grid.cell_coords(point(i)), |cell| {
+            for &j in grid.members(cell) {
+                let j = j as usize;
+                if j <= i {
+                    continue;
+                }
+                let b = bx.delta(parts.pos[j], *p);
+                let (ri, rj) = (parts.radius[i], parts.radius[j]);
+                if norm(b) < ri + rj + gap * ri.min(rj) {
+                    out.push((i as u32, j as u32, b));
                 }
             }
-        }
+        });
     }
     out.sort_by_key(|&(i, j, _)| (i, j));
     out

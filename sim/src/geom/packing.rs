@@ -6,6 +6,7 @@
 //! result does not depend on the thread count. Converges quickly below random close packing (the
 //! benchmark's solid fraction 0.55 takes a few hundred sweeps; the film's 0.3 a handful).
 
+use super::{min_image, CellGrid};
 use glam::DVec3;
 use rand::Rng;
 use rayon::prelude::*;
@@ -54,7 +55,7 @@ pub fn random_packing<R: Rng>(
     let ncx = ((lx / range).floor() as usize).max(1);
     let ncy = ((ly / range).floor() as usize).max(1);
     let ncz = (((z1 - z0) / range).floor() as usize).max(1);
-    let (cx, cy, cz) = (lx / ncx as f64, ly / ncy as f64, (z1 - z0) / ncz as f64);
+    let cz = (z1 - z0) / ncz as f64;
     let tol = 1e-4 * rmin;
     let vol: f64 = radii
         .iter()
@@ -62,72 +63,33 @@ pub fn random_packing<R: Rng>(
         .sum();
     let phi = vol / (lx * ly * (z1 - z0));
     let max_sweeps = 5000;
+    let mut grid = CellGrid::default();
     for sweep in 0..max_sweeps {
-        let cell_of = |x: DVec3| {
-            let ix = ((x.x.rem_euclid(lx) / cx) as usize).min(ncx - 1);
-            let iy = ((x.y.rem_euclid(ly) / cy) as usize).min(ncy - 1);
-            let iz = (((x.z - z0) / cz).max(0.0) as usize).min(ncz - 1);
-            (iz * ncy + iy) * ncx + ix
-        };
-        let ncell = ncx * ncy * ncz;
-        let mut start = vec![0usize; ncell + 1];
-        let cells: Vec<usize> = pos.iter().map(|&x| cell_of(x)).collect();
-        for &c in &cells {
-            start[c + 1] += 1;
-        }
-        for c in 0..ncell {
-            start[c + 1] += start[c];
-        }
-        let mut fill = start.clone();
-        let mut sorted = vec![0usize; n];
-        for (i, &c) in cells.iter().enumerate() {
-            sorted[fill[c]] = i;
-            fill[c] += 1;
-        }
+        grid.rebuild_with(n, |k| pos[k], (lx, ly), z0, [ncx, ncy, ncz], cz);
         let snapshot = &pos;
+        let grid = &grid;
         let moves: Vec<(DVec3, f64)> = (0..n)
             .into_par_iter()
             .map(|i| {
                 let xi = snapshot[i];
-                let c = cells[i];
-                let (ix, iy, iz) = (c % ncx, (c / ncx) % ncy, c / (ncx * ncy));
                 let mut disp = DVec3::ZERO;
                 let mut worst = 0.0f64;
-                let mut seen: [usize; 27] = [usize::MAX; 27];
-                let mut ns = 0;
-                for dz in -1isize..=1 {
-                    let jz = iz as isize + dz;
-                    if jz < 0 || jz >= ncz as isize {
-                        continue;
-                    }
-                    for dy in -1isize..=1 {
-                        let jy = (iy as isize + dy).rem_euclid(ncy as isize) as usize;
-                        for dx in -1isize..=1 {
-                            let jx = (ix as isize + dx).rem_euclid(ncx as isize) as usize;
-                            let cc = (jz as usize * ncy + jy) * ncx + jx;
-                            if seen[..ns].contains(&cc) {
-                                continue;
-                            }
-                            seen[ns] = cc;
-                            ns += 1;
-                            for &j in &sorted[start[cc]..start[cc + 1]] {
-                                if j == i {
-                                    continue;
-                                }
-                                let mut d = xi - snapshot[j];
-                                d.x -= lx * (d.x / lx).round();
-                                d.y -= ly * (d.y / ly).round();
-                                let dist = d.length();
-                                let ov = radii[i] + radii[j] - dist;
-                                if ov > 0.0 {
-                                    worst = worst.max(ov);
-                                    let nrm = if dist > 0.0 { d / dist } else { DVec3::X };
-                                    disp += 0.55 * ov * nrm;
-                                }
-                            }
+                grid.for_each_neighbour_cell(grid.cell_coords(xi), |cell| {
+                    for &j in grid.members(cell) {
+                        let j = j as usize;
+                        if j == i {
+                            continue;
+                        }
+                        let d = min_image(xi - snapshot[j], lx, ly);
+                        let dist = d.length();
+                        let ov = radii[i] + radii[j] - dist;
+                        if ov > 0.0 {
+                            worst = worst.max(ov);
+                            let nrm = if dist > 0.0 { d / dist } else { DVec3::X };
+                            disp += 0.55 * ov * nrm;
                         }
                     }
-                }
+                });
                 (disp, worst)
             })
             .collect();
