@@ -3,21 +3,29 @@
 //! The simulation library of `dryfilm`: a mesoscale process simulator for dry-processed
 //! Na3PS4 (NPS) / PTFE solid-electrolyte films.
 //!
-//! - [`geom`], [`numerics`]: the periodic box, the cell grid, union–find and conjugate gradients
-//!   that every layer above uses.
-//! - [`scenario`]: RON scenario files, parsed strictly and validated into SI-unit types.
-//! - [`dem`]: the discrete-element core (pure contact kernels, SoA arrays, neighbour lists,
-//!   velocity-Verlet integration) orchestrated by a bevy_ecs schedule.
-//! - [`process`]: the process stages: particle generation, mixing, fibrillation, calendering,
-//!   pellet pressing.
-//! - [`snapshot`]: the versioned microstructure snapshot that solvers and renderers read.
-//! - [`results`]: [`results::RunResult`], what a run reports (`result.json`).
-//! - [`solvers`]: property solvers on snapshots: ionic conductivity (contact network and voxels),
-//!   tensile strength, PTFE continuity and short-circuit risk.
-//! - [`render`]: cross-section images and 3D exports.
-//! - [`sweep`]: parameter sweeps, Slurm arrays, merging and plots.
-//! - [`calibrate`]: fitting model parameters to measured points (bounded Nelder–Mead).
-//! - [`par`]: thread-pool helpers (workers kept awake while a stepping loop runs).
+//! ## Layers
+//!
+//! Each module uses only modules of the layers below it (a test, `tests/integration/layering.rs`,
+//! checks every `crate::` path):
+//!
+//! 0. [`geom`] (periodic box, cell grid, packings), [`numerics`] (union–find, conjugate
+//!    gradients), [`par`] (thread helpers, the one shared-mutable slice), [`results`] (what a run
+//!    reports).
+//! 1. [`scenario`] (RON scenario files, validated into SI units) and [`snapshot`] (the saved
+//!    microstructure that solvers and renderers read).
+//! 2. [`dem`]: the discrete-element core: pure contact, fibril and coverage laws, particle arrays,
+//!    neighbour lists, the force loop and the bevy_ecs step schedule.
+//! 3. [`process`]: the process on the DEM: set-up, mixing, fibrillation (the fibrillation law),
+//!    calendering, pellet pressing, measurements and snapshots.
+//! 4. [`solvers`]: property solvers on snapshots: ionic conductivity (contact network and
+//!    voxels), tensile strength, PTFE continuity and short-circuit risk.
+//! 5. [`volume_io`]: voxel volumes in and out (TIFF stacks, .npy, raw).
+//! 6. [`pipeline`]: one run of a scenario into an output folder.
+//! 7. [`render`] (cross-sections, maps and 3D exports) and [`sweep`] (parameter sweeps, Slurm
+//!    arrays, merged tables and plots).
+//! 8. [`calibrate`]: fitting model parameters to measured points.
+//!
+//! The `dryfilm` command line (`tools/dryfilm`) sits on top.
 //!
 //! Units: SI inside (m, kg, s, N, Pa, S/m); scenario files use the units named in their fields.
 #![warn(missing_docs)]

@@ -3,7 +3,6 @@
 //! output folder and renamed into place at the end, so a failed or killed run leaves nothing partial.
 
 use crate::process::{FilmSim, ProcessError, Progress, StageSummary};
-use crate::render;
 use crate::results::RunResult;
 use crate::scenario::{Loaded, Product};
 use crate::snapshot::Snapshot;
@@ -67,9 +66,33 @@ pub struct RunOptions<'a> {
     pub threads: usize,
     /// Progress callback (stage, fraction).
     pub progress: Progress<'a>,
-    /// Draw the scenario's images and write its 3D exports (`output` section) into the run folder.
-    pub render: bool,
+    /// Draws the scenario's images and writes its 3D exports (`output` section) into the run
+    /// folder; `None` draws nothing. `dryfilm run` passes [`crate::render::render_run`].
+    pub render: Option<Renderer<'a>>,
 }
+
+/// What a run hands its renderer: the stage snapshots, the solver outputs its maps show, the
+/// scenario's `output` section and the folder to draw into.
+pub struct RenderJob<'a> {
+    /// The snapshots of the stages, in order.
+    pub snapshots: &'a [Snapshot],
+    /// Node potentials of the through-plane ionic solve, V (one per particle, NaN off-network).
+    pub potentials: &'a [f64],
+    /// PTFE cluster of each particle (`None` for NPS).
+    pub ptfe_particle_cluster: &'a [Option<u32>],
+    /// PTFE cluster of each fibril (`solvers::continuity::NO_CLUSTER` when not intact).
+    pub fibril_cluster: &'a [u32],
+    /// The clusters that span the film.
+    pub spanning_clusters: &'a [u32],
+    /// The scenario's `output` section (what to draw).
+    pub output: &'a crate::scenario::raw::RawOutput,
+    /// Folder of the images and exports (created by the renderer).
+    pub dir: &'a Path,
+}
+
+/// Draws a run's images and exports from a [`RenderJob`]; errors are messages. Injected through
+/// [`RunOptions::render`] so that the pipeline does not depend on the renderer.
+pub type Renderer<'a> = &'a (dyn Fn(&RenderJob) -> Result<(), String> + Sync);
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -317,23 +340,23 @@ fn run_inner(
         thickness_um: last.thickness() * 1e6,
         tortuosity_factor: vr.tortuosity_factor,
     };
-    if opts.render && (loaded.raw.output.images || loaded.raw.output.exports) {
+    let draw = loaded.raw.output.images || loaded.raw.output.exports;
+    if let Some(render) = opts.render.filter(|_| draw) {
         (opts.progress)("images and exports", 0.0);
         let t = Instant::now();
-        let ropts = render::RenderOptions::from_raw_output(&loaded.raw.output);
-        let maps = render::MapInputs::from_solver_outputs(
-            &sz.potentials,
-            &cont.ptfe_particle_cluster,
-            &cont.fibril_cluster,
-            &cont.spanning_clusters,
-        );
-        let refs: Vec<&Snapshot> = snaps.iter().collect();
-        render::render_default_set(&refs, Some(&maps), &ropts, &dir.join("images")).map_err(
-            |e| RunError::Solver {
-                solver: "images and exports",
-                message: e.to_string(),
-            },
-        )?;
+        let job = RenderJob {
+            snapshots: &snaps,
+            potentials: &sz.potentials,
+            ptfe_particle_cluster: &cont.ptfe_particle_cluster,
+            fibril_cluster: &cont.fibril_cluster,
+            spanning_clusters: &cont.spanning_clusters,
+            output: &loaded.raw.output,
+            dir: &dir.join("images"),
+        };
+        render(&job).map_err(|message| RunError::Solver {
+            solver: "images and exports",
+            message,
+        })?;
         timings.insert("images_exports".into(), json!(t.elapsed().as_secs_f64()));
         (opts.progress)("images and exports", 1.0);
     }
@@ -354,30 +377,4 @@ fn run_inner(
     write_json(dir, "manifest.json", &manifest)?;
     std::fs::write(dir.join("scenario.ron"), &loaded.text).map_err(|e| io_err(dir, e))?;
     Ok((result, stages))
-}
-
-/// The sweep/calibration point runner: one point through the full pipeline, no images, no progress.
-/// Shared by `dryfilm sweep` and `dryfilm calibrate`.
-pub struct PipelineRunner;
-
-impl crate::sweep::PointRunner for PipelineRunner {
-    fn run_point(
-        &self,
-        raw: &crate::scenario::RawScenario,
-        point_dir: &Path,
-    ) -> Result<RunResult, String> {
-        let text = ron::ser::to_string_pretty(raw, ron::ser::PrettyConfig::default())
-            .map_err(|e| format!("serializing the point's scenario: {e}"))?;
-        let loaded = crate::scenario::load_str(&text, &point_dir.display().to_string())
-            .map_err(|e| e.to_string())?;
-        let quiet = |_: &str, _: f64| {};
-        let opts = RunOptions {
-            threads: rayon::current_num_threads(),
-            progress: &quiet,
-            render: false,
-        };
-        run_to_dir(&loaded, point_dir, &opts)
-            .map(|o| o.result)
-            .map_err(|e| e.to_string())
-    }
 }

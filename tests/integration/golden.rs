@@ -60,7 +60,7 @@ fn fingerprint(scenario: &str) -> Value {
             &RunOptions {
                 threads: rayon::current_num_threads(),
                 progress: &quiet,
-                render: false,
+                render: None,
             },
         )
     };

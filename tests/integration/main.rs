@@ -14,6 +14,7 @@ mod continuity_ptfe;
 mod determinism;
 mod export_readback;
 mod golden;
+mod layering;
 mod network_conductivity;
 mod render_sections;
 mod results_reference;

@@ -38,7 +38,7 @@ fn run_text(text: &str, name: &str, seed: u64) -> (f64, f64) {
         &RunOptions {
             threads: 1,
             progress: &quiet,
-            render: false,
+            render: None,
         },
     )
     .expect("run");

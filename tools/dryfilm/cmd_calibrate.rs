@@ -97,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_evals: args.max_evals,
         progress: &progress_line,
     };
-    let report = calibrate::calibrate(&cal, &dryfilm_sim::pipeline::PipelineRunner, &opts)
+    let report = calibrate::calibrate(&cal, &dryfilm_sim::sweep::PipelineRunner, &opts)
         .context("calibration")?;
     calibrate::write_outputs(&report, &args.out)
         .with_context(|| format!("writing results into {}", args.out.display()))?;
@@ -122,7 +122,7 @@ fn predict_only(args: &Args, cal: &Calibration, fitted_path: &Path) -> anyhow::R
         max_evals: None,
         progress: &progress_line,
     };
-    let preds = calibrate::predict(cal, &dryfilm_sim::pipeline::PipelineRunner, &fitted, &opts)
+    let preds = calibrate::predict(cal, &dryfilm_sim::sweep::PipelineRunner, &fitted, &opts)
         .with_context(|| format!("predicting with {}", fitted_path.display()))?;
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "fitted": fitted,

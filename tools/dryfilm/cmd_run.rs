@@ -89,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = RunOptions {
         threads,
         progress: &progress,
-        render: true,
+        render: Some(&dryfilm_sim::render::render_run),
     };
     let res = pool.install(|| run_to_dir(&loaded, &out, &opts));
     bar.finish_and_clear();

@@ -130,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             delay_ms,
         })
     } else {
-        Box::new(dryfilm_sim::pipeline::PipelineRunner)
+        Box::new(dryfilm_sim::sweep::PipelineRunner)
     };
     let report = run_sweep(&plan, runner.as_ref(), &opts, &progress)
         .with_context(|| format!("running sweep into {}", out.display()))?;

@@ -1,5 +1,6 @@
 //! Discrete-element core.
 //!
+//! - [`coverage`]: the PTFE coverage of an NPS contact (pure kernel).
 //! - [`contact`]: pure contact kernels (Hertz, Thornton elastoplastic, Mindlin, damping, rolling
 //!   resistance, DMT adhesion) with their equations and sources.
 //! - [`engine`]: particle arrays, walls, velocity-Verlet pieces, neighbour rebuild, force loop.
@@ -10,6 +11,7 @@
 //! - [`bench`]: the DEM anchor benchmark problem.
 pub mod bench;
 pub mod contact;
+pub mod coverage;
 pub mod engine;
 pub mod fibril_law;
 pub mod forces;

@@ -2,7 +2,7 @@
 //! with their PTFE coverage, electrode contacts, fibrils and fibril crossings.
 
 use super::*;
-use crate::process::coverage::{contact_coverage, wrapped_fraction};
+use crate::dem::coverage::{contact_coverage, wrapped_fraction};
 use crate::snapshot::{
     self, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot, SnapshotMaterials,
     Wall, WallContact,
@@ -30,7 +30,7 @@ impl FilmSim {
         // Per-particle stress from the contact virial (Pa): σ = (1/V_i) Σ ½ f ⊗ d over its contacts.
         let mut stress = vec![[0.0f64; 6]; n];
         let mut contacts = Vec::new();
-        // PTFE coverage per NPS contact (process::coverage): patches wrapped on either grain,
+        // PTFE coverage per NPS contact (dem::coverage): patches wrapped on either grain,
         // fibrils anchored on both, PTFE lumps touching both.
         // Σ n·r_f of the fibrils across each grain pair, and each grain's wrapped fraction.
         let mut fib_pairs: std::collections::HashMap<(u32, u32), f64> =

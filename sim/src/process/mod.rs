@@ -9,15 +9,13 @@
 //! - [`crossings`]: fibril–fibril contacts.
 //! - [`measure`]: thickness, density, fibril statistics, stage and pass reports.
 //! - [`extract`]: the [`Snapshot`](crate::snapshot::Snapshot) of the current state.
-//! - [`materials`]: the material table; [`coverage`]: PTFE coverage of contacts;
-//!   [`components`]: the ECS types.
+//! - [`materials`]: the material table; [`components`]: the ECS types.
 //!
 //! Fibrils are ECS entities ([`FibrilC`]) anchored to particles; their tensions are computed in the
 //! step's `PreForce` slot (into the engine's external-force array, summed in entity order), and
 //! fibril drawing from PTFE sources runs in `EndOfStep`, both with run conditions on the active stage.
 
 pub mod components;
-pub mod coverage;
 pub mod crossings;
 pub mod extract;
 pub mod fibril_forces;

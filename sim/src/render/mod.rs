@@ -491,3 +491,18 @@ pub fn render_default_set(
     }
     Ok(written)
 }
+/// The renderer of `dryfilm run` ([`crate::pipeline::RunOptions::render`]): the default set of
+/// images and exports of the run's snapshots, with the solver maps, into the job's folder.
+pub fn render_run(job: &crate::pipeline::RenderJob) -> Result<(), String> {
+    let opts = RenderOptions::from_raw_output(job.output);
+    let maps = MapInputs::from_solver_outputs(
+        job.potentials,
+        job.ptfe_particle_cluster,
+        job.fibril_cluster,
+        job.spanning_clusters,
+    );
+    let refs: Vec<&Snapshot> = job.snapshots.iter().collect();
+    render_default_set(&refs, Some(&maps), &opts, job.dir)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

@@ -3,6 +3,10 @@
 
 use super::raw::*;
 
+/// Default fraction of a grain's circumference a fibril strand wraps before it leaves the grain,
+/// dimensionless (an 18° arc; `powder.ptfe.wrap_fraction`, docs/model.md "PTFE at contacts").
+pub const DEFAULT_WRAP_FRACTION: f64 = 0.05;
+
 impl Default for RawScenario {
     fn default() -> Self {
         Self {
@@ -70,7 +74,7 @@ impl Default for RawPtfe {
             fibril_strength_mpa: 180.0,
             anchor_strength_n_m: 4.5,
             bridge_strength_mpa: 14.0,
-            wrap_fraction: crate::process::coverage::DEFAULT_WRAP_FRACTION,
+            wrap_fraction: DEFAULT_WRAP_FRACTION,
             reduced_sigma_e_s_cm: 0.1,
         }
     }

@@ -73,7 +73,7 @@ impl Default for ContinuityParams {
         Self {
             face_tolerance: 0.5e-6,
             anchor_tolerance: 0.1e-6,
-            wrap_fraction: crate::process::coverage::DEFAULT_WRAP_FRACTION,
+            wrap_fraction: crate::dem::coverage::DEFAULT_WRAP_FRACTION,
         }
     }
 }
@@ -380,7 +380,7 @@ impl PtfeGraph {
                 let k = anchor.particle as usize;
                 if p.phase[k] == Phase::Nps {
                     // Wrapped patch of the bundle's strands on the grain (ContinuityParams::wrap_fraction).
-                    let patch = crate::process::coverage::wrapped_patch_radius(
+                    let patch = crate::dem::coverage::wrapped_patch_radius(
                         fib.count.max(1.0),
                         fib.radius,
                         params.wrap_fraction,

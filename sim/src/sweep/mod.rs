@@ -14,7 +14,8 @@
 //! - [`measured`]: the measured calibration points overlaid on the plots.
 //! - [`plot`] and [`charts`]: a minimal deterministic plotting layer (SVG and PNG) and the five
 //!   sweep charts.
-//! - [`fake`]: a cheap synthetic runner used by tests and the CLI's hidden test mode.
+//! - [`fake`]: a cheap synthetic runner used by tests and the CLI's hidden test mode;
+//!   [`pipeline_runner`]: the real one (the whole pipeline per point).
 //!
 //! Not in scope: the simulation itself (the runner is injected) and scenario validation (also
 //! injected, so that `dryfilm_sim::scenario::validate` is the single source of truth).
@@ -36,6 +37,7 @@ pub mod engine;
 pub mod fake;
 pub mod measured;
 pub mod merge;
+pub mod pipeline_runner;
 pub mod plot;
 pub mod slurm;
 pub mod spec;
@@ -45,6 +47,7 @@ use std::path::{Path, PathBuf};
 
 pub use engine::{run_sweep, PointRunner, Progress, RunOptions, RunReport, Selection};
 pub use merge::{merge, MergeOptions, MergeReport};
+pub use pipeline_runner::PipelineRunner;
 pub use spec::{SweepPlan, SweepSpec};
 
 /// Everything that can go wrong in a sweep, from reading the sweep file to writing the plots.

@@ -19,9 +19,9 @@
 use std::f64::consts::PI;
 
 /// Default fraction of a grain's circumference a fibril strand wraps, dimensionless (an 18° arc):
-/// the scenario default of `powder.ptfe.wrap_fraction` and of
-/// [`crate::solvers::continuity::ContinuityParams::wrap_fraction`].
-pub const DEFAULT_WRAP_FRACTION: f64 = 0.05;
+/// the scenario default of `powder.ptfe.wrap_fraction` (defined with the other defaults) and of
+/// the continuity solver's `ContinuityParams::wrap_fraction`.
+pub use crate::scenario::defaults::DEFAULT_WRAP_FRACTION;
 
 /// Areal fraction of a grain's surface (radius `grain_radius`, m) wrapped by a bundle end of
 /// `strands` strands (dimensionless ≥ 1) of radius `strand_radius` (m), each wrapping the fraction
