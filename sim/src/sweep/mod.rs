@@ -35,6 +35,7 @@ pub mod charts;
 pub mod check;
 pub mod engine;
 pub mod fake;
+pub mod fields;
 pub mod measured;
 pub mod merge;
 pub mod pipeline_runner;

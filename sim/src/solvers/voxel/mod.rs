@@ -15,6 +15,7 @@
 //! (see [`crate::solvers::network`]).
 
 pub mod anchor;
+mod multigrid;
 pub mod solver;
 
 pub use solver::{solve, SolveOptions, VoxelResult};
