@@ -9,6 +9,7 @@ use dryfilm_sim::scenario::raw::RawScenario;
 use dryfilm_sim::sweep::engine::{run_sweep, Progress, RunOptions, RunReport, Selection};
 use dryfilm_sim::sweep::fake::FakeRunner;
 use dryfilm_sim::sweep::merge::{merge, MergeOptions};
+use dryfilm_sim::sweep::plot::MARKER_RADIUS;
 use dryfilm_sim::sweep::stats::wilson95;
 use dryfilm_sim::sweep::{SweepError, SweepPlan};
 
@@ -454,16 +455,53 @@ fn sharded_and_single_task_runs_merge_to_the_local_run_bit_for_bit() {
     );
 }
 
-/// Values of `attr` on the SVG elements of `class`.
-fn svg_attr(svg: &str, class: &str, attr: &str) -> Vec<f64> {
+/// Centres of the SVG circles of radius `r` filled with `fill` (`#RRGGBB`), in document order.
+fn circles(svg: &str, r: i32, fill: &str) -> Vec<(f64, f64)> {
     svg.lines()
-        .filter(|l| l.contains(&format!("class=\"{class}\"")))
+        .filter(|l| {
+            l.starts_with("<circle")
+                && l.contains(&format!(" r=\"{r}\""))
+                && l.contains(&format!("fill=\"{fill}\""))
+        })
+        .map(|l| (attr(l, "cx"), attr(l, "cy")))
+        .collect()
+}
+
+/// Centres of the SVG diamonds (polygons) filled with `fill`, in document order.
+fn diamonds(svg: &str, fill: &str) -> Vec<(f64, f64)> {
+    svg.lines()
+        .filter(|l| l.starts_with("<polygon") && l.contains(&format!("fill=\"{fill}\"")))
         .map(|l| {
-            let k = format!(" {attr}=\"");
-            let s = &l[l.find(&k).unwrap_or_else(|| panic!("{attr} in {l}")) + k.len()..];
-            s[..s.find('"').unwrap()].parse().unwrap()
+            let k = l.find("points=\"").unwrap() + 8;
+            let v: Vec<f64> = l[k..k + l[k..].find('"').unwrap()]
+                .split([' ', ','])
+                .filter(|t| !t.is_empty())
+                .map(|t| t.parse().unwrap())
+                .collect();
+            // Top vertex first: the centre is one half-diagonal below it.
+            (v[0], 0.5 * (v[1] + v[5]))
         })
         .collect()
+}
+
+fn attr(line: &str, name: &str) -> f64 {
+    let k = format!(" {name}=\"");
+    let s = &line[line.find(&k).unwrap_or_else(|| panic!("{name} in {line}")) + k.len()..];
+    s[..s.find('"').unwrap()].parse().unwrap()
+}
+
+/// Largest deviation, px, of `px` from the best affine fit `a + b·v` (the chart's data-to-pixel
+/// map on a linear axis, or on log10 of the values on a log axis).
+fn affine_misfit(v: &[f64], px: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    let (mv, mp) = (v.iter().sum::<f64>() / n, px.iter().sum::<f64>() / n);
+    let cov: f64 = v.iter().zip(px).map(|(a, b)| (a - mv) * (b - mp)).sum();
+    let var: f64 = v.iter().map(|a| (a - mv).powi(2)).sum();
+    let b = cov / var;
+    v.iter()
+        .zip(px)
+        .map(|(a, p)| (mp + b * (a - mv) - p).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -519,27 +557,48 @@ fn summaries_and_plots_show_the_merged_data() {
         assert_eq!(pr[cb("n_runs")], "4");
     }
 
-    // σ_ion plot: one data marker per point at the CSV means, 3 measured points (pellet + 2).
-    let svg = std::fs::read_to_string(out.join("plots/sigma_ion_vs_x.svg")).unwrap();
-    let ys = svg_attr(&svg, "data", "data-y");
+    // σ_ion plot: the plotted CSV holds the merged means; one marker per point (plus the legend's),
+    // drawn where a log axis puts those means (pixel y affine in log10 σ, x affine in wt%); three
+    // measured diamonds (two films, one pellet) plus the legend's.
     let means: Vec<f64> = prow
         .iter()
         .map(|r| r[cb("sigma_ion_S_cm.mean")].parse().unwrap())
         .collect();
-    assert_eq!(ys, means);
-    assert_eq!(
-        svg_attr(&svg, "measured", "data-y"),
-        vec![1.49e-4, 1.20e-4, 3.18e-5]
-    );
-    assert_eq!(svg_attr(&svg, "errorbar", "data-lo").len(), 5);
     let (hp, plotted) = read_csv(&out.join("plots/sigma_ion_vs_x.csv"));
     assert_eq!(hp[2..4], ["powder.ptfe.wt_pct", "sigma_ion_S_cm"]);
-    assert_eq!(plotted.len(), 5);
+    let ys: Vec<f64> = plotted.iter().map(|r| r[3].parse().unwrap()).collect();
+    assert_eq!(ys, means);
+    let xs: Vec<f64> = plotted.iter().map(|r| r[2].parse().unwrap()).collect();
+    let svg = std::fs::read_to_string(out.join("plots/sigma_ion_vs_x.svg")).unwrap();
+    let blue = "#0072B2";
+    let marks = circles(&svg, MARKER_RADIUS, blue);
+    assert_eq!(marks.len(), 6, "5 points + legend");
+    let (mx, my): (Vec<f64>, Vec<f64>) = marks[..5].iter().copied().unzip();
+    let logs: Vec<f64> = ys.iter().map(|y| y.log10()).collect();
+    assert!(affine_misfit(&logs, &my) <= 1.0, "{my:?} vs log10 {logs:?}");
+    assert!(affine_misfit(&xs, &mx) <= 1.0, "{mx:?} vs {xs:?}");
+    assert!(
+        my.windows(2).all(|w| w[1] > w[0]),
+        "σ falls: markers go down"
+    );
+    assert_eq!(diamonds(&svg, "#C81E1E").len(), 3, "2 film points + legend");
+    assert_eq!(
+        diamonds(&svg, "#7800A0").len(),
+        2,
+        "1 pellet point + legend"
+    );
+    for text in [
+        "measured (film)",
+        "measured (pellet)",
+        "simulated (mean, 95% CI)",
+    ] {
+        assert!(svg.contains(&format!("\n{text}\n</text>")), "legend {text}");
+    }
 
-    // Spanning plot: proportions of the 0/1 column with Wilson intervals.
-    let svg = std::fs::read_to_string(out.join("plots/spanning_vs_x.svg")).unwrap();
-    let his = svg_attr(&svg, "errorbar", "data-hi");
-    let ys = svg_attr(&svg, "data", "data-y");
+    // Spanning plot: proportions of the 0/1 column with Wilson intervals, on a linear axis.
+    let (_, plotted) = read_csv(&out.join("plots/spanning_vs_x.csv"));
+    let ys: Vec<f64> = plotted.iter().map(|r| r[3].parse().unwrap()).collect();
+    let his: Vec<f64> = plotted.iter().map(|r| r[5].parse().unwrap()).collect();
     assert_eq!(ys.len(), 5);
     for (p, (y, hi)) in ys.iter().zip(&his).enumerate() {
         let k = rows
@@ -553,21 +612,45 @@ fn summaries_and_plots_show_the_merged_data() {
         ys[0] == 0.0 && ys[4] == 1.0,
         "the fake model spans from 5 wt% only: {ys:?}"
     );
-    assert_eq!(svg_attr(&svg, "measured", "data-y"), vec![1.0, 0.0, 0.0]);
+    let svg = std::fs::read_to_string(out.join("plots/spanning_vs_x.svg")).unwrap();
+    let (_, my): (Vec<f64>, Vec<f64>) = circles(&svg, MARKER_RADIUS, blue)[..5]
+        .iter()
+        .copied()
+        .unzip();
+    assert!(affine_misfit(&ys, &my) <= 1.0, "{my:?} vs {ys:?}");
+    assert_eq!(
+        diamonds(&svg, "#C81E1E").len(),
+        4,
+        "3 measured outcomes + legend"
+    );
 
     // Trade-off: five labelled points, two measured, the short-circuit region drawn.
     let svg = std::fs::read_to_string(out.join("plots/tradeoff.svg")).unwrap();
-    assert_eq!(svg_attr(&svg, "data", "data-x").len(), 5);
-    assert_eq!(svg_attr(&svg, "measured", "data-x"), vec![88.04, 693.36]);
-    assert!(svg.contains("class=\"region\"") && svg.contains("short-circuit"));
+    assert_eq!(
+        circles(&svg, MARKER_RADIUS, blue).len(),
+        6,
+        "5 points + legend"
+    );
+    assert_eq!(diamonds(&svg, "#C81E1E").len(), 3, "2 measured + legend");
+    assert!(
+        svg.lines()
+            .any(|l| l.starts_with("<rect") && l.contains("#C81E1E")),
+        "region"
+    );
+    assert!(svg.contains("short-circuit risk"));
     // Shorting points (P(short) ≥ 0.5) say so in their label.
-    for w in ["0.2 wt%", "1 wt%", "5 wt% (shorts, P = 1.00)"] {
-        assert!(svg.contains(&format!(">{w}</text>")), "label {w}");
+    for w in [
+        "0.2 wt%",
+        "1 wt%",
+        "5 wt% (shorts, P = 1.00)",
+        "0.2 wt% (measured)",
+    ] {
+        assert!(svg.contains(&format!("\n{w}\n</text>")), "label {w}");
     }
     let _ = cw;
 
     // PNGs decode, have the figure's size, and show each data marker in its series colour
-    // where the SVG puts it.
+    // where the SVG puts it (the same description drawn twice).
     for stem in [
         "sigma_ion_vs_x",
         "strength_vs_x",
@@ -580,32 +663,21 @@ fn summaries_and_plots_show_the_merged_data() {
             .to_rgb8();
         assert_eq!(img.dimensions(), (800, 560));
         let svg = std::fs::read_to_string(out.join(format!("plots/{stem}.svg"))).unwrap();
-        let (cx, cy) = (svg_attr(&svg, "data", "cx"), svg_attr(&svg, "data", "cy"));
-        assert_eq!(cx.len(), 5, "{stem}");
+        let marks = circles(&svg, MARKER_RADIUS, blue);
+        assert_eq!(marks.len(), 6, "{stem}");
         // A measured diamond drawn over a simulated marker hides it: skip those.
-        let meas: Vec<(f64, f64)> = svg
-            .lines()
-            .filter(|l| l.contains("class=\"measured\""))
-            .flat_map(|l| {
-                let k = l.find("points=\"").unwrap() + 8;
-                let pts = &l[k..k + l[k..].find('"').unwrap()];
-                let v: Vec<f64> = pts
-                    .split([' ', ','])
-                    .map(|t| t.parse::<f64>().unwrap())
-                    .collect();
-                // Top vertex first: centre = (x_top, y_top + 7).
-                Some((v[0], v[1] + 7.0))
-            })
+        let meas: Vec<(f64, f64)> = ["#C81E1E", "#7800A0"]
+            .iter()
+            .flat_map(|c| diamonds(&svg, c))
             .collect();
-        for (x, y) in cx.iter().zip(&cy) {
-            if meas.iter().any(|(mx, my)| (mx - x).hypot(my - y) < 9.0) {
+        for &(x, y) in &marks {
+            if meas.iter().any(|(mx, my)| (mx - x).hypot(my - y) < 12.0) {
                 continue;
             }
-            let p = img.get_pixel(x.floor() as u32, y.floor() as u32).0;
-            let blue = [0i32, 114, 178];
+            let p = img.get_pixel(x as u32, y as u32).0;
             let near = p
                 .iter()
-                .zip(blue)
+                .zip([0i32, 114, 178])
                 .all(|(&c, b)| (i32::from(c) - b).abs() < 40);
             assert!(near, "{stem}: pixel at marker ({x}, {y}) is {p:?}");
         }
@@ -675,7 +747,10 @@ fn plots_fall_back_to_the_first_numeric_axis() {
     // The boolean axis becomes the series label.
     assert!(rows.iter().all(|r| r[0] == "turn_90_between_passes=true"));
     let svg = std::fs::read_to_string(out.join("plots/strength_vs_x.svg")).unwrap();
-    assert_eq!(svg.matches("class=\"measured\"").count(), 0);
+    assert!(
+        !svg.contains("<polygon"),
+        "no measured points without a wt% axis"
+    );
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use dryfilm_sim::sweep::table::read_csv;
+
 /// (column in `summary_by_point.csv`, header).
 const SHOWN: [(&str, &str); 5] = [
     ("sigma_ion_S_cm.mean", "σ_ion (S/cm)"),
@@ -15,12 +17,10 @@ const SHOWN: [(&str, &str); 5] = [
 /// Print the table for the merged sweep in `dir` to stdout, with where the outputs are. Prints
 /// nothing if `summary_by_point.csv` is missing or unreadable (the merge already reported why).
 pub fn print(dir: &Path) {
-    let Ok(text) = std::fs::read_to_string(dir.join("summary_by_point.csv")) else {
+    let Ok((header, rows)) = read_csv(&dir.join("summary_by_point.csv")) else {
         return;
     };
-    let mut lines = text.lines();
-    let Some(header) = lines.next() else { return };
-    let cols: Vec<&str> = header.split(',').collect();
+    let cols: Vec<&str> = header.iter().map(String::as_str).collect();
     let Some(n_runs) = cols.iter().position(|c| *c == "n_runs") else {
         return;
     };
@@ -44,8 +44,7 @@ pub fn print(dir: &Path) {
         head += &format!("  {h:>17}");
     }
     println!("{head}");
-    for line in lines {
-        let v: Vec<&str> = line.split(',').collect();
+    for v in &rows {
         if v.len() != cols.len() {
             return;
         }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::sweep::merge::as_number;
+use crate::sweep::table::as_number;
 
 /// Writes `fitted.ron` and `calibration.json` into `dir` (atomically).
 pub fn write_outputs(report: &CalibrationReport, dir: &Path) -> Result<(), CalibrateError> {

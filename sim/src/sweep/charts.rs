@@ -12,14 +12,16 @@
 //! ([`MeasuredSet`](super::measured::MeasuredSet)) are overlaid as diamonds. On the trade-off
 //! chart, the strength range of the points whose spanning probability is ≥ 0.5 (PTFE likely
 //! spans the film: short circuit against a Na or Na–Sn anode, domain brief §2) is shaded.
+//!
+//! Each chart is a [`ChartSpec`] (what is drawn, in data units) drawn by [`super::plot`].
 
 use std::path::Path;
 
 use super::measured::{MeasuredSet, Product, Quantity};
-use super::merge::{fmt_f64, Merged};
-use super::plot::{AxisSpec, Chart, Color, Figure, PALETTE};
+use super::plot::{AxisSpec, Band, ChartSpec, Color, Measured, Point, Series, PALETTE};
 use super::spec::value_text;
 use super::stats::wilson95;
+use super::table::{csv_text, fmt_f64, Merged};
 use super::{write_atomic, SweepError};
 
 /// One plotted simulated point.
@@ -96,20 +98,53 @@ fn series_colors(points: &[PlotPoint]) -> Vec<(String, Color)> {
 }
 
 fn points_csv(points: &[PlotPoint], x_name: &str, y_name: &str) -> String {
-    let mut s = format!("series,point,{x_name},{y_name},lo,hi,n\n");
-    for p in points {
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{}\n",
-            super::merge::csv_cell(&p.series),
-            p.point,
+    let header: Vec<String> = ["series", "point", x_name, y_name, "lo", "hi", "n"]
+        .map(str::to_string)
+        .to_vec();
+    let rows = points.iter().map(|p| {
+        vec![
+            p.series.clone(),
+            p.point.to_string(),
             fmt_f64(p.x),
             fmt_f64(p.y),
             fmt_f64(p.lo),
             fmt_f64(p.hi),
-            p.n
-        ));
-    }
-    s
+            p.n.to_string(),
+        ]
+    });
+    csv_text(&header, rows)
+}
+
+/// The y interval of a point, if it has one.
+fn interval(lo: f64, hi: f64) -> Option<(f64, f64)> {
+    (lo.is_finite() && hi.is_finite()).then_some((lo, hi))
+}
+
+/// The simulated series of a chart: one per series label, points with their y intervals.
+fn series(points: &[PlotPoint], line: bool) -> Vec<Series> {
+    series_colors(points)
+        .into_iter()
+        .map(|(name, color)| Series {
+            label: if name.is_empty() {
+                "simulated (mean, 95% CI)".into()
+            } else {
+                name.clone()
+            },
+            color,
+            line,
+            points: points
+                .iter()
+                .filter(|p| p.series == name)
+                .map(|p| Point {
+                    x: p.x,
+                    y: p.y,
+                    y_err: interval(p.lo, p.hi),
+                    x_err: None,
+                    label: None,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// What one chart needs.
@@ -127,7 +162,7 @@ fn property_chart(
     m: &Merged,
     c: &PropertyChart<'_>,
     measured: Option<&MeasuredSet>,
-) -> Option<(Figure, String)> {
+) -> Option<(ChartSpec, String)> {
     let pts = property_points(m, c.key, c.proportion);
     if pts.is_empty() {
         return None;
@@ -161,50 +196,40 @@ fn property_chart(
             log: false,
         };
     }
-    let mut ch = Chart::new(&format!("{}: {}", m.manifest.name, c.title), xa, ya);
-    let colors = series_colors(&pts);
-    for (series, color) in &colors {
-        let mut line: Vec<(f64, f64)> = pts
-            .iter()
-            .filter(|p| &p.series == series)
-            .map(|p| (p.x, p.y))
-            .collect();
-        line.sort_by(|a, b| a.0.total_cmp(&b.0));
-        ch.polyline(&line, *color);
-        let label = if series.is_empty() {
-            "simulated (mean, 95% CI)"
-        } else {
-            series
-        };
-        ch.legend_entry(label, *color, false);
-    }
-    for p in &pts {
-        let color = color_of(&colors, &p.series);
-        ch.error_bar(p.x, p.lo, p.hi, color);
-        ch.marker(p.x, p.y, color);
-    }
+    let mut measured_sets = Vec::new();
     if x_is_wt {
-        let mut any = [false; 2];
-        for &(x, y, prod) in &meas {
-            let (col, k) = match prod {
-                Product::Film => (Color::RED, 0),
-                Product::Pellet => (Color(120, 0, 160), 1),
-            };
-            any[k] |= ch.measured(x, y, col);
-        }
-        if any[0] {
-            ch.legend_entry("measured (film)", Color::RED, true);
-        }
-        if any[1] {
-            ch.legend_entry("measured (pellet)", Color(120, 0, 160), true);
+        for (prod, label, color) in [
+            (Product::Film, "measured (film)", Color::RED),
+            (Product::Pellet, "measured (pellet)", Color::PURPLE),
+        ] {
+            let points: Vec<(f64, f64, Option<String>)> = meas
+                .iter()
+                .filter(|m| m.2 == prod)
+                .map(|m| (m.0, m.1, None))
+                .collect();
+            if !points.is_empty() {
+                measured_sets.push(Measured {
+                    label: label.into(),
+                    color,
+                    points,
+                });
+            }
         }
     }
+    let spec = ChartSpec {
+        title: format!("{}: {}", m.manifest.name, c.title),
+        x: xa,
+        y: ya,
+        series: series(&pts, true),
+        measured: measured_sets,
+        band: None,
+    };
     let csv = points_csv(&pts, &m.manifest.plots.x, c.key);
-    Some((ch.finish(), csv))
+    Some((spec, csv))
 }
 
-/// The trade-off chart's points: per point (strength, σ_ion, P(span)) with CIs.
-fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, String)> {
+/// The trade-off chart: per point (strength, σ_ion, P(span)) with both CIs, labelled by x.
+fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(ChartSpec, String)> {
     let k = &m.manifest.plots;
     let st = property_points(m, &k.strength, false);
     let sg = property_points(m, &k.sigma_ion, false);
@@ -236,11 +261,6 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
     ys.extend(meas.iter().map(|m| m.2));
     let xa = AxisSpec::fit("tensile strength (kPa)", &xs, false);
     let ya = AxisSpec::fit("σ_ion (S/cm)", &ys, true);
-    let mut ch = Chart::new(
-        &format!("{}: conductivity vs strength", m.manifest.name),
-        xa,
-        ya,
-    );
 
     // Short-circuit region: the strengths above which every simulated point shorts (P ≥ 0.5): from
     // midway between the strongest safe point and the weakest shorting point stronger than all safe
@@ -259,56 +279,86 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
         .filter(|r| shorting(r) && r.0.y > safe_max)
         .map(|r| r.0.y)
         .fold(f64::INFINITY, f64::min);
-    let mut region = String::new();
-    if first_short.is_finite() {
-        let start = if safe_max.is_finite() {
+    let band = first_short.is_finite().then(|| Band {
+        x0: if safe_max.is_finite() {
             0.5 * (safe_max + first_short)
         } else {
-            ch.x.min
-        };
-        ch.x_band(
-            start,
-            ch.x.max,
-            Color::RED,
-            "short-circuit risk: P(PTFE spans) ≥ 0.5",
-        );
-        region = fmt_f64(start);
-    }
-    let x_key = &k.x;
-    let x_is_wt = x_key.ends_with("wt_pct");
+            xa.min
+        },
+        x1: xa.max,
+        color: Color::RED,
+        label: "short-circuit risk: P(PTFE spans) ≥ 0.5".into(),
+    });
+    let region = band.as_ref().map(|b| fmt_f64(b.x0)).unwrap_or_default();
+    let x_is_wt = k.x.ends_with("wt_pct");
     let pts: Vec<PlotPoint> = rows.iter().map(|r| r.0.clone()).collect();
-    let colors = series_colors(&pts);
-    for (series, color) in &colors {
-        let label = if series.is_empty() {
+    let mut sets = series(&pts, false);
+    for set in &mut sets {
+        set.points.clear();
+    }
+    for (a, b, c) in &rows {
+        let mut label = if x_is_wt {
+            format!("{} wt%", fmt_num(a.x))
+        } else {
+            fmt_num(a.x)
+        };
+        if let Some(p) = c.filter(|p| p.y >= 0.5) {
+            label += &format!(" (shorts, P = {:.2})", p.y);
+        }
+        let name = if a.series.is_empty() {
             "simulated (mean, 95% CI)"
         } else {
-            series
+            a.series.as_str()
         };
-        ch.legend_entry(label, *color, false);
-    }
-    let mut csv = format!(
-        "series,point,{x_key},strength,strength_lo,strength_hi,sigma_ion,sigma_ion_lo,\
-         sigma_ion_hi,p_span,short_region_from\n"
-    );
-    for (a, b, c) in &rows {
-        let color = color_of(&colors, &a.series);
-        ch.error_bar(a.y, b.lo, b.hi, color);
-        ch.error_bar_x(b.y, a.lo, a.hi, color);
-        if ch.marker(a.y, b.y, color) {
-            let mut label = if x_is_wt {
-                format!("{} wt%", fmt_num(a.x))
-            } else {
-                fmt_num(a.x)
-            };
-            if let Some(p) = c.filter(|p| p.y >= 0.5) {
-                label += &format!(" (shorts, P = {:.2})", p.y);
-            }
-            ch.label(a.y, b.y, &label, false);
+        if let Some(set) = sets.iter_mut().find(|s| s.label == name) {
+            set.points.push(Point {
+                x: a.y,
+                y: b.y,
+                y_err: interval(b.lo, b.hi),
+                x_err: interval(a.lo, a.hi),
+                label: Some(label),
+            });
         }
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
-            super::merge::csv_cell(&a.series),
-            a.point,
+    }
+    let measured_film: Vec<(f64, f64, Option<String>)> = meas
+        .iter()
+        .map(|&(w, s, g)| (s, g, Some(format!("{} wt% (measured)", fmt_num(w)))))
+        .collect();
+    let spec = ChartSpec {
+        title: format!("{}: conductivity vs strength", m.manifest.name),
+        x: xa,
+        y: ya,
+        series: sets,
+        measured: if measured_film.is_empty() {
+            Vec::new()
+        } else {
+            vec![Measured {
+                label: "measured (film)".into(),
+                color: Color::RED,
+                points: measured_film,
+            }]
+        },
+        band,
+    };
+    let header: Vec<String> = [
+        "series",
+        "point",
+        k.x.as_str(),
+        "strength",
+        "strength_lo",
+        "strength_hi",
+        "sigma_ion",
+        "sigma_ion_lo",
+        "sigma_ion_hi",
+        "p_span",
+        "short_region_from",
+    ]
+    .map(str::to_string)
+    .to_vec();
+    let csv_rows = rows.iter().map(|(a, b, c)| {
+        vec![
+            a.series.clone(),
+            a.point.to_string(),
             fmt_f64(a.x),
             fmt_f64(a.y),
             fmt_f64(a.lo),
@@ -317,28 +367,10 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(Figure, Strin
             fmt_f64(b.lo),
             fmt_f64(b.hi),
             c.map(|c| fmt_f64(c.y)).unwrap_or_default(),
-            region
-        ));
-    }
-    let mut any = false;
-    for &(w, s, g) in &meas {
-        if ch.measured(s, g, Color::RED) {
-            any = true;
-            ch.label(s, g, &format!("{} wt% (measured)", fmt_num(w)), true);
-        }
-    }
-    if any {
-        ch.legend_entry("measured (film)", Color::RED, true);
-    }
-    Some((ch.finish(), csv))
-}
-
-fn color_of(colors: &[(String, Color)], series: &str) -> Color {
-    colors
-        .iter()
-        .find(|(s, _)| s == series)
-        .map(|c| c.1)
-        .unwrap_or(Color::BLACK)
+            region.clone(),
+        ]
+    });
+    Some((spec, csv_text(&header, csv_rows)))
 }
 
 /// The x key of the property charts: `plots.x` if it is a swept path or a numeric result
@@ -422,7 +454,7 @@ pub fn write_all(m: &Merged, dir: &Path) -> Result<(Vec<String>, Vec<String>), S
     ];
     let mut written = Vec::new();
     let mut skipped = notes;
-    type Drawn<'a> = (&'a str, Option<(Figure, String)>, String);
+    type Drawn<'a> = (&'a str, Option<(ChartSpec, String)>, String);
     let mut charts: Vec<Drawn<'_>> = specs
         .iter()
         .map(|c| {
@@ -447,11 +479,13 @@ pub fn write_all(m: &Merged, dir: &Path) -> Result<(Vec<String>, Vec<String>), S
             skipped.push(format!("{stem}: {why}"));
             continue;
         };
-        let png = fig.to_png().map_err(|e| SweepError::Plot {
+        let plot_err = |message| SweepError::Plot {
             name: stem.into(),
-            message: e,
-        })?;
-        write_atomic(&dir.join(format!("{stem}.svg")), fig.to_svg().as_bytes())?;
+            message,
+        };
+        let png = fig.to_png().map_err(plot_err)?;
+        let svg = fig.to_svg().map_err(plot_err)?;
+        write_atomic(&dir.join(format!("{stem}.svg")), svg.as_bytes())?;
         write_atomic(&dir.join(format!("{stem}.png")), &png)?;
         write_atomic(&dir.join(format!("{stem}.csv")), csv.as_bytes())?;
         written.extend(["svg", "png", "csv"].map(|e| format!("{stem}.{e}")));

@@ -43,6 +43,7 @@ pub mod plot;
 pub mod slurm;
 pub mod spec;
 pub mod stats;
+pub mod table;
 
 use std::path::{Path, PathBuf};
 

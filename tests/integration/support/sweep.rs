@@ -108,18 +108,7 @@ pub fn assert_same_tree(a: &Path, b: &Path) {
     }
 }
 
-/// Parses a CSV without quoted commas into a header and rows.
+/// Reads a CSV written by the sweep (header, rows).
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).expect("read csv");
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .expect("header")
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    (header, rows)
+    dryfilm_sim::sweep::table::read_csv(path).expect("read csv")
 }
