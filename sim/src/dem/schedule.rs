@@ -2,11 +2,13 @@
 //!
 //! The step's system sets are named after the integrator's slots and chained in this order:
 //! [`StepSet::InitialIntegrate`] → [`StepSet::NeighbourRebuild`] → [`StepSet::PreForce`] →
-//! [`StepSet::Force`] → [`StepSet::PostForce`] → [`StepSet::FinalIntegrate`] → [`StepSet::EndOfStep`].
+//! [`StepSet::Force`] → [`StepSet::PostForce`] → [`StepSet::FinalIntegrate`] → [`StepSet::EndOfStep`]
+//! → [`StepSet::Control`].
 //! The core systems live in `InitialIntegrate`, `NeighbourRebuild`, `Force` and `FinalIntegrate`;
 //! process stages add theirs to `PreForce` (e.g. fibril tensions into the external-force array),
-//! `PostForce` (wall servo, rolls) and `EndOfStep` (breakage, fibril drawing, checks), with run
-//! conditions on the active stage. The core step never mentions stages.
+//! `PostForce` (wall servo, rolls), `EndOfStep` (breakage, fibril drawing, checks) and `Control`
+//! (the stage driver: the running phase's wall actions and end criterion), with run conditions on
+//! the active stage and phase. The core step never mentions stages.
 
 use super::engine::{Dem, DemError};
 use bevy_ecs::prelude::*;
@@ -41,6 +43,9 @@ pub enum StepSet {
     FinalIntegrate,
     /// Breakage, bookkeeping, checks.
     EndOfStep,
+    /// Control of the running stage: its phase's actions on the walls and end criterion, after
+    /// everything else of the step.
+    Control,
 }
 
 fn initial_integrate(mut dem: ResMut<DemWorld>, err: Res<StepError>) {
@@ -85,6 +90,7 @@ pub fn step_schedule() -> Schedule {
             StepSet::PostForce,
             StepSet::FinalIntegrate,
             StepSet::EndOfStep,
+            StepSet::Control,
         )
             .chain(),
     );

@@ -3,7 +3,8 @@
 //! `docs/model.md`; the equations are repeated next to the code that uses them.
 //!
 //! - [`sim`]: the process simulation [`FilmSim`] (set-up, the step runner, quasi-static rates).
-//! - [`stages`]: mixing, fibrillation, calendering and pellet pressing.
+//! - [`stages`]: mixing, fibrillation, calendering and pellet pressing, each a sequence of phases.
+//! - [`control`]: the stage driver's system: the running phase, its wall actions and end criterion.
 //! - [`fibrillation_law`]: how sheared PTFE lumps draw fibrils ([`PtfeSources`]).
 //! - [`fibril_forces`]: fibril tensions on the grains (the bond law of `dem::fibril_law`).
 //! - [`crossings`]: fibril–fibril contacts.
@@ -16,6 +17,7 @@
 //! fibril drawing from PTFE sources runs in `EndOfStep`, both with run conditions on the active stage.
 
 pub mod components;
+pub mod control;
 pub mod crossings;
 pub mod extract;
 pub mod fibril_forces;
@@ -26,6 +28,7 @@ pub mod sim;
 pub mod stages;
 
 pub use components::{ActiveStage, FibrilC, ProcessError, Progress};
+pub use control::{PhaseControl, PhaseRecord, QuasiStatic, RollClose, StagePhase};
 pub use crossings::{fibril_crossings, segment_distance};
 pub use fibril_forces::FIBRIL_HOLD_PHASE;
 pub use fibrillation_law::{critical_fibrillation_strain, PtfeSources, TOUCH_MEMORY};
@@ -33,6 +36,7 @@ pub use materials::{MAT_NPS, MAT_PTFE, MAT_WALL};
 pub use measure::{PassReport, StageSummary};
 pub use sim::{draw_nps_diameters, stream_seed, FilmSim};
 
+pub(crate) use control::{phase_control, phase_running};
 pub(crate) use fibril_forces::{anchor_pos, fibril_forces, fibril_vector, hold_phase};
 pub(crate) use fibrillation_law::{draw_fibrils, lump_radius};
 pub(crate) use materials::pair_table;

@@ -10,7 +10,7 @@ use super::*;
 use crate::dem::contact::rayleigh_time;
 use crate::dem::engine::{Dem, ParticleState};
 use crate::dem::fibril_law::FibrilLawParams;
-use crate::dem::schedule::{run_steps, step_schedule, world_with, DemWorld, StepSet};
+use crate::dem::schedule::{step_schedule, world_with, DemWorld, StepSet};
 use crate::geom::packing::random_packing;
 use crate::scenario::{Product, Scenario};
 use crate::snapshot::{Phase, Snapshot};
@@ -237,6 +237,8 @@ impl FilmSim {
                 .in_set(StepSet::EndOfStep)
                 .run_if(|st: Res<ActiveStage>| *st == ActiveStage::Fibrillation),
         );
+        schedule.add_systems(phase_control.in_set(StepSet::Control).run_if(phase_running));
+        world.insert_resource(PhaseControl::default());
         let achieved = if n_lumps > 0 {
             100.0 * ptfe_mass / (ptfe_mass + nps_mass)
         } else {
@@ -263,37 +265,32 @@ impl FilmSim {
         &mut self.world.resource_mut::<DemWorld>().into_inner().0
     }
 
-    pub(crate) fn run_chunked(
+    /// Runs `phase` to its end (the stage driver's system, [`super::control`]), reporting
+    /// progress for `stage` over `range` (start, span: fractions of the stage).
+    pub(crate) fn run_phase(
         &mut self,
-        steps: u64,
+        phase: StagePhase,
         stage: &str,
         progress: Progress,
-        base: f64,
-        span: f64,
-    ) -> Result<(), ProcessError> {
-        self.run_chunked_with(steps, 200, stage, progress, (base, span), |_| {})
+        range: (f64, f64),
+    ) -> Result<PhaseRecord, ProcessError> {
+        super::control::run_phase(
+            &mut self.world,
+            &mut self.schedule,
+            phase,
+            (stage, progress),
+            range,
+        )
     }
 
-    /// `steps` steps in chunks of `chunk`, calling `after` on the simulation after each chunk and
-    /// reporting progress from `base` to `base + span` (`(base, span)`, fractions of the stage).
-    pub(crate) fn run_chunked_with(
-        &mut self,
-        steps: u64,
-        chunk: u64,
-        stage: &str,
-        progress: Progress,
-        (base, span): (f64, f64),
-        mut after: impl FnMut(&mut Self),
-    ) -> Result<(), ProcessError> {
-        let mut done = 0;
-        while done < steps {
-            let k = chunk.min(steps - done);
-            run_steps(&mut self.world, &mut self.schedule, k)?;
-            after(self);
-            done += k;
-            progress(stage, base + span * done as f64 / steps.max(1) as f64);
+    /// The quasi-static rate rule of this scenario (its largest inertial number, NPS d50 and
+    /// scaled NPS density).
+    pub fn quasi_static(&self) -> QuasiStatic {
+        QuasiStatic {
+            max_inertial_number: self.scenario.numerics.max_inertial_number,
+            diameter: self.scenario.nps.d50,
+            density: self.scaled_density[0],
         }
-        Ok(())
     }
 
     /// Free relaxation of a released film (no top wall) for `steps` time steps: the film's
@@ -312,18 +309,18 @@ impl FilmSim {
         range: (f64, f64),
     ) -> Result<(), ProcessError> {
         let floor = self.film_radius_floor();
-        self.dem_mut().remove_drift_z(floor);
-        self.run_chunked_with(steps, 100, stage, progress, range, |sim| {
-            sim.dem_mut().remove_drift_z(floor)
-        })?;
-        self.dem_mut().rest_on_bottom(floor);
+        self.run_phase(
+            StagePhase::RelaxFree { steps, floor },
+            stage,
+            progress,
+            range,
+        )?;
         Ok(())
     }
 
     /// Inertial number I = γ̇ d / sqrt(p / ρ) with the scaled density (quasi-static when I ≪ 1).
     pub fn inertial_number(&self, rate: f64, pressure: f64) -> f64 {
-        let d = self.scenario.nps.d50;
-        rate * d / (pressure.max(1.0) / self.scaled_density[0]).sqrt()
+        self.quasi_static().inertial_number(rate, pressure)
     }
 
     /// Strain rate, 1/s, at which a packing under `pressure` (Pa) deforms at the scenario's largest
@@ -332,16 +329,13 @@ impl FilmSim {
     /// rate is min(scenario rate, γ̇_qs), so the result is the quasi-static one the real (much
     /// slower) process gives, whatever the mass scaling.
     pub fn quasi_static_rate(&self, pressure: f64) -> f64 {
-        let d = self.scenario.nps.d50;
-        self.scenario.numerics.max_inertial_number
-            * (pressure.max(1.0) / self.scaled_density[0]).sqrt()
-            / d
+        self.quasi_static().rate(pressure)
     }
 
     /// Rate, 1/s, a stage actually simulates for a scenario rate `rate` (1/s) under `pressure` (Pa):
     /// `min(rate, γ̇_qs(p))`.
     pub fn simulated_rate(&self, rate: f64, pressure: f64) -> f64 {
-        rate.min(self.quasi_static_rate(pressure))
+        self.quasi_static().simulated(rate, pressure)
     }
 
     /// Total PTFE volume now (sources + fibrils), m³.

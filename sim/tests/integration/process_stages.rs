@@ -121,3 +121,27 @@ fn a_90_degree_turn_keeps_every_fibril_length() {
         );
     }
 }
+
+/// The process's step schedule (DEM slots, fibril forces, fibril drawing, the stage driver) has no
+/// ambiguity: no two systems that touch the same data run in an undetermined order.
+#[test]
+fn the_step_schedule_has_no_ambiguous_systems() {
+    use bevy_ecs::schedule::{LogLevel, ScheduleBuildSettings};
+    let mut sim = FilmSim::new(&scenario(90.0, 1.5, false)).unwrap();
+    sim.schedule.set_build_settings(ScheduleBuildSettings {
+        ambiguity_detection: LogLevel::Error,
+        ..Default::default()
+    });
+    if let Err(e) = sim.schedule.initialize(&mut sim.world) {
+        panic!("ambiguous step schedule: {e}");
+    }
+    // A system that writes the DEM in the same slot as the contact forces is ambiguous: the check
+    // catches it.
+    fn meddle(mut dem: bevy_ecs::prelude::ResMut<dryfilm_sim::dem::schedule::DemWorld>) {
+        dem.0.step += 0;
+    }
+    use bevy_ecs::schedule::IntoScheduleConfigs;
+    sim.schedule
+        .add_systems(meddle.in_set(dryfilm_sim::dem::schedule::StepSet::Force));
+    assert!(sim.schedule.initialize(&mut sim.world).is_err());
+}

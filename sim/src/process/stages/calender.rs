@@ -1,9 +1,9 @@
 //! The calender: passes through a closing roll gap (MD elongation, a quasi-static release, free
 //! springback), 90° turns between passes, and correction passes to the target thickness.
 
+use super::super::control::RELEASE_INTERVAL;
 use super::super::*;
 use crate::dem::engine::WallDrive;
-use crate::dem::schedule::run_steps;
 use bevy_ecs::prelude::*;
 use glam::{DQuat, DVec3};
 
@@ -42,54 +42,29 @@ impl FilmSim {
         let mut peak: f64 = 0.0;
         let mut i_max: f64 = 0.0;
         if gap < h_start {
-            // Roll closing: each 50-step chunk the wall speed is set from the current wall pressure,
+            // Roll closing: every 50 steps the wall speed is set from the current wall pressure,
             // ε̇ = min(scenario rate, γ̇_qs(p)), so the film is pressed at the largest inertial number
             // allowed, whatever its stiffness so far.
-            let chunk = 50u64;
-            let mut h_prev = h_start;
-            let mut steps = 0u64;
-            loop {
-                let (p_now, h) = {
-                    let d = self.dem();
-                    (
-                        (d.walls.top_force_avg / (d.lx * d.ly)).max(p_floor),
-                        d.walls.z_top - d.walls.z_bottom,
-                    )
-                };
-                if h <= gap {
-                    break;
-                }
-                let rate = self.simulated_rate(c.strain_rate, p_now);
-                i_max = i_max.max(self.inertial_number(rate, p_now));
-                self.dem_mut().walls.top_drive =
-                    WallDrive::Velocity(DVec3::new(0.0, 0.0, -rate * h));
-                run_steps(&mut self.world, &mut self.schedule, chunk)?;
-                steps += chunk;
-                let d = self.dem_mut();
-                if d.walls.z_top - d.walls.z_bottom <= gap {
-                    d.walls.z_top = d.walls.z_bottom + gap;
-                }
-                let h = d.walls.z_top - d.walls.z_bottom;
-                // MD elongation: Lx ← Lx (h_prev/h)^α.
-                if c.md_elongation_exponent > 0.0 && h < h_prev {
-                    d.stretch_x((h_prev / h).powf(c.md_elongation_exponent));
-                }
-                h_prev = h;
-                peak = peak.max(d.walls.top_force / (d.lx * d.ly));
-                let frac = ((h_start - h) / (h_start - gap)).clamp(0.0, 1.0);
-                progress(&name, 0.6 * frac);
-                if steps > 50_000_000 {
-                    return Err(ProcessError::Setup(format!(
-                        "{name}: the roll did not reach the {:.1} µm gap in {steps} steps",
-                        gap * 1e6
-                    )));
-                }
-            }
+            let roll = RollClose {
+                gap,
+                strain_rate: c.strain_rate,
+                pressure_floor: p_floor,
+                md_elongation_exponent: c.md_elongation_exponent,
+                quasi_static: self.quasi_static(),
+            };
+            let r = self.run_phase(StagePhase::RollClose(roll), &name, progress, (0.0, 0.6))?;
+            peak = r.peak_pressure;
+            i_max = r.inertial_number;
         }
         // Hold at the gap briefly.
         let relax = self.scenario.numerics.relax_steps;
         self.dem_mut().walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
-        self.run_chunked(relax / 4, &name, progress, 0.6, 0.05)?;
+        self.run_phase(
+            StagePhase::Run { steps: relax / 4 },
+            &name,
+            progress,
+            (0.6, 0.05),
+        )?;
         // Thickness under the roll, measured like the free thickness (99th percentile of tops), so
         // that springback compares like with like.
         let loaded = self.thickness();
@@ -110,21 +85,13 @@ impl FilmSim {
                 shear: DVec3::ZERO,
             };
         }
-        let chunk = 100u64;
-        let mut done = 0u64;
-        let unload_max = 4 * relax.max(chunk);
         // The released film must not ride the retreating roll up as a body (see relax_free).
-        let floor = self.film_radius_floor();
-        while done < unload_max {
-            run_steps(&mut self.world, &mut self.schedule, chunk)?;
-            self.dem_mut().remove_drift_z(floor);
-            done += chunk;
-            let d = self.dem();
-            if d.walls.top_force_avg <= RELEASE_PRESSURE * d.lx * d.ly {
-                break;
-            }
-            progress(&name, 0.65 + 0.1 * done as f64 / unload_max as f64);
-        }
+        let release = StagePhase::Release {
+            pressure: RELEASE_PRESSURE,
+            max_steps: 4 * relax.max(RELEASE_INTERVAL),
+            floor: self.film_radius_floor(),
+        };
+        self.run_phase(release, &name, progress, (0.65, 0.1))?;
         {
             let d = self.dem_mut();
             d.walls.top_active = false;

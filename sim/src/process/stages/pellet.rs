@@ -2,7 +2,6 @@
 
 use super::super::*;
 use crate::dem::engine::WallDrive;
-use crate::dem::schedule::run_steps;
 use bevy_ecs::prelude::*;
 use glam::DVec3;
 
@@ -27,17 +26,9 @@ impl FilmSim {
         }
         // Enough steps to close the loose packing at the strain rate, then hold.
         let steps = ((1.0 / p.strain_rate) / dt).ceil() as u64 + self.scenario.numerics.relax_steps;
-        let mut peak: f64 = 0.0;
-        let chunk = 100;
-        let mut done = 0;
-        while done < steps {
-            let k = chunk.min(steps - done);
-            run_steps(&mut self.world, &mut self.schedule, k)?;
-            done += k;
-            let d = self.dem();
-            peak = peak.max(d.walls.top_force / (d.lx * d.ly));
-            progress("pellet", 0.8 * done as f64 / steps as f64);
-        }
+        let peak = self
+            .run_phase(StagePhase::Press { steps }, "pellet", progress, (0.0, 0.8))?
+            .peak_pressure;
         {
             let d = self.dem_mut();
             d.walls.top_active = false;

@@ -51,7 +51,12 @@ impl FilmSim {
                 shear: DVec3::ZERO,
             };
         }
-        self.run_chunked(settle, name, progress, 0.0, 0.3)?;
+        self.run_phase(
+            StagePhase::Run { steps: settle },
+            name,
+            progress,
+            (0.0, 0.3),
+        )?;
         let h = {
             let d = self.dem();
             (d.walls.z_top - d.walls.z_bottom).min(h)
@@ -65,7 +70,7 @@ impl FilmSim {
             max_speed: vmax,
             shear,
         };
-        self.run_chunked(steps, name, progress, 0.3, 0.7)?;
+        self.run_phase(StagePhase::Run { steps }, name, progress, (0.3, 0.7))?;
         self.dem_mut().walls.top_drive = WallDrive::Pressure {
             pressure,
             max_speed: vmax,

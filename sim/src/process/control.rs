@@ -1,0 +1,323 @@
+//! The stage drivers as a system of the step schedule: each stage is a sequence of phases (settle,
+//! shear, roll closing, hold, release, free relaxation, pressing), and the running phase is the
+//! [`PhaseControl`] resource. The [`phase_control`] system, in the step's last slot
+//! ([`StepSet::Control`](crate::dem::schedule::StepSet::Control)), counts the phase's steps, acts
+//! on the walls where the phase says (the roll's speed from the wall pressure, the film's drift)
+//! and ends the phase on its criterion (a step count, the gap reached, the roll unloaded). The stage
+//! functions (`stages/`) only set a phase up and run steps until it has ended ([`run_phase`]).
+
+use bevy_ecs::prelude::*;
+use glam::DVec3;
+
+use crate::dem::engine::{Dem, WallDrive};
+use crate::dem::schedule::{DemWorld, StepError};
+
+use super::ProcessError;
+
+/// Steps between the drift removals of a released film.
+pub const DRIFT_INTERVAL: u64 = 100;
+/// Steps between the roll speed updates while the roll closes.
+pub const ROLL_INTERVAL: u64 = 50;
+/// Steps between the checks of a releasing roll's load and of a pressing wall's peak.
+pub const RELEASE_INTERVAL: u64 = 100;
+/// Largest number of steps a roll may take to close, after which the pass fails.
+pub const MAX_ROLL_STEPS: u64 = 50_000_000;
+
+/// The quasi-static rate rule (GDR MiDi, Eur. Phys. J. E 14, 341, 2004): a packing under pressure
+/// `p` deforms quasi-statically while its inertial number `I = γ̇ d / sqrt(p / ρ)` stays below
+/// `max_inertial_number`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuasiStatic {
+    /// Largest inertial number accepted (`numerics.max_inertial_number`), dimensionless.
+    pub max_inertial_number: f64,
+    /// Grain diameter, m (the NPS d50).
+    pub diameter: f64,
+    /// Scaled grain density, kg/m³.
+    pub density: f64,
+}
+
+impl QuasiStatic {
+    /// Inertial number `I = γ̇ d / sqrt(p / ρ)` at rate `rate` (1/s) and pressure `pressure` (Pa,
+    /// at least 1), dimensionless.
+    pub fn inertial_number(&self, rate: f64, pressure: f64) -> f64 {
+        rate * self.diameter / (pressure.max(1.0) / self.density).sqrt()
+    }
+
+    /// Strain rate, 1/s, at which a packing under `pressure` (Pa) deforms at the largest inertial
+    /// number: `γ̇_qs = I_max · sqrt(p / ρ) / d`.
+    pub fn rate(&self, pressure: f64) -> f64 {
+        self.max_inertial_number * (pressure.max(1.0) / self.density).sqrt() / self.diameter
+    }
+
+    /// Rate actually simulated for a requested `rate` (1/s) under `pressure` (Pa):
+    /// `min(rate, γ̇_qs(p))`.
+    pub fn simulated(&self, rate: f64, pressure: f64) -> f64 {
+        rate.min(self.rate(pressure))
+    }
+}
+
+/// The roll closing to a gap: every [`ROLL_INTERVAL`] steps its speed is set from the wall
+/// pressure so that the film is pressed at the largest inertial number allowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RollClose {
+    /// The gap, m.
+    pub gap: f64,
+    /// The scenario's calender strain rate, 1/s.
+    pub strain_rate: f64,
+    /// Floor of the pressure that sets the rate, Pa (the dough's confining pressure).
+    pub pressure_floor: f64,
+    /// MD elongation exponent α: `Lx ← Lx (h_prev/h)^α` as the film thins.
+    pub md_elongation_exponent: f64,
+    /// The quasi-static rate rule.
+    pub quasi_static: QuasiStatic,
+}
+
+/// A phase of a stage and the criterion that ends it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StagePhase {
+    /// `steps` steps with the walls as they are.
+    Run {
+        /// Steps.
+        steps: u64,
+    },
+    /// Free relaxation of a released film for `steps` steps: its rigid-body z velocity is removed
+    /// at the start and every [`DRIFT_INTERVAL`] steps (particles of radius ≥ `floor`, m), and at
+    /// the end it is set down on the bottom wall.
+    RelaxFree {
+        /// Steps.
+        steps: u64,
+        /// Smallest radius of a film particle, m.
+        floor: f64,
+    },
+    /// The roll closing to its gap ([`RollClose`]); ends when the gap is reached.
+    RollClose(RollClose),
+    /// A roll backing off under force control: every [`RELEASE_INTERVAL`] steps the film's drift is
+    /// removed; ends when the averaged wall load is at most `pressure` (Pa) over the box, or after
+    /// `max_steps` (rounded up to whole intervals).
+    Release {
+        /// Load, Pa, at which the release ends.
+        pressure: f64,
+        /// Step cap.
+        max_steps: u64,
+        /// Smallest radius of a film particle, m.
+        floor: f64,
+    },
+    /// A wall pressing for `steps` steps; the peak wall pressure is recorded every
+    /// [`RELEASE_INTERVAL`] steps and at the end.
+    Press {
+        /// Steps.
+        steps: u64,
+    },
+}
+
+/// What a phase recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PhaseRecord {
+    /// Steps run.
+    pub steps: u64,
+    /// Peak top-wall pressure seen at the phase's checks, Pa.
+    pub peak_pressure: f64,
+    /// Largest inertial number the phase imposed, dimensionless.
+    pub inertial_number: f64,
+}
+
+/// The running phase (a resource; [`phase_control`] runs while it holds one).
+#[derive(Resource, Debug, Default)]
+pub struct PhaseControl {
+    /// The phase, `None` between phases.
+    pub phase: Option<StagePhase>,
+    /// Whether the phase has met its criterion.
+    pub done: bool,
+    /// What the phase recorded so far.
+    pub record: PhaseRecord,
+    /// Roll closing: the gap at the last update, m.
+    h_prev: f64,
+    /// Why the phase failed, if it did.
+    pub error: Option<String>,
+}
+
+impl PhaseControl {
+    /// Starts `phase` on `dem`: the actions due before its first step. It may already be done.
+    pub fn start(&mut self, phase: StagePhase, dem: &mut Dem) {
+        *self = Self {
+            phase: Some(phase),
+            ..Self::default()
+        };
+        match phase {
+            StagePhase::Run { steps } | StagePhase::Press { steps } => self.done = steps == 0,
+            StagePhase::RelaxFree { steps, floor } => {
+                dem.remove_drift_z(floor);
+                if steps == 0 {
+                    dem.rest_on_bottom(floor);
+                    self.done = true;
+                }
+            }
+            StagePhase::RollClose(r) => {
+                self.h_prev = dem.walls.z_top - dem.walls.z_bottom;
+                self.set_roll_speed(&r, dem);
+            }
+            StagePhase::Release { .. } => {}
+        }
+    }
+
+    /// Roll closing: ends the phase at the gap, else sets the roll's speed for the next interval.
+    fn set_roll_speed(&mut self, r: &RollClose, d: &mut Dem) {
+        let p_now = (d.walls.top_force_avg / (d.lx * d.ly)).max(r.pressure_floor);
+        let h = d.walls.z_top - d.walls.z_bottom;
+        if h <= r.gap {
+            self.done = true;
+            return;
+        }
+        let rate = r.quasi_static.simulated(r.strain_rate, p_now);
+        let i = r.quasi_static.inertial_number(rate, p_now);
+        self.record.inertial_number = self.record.inertial_number.max(i);
+        d.walls.top_drive = WallDrive::Velocity(DVec3::new(0.0, 0.0, -rate * h));
+    }
+
+    /// The actions after one more step of the running phase, and its end criterion.
+    pub fn after_step(&mut self, d: &mut Dem) {
+        let Some(phase) = self.phase.filter(|_| !self.done) else {
+            return;
+        };
+        self.record.steps += 1;
+        let n = self.record.steps;
+        let wall_pressure = |d: &Dem| d.walls.top_force / (d.lx * d.ly);
+        match phase {
+            StagePhase::Run { steps } => self.done = n >= steps,
+            StagePhase::RelaxFree { steps, floor } => {
+                if n % DRIFT_INTERVAL == 0 || n >= steps {
+                    d.remove_drift_z(floor);
+                }
+                if n >= steps {
+                    d.rest_on_bottom(floor);
+                    self.done = true;
+                }
+            }
+            StagePhase::Press { steps } => {
+                if n % RELEASE_INTERVAL == 0 || n >= steps {
+                    self.record.peak_pressure = self.record.peak_pressure.max(wall_pressure(d));
+                }
+                self.done = n >= steps;
+            }
+            StagePhase::Release {
+                pressure,
+                max_steps,
+                floor,
+            } => {
+                if n % RELEASE_INTERVAL == 0 {
+                    d.remove_drift_z(floor);
+                    self.done = d.walls.top_force_avg <= pressure * d.lx * d.ly || n >= max_steps;
+                }
+            }
+            StagePhase::RollClose(r) => {
+                if n % ROLL_INTERVAL != 0 {
+                    return;
+                }
+                if d.walls.z_top - d.walls.z_bottom <= r.gap {
+                    d.walls.z_top = d.walls.z_bottom + r.gap;
+                }
+                let h = d.walls.z_top - d.walls.z_bottom;
+                // MD elongation: Lx ← Lx (h_prev/h)^α.
+                if r.md_elongation_exponent > 0.0 && h < self.h_prev {
+                    d.stretch_x((self.h_prev / h).powf(r.md_elongation_exponent));
+                }
+                self.h_prev = h;
+                self.record.peak_pressure = self.record.peak_pressure.max(wall_pressure(d));
+                if n > MAX_ROLL_STEPS {
+                    self.error = Some(format!(
+                        "the roll did not reach the {:.1} µm gap in {n} steps",
+                        r.gap * 1e6
+                    ));
+                    self.done = true;
+                    return;
+                }
+                self.set_roll_speed(&r, d);
+            }
+        }
+    }
+
+    /// Fraction of the phase done (for progress reports), 0..=1.
+    pub fn fraction(&self, h_start: f64) -> f64 {
+        let n = self.record.steps as f64;
+        match self.phase {
+            Some(
+                StagePhase::Run { steps }
+                | StagePhase::Press { steps }
+                | StagePhase::RelaxFree { steps, .. },
+            ) => n / steps.max(1) as f64,
+            Some(StagePhase::Release { max_steps, .. }) => (n / max_steps.max(1) as f64).min(1.0),
+            Some(StagePhase::RollClose(r)) => {
+                ((h_start - self.h_prev) / (h_start - r.gap)).clamp(0.0, 1.0)
+            }
+            None => 1.0,
+        }
+    }
+}
+
+/// The stage driver's system (slot `StepSet::Control`): one more step of the running phase.
+pub fn phase_control(
+    mut ctl: ResMut<PhaseControl>,
+    mut dem: ResMut<DemWorld>,
+    err: Res<StepError>,
+) {
+    if err.0.is_none() {
+        ctl.after_step(&mut dem.0);
+    }
+}
+
+/// Whether a phase is running (the run condition of [`phase_control`]).
+pub fn phase_running(ctl: Res<PhaseControl>) -> bool {
+    ctl.phase.is_some() && !ctl.done
+}
+
+/// Runs `phase` to its end on `world` with `schedule`, reporting progress for `stage` from
+/// `range.0` to `range.0 + range.1` (fractions of the stage) every `report_every` steps. Returns
+/// what the phase recorded.
+///
+/// # Errors
+/// A DEM failure during a step, or a phase that failed (a roll that never reaches its gap).
+pub fn run_phase(
+    world: &mut World,
+    schedule: &mut Schedule,
+    phase: StagePhase,
+    (stage, progress): (&str, super::Progress),
+    (base, span): (f64, f64),
+) -> Result<PhaseRecord, ProcessError> {
+    let h_start = {
+        let d = &world.resource::<DemWorld>().0;
+        d.walls.z_top - d.walls.z_bottom
+    };
+    world_start(world, phase);
+    let report_every = match phase {
+        StagePhase::Run { .. } => 200,
+        StagePhase::RollClose(_) => ROLL_INTERVAL,
+        _ => DRIFT_INTERVAL,
+    };
+    crate::par::with_hot_workers(|| -> Result<(), ProcessError> {
+        while !world.resource::<PhaseControl>().done {
+            schedule.run(world);
+            if let Some(e) = world.resource_mut::<StepError>().0.take() {
+                return Err(e.into());
+            }
+            let ctl = world.resource::<PhaseControl>();
+            if ctl.done || ctl.record.steps % report_every == 0 {
+                progress(stage, base + span * ctl.fraction(h_start));
+            }
+        }
+        Ok(())
+    })?;
+    let mut ctl = world.resource_mut::<PhaseControl>();
+    ctl.phase = None;
+    match ctl.error.take() {
+        Some(e) => Err(ProcessError::Setup(format!("{stage}: {e}"))),
+        None => Ok(ctl.record),
+    }
+}
+
+/// Starts `phase` in `world`'s [`PhaseControl`] on its DEM.
+fn world_start(world: &mut World, phase: StagePhase) {
+    world.resource_scope(|world, mut ctl: Mut<PhaseControl>| {
+        let d = &mut world.resource_mut::<DemWorld>().into_inner().0;
+        ctl.start(phase, d);
+    });
+}
