@@ -10,7 +10,7 @@
 //!
 //! 0. [`geom`] (periodic box, cell grid, packings), [`numerics`] (union–find, conjugate
 //!    gradients), [`par`] (thread helpers, the one shared-mutable slice), [`results`] (what a run
-//!    reports).
+//!    reports), [`fileio`] (gzip-transparent reading).
 //! 1. [`scenario`] (RON scenario files, validated into SI units) and [`snapshot`] (the saved
 //!    microstructure that solvers and renderers read).
 //! 2. [`dem`]: the discrete-element core: pure contact, fibril and coverage laws, particle arrays,
@@ -32,6 +32,7 @@
 
 pub mod calibrate;
 pub mod dem;
+pub mod fileio;
 pub mod geom;
 pub mod numerics;
 pub mod par;

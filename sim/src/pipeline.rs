@@ -35,6 +35,14 @@ pub enum RunError {
     },
 }
 
+/// Wraps an error of `solver` as [`RunError::Solver`].
+fn solver_error<E: std::fmt::Display>(solver: &'static str) -> impl FnOnce(E) -> RunError {
+    move |e| RunError::Solver {
+        solver,
+        message: e.to_string(),
+    }
+}
+
 fn io_err(path: &Path, e: impl std::fmt::Display) -> RunError {
     RunError::Io {
         path: path.display().to_string(),
@@ -221,24 +229,12 @@ fn run_inner(
     (opts.progress)("solvers", 0.0);
     let t = Instant::now();
     let tol = s.properties.solver_tolerance;
-    let sz = network::ionic_conductivity(&last, network::Direction::Z, tol).map_err(|e| {
-        RunError::Solver {
-            solver: "ionic conductivity (through-plane)",
-            message: e.to_string(),
-        }
-    })?;
-    let sx = network::ionic_conductivity(&last, network::Direction::X, tol).map_err(|e| {
-        RunError::Solver {
-            solver: "ionic conductivity (MD)",
-            message: e.to_string(),
-        }
-    })?;
-    let sy = network::ionic_conductivity(&last, network::Direction::Y, tol).map_err(|e| {
-        RunError::Solver {
-            solver: "ionic conductivity (TD)",
-            message: e.to_string(),
-        }
-    })?;
+    let sz = network::ionic_conductivity(&last, network::Direction::Z, tol)
+        .map_err(solver_error("ionic conductivity (through-plane)"))?;
+    let sx = network::ionic_conductivity(&last, network::Direction::X, tol)
+        .map_err(solver_error("ionic conductivity (MD)"))?;
+    let sy = network::ionic_conductivity(&last, network::Direction::Y, tol)
+        .map_err(solver_error("ionic conductivity (TD)"))?;
     timings.insert("solver_network".into(), json!(t.elapsed().as_secs_f64()));
     (opts.progress)("solvers", 0.3);
     let t = Instant::now();
@@ -246,32 +242,20 @@ fn run_inner(
         wrap_fraction: s.ptfe.wrap_fraction,
         ..Default::default()
     };
-    let cont = continuity::analyze(&last, &cp).map_err(|e| RunError::Solver {
-        solver: "PTFE continuity",
-        message: e.to_string(),
-    })?;
-    let el = continuity::electronic_conductivity(&last, &cont, &cp, tol).map_err(|e| {
-        RunError::Solver {
-            solver: "electronic conductivity",
-            message: e.to_string(),
-        }
-    })?;
+    let cont = continuity::analyze(&last, &cp).map_err(solver_error("PTFE continuity"))?;
+    let el = continuity::electronic_conductivity(&last, &cont, &cp, tol)
+        .map_err(solver_error("electronic conductivity"))?;
     timings.insert("solver_continuity".into(), json!(t.elapsed().as_secs_f64()));
     (opts.progress)("solvers", 0.4);
     // Voxel cross-check of the through-plane ionic transport (TauFactor convention, NPS phase).
     let t = Instant::now();
-    let vol = voxel::voxelize(&last, s.properties.voxel_size).map_err(|e| RunError::Solver {
-        solver: "voxelization",
-        message: e.to_string(),
-    })?;
+    let vol =
+        voxel::voxelize(&last, s.properties.voxel_size).map_err(solver_error("voxelization"))?;
     let vopts = voxel::SolveOptions {
         rel_tol: tol.max(1e-6),
         ..Default::default()
     };
-    let vr = voxel::solve(&vol, &vopts).map_err(|e| RunError::Solver {
-        solver: "voxel conductivity",
-        message: e.to_string(),
-    })?;
+    let vr = voxel::solve(&vol, &vopts).map_err(solver_error("voxel conductivity"))?;
     // σ_eff ≈ σ_bulk · D_eff (voxels carry no contact constriction: an upper bound to the network value).
     let vjson = json!({
         "voxel_size_um": s.properties.voxel_size * 1e6,
@@ -297,10 +281,8 @@ fn run_inner(
             (tensile::Axis::X, &mut ts_md, "tensile_md.csv"),
             (tensile::Axis::Y, &mut ts_td, "tensile_td.csv"),
         ] {
-            let r = tensile::tensile_test(&last, axis, &tp).map_err(|e| RunError::Solver {
-                solver: "tensile test",
-                message: e.to_string(),
-            })?;
+            let r =
+                tensile::tensile_test(&last, axis, &tp).map_err(solver_error("tensile test"))?;
             write_atomic(&dir.join(file), r.to_csv().as_bytes())?;
             *slot = Some(r.peak_stress_pa * 1e-3);
         }

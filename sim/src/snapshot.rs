@@ -11,7 +11,7 @@
 //! Positions are wrapped into the periodic box. Pair vectors use the minimum image.
 
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 /// Format tag written into every snapshot file.
@@ -271,6 +271,47 @@ pub enum SnapshotError {
 }
 
 impl Snapshot {
+    /// A snapshot of the current format and version with no particles, contacts or fibrils: stage
+    /// label, scenario name, master seed, PTFE loading (wt%), the box (m) and the materials (SI).
+    pub fn empty(
+        stage: &str,
+        scenario: &str,
+        seed: u64,
+        ptfe_wt_pct: f64,
+        sim_box: SimBox,
+        materials: SnapshotMaterials,
+    ) -> Self {
+        Snapshot {
+            format: SNAPSHOT_FORMAT.into(),
+            version: SNAPSHOT_VERSION,
+            stage: stage.into(),
+            scenario: scenario.into(),
+            seed,
+            ptfe_wt_pct,
+            sim_box,
+            materials,
+            particles: ParticleArrays::default(),
+            contacts: Vec::new(),
+            wall_contacts: Vec::new(),
+            fibrils: Vec::new(),
+            fibril_contacts: Vec::new(),
+        }
+    }
+
+    /// Adds a particle of `phase` at `pos` (m) with radius `radius` (m), at rest, unrotated,
+    /// unloaded and unstressed; returns its index.
+    pub fn push_particle(&mut self, pos: [f64; 3], radius: f64, phase: Phase) -> u32 {
+        let p = &mut self.particles;
+        p.pos.push(pos);
+        p.radius.push(radius);
+        p.phase.push(phase);
+        p.orientation.push([0.0, 0.0, 0.0, 1.0]);
+        p.vel.push([0.0; 3]);
+        p.force.push([0.0; 3]);
+        p.stress.push([0.0; 6]);
+        p.pos.len() as u32 - 1
+    }
+
     /// Rotate a body-frame vector by particle `i`'s orientation, m.
     pub fn anchor_world(&self, anchor: &Anchor) -> [f64; 3] {
         let p = self.particles.pos[anchor.particle as usize];
@@ -332,22 +373,10 @@ impl Snapshot {
     /// Read a snapshot (gzipped or plain JSON), checking format tag and version.
     pub fn load(path: &Path) -> Result<Self, SnapshotError> {
         let p = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| SnapshotError::Io {
+        let text = crate::fileio::read_maybe_gzip(path).map_err(|e| SnapshotError::Io {
             path: p.clone(),
             source: e,
         })?;
-        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-            let mut s = Vec::new();
-            flate2::read::GzDecoder::new(&bytes[..])
-                .read_to_end(&mut s)
-                .map_err(|e| SnapshotError::Io {
-                    path: p.clone(),
-                    source: e,
-                })?;
-            s
-        } else {
-            bytes
-        };
         let v: serde_json::Value =
             serde_json::from_slice(&text).map_err(|e| SnapshotError::Format {
                 path: p.clone(),

@@ -79,6 +79,21 @@ pub struct LoadedVolume {
     pub converted: bool,
 }
 
+impl LoadedVolume {
+    /// Labels `data` of a volume of `dims` voxels with voxel size 1 (the files carry none; the
+    /// caller sets it), `converted` as read.
+    fn unit_voxels(dims: [usize; 3], data: Vec<u8>, converted: bool) -> Self {
+        LoadedVolume {
+            volume: Volume {
+                dims,
+                data,
+                voxel_size: 1.0,
+            },
+            converted,
+        }
+    }
+}
+
 /// File formats this module reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VolumeFormat {
@@ -282,14 +297,7 @@ pub fn parse_npy(
             (convert(&v, phase), true)
         }
     };
-    Ok(LoadedVolume {
-        volume: Volume {
-            dims,
-            data,
-            voxel_size: 1.0,
-        },
-        converted,
-    })
+    Ok(LoadedVolume::unit_voxels(dims, data, converted))
 }
 
 /// The text of `'key': value` in a Python dict literal (up to the next top-level comma).
@@ -356,42 +364,28 @@ fn parse_tiff(
             });
         }
         let page = dec.read_image().map_err(terr)?;
-        match (page, ct) {
-            (DecodingResult::U8(v), tiff::ColorType::Gray(8)) => data.extend_from_slice(&v),
-            (DecodingResult::U16(v), _) => {
-                converted = true;
-                data.extend(convert(&v, phase));
+        let wide = match (page, ct) {
+            (DecodingResult::U8(v), tiff::ColorType::Gray(8)) => {
+                data.extend_from_slice(&v);
+                None
             }
-            (DecodingResult::U32(v), _) => {
-                converted = true;
-                data.extend(convert(&v, phase));
-            }
-            (DecodingResult::I8(v), _) => {
-                converted = true;
-                data.extend(convert(&v, phase));
-            }
-            (DecodingResult::I16(v), _) => {
-                converted = true;
-                data.extend(convert(&v, phase));
-            }
-            (DecodingResult::I32(v), _) => {
-                converted = true;
-                data.extend(convert(&v, phase));
-            }
-            (DecodingResult::F32(v), _) => {
-                converted = true;
-                data.extend(convert(&v, phase));
-            }
-            (DecodingResult::F64(v), _) => {
-                converted = true;
-                data.extend(convert(&v, phase));
-            }
+            (DecodingResult::U16(v), _) => Some(convert(&v, phase)),
+            (DecodingResult::U32(v), _) => Some(convert(&v, phase)),
+            (DecodingResult::I8(v), _) => Some(convert(&v, phase)),
+            (DecodingResult::I16(v), _) => Some(convert(&v, phase)),
+            (DecodingResult::I32(v), _) => Some(convert(&v, phase)),
+            (DecodingResult::F32(v), _) => Some(convert(&v, phase)),
+            (DecodingResult::F64(v), _) => Some(convert(&v, phase)),
             (_, ct) => {
                 return Err(VolumeIoError::Unsupported {
                     path: name(path),
                     message: format!("page {pages}: sample type {ct:?}"),
                 })
             }
+        };
+        if let Some(v) = wide {
+            converted = true;
+            data.extend(v);
         }
         pages += 1;
         if !dec.more_images() {
@@ -409,14 +403,7 @@ fn parse_tiff(
             found: data.len(),
         });
     }
-    Ok(LoadedVolume {
-        volume: Volume {
-            dims,
-            data,
-            voxel_size: 1.0,
-        },
-        converted,
-    })
+    Ok(LoadedVolume::unit_voxels(dims, data, converted))
 }
 
 fn check_volume(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> {

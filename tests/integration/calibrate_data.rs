@@ -2,8 +2,8 @@
 //! `dryfilm calibrate`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use crate::support::cli::{dryfilm, dryfilm_ok, stderr};
 use dryfilm_sim::calibrate::{CalibrateError, Calibration};
 use dryfilm_sim::scenario::raw::RawScenario;
 
@@ -129,26 +129,20 @@ fn missing_scenario_and_syntax_errors() {
 #[test]
 fn cli_reports_bad_data_before_running() {
     let bad = write("cli", "(points: [], params: [])");
-    let out = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args(["calibrate", &bad.display().to_string(), "--out"])
-        .arg(bad.parent().expect("dir").join("out"))
-        .output()
-        .expect("dryfilm runs");
+    let out_dir = bad.parent().expect("dir").join("out");
+    let out = dryfilm([
+        "calibrate".as_ref(),
+        bad.as_os_str(),
+        "--out".as_ref(),
+        out_dir.as_os_str(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(&out);
     assert!(err.contains("`points` is empty"), "{err}");
     assert!(
         !bad.parent().expect("dir").join("out").exists(),
         "nothing ran"
     );
-    let ok = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args(["calibrate", "--check"])
-        .arg(root().join("data/calibration.ron"))
-        .output()
-        .expect("dryfilm runs");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    let data = root().join("data/calibration.ron");
+    dryfilm_ok(["calibrate".as_ref(), "--check".as_ref(), data.as_os_str()]);
 }

@@ -3,15 +3,14 @@
 //! and swept values, the base scenario for the rest), a non-zero exit, and no file written.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 use crate::support::sweep::temp_dir;
 
 fn check(file: &Path, json: bool) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dryfilm"));
-    c.arg("check").arg(file);
+    let mut c = crate::support::cli::command(["check".as_ref(), file.as_os_str()]);
     if json {
         c.arg("--json");
     }

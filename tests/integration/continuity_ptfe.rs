@@ -28,6 +28,12 @@ fn fibril(s: &mut Snapshot, ia: u32, pa: [f64; 3], ib: u32, pb: [f64; 3], source
     snap::add_fibril_between(s, (ia, pa), (ib, pb), RF, source)
 }
 
+/// [`fibril`] with the anchor points given in µm.
+fn fibril_um(s: &mut Snapshot, a: (u32, [f64; 3]), b: (u32, [f64; 3]), source: u32) -> u32 {
+    let m = |p: [f64; 3]| p.map(|c| c * UM);
+    fibril(s, a.0, m(a.1), b.0, m(b.1), source)
+}
+
 /// Snapshot with a fully drawn (radius 0) PTFE source particle 0 and NPS anchor particles 1..,
 /// one per entry of `centres` (radius 1 µm).
 fn with_anchors(centres: &[[f64; 3]]) -> Snapshot {
@@ -37,6 +43,13 @@ fn with_anchors(centres: &[[f64; 3]]) -> Snapshot {
         particle(&mut s, c, 1.0 * UM, Phase::Nps);
     }
     s
+}
+
+/// A fibril along z at (`x`, `y`) µm from `z.0` to `z.1` µm, anchored on particles `ends`, drawn
+/// from particle 0.
+fn vertical(s: &mut Snapshot, ends: (u32, u32), (x, y): (f64, f64), z: (f64, f64)) -> u32 {
+    let (a, b) = ([x * UM, y * UM, z.0 * UM], [x * UM, y * UM, z.1 * UM]);
+    fibril(s, ends.0, a, ends.1, b, 0)
 }
 
 fn params() -> ContinuityParams {
@@ -51,22 +64,8 @@ fn isolated_fibrils_do_not_span() {
         [12.0 * UM, 12.0 * UM, 4.0 * UM],
         [12.0 * UM, 12.0 * UM, 6.0 * UM],
     ]);
-    fibril(
-        &mut s,
-        1,
-        [5.0 * UM, 5.0 * UM, 3.0 * UM],
-        2,
-        [5.0 * UM, 5.0 * UM, 7.0 * UM],
-        0,
-    );
-    fibril(
-        &mut s,
-        3,
-        [12.0 * UM, 12.0 * UM, 3.0 * UM],
-        4,
-        [12.0 * UM, 12.0 * UM, 7.0 * UM],
-        0,
-    );
+    vertical(&mut s, (1, 2), (5.0, 5.0), (3.0, 7.0));
+    vertical(&mut s, (3, 4), (12.0, 12.0), (3.0, 7.0));
     let r = analyze(&s, &params()).expect("analyze");
     assert_eq!(r.n_clusters, 2);
     assert_eq!(r.fibril_cluster, vec![0, 1]);
@@ -81,14 +80,7 @@ fn straight_fibril_from_bottom_to_top_spans() {
         [10.0 * UM, 10.0 * UM, 1.0 * UM],
         [10.0 * UM, 10.0 * UM, 9.0 * UM],
     ]);
-    fibril(
-        &mut s,
-        1,
-        [10.0 * UM, 10.0 * UM, 0.0],
-        2,
-        [10.0 * UM, 10.0 * UM, 10.0 * UM],
-        0,
-    );
+    vertical(&mut s, (1, 2), (10.0, 10.0), (0.0, 10.0));
     let r = analyze(&s, &params()).expect("analyze");
     assert!(r.spanning);
     assert_eq!(r.spanning_clusters, vec![0]);
@@ -107,14 +99,7 @@ fn face_tolerance_decides_touching() {
         [10.0 * UM, 10.0 * UM, 1.3 * UM],
         [10.0 * UM, 10.0 * UM, 8.7 * UM],
     ]);
-    fibril(
-        &mut s,
-        1,
-        [10.0 * UM, 10.0 * UM, 0.3 * UM],
-        2,
-        [10.0 * UM, 10.0 * UM, 9.7 * UM],
-        0,
-    );
+    vertical(&mut s, (1, 2), (10.0, 10.0), (0.3, 9.7));
     assert!(analyze(&s, &params()).expect("analyze").spanning);
     let tight = ContinuityParams {
         face_tolerance: 0.1 * UM,
@@ -132,22 +117,8 @@ fn crossing_pair(touching: bool) -> Snapshot {
         [8.0 * UM, 2.0 * UM, 5.0 * UM],
         [8.0 * UM, 18.0 * UM, 5.0 * UM],
     ]);
-    fibril(
-        &mut s,
-        1,
-        [6.0 * UM, 10.0 * UM, 0.0],
-        3,
-        [8.0 * UM, 3.0 * UM, 5.5 * UM],
-        0,
-    );
-    fibril(
-        &mut s,
-        2,
-        [14.0 * UM, 10.0 * UM, 10.0 * UM],
-        4,
-        [8.0 * UM, 17.0 * UM, 5.5 * UM],
-        0,
-    );
+    fibril_um(&mut s, (1, [6.0, 10.0, 0.0]), (3, [8.0, 3.0, 5.5]), 0);
+    fibril_um(&mut s, (2, [14.0, 10.0, 10.0]), (4, [8.0, 17.0, 5.5]), 0);
     if touching {
         s.fibril_contacts.push([0, 1]);
     }
@@ -187,47 +158,17 @@ fn cluster_not_touching_the_anode_is_not_reduced() {
 fn ptfe_particles_join_by_overlap_segment_and_source() {
     let mut s = empty();
     // PTFE lumps 0 and 1 overlap; lump 2 is far away; lump 3 is a fibril's source.
-    let l0 = particle(
-        &mut s,
-        [3.0 * UM, 3.0 * UM, 5.0 * UM],
-        0.3 * UM,
-        Phase::Ptfe,
-    );
-    let l1 = particle(
-        &mut s,
-        [3.5 * UM, 3.0 * UM, 5.0 * UM],
-        0.3 * UM,
-        Phase::Ptfe,
-    );
-    let l2 = particle(
-        &mut s,
-        [15.0 * UM, 15.0 * UM, 5.0 * UM],
-        0.3 * UM,
-        Phase::Ptfe,
-    );
-    let l3 = particle(
-        &mut s,
-        [15.0 * UM, 3.0 * UM, 2.0 * UM],
-        0.3 * UM,
-        Phase::Ptfe,
-    );
-    let na = particle(&mut s, [3.0 * UM, 8.0 * UM, 5.0 * UM], 1.0 * UM, Phase::Nps);
-    let nb = particle(
-        &mut s,
-        [3.0 * UM, 19.0 * UM, 5.0 * UM],
-        1.0 * UM,
-        Phase::Nps,
-    );
+    let um = |p: [f64; 3]| p.map(|v| v * UM);
+    let lump = |s: &mut Snapshot, p: [f64; 3]| particle(s, um(p), 0.3 * UM, Phase::Ptfe);
+    let l0 = lump(&mut s, [3.0, 3.0, 5.0]);
+    let l1 = lump(&mut s, [3.5, 3.0, 5.0]);
+    let l2 = lump(&mut s, [15.0, 15.0, 5.0]);
+    let l3 = lump(&mut s, [15.0, 3.0, 2.0]);
+    let na = particle(&mut s, um([3.0, 8.0, 5.0]), 1.0 * UM, Phase::Nps);
+    let nb = particle(&mut s, um([3.0, 19.0, 5.0]), 1.0 * UM, Phase::Nps);
     // Fibril 0 runs along y through lump 0's centre line (x = 3 µm) across the periodic boundary
     // (from y = 19 µm to y = 7 µm the short way, via y = 0): it passes lump 0 at y = 3 µm.
-    fibril(
-        &mut s,
-        nb,
-        [3.0 * UM, 18.0 * UM, 5.0 * UM],
-        na,
-        [3.0 * UM, 7.0 * UM, 5.0 * UM],
-        l3,
-    );
+    fibril_um(&mut s, (nb, [3.0, 18.0, 5.0]), (na, [3.0, 7.0, 5.0]), l3);
     let r = analyze(&s, &params()).expect("analyze");
     let c = |i: u32| r.ptfe_particle_cluster[i as usize].expect("PTFE particle has a cluster");
     assert_eq!(c(l0), c(l1));
@@ -300,40 +241,34 @@ fn many_strands_wrap_a_grain_and_join_distant_anchors() {
     assert_eq!(r.n_clusters, 2);
 }
 
-/// Simple cubic NPS packing 5×5×5 of radius 2 µm in a 20 µm cube with contacts and wall contacts.
-fn nps_cube() -> Snapshot {
+/// Simple cubic NPS packing `n`×`n`×`n` of radius 2 µm in a `4n` µm cube, with contacts of radius
+/// 0.5 µm and PTFE coverage `theta` (periodic in x and y) and wall contacts on both faces.
+fn nps_lattice(n: usize, theta: f64) -> Snapshot {
     let mut s = empty();
-    s.sim_box.z_top = 20.0 * UM;
-    let n = 5;
+    let l = 4.0 * n as f64 * UM;
+    (s.sim_box.lx, s.sim_box.ly, s.sim_box.z_top) = (l, l, l);
     let id = |ix: usize, iy: usize, iz: usize| ((iz * n + iy) * n + ix) as u32;
     for iz in 0..n {
         for iy in 0..n {
             for ix in 0..n {
-                let c = [
-                    (4 * ix + 2) as f64 * UM,
-                    (4 * iy + 2) as f64 * UM,
-                    (4 * iz + 2) as f64 * UM,
-                ];
+                let c = [ix, iy, iz].map(|k| (4 * k + 2) as f64 * UM);
                 particle(&mut s, c, 2.0 * UM, Phase::Nps);
             }
         }
     }
-    let con = |i: u32, j: u32| snap::contact(i, j, 0.5 * UM, 0.6);
     for iz in 0..n {
         for iy in 0..n {
             for ix in 0..n {
-                s.contacts
-                    .push(con(id(ix, iy, iz), id((ix + 1) % n, iy, iz)));
-                s.contacts
-                    .push(con(id(ix, iy, iz), id(ix, (iy + 1) % n, iz)));
+                let con = |j| snap::contact(id(ix, iy, iz), j, 0.5 * UM, theta);
+                s.contacts.push(con(id((ix + 1) % n, iy, iz)));
+                s.contacts.push(con(id(ix, (iy + 1) % n, iz)));
                 if iz + 1 < n {
-                    s.contacts.push(con(id(ix, iy, iz), id(ix, iy, iz + 1)));
+                    s.contacts.push(con(id(ix, iy, iz + 1)));
                 }
                 for (layer, wall) in [(0, Wall::Bottom), (n - 1, Wall::Top)] {
                     if iz == layer {
-                        let i = id(ix, iy, iz);
                         s.wall_contacts.push(WallContact {
-                            i,
+                            i: id(ix, iy, iz),
                             wall,
                             radius: 0.5 * UM,
                             normal_force: 0.0,
@@ -344,6 +279,11 @@ fn nps_cube() -> Snapshot {
         }
     }
     s
+}
+
+/// The 5×5×5 lattice in a 20 µm cube with PTFE coverage 0.6 on every contact.
+fn nps_cube() -> Snapshot {
+    nps_lattice(5, 0.6)
 }
 
 #[test]
@@ -376,14 +316,7 @@ fn spanning_reduced_fibril_shorts_the_film() {
     // A fibril through the gap between columns from the bottom to the top face, anchored on the
     // bottom and top corner particles.
     let (a, b) = (0u32, 124u32);
-    fibril(
-        &mut s,
-        a,
-        [4.0 * UM, 4.0 * UM, 0.0],
-        b,
-        [4.0 * UM, 4.0 * UM, 20.0 * UM],
-        a,
-    );
+    fibril_um(&mut s, (a, [4.0, 4.0, 0.0]), (b, [4.0, 4.0, 20.0]), a);
     let r = analyze(&s, &params()).expect("analyze");
     assert!(r.spanning);
     let shorted = electronic_conductivity(&s, &r, &params(), TOL).expect("electronic");
@@ -410,14 +343,7 @@ fn spanning_reduced_fibril_shorts_the_film() {
 
     // Half of the fibril: reduced (touches the anode) but no short, only a modest rise.
     let mut half = nps_cube();
-    fibril(
-        &mut half,
-        a,
-        [4.0 * UM, 4.0 * UM, 0.0],
-        50,
-        [4.0 * UM, 4.0 * UM, 10.0 * UM],
-        a,
-    );
+    fibril_um(&mut half, (a, [4.0, 4.0, 0.0]), (50, [4.0, 4.0, 10.0]), a);
     let r3 = analyze(&half, &params()).expect("analyze");
     let partial = electronic_conductivity(&half, &r3, &params(), TOL).expect("electronic");
     assert!(!partial.short_circuit);
@@ -429,22 +355,8 @@ fn spanning_reduced_fibril_shorts_the_film() {
 #[test]
 fn electronic_solve_is_bitwise_identical_on_any_thread_count() {
     let mut s = nps_cube();
-    fibril(
-        &mut s,
-        0,
-        [4.0 * UM, 4.0 * UM, 0.0],
-        124,
-        [4.0 * UM, 4.0 * UM, 20.0 * UM],
-        0,
-    );
-    fibril(
-        &mut s,
-        5,
-        [2.0 * UM, 6.0 * UM, 0.0],
-        50,
-        [4.0 * UM, 4.0 * UM, 10.0 * UM],
-        0,
-    );
+    vertical(&mut s, (0, 124), (4.0, 4.0), (0.0, 20.0));
+    fibril_um(&mut s, (5, [2.0, 6.0, 0.0]), (50, [4.0, 4.0, 10.0]), 0);
     let r = analyze(&s, &params()).expect("analyze");
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -497,48 +409,8 @@ fn spanning_probability_from_flags() {
 #[ignore]
 fn probe_random_fibril_network() {
     let n = 20usize;
-    let mut s = empty();
-    s.sim_box = dryfilm_sim::snapshot::SimBox {
-        lx: 80.0 * UM,
-        ly: 80.0 * UM,
-        z_bottom: 0.0,
-        z_top: 80.0 * UM,
-    };
+    let s = nps_lattice(n, 0.0);
     let id = |ix: usize, iy: usize, iz: usize| ((iz * n + iy) * n + ix) as u32;
-    for iz in 0..n {
-        for iy in 0..n {
-            for ix in 0..n {
-                let c = [
-                    (4 * ix + 2) as f64 * UM,
-                    (4 * iy + 2) as f64 * UM,
-                    (4 * iz + 2) as f64 * UM,
-                ];
-                particle(&mut s, c, 2.0 * UM, Phase::Nps);
-            }
-        }
-    }
-    for iz in 0..n {
-        for iy in 0..n {
-            for ix in 0..n {
-                let con = |j| snap::contact(id(ix, iy, iz), j, 0.5 * UM, 0.0);
-                s.contacts.push(con(id((ix + 1) % n, iy, iz)));
-                s.contacts.push(con(id(ix, (iy + 1) % n, iz)));
-                if iz + 1 < n {
-                    s.contacts.push(con(id(ix, iy, iz + 1)));
-                }
-                for (layer, wall) in [(0, Wall::Bottom), (n - 1, Wall::Top)] {
-                    if iz == layer {
-                        s.wall_contacts.push(WallContact {
-                            i: id(ix, iy, iz),
-                            wall,
-                            radius: 0.5 * UM,
-                            normal_force: 0.0,
-                        });
-                    }
-                }
-            }
-        }
-    }
     let mut state = 12345u64;
     let mut next = move || {
         state = state

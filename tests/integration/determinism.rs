@@ -1,7 +1,6 @@
 //! Same scenario and seed give bitwise-identical outputs on 1 and 2 threads (and 3).
 
 use std::path::Path;
-use std::process::Command;
 
 const SCENARIO: &str = r#"(
     name: "det",
@@ -20,23 +19,15 @@ fn run(dir: &Path, threads: usize) -> std::path::PathBuf {
     let scen = dir.join("det.ron");
     std::fs::write(&scen, SCENARIO).unwrap();
     let out = dir.join(format!("t{threads}"));
-    let st = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args([
-            "run",
-            scen.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-            "--threads",
-            &threads.to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "run failed: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    crate::support::cli::dryfilm_ok([
+        "run",
+        scen.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--threads",
+        &threads.to_string(),
+    ]);
     out
 }
 

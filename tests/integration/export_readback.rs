@@ -30,6 +30,20 @@ fn flat(v: &Value) -> Vec<f64> {
     }
 }
 
+/// The Python reader's view of the VTK file at `path`.
+fn read_vtk(path: &std::path::Path) -> serde_json::Value {
+    python_readback("readback.py", &[std::path::Path::new("vtk"), path])
+}
+
+/// The Python reader's view (as `kind`: vtk, tiff, npy) of the file named `name` among `written`.
+fn read_back(written: &[std::path::PathBuf], name: &str, kind: &str) -> serde_json::Value {
+    let path = written
+        .iter()
+        .find(|p| p.ends_with(name))
+        .unwrap_or_else(|| panic!("{name} not written"));
+    python_readback("readback.py", &[std::path::Path::new(kind), path])
+}
+
 #[test]
 fn particles_vtk_reads_back_with_meshio() {
     let s = small_film();
@@ -46,7 +60,7 @@ fn particles_vtk_reads_back_with_meshio() {
     let dir = scratch("export-particles");
     let path = dir.join("particles.vtk");
     export::write_particles_vtk(&s, &clusters, &path).expect("write");
-    let r = python_readback("readback.py", &[std::path::Path::new("vtk"), &path]);
+    let r = read_vtk(&path);
     assert_eq!(r["n_points"].as_u64(), Some(n as u64));
     assert_eq!(r["cells"]["vertex"].as_u64(), Some(n as u64));
     let pts = flat(&r["points"]);
@@ -99,7 +113,7 @@ fn fibrils_vtk_reads_back_with_meshio() {
     let dir = scratch("export-fibrils");
     let path = dir.join("fibrils.vtk");
     export::write_fibrils_vtk(&s, &fc, &path).expect("write");
-    let r = python_readback("readback.py", &[std::path::Path::new("vtk"), &path]);
+    let r = read_vtk(&path);
     assert_eq!(r["n_points"].as_u64(), Some(2 * m as u64));
     assert_eq!(r["cells"]["line"].as_u64(), Some(m as u64));
     let pts = flat(&r["points"]);
@@ -163,7 +177,7 @@ fn volume_vtk_image_data_reads_back_with_meshio() {
     let dir = scratch("export-volume-vtk");
     let path = dir.join("phase.vtk");
     export::write_volume_vtk(dims, &data, h, [0.0, 0.0, 1e-6], &path).expect("write");
-    let r = python_readback("readback.py", &[std::path::Path::new("vtk"), &path]);
+    let r = read_vtk(&path);
     assert_eq!(r["cells"]["hexahedron"].as_u64(), Some(60));
     assert_eq!(
         flat(&r["cell_data"]["phase"]),
@@ -187,11 +201,7 @@ fn default_exports_carry_cluster_ids() {
     };
     let dir = scratch("export-default");
     let written = export::write_default_exports(&s, Some(&m), 0.5e-6, &dir).expect("exports");
-    let fib = written
-        .iter()
-        .find(|p| p.ends_with("fibrils.vtk"))
-        .expect("fibrils.vtk written");
-    let r = python_readback("readback.py", &[std::path::Path::new("vtk"), fib]);
+    let r = read_back(&written, "fibrils.vtk", "vtk");
     assert_eq!(flat(&r["cell_data"]["cluster_id"]), vec![1.0, 1.0, -1.0]);
 }
 
@@ -202,11 +212,7 @@ fn voxel_phase_volume_export_matches_the_voxelizer() {
     let vol = voxelize(&s, h).expect("voxelize");
     let dir = scratch("export-voxel");
     let written = export::write_default_exports(&s, None, h, &dir).expect("exports");
-    let vtk = written
-        .iter()
-        .find(|p| p.ends_with("phase.vtk"))
-        .expect("phase.vtk written");
-    let r = python_readback("readback.py", &[std::path::Path::new("vtk"), vtk]);
+    let r = read_back(&written, "phase.vtk", "vtk");
     assert_eq!(r["cells"]["hexahedron"].as_u64(), Some(vol.len() as u64));
     let [nz, ny, nx] = vol.dims;
     let want_hi = [
@@ -233,11 +239,7 @@ fn voxel_phase_volume_export_matches_the_voxelizer() {
     }
     assert!(vol.fraction(voxel::NPS) > 0.05 && vol.fraction(voxel::PTFE) > 0.0);
     // Particle count read back from particles.vtk equals the snapshot's.
-    let pv = written
-        .iter()
-        .find(|p| p.ends_with("particles.vtk"))
-        .expect("particles.vtk");
-    let r = python_readback("readback.py", &[std::path::Path::new("vtk"), pv]);
+    let r = read_back(&written, "particles.vtk", "vtk");
     assert_eq!(r["n_points"].as_u64(), Some(s.particles.pos.len() as u64));
 }
 
@@ -250,8 +252,7 @@ fn voxel_volume_tiff_stack_and_npy_read_back() {
     let written = export::write_volume_exports(&vol, s.sim_box.z_bottom, &dir).expect("exports");
     let total = vol.len() as f64;
     for (kind, name) in [("tiff", "phase.tif"), ("npy", "phase.npy")] {
-        let path = written.iter().find(|p| p.ends_with(name)).expect("written");
-        let r = python_readback("readback.py", &[std::path::Path::new(kind), path]);
+        let r = read_back(&written, name, kind);
         let shape: Vec<u64> = r["shape"]
             .as_array()
             .expect("shape")

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use dryfilm_sim::pipeline::{run_to_dir, RunOptions};
 use dryfilm_sim::scenario::load_file;
 use dryfilm_sim::snapshot::Snapshot;
+use dryfilm_sim::sweep::table::flatten;
 use serde_json::{json, Value};
 
 /// Significant digits kept of every floating-point `result.json` quantity.
@@ -106,33 +107,21 @@ fn last_snapshot(dir: &Path) -> PathBuf {
     files.pop().expect("at least one snapshot")
 }
 
-/// Every leaf of `v` as `dotted.path → text`.
-fn leaves(v: &Value, prefix: &str, out: &mut BTreeMap<String, String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                leaves(x, &p, out);
-            }
-        }
-        Value::String(s) => {
-            out.insert(prefix.to_string(), s.clone());
-        }
-        other => {
-            out.insert(prefix.to_string(), other.to_string());
-        }
-    }
+/// Every leaf of `v` as `dotted.path → text` (strings bare, other values as JSON).
+fn leaves(v: &Value) -> BTreeMap<String, String> {
+    let mut flat = BTreeMap::new();
+    flatten("", v, &mut flat);
+    flat.into_iter()
+        .map(|(k, x)| match x {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect()
 }
 
 /// One line per leaf that differs, `path: old → new` (`(none)` where a side lacks it).
 fn changes(old: &Value, new: &Value) -> Vec<String> {
-    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
-    leaves(old, "", &mut a);
-    leaves(new, "", &mut b);
+    let (a, b) = (leaves(old), leaves(new));
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     let none = "(none)".to_string();
     keys.into_iter()

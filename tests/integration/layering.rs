@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Layer of every top-level module of `dryfilm_sim`, lowest first (the order in `lib.rs`).
 const LAYERS: &[(&str, u32)] = &[
+    ("fileio", 0),
     ("geom", 0),
     ("numerics", 0),
     ("par", 0),

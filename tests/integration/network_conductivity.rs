@@ -68,35 +68,32 @@ fn cubic(n: [usize; 3], a: f64, theta: f64, aw: f64) -> Snapshot {
     s
 }
 
+/// Hand calculation's pieces: the bulk resistance of one grain between two contacts and the
+/// resistance of one particle-to-particle step (two half grains and the constriction of a contact
+/// of radius `a` with a fraction `theta` of its area blocked), Ω; and the box lengths, m.
+fn hand_parts(n: [usize; 3], a: f64, theta: f64) -> (f64, f64, [f64; 3]) {
+    let rb = 1.0 / (SIGMA * PI * R);
+    let a_open = a * (1.0 - theta).sqrt();
+    let r_step = 2.0 * rb + 1.0 / (2.0 * SIGMA * a_open);
+    (rb, r_step, n.map(|k| k as f64 * 2.0 * R))
+}
+
 /// Hand calculation, through thickness: columns of series resistors, in parallel.
 fn hand_z(n: [usize; 3], a: f64, theta: f64, aw: f64) -> f64 {
     let [nx, ny, nz] = n;
-    let rb = 1.0 / (SIGMA * PI * R);
-    let a_open = a * (1.0 - theta).sqrt();
-    let r_contact = 2.0 * rb + 1.0 / (2.0 * SIGMA * a_open);
+    let (rb, r_contact, [lx, ly, h]) = hand_parts(n, a, theta);
     let r_wall = 1.0 / (4.0 * SIGMA * aw) + rb;
     let r_col = 2.0 * r_wall + (nz - 1) as f64 * r_contact;
     let current = (nx * ny) as f64 / r_col;
-    let (lx, ly, h) = (
-        nx as f64 * 2.0 * R,
-        ny as f64 * 2.0 * R,
-        nz as f64 * 2.0 * R,
-    );
     current * h / (lx * ly)
 }
 
 /// Hand calculation, in plane along x: rings of nx contacts, ny·nz of them in parallel.
 fn hand_x(n: [usize; 3], a: f64, theta: f64) -> f64 {
     let [nx, ny, nz] = n;
-    let rb = 1.0 / (SIGMA * PI * R);
-    let a_open = a * (1.0 - theta).sqrt();
-    let r_ring = nx as f64 * (2.0 * rb + 1.0 / (2.0 * SIGMA * a_open));
+    let (_, r_contact, [lx, ly, h]) = hand_parts(n, a, theta);
+    let r_ring = nx as f64 * r_contact;
     let current = (ny * nz) as f64 / r_ring;
-    let (lx, ly, h) = (
-        nx as f64 * 2.0 * R,
-        ny as f64 * 2.0 * R,
-        nz as f64 * 2.0 * R,
-    );
     current * lx / (ly * h)
 }
 
@@ -248,17 +245,31 @@ impl Lcg {
     }
 }
 
+/// An `n³` cubic packing (wall contacts of radius 0.3 µm) whose grain contacts get random radii in
+/// `a0 + [0, da)` (m) and PTFE coverage in `[0, theta_max)`; a fraction `missing` of them is
+/// removed. Deterministic in `seed`.
+fn random_contacts(
+    n: usize,
+    seed: u64,
+    (a0, da): (f64, f64),
+    theta_max: f64,
+    missing: f64,
+) -> Snapshot {
+    let mut s = cubic([n, n, n], 0.4e-6, 0.0, 0.3e-6);
+    let mut rng = Lcg(seed);
+    for c in &mut s.contacts {
+        c.radius = a0 + da * rng.next();
+        c.ptfe_coverage = theta_max * rng.next();
+    }
+    s.contacts.retain(|_| rng.next() > missing);
+    s
+}
+
 #[test]
 fn bitwise_identical_on_any_thread_count() {
     // 14³ = 2744 nodes (more than one reduction chunk), random contact radii and coverage,
     // 10% of contacts missing.
-    let mut s = cubic([14, 14, 14], 0.4e-6, 0.0, 0.3e-6);
-    let mut rng = Lcg(42);
-    for c in &mut s.contacts {
-        c.radius = 0.1e-6 + 0.6e-6 * rng.next();
-        c.ptfe_coverage = 0.5 * rng.next();
-    }
-    s.contacts.retain(|_| rng.next() > 0.1);
+    let s = random_contacts(14, 42, (0.1e-6, 0.6e-6), 0.5, 0.1);
     let run = |threads: usize, dir: Direction| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -293,13 +304,7 @@ fn bitwise_identical_on_any_thread_count() {
 #[test]
 #[ignore]
 fn probe_large_random_packing() {
-    let mut s = cubic([40, 40, 40], 0.4e-6, 0.0, 0.3e-6);
-    let mut rng = Lcg(7);
-    for c in &mut s.contacts {
-        c.radius = 0.05e-6 + 0.8e-6 * rng.next();
-        c.ptfe_coverage = 0.9 * rng.next();
-    }
-    s.contacts.retain(|_| rng.next() > 0.15);
+    let s = random_contacts(40, 7, (0.05e-6, 0.8e-6), 0.9, 0.15);
     for dir in [Direction::Z, Direction::X] {
         let t = std::time::Instant::now();
         let res = ionic_conductivity(&s, dir, 1e-10).expect("solve");

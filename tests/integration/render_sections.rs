@@ -2,10 +2,11 @@
 //! sphere/plane intersections, fibrils drawn where they cross, solver maps, stage sequence, GIF,
 //! determinism and the `dryfilm render` command.
 
+use crate::support::cli::{dryfilm, dryfilm_ok, stderr};
 use crate::support::render::*;
 use dryfilm_sim::render::figure::{self, INK};
 use dryfilm_sim::render::image::{self, AnimationDecoder, RgbImage};
-use dryfilm_sim::render::maps::{self, MapInputs};
+use dryfilm_sim::render::maps::{self, MapInputs, SolverMap};
 use dryfilm_sim::render::raster::viridis;
 use dryfilm_sim::render::{
     self, Plane, RenderOptions, SectionGeometry, SliceSpec, FIBRIL_COLOUR, NPS_SHADES, PORE_COLOUR,
@@ -317,6 +318,11 @@ fn oblique_and_periodic_fibrils_are_drawn_at_their_crossings() {
     );
 }
 
+/// `map` of `m` on the xz mid-plane of `s` at `ppu` pixels per µm.
+fn xz_map(s: &Snapshot, m: &MapInputs, map: SolverMap, ppu: f64) -> figure::Figure {
+    maps::render_map(s, m, map, spec(Plane::Xz, 0.5), &opts(ppu)).expect("map")
+}
+
 #[test]
 fn potential_map_colours_grains_by_their_potential() {
     let s = small_film();
@@ -329,7 +335,7 @@ fn potential_map_colours_grains_by_their_potential() {
         ..Default::default()
     };
     let ppu = 4.0;
-    let fig = maps::render_potential(&s, &m, spec(Plane::Xz, 0.5), &opts(ppu)).expect("map");
+    let fig = xz_map(&s, &m, SolverMap::Potential, ppu);
     let lo = phi
         .iter()
         .copied()
@@ -356,7 +362,14 @@ fn potential_map_colours_grains_by_their_potential() {
         potential_v: vec![0.0; 3],
         ..Default::default()
     };
-    assert!(maps::render_potential(&s, &bad, spec(Plane::Xz, 0.5), &opts(ppu)).is_err());
+    assert!(maps::render_map(
+        &s,
+        &bad,
+        SolverMap::Potential,
+        spec(Plane::Xz, 0.5),
+        &opts(ppu)
+    )
+    .is_err());
 }
 
 #[test]
@@ -382,7 +395,7 @@ fn current_density_from_contact_currents() {
         potential_v: phi,
         ..Default::default()
     };
-    let fig = maps::render_current_density(&s, &m, spec(Plane::Xz, 0.5), &opts(4.0)).expect("map");
+    let fig = xz_map(&s, &m, SolverMap::CurrentDensity, 4.0);
     assert!(fig.image.width() > 0);
 }
 
@@ -398,7 +411,7 @@ fn cluster_map_highlights_spanning_clusters() {
         ..Default::default()
     };
     let ppu = 4.0;
-    let fig = maps::render_clusters(&s, &m, spec(Plane::Xz, 0.5), &opts(ppu)).expect("map");
+    let fig = xz_map(&s, &m, SolverMap::Clusters, ppu);
     let (ox, oy) = fig.panel_origin;
     // Midpoint of fibril 1 (PTFE particle → grain 4), projected on xz.
     let pa = s.particles.pos[8];
@@ -505,48 +518,30 @@ fn cli_renders_saved_snapshots() {
     s0.save(&a).expect("save");
     small_film().save(&b).expect("save");
     let out = dir.join("out");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args([
-            "render",
-            a.to_str().expect("utf8"),
-            "--out",
-            out.to_str().expect("utf8"),
-        ])
-        .args([
-            "--px-per-um",
-            "2",
-            "--slice",
-            "xz:0.5",
-            "--slice",
-            "xy:0.3",
-            "--no-exports",
-            "--gif",
-        ])
-        .arg(&b)
-        .output()
-        .expect("run dryfilm");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    dryfilm_ok([
+        "render",
+        a.to_str().expect("utf8"),
+        "--out",
+        out.to_str().expect("utf8"),
+        "--px-per-um",
+        "2",
+        "--slice",
+        "xz:0.5",
+        "--slice",
+        "xy:0.3",
+        "--no-exports",
+        "--gif",
+        b.to_str().expect("utf8"),
+    ]);
     assert!(out.join("section_xz_0.500.png").is_file());
     assert!(out.join("section_xy_0.300.png").is_file());
     assert!(out.join("stages.gif").is_file());
     assert!(!out.join("particles.vtk").exists());
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args(["render", b.to_str().expect("utf8"), "--slice", "qq:0.5"])
-        .output()
-        .expect("run dryfilm");
+    let bad = dryfilm(["render", b.to_str().expect("utf8"), "--slice", "qq:0.5"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown plane"));
-    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args([
-            "render",
-            dir.join("nope.snap.json.gz").to_str().expect("utf8"),
-        ])
-        .output()
-        .expect("run dryfilm");
+    assert!(stderr(&bad).contains("unknown plane"));
+    let nope = dir.join("nope.snap.json.gz");
+    let missing = dryfilm(["render", nope.to_str().expect("utf8")]);
     assert_eq!(missing.status.code(), Some(2));
 }
 

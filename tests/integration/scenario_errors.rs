@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dryfilm_sim::scenario::{self, ErrorKind, RawScenario, ScenarioError};
@@ -56,9 +55,7 @@ struct Outcome {
 /// directory's contents are unchanged and that nothing panicked.
 fn run_check_in(cwd: &Path, arg: &str, extra: &[&str]) -> Outcome {
     let before = listing(cwd);
-    let out = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .arg("check")
-        .arg(arg)
+    let out = crate::support::cli::command(["check", arg])
         .args(extra)
         .current_dir(cwd)
         .output()

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use dryfilm_sim::scenario::{self, RawScenario};
+use dryfilm_sim::sweep::table::dotted;
 use serde_json::Value;
 
 fn doc_text() -> String {
@@ -73,12 +74,7 @@ fn leaf_paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     match v.as_object() {
         Some(m) => {
             for (k, child) in m {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                leaf_paths(child, &p, out);
+                leaf_paths(child, &dotted(prefix, k), out);
             }
         }
         None => {
@@ -165,11 +161,8 @@ fn every_shipped_file_passes_dryfilm_check() {
     assert!(files.len() >= 18, "{} shipped files", files.len());
     let mut failures = Vec::new();
     for path in &files {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-            .args(["check", "--json"])
-            .arg(path)
-            .output()
-            .expect("run dryfilm check");
+        let out =
+            crate::support::cli::dryfilm(["check".as_ref(), "--json".as_ref(), path.as_os_str()]);
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if !out.status.success() {
             failures.push(format!("{name}: {}", String::from_utf8_lossy(&out.stderr)));

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::cli::dryfilm_ok as dryfilm;
 use crate::support::sweep::{assert_same_tree, temp_dir, write_sweep};
 
 fn repo() -> PathBuf {
@@ -40,19 +41,6 @@ fn is_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
-}
-
-fn dryfilm(args: &[&str]) -> std::process::Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args(args)
-        .output()
-        .expect("run dryfilm");
-    assert!(
-        o.status.success(),
-        "dryfilm {args:?} failed:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
 }
 
 /// Base scenario of the round trip: the full process and every solver on a tiny film.
@@ -139,7 +127,7 @@ fn slurm_array_then_merge_equals_local_run() {
     );
 
     let cluster = d.join("cluster");
-    let o = dryfilm(&[
+    let o = dryfilm([
         "sweep",
         s(&spec),
         "--out",
@@ -191,7 +179,7 @@ fn slurm_array_then_merge_equals_local_run() {
         let log = cluster.join(format!("logs/task_{i}.out"));
         assert!(log.is_file(), "no log of array task {i}");
     }
-    dryfilm(&["merge", s(&cluster), "--quiet"]);
+    dryfilm(["merge", s(&cluster), "--quiet"]);
     // Real results: one row per point and seed, each with a positive through-plane conductivity.
     let csv = std::fs::read_to_string(cluster.join("summary.csv")).expect("summary.csv");
     let mut lines = csv.lines();
@@ -208,6 +196,6 @@ fn slurm_array_then_merge_equals_local_run() {
     }
 
     let local = d.join("local");
-    dryfilm(&["sweep", s(&spec), "--out", s(&local), "--quiet"]);
+    dryfilm(["sweep", s(&spec), "--out", s(&local), "--quiet"]);
     assert_same_tree(&local, &cluster);
 }

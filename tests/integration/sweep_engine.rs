@@ -2,8 +2,8 @@
 //! synthetic runner (`dryfilm_sim::sweep::fake`).
 
 use std::path::Path;
-use std::process::Command;
 
+use crate::support::cli::{command, dryfilm_ok, stderr};
 use crate::support::sweep::{assert_same_tree, read_csv, temp_dir, write_sweep};
 use dryfilm_sim::scenario::raw::RawScenario;
 use dryfilm_sim::sweep::engine::{run_sweep, Progress, RunOptions, RunReport, Selection};
@@ -218,19 +218,18 @@ fn cli_rejects_a_bad_sweep_before_running_anything() {
         r#"axes: [(path: "powder.ptfe.wt_pct", values: List([1.0, 150.0]))],"#,
     );
     let out = d.join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args([
-            "sweep",
-            spec.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ])
-        .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
-        .output()
-        .unwrap();
+    let o = command([
+        "sweep",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ])
+    .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
+    .output()
+    .unwrap();
     assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert!(
         err.contains("sweep.ron:3:56: powder.ptfe.wt_pct = 150.0") && err.contains("[point p0001]"),
         "{err}"
@@ -244,11 +243,7 @@ fn cli_rejects_a_bad_sweep_before_running_anything() {
             .replace("measured: \"measured.ron\",", "")
             .as_str(),
     );
-    let o = Command::new(env!("CARGO_BIN_EXE_dryfilm"))
-        .args(["sweep", spec.to_str().unwrap(), "--list"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = dryfilm_ok(["sweep", spec.to_str().unwrap(), "--list"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("5 points x 4 seeds = 20 runs"), "{text}");
     assert!(text.contains("\n19\tp0004_s4\t4\t5.0\n"), "{text}");
@@ -363,20 +358,18 @@ fn cli_kill_minus_9_then_rerun_equals_a_clean_run() {
     let d = temp_dir("sweep-kill");
     write_measured(&d);
     let spec = write_sweep(&d, PTFE_SWEEP);
-    let exe = env!("CARGO_BIN_EXE_dryfilm");
     let sweep = |out: &Path, delay: &str| {
-        Command::new(exe)
-            .args([
-                "sweep",
-                spec.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ])
-            .args(["--threads", "2", "--quiet"])
-            .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
-            .env("DRYFILM_SWEEP_FAKE_DELAY_MS", delay)
-            .spawn()
-            .unwrap()
+        command([
+            "sweep",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(["--threads", "2", "--quiet"])
+        .env("DRYFILM_SWEEP_FAKE_RUNNER", "1")
+        .env("DRYFILM_SWEEP_FAKE_DELAY_MS", delay)
+        .spawn()
+        .unwrap()
     };
     let reference = d.join("ref");
     assert!(sweep(&reference, "0").wait().unwrap().success());

@@ -5,7 +5,7 @@ use dryfilm_sim::solvers::voxel::Volume;
 use dryfilm_sim::volume_io::{
     read_volume, write_npy, write_raw, write_tiff_stack, ReadOptions, VolumeIoError,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("dryfilm_voxel_io_{}", std::process::id()));
@@ -46,28 +46,25 @@ fn npy_bytes(descr: &str, fortran: bool, shape: &str, payload: &[u8], major: u8)
 }
 
 #[test]
-fn npy_round_trip() {
+fn npy_and_tiff_round_trip() {
     let v = sample();
-    let p = tmp("rt.npy");
-    write_npy(&v, &p).expect("write");
-    let back = read_volume(&p, &ReadOptions::default()).expect("read");
-    assert_eq!(back.volume, v);
-    assert!(!back.converted);
-    let bytes = std::fs::read(&p).expect("read bytes");
+    type Writer = fn(&Volume, &Path) -> Result<(), VolumeIoError>;
+    for (name, write) in [
+        ("rt.npy", write_npy as Writer),
+        ("rt.tif", write_tiff_stack),
+    ] {
+        let p = tmp(name);
+        write(&v, &p).expect("write");
+        let back = read_volume(&p, &ReadOptions::default()).expect("read");
+        assert_eq!(back.volume, v, "{name}");
+        assert!(!back.converted, "{name}");
+    }
+    let bytes = std::fs::read(tmp("rt.npy")).expect("read bytes");
     assert_eq!(
         (bytes.len() - 60) % 64,
         0,
         "header must be padded to 64 bytes"
     );
-}
-
-#[test]
-fn tiff_round_trip() {
-    let v = sample();
-    let p = tmp("rt.tif");
-    write_tiff_stack(&v, &p).expect("write");
-    let back = read_volume(&p, &ReadOptions::default()).expect("read");
-    assert_eq!(back.volume, v);
 }
 
 #[test]
@@ -176,7 +173,6 @@ fn bad_tiff_is_refused() {
 
 #[test]
 fn cli_reports_json_and_non_percolation() {
-    let exe = env!("CARGO_BIN_EXE_dryfilm");
     // Straight channels: D = 0.5 along z; blocked along y by an empty plane.
     let mut v = Volume::filled([8, 6, 4], 0, 1.0);
     for (i, x) in v.data.iter_mut().enumerate() {
@@ -184,35 +180,31 @@ fn cli_reports_json_and_non_percolation() {
     }
     let p = tmp("cli.npy");
     write_npy(&v, &p).expect("write");
-    let out = std::process::Command::new(exe)
-        .args(["conductivity", "--volume"])
-        .arg(&p)
-        .args(["--json", "--tol", "1e-10"])
-        .output()
-        .expect("run dryfilm");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = crate::support::cli::dryfilm_ok([
+        "conductivity".as_ref(),
+        "--volume".as_ref(),
+        p.as_os_str(),
+        "--json".as_ref(),
+        "--tol".as_ref(),
+        "1e-10".as_ref(),
+    ]);
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!((j["d_eff"].as_f64().expect("d_eff") - 0.5).abs() < 1e-9);
     assert_eq!(j["percolates"], serde_json::Value::Bool(true));
     // Along x (axis 2) the alternating columns do not connect.
-    let out = std::process::Command::new(exe)
-        .args(["conductivity", "--axis", "x", "--json", "--volume"])
-        .arg(&p)
-        .output()
-        .expect("run dryfilm");
-    assert!(out.status.success());
+    let out = crate::support::cli::dryfilm_ok([
+        "conductivity".as_ref(),
+        "--axis".as_ref(),
+        "x".as_ref(),
+        "--json".as_ref(),
+        "--volume".as_ref(),
+        p.as_os_str(),
+    ]);
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(j["percolates"], serde_json::Value::Bool(false));
     assert!(j["tortuosity_factor"].is_null());
     // A missing file is an error naming the file, exit code non-zero.
-    let out = std::process::Command::new(exe)
-        .args(["conductivity", "--volume", "/nonexistent/vol.npy"])
-        .output()
-        .expect("run dryfilm");
+    let out = crate::support::cli::dryfilm(["conductivity", "--volume", "/nonexistent/vol.npy"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/vol.npy"));
+    assert!(crate::support::cli::stderr(&out).contains("/nonexistent/vol.npy"));
 }

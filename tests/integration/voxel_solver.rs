@@ -171,30 +171,17 @@ fn result_is_bitwise_identical_on_one_and_two_threads() {
 #[test]
 fn bad_options_and_inconsistent_volumes_are_errors() {
     let v = Volume::filled([3, 3, 3], 1, 1.0);
-    assert!(solve(
-        &v,
-        &SolveOptions {
-            axis: 3,
-            ..SolveOptions::default()
-        }
-    )
-    .is_err());
-    assert!(solve(
-        &v,
-        &SolveOptions {
-            rel_tol: 0.0,
-            ..SolveOptions::default()
-        }
-    )
-    .is_err());
-    assert!(solve(
-        &v,
-        &SolveOptions {
+    let d = SolveOptions::default();
+    for bad in [
+        SolveOptions { axis: 3, ..d },
+        SolveOptions { rel_tol: 0.0, ..d },
+        SolveOptions {
             rel_tol: f64::NAN,
-            ..SolveOptions::default()
-        }
-    )
-    .is_err());
+            ..d
+        },
+    ] {
+        assert!(solve(&v, &bad).is_err(), "{bad:?}");
+    }
     let bad = Volume {
         dims: [3, 3, 3],
         data: vec![1; 26],

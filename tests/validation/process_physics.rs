@@ -31,23 +31,19 @@ fn low_and_high_strain() -> &'static (StageSummary, StageSummary) {
     })
 }
 
+/// `after > before`, reported as `what: before vs after`.
+fn assert_grows(what: &str, before: f64, after: f64) {
+    assert!(after > before, "{what}: {before} vs {after}");
+}
+
 #[test]
 fn more_shear_strain_gives_more_fibrils() {
     // Fibrils are counted as strands (real fibrils); model fibrils are bundles of the strands one
     // lump drew between one pair of grains, so their number need not grow.
     let (a, b) = low_and_high_strain();
-    assert!(
-        b.fibril_strands > a.fibril_strands,
-        "strands {} vs {}",
-        a.fibril_strands,
-        b.fibril_strands
-    );
-    assert!(
-        b.ptfe_fibrillated_fraction > a.ptfe_fibrillated_fraction,
-        "fibrillated fraction {} vs {}",
-        a.ptfe_fibrillated_fraction,
-        b.ptfe_fibrillated_fraction
-    );
+    assert_grows("strands", a.fibril_strands, b.fibril_strands);
+    let fraction = (a.ptfe_fibrillated_fraction, b.ptfe_fibrillated_fraction);
+    assert_grows("fibrillated fraction", fraction.0, fraction.1);
     // Strands drawn again between the same grains join their bundle: fewer entities than strands.
     assert!(b.fibril_strands > b.fibrils_intact as f64);
 }
@@ -55,12 +51,7 @@ fn more_shear_strain_gives_more_fibrils() {
 #[test]
 fn more_shear_strain_gives_longer_fibrils() {
     let (a, b) = low_and_high_strain();
-    assert!(
-        b.fibril_mean_length_um > a.fibril_mean_length_um,
-        "length {} vs {}",
-        a.fibril_mean_length_um,
-        b.fibril_mean_length_um
-    );
+    assert_grows("length", a.fibril_mean_length_um, b.fibril_mean_length_um);
 }
 
 /// The thickness after a pass is the film's own (its springback), not where a released film

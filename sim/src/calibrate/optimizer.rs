@@ -47,7 +47,7 @@ pub fn nelder_mead<F: FnMut(&[f64]) -> f64>(
     upper: &[f64],
     opts: &NelderMeadOptions,
 ) -> NelderMeadResult {
-    let mut best = nm_run(&mut f, x0, lower, upper, opts);
+    let mut best = nm_run(&mut f, x0, (lower, upper), opts);
     let mut used = best.evals;
     for _ in 0..NM_RESTARTS {
         if !best.converged || used >= opts.max_evals {
@@ -57,7 +57,7 @@ pub fn nelder_mead<F: FnMut(&[f64]) -> f64>(
             max_evals: opts.max_evals - used,
             ..*opts
         };
-        let r = nm_run(&mut f, &best.x.clone(), lower, upper, &budget);
+        let r = nm_run(&mut f, &best.x.clone(), (lower, upper), &budget);
         used += r.evals;
         let improved = r.f < best.f - opts.ftol;
         if r.f < best.f {
@@ -77,11 +77,10 @@ pub fn nelder_mead<F: FnMut(&[f64]) -> f64>(
 pub const NM_RESTARTS: usize = 3;
 
 /// One Nelder–Mead run from `x0` (see [`nelder_mead`]).
-pub(super) fn nm_run<F: FnMut(&[f64]) -> f64>(
-    mut f: F,
+pub(super) fn nm_run(
+    f: &mut impl FnMut(&[f64]) -> f64,
     x0: &[f64],
-    lower: &[f64],
-    upper: &[f64],
+    (lower, upper): (&[f64], &[f64]),
     opts: &NelderMeadOptions,
 ) -> NelderMeadResult {
     let n = x0.len();

@@ -147,6 +147,25 @@ pub struct NormalOut {
     pub stiffness_radius: f64,
 }
 
+/// Hertz's elastic sphere contact at overlap `delta` (m): force `4/3 Y* a δ` (N) with contact
+/// radius `a = √(R* δ)` (m); zero force and radius for `delta ≤ 0`.
+#[inline]
+fn hertz_out(y_star: f64, r_eff: f64, delta: f64) -> NormalOut {
+    if delta <= 0.0 {
+        return NormalOut {
+            force: 0.0,
+            radius: 0.0,
+            stiffness_radius: 0.0,
+        };
+    }
+    let a = (r_eff * delta).sqrt();
+    NormalOut {
+        force: 4.0 / 3.0 * y_star * a * delta,
+        radius: a,
+        stiffness_radius: a,
+    }
+}
+
 /// Evaluate the normal law at overlap `delta` (m), updating the plastic history.
 ///
 /// For [`NormalModel::Hertz`] this is `hertz_force`. For [`NormalModel::ElastoPlastic`] see the module
@@ -160,54 +179,17 @@ pub fn normal_law(
     hist: &mut PlasticState,
 ) -> NormalOut {
     match model {
-        NormalModel::Hertz => {
-            if delta <= 0.0 {
-                return NormalOut {
-                    force: 0.0,
-                    radius: 0.0,
-                    stiffness_radius: 0.0,
-                };
-            }
-            let a = (r_eff * delta).sqrt();
-            NormalOut {
-                force: 4.0 / 3.0 * y_star * a * delta,
-                radius: a,
-                stiffness_radius: a,
-            }
-        }
+        NormalModel::Hertz => hertz_out(y_star, r_eff, delta),
         NormalModel::ElastoPlastic { yield_pressure } => {
             let py = yield_pressure;
             let k = std::f64::consts::PI * py / (2.0 * y_star);
             let delta_y = r_eff * k * k;
-            if hist.delta_max == 0.0 {
+            if hist.delta_max == 0.0 && delta <= delta_y {
                 // Never yielded: elastic Hertz until δ_y.
-                if delta <= 0.0 {
-                    return NormalOut {
-                        force: 0.0,
-                        radius: 0.0,
-                        stiffness_radius: 0.0,
-                    };
-                }
-                let a = (r_eff * delta).sqrt();
-                if delta <= delta_y {
-                    return NormalOut {
-                        force: 4.0 / 3.0 * y_star * a * delta,
-                        radius: a,
-                        stiffness_radius: a,
-                    };
-                }
-                let fy = hertz_force(y_star, r_eff, delta_y);
-                let f = fy + std::f64::consts::PI * py * r_eff * (delta - delta_y);
-                hist.delta_max = delta;
-                hist.force_max = f;
-                return NormalOut {
-                    force: f,
-                    radius: a,
-                    stiffness_radius: a,
-                };
+                return hertz_out(y_star, r_eff, delta);
             }
             if delta >= hist.delta_max {
-                // Plastic loading beyond the previous maximum.
+                // Plastic loading: first yield, or beyond the previous maximum.
                 let fy = hertz_force(y_star, r_eff, delta_y);
                 let f = fy + std::f64::consts::PI * py * r_eff * (delta - delta_y);
                 hist.delta_max = delta;
@@ -323,15 +305,7 @@ mod tests {
     use super::*;
 
     fn bench_pair() -> PairParams {
-        let m = MaterialProps {
-            youngs_modulus: 20e9,
-            poisson: 0.3,
-            restitution: 0.5,
-            friction: 0.5,
-            rolling_friction: 0.0,
-            surface_energy: 0.0,
-            yield_pressure: None,
-        };
+        let m = crate::dem::bench::anchor_material();
         PairParams::mix(&m, &m)
     }
 

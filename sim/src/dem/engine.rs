@@ -28,6 +28,50 @@ use rayon::prelude::*;
 /// Particles per work chunk of the per-particle loops (integration, force copy, skin check).
 pub(crate) const CHUNK_PARTICLES: usize = 1024;
 
+/// One chunk of [`CHUNK_PARTICLES`] particles as the integrator's per-particle loops see it:
+/// positions `x` (m), velocities `v` (m/s), angular velocities `w` (rad/s) and orientations `q`
+/// to update; forces `f` (N), torques `t` (N·m), masses `m` (kg) and radii `r` (m) to read.
+struct IntegrateChunk<'a> {
+    x: &'a mut [DVec3],
+    v: &'a mut [DVec3],
+    w: &'a mut [DVec3],
+    q: &'a mut [DQuat],
+    f: &'a [DVec3],
+    t: &'a [DVec3],
+    m: &'a [f64],
+    r: &'a [f64],
+}
+
+/// The particle arrays in chunks of [`CHUNK_PARTICLES`], each with the index of its first particle.
+fn integrate_chunks(
+    p: &mut ParticleState,
+) -> impl IndexedParallelIterator<Item = (usize, IntegrateChunk<'_>)> {
+    let c = CHUNK_PARTICLES;
+    p.pos
+        .par_chunks_mut(c)
+        .zip(p.vel.par_chunks_mut(c))
+        .zip(p.omega.par_chunks_mut(c))
+        .zip(p.quat.par_chunks_mut(c))
+        .zip(p.force.par_chunks(c))
+        .zip(p.torque.par_chunks(c))
+        .zip(p.mass.par_chunks(c))
+        .zip(p.radius.par_chunks(c))
+        .enumerate()
+        .map(move |(ci, (((((((x, v), w), q), f), t), m), r))| {
+            let ch = IntegrateChunk {
+                x,
+                v,
+                w,
+                q,
+                f,
+                t,
+                m,
+                r,
+            };
+            (ci * c, ch)
+        })
+}
+
 /// The whole DEM state on contiguous arrays.
 #[derive(Debug, Clone)]
 pub struct Dem {
@@ -151,33 +195,32 @@ impl Dem {
     pub fn initial_integrate(&mut self) {
         let dt = self.dt;
         let rotate = self.orientations;
-        let p = &mut self.p;
-        let c = CHUNK_PARTICLES;
-        p.pos
-            .par_chunks_mut(c)
-            .zip(p.vel.par_chunks_mut(c))
-            .zip(p.omega.par_chunks_mut(c))
-            .zip(p.quat.par_chunks_mut(c))
-            .zip(p.force.par_chunks(c))
-            .zip(p.torque.par_chunks(c))
-            .zip(p.mass.par_chunks(c))
-            .zip(p.radius.par_chunks(c))
-            .for_each(|(((((((x, v), w), q), f), t), m), r)| {
-                for k in 0..x.len() {
-                    v[k] += 0.5 * dt * f[k] / m[k];
-                    x[k] += dt * v[k];
-                    let inv_i = 1.0 / (0.4 * m[k] * r[k] * r[k]);
-                    w[k] += 0.5 * dt * t[k] * inv_i;
-                    if !rotate {
-                        continue;
-                    }
-                    let ang = w[k] * dt;
-                    let a = ang.length();
-                    if a > 0.0 {
-                        q[k] = (DQuat::from_axis_angle(ang / a, a) * q[k]).normalize();
-                    }
+        integrate_chunks(&mut self.p).for_each(|(_, ch)| {
+            let IntegrateChunk {
+                x,
+                v,
+                w,
+                q,
+                f,
+                t,
+                m,
+                r,
+            } = ch;
+            for k in 0..x.len() {
+                v[k] += 0.5 * dt * f[k] / m[k];
+                x[k] += dt * v[k];
+                let inv_i = 1.0 / (0.4 * m[k] * r[k] * r[k]);
+                w[k] += 0.5 * dt * t[k] * inv_i;
+                if !rotate {
+                    continue;
                 }
-            });
+                let ang = w[k] * dt;
+                let a = ang.length();
+                if a > 0.0 {
+                    q[k] = (DQuat::from_axis_angle(ang / a, a) * q[k]).normalize();
+                }
+            }
+        });
         self.walls.z_bottom += dt * self.walls.bottom_vel.z;
         self.walls.z_top += dt * self.walls.top_vel.z;
     }
@@ -186,19 +229,18 @@ impl Dem {
     /// state and reports the lowest bad index.
     pub fn final_integrate(&mut self) -> Result<(), DemError> {
         let dt = self.dt;
-        let p = &mut self.p;
-        let c = CHUNK_PARTICLES;
-        let bad = p
-            .vel
-            .par_chunks_mut(c)
-            .zip(p.omega.par_chunks_mut(c))
-            .zip(p.pos.par_chunks(c))
-            .zip(p.force.par_chunks(c))
-            .zip(p.torque.par_chunks(c))
-            .zip(p.mass.par_chunks(c))
-            .zip(p.radius.par_chunks(c))
-            .enumerate()
-            .filter_map(|(ci, ((((((v, w), x), f), t), m), r))| {
+        let bad = integrate_chunks(&mut self.p)
+            .filter_map(|(start, ch)| {
+                let IntegrateChunk {
+                    x,
+                    v,
+                    w,
+                    f,
+                    t,
+                    m,
+                    r,
+                    ..
+                } = ch;
                 let mut first = None;
                 for k in 0..v.len() {
                     v[k] += 0.5 * dt * f[k] / m[k];
@@ -206,7 +248,7 @@ impl Dem {
                     if first.is_none()
                         && !(x[k].is_finite() && v[k].is_finite() && w[k].is_finite())
                     {
-                        first = Some(ci * c + k);
+                        first = Some(start + k);
                     }
                 }
                 first

@@ -2,7 +2,6 @@
 //! columns, optional image flags), plain or gzipped, so runs can start from exactly the same packing
 //! as those codes.
 
-use std::io::Read;
 use std::path::Path;
 
 /// A packing read from a data file (SI units as written in the file).
@@ -48,26 +47,15 @@ pub enum DataFileError {
 /// Read a LAMMPS data file (gzipped when it starts with the gzip magic).
 pub fn read_data_file(path: &Path) -> Result<DataFile, DataFileError> {
     let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| DataFileError::Io {
+    let bytes = crate::fileio::read_maybe_gzip(path).map_err(|e| DataFileError::Io {
         path: p.clone(),
         source: e,
     })?;
-    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut s)
-            .map_err(|e| DataFileError::Io {
-                path: p.clone(),
-                source: e,
-            })?;
-        s
-    } else {
-        String::from_utf8(bytes).map_err(|_| DataFileError::Parse {
-            path: p.clone(),
-            line: 0,
-            message: "not a text file".into(),
-        })?
-    };
+    let text = String::from_utf8(bytes).map_err(|_| DataFileError::Parse {
+        path: p.clone(),
+        line: 0,
+        message: "not a text file".into(),
+    })?;
     parse_data(&text, &p)
 }
 

@@ -22,6 +22,17 @@ pub struct DemWorld(pub Dem);
 #[derive(Resource, Default)]
 pub struct StepError(pub Option<DemError>);
 
+impl StepError {
+    /// Runs `slot` unless an earlier slot of this step failed, and keeps its error.
+    fn record(&mut self, slot: impl FnOnce() -> Result<(), DemError>) {
+        if self.0.is_none() {
+            if let Err(e) = slot() {
+                self.0 = Some(e);
+            }
+        }
+    }
+}
+
 /// Label of the one-step schedule.
 #[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DemStep;
@@ -55,11 +66,7 @@ fn initial_integrate(mut dem: ResMut<DemWorld>, err: Res<StepError>) {
 }
 
 fn neighbour_rebuild(mut dem: ResMut<DemWorld>, mut err: ResMut<StepError>) {
-    if err.0.is_none() {
-        if let Err(e) = dem.0.maybe_rebuild() {
-            err.0 = Some(e);
-        }
-    }
+    err.record(|| dem.0.maybe_rebuild().map(|_| ()));
 }
 
 fn force(mut dem: ResMut<DemWorld>, err: Res<StepError>) {
@@ -69,11 +76,7 @@ fn force(mut dem: ResMut<DemWorld>, err: Res<StepError>) {
 }
 
 fn final_integrate(mut dem: ResMut<DemWorld>, mut err: ResMut<StepError>) {
-    if err.0.is_none() {
-        if let Err(e) = dem.0.final_integrate() {
-            err.0 = Some(e);
-        }
-    }
+    err.record(|| dem.0.final_integrate());
 }
 
 /// Build the one-step schedule with the core systems in their slots. Stages add their own systems

@@ -185,7 +185,7 @@ impl PhaseControl {
         match phase {
             StagePhase::Run { steps } => self.done = n >= steps,
             StagePhase::RelaxFree { steps, floor } => {
-                if n % DRIFT_INTERVAL == 0 || n >= steps {
+                if n.is_multiple_of(DRIFT_INTERVAL) || n >= steps {
                     d.remove_drift_z(floor);
                 }
                 if n >= steps {
@@ -194,7 +194,7 @@ impl PhaseControl {
                 }
             }
             StagePhase::Press { steps } => {
-                if n % RELEASE_INTERVAL == 0 || n >= steps {
+                if n.is_multiple_of(RELEASE_INTERVAL) || n >= steps {
                     self.record.peak_pressure = self.record.peak_pressure.max(wall_pressure(d));
                 }
                 self.done = n >= steps;
@@ -204,13 +204,13 @@ impl PhaseControl {
                 max_steps,
                 floor,
             } => {
-                if n % RELEASE_INTERVAL == 0 {
+                if n.is_multiple_of(RELEASE_INTERVAL) {
                     d.remove_drift_z(floor);
                     self.done = d.walls.top_force_avg <= pressure * d.lx * d.ly || n >= max_steps;
                 }
             }
             StagePhase::RollClose(r) => {
-                if n % ROLL_INTERVAL != 0 {
+                if !n.is_multiple_of(ROLL_INTERVAL) {
                     return;
                 }
                 if d.walls.z_top - d.walls.z_bottom <= r.gap {
@@ -300,7 +300,7 @@ pub fn run_phase(
                 return Err(e.into());
             }
             let ctl = world.resource::<PhaseControl>();
-            if ctl.done || ctl.record.steps % report_every == 0 {
+            if ctl.done || ctl.record.steps.is_multiple_of(report_every) {
                 progress(stage, base + span * ctl.fraction(h_start));
             }
         }

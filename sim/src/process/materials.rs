@@ -1,6 +1,15 @@
 //! The material table of the process: which material index each particle and wall carries, and the
-//! contact parameters of every pair (NPS from the scenario; PTFE lumps and steel walls as below,
-//! with their sources in docs/model.md).
+//! contact parameters of every pair, mixed once into a pair table.
+//!
+//! | material | values | from |
+//! |---|---|---|
+//! | NPS grains | modulus, Poisson, yield pressure, restitution, friction, rolling friction, surface energy | the scenario (`powder.nps`, defaults in `scenario/defaults.rs`, sources in docs/model.md and docs/scenario-reference.md; the surface energy is fitted, docs/calibration.md) |
+//! | PTFE lumps | modulus, Poisson | the scenario (`powder.ptfe`) |
+//! | PTFE lumps | restitution, friction, rolling friction, yield pressure | [`PTFE_LUMP`] |
+//! | PTFE lumps | surface energy | NPS's (a lump sticks to the grains as the grains stick to each other) |
+//! | steel walls and rolls | all | [`STEEL`] |
+//!
+//! The constants are fixed, not fitted; each says where its values come from.
 
 use crate::dem::contact::{MaterialProps, PairParams};
 use crate::scenario::Scenario;
@@ -12,6 +21,46 @@ pub const MAT_PTFE: u8 = 1;
 /// Material index of the walls/rolls (steel).
 pub const MAT_WALL: u8 = 2;
 
+/// Contact constants of PTFE lumps that the scenario does not set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PtfeLumpContact {
+    /// Coefficient of restitution, dimensionless.
+    pub restitution: f64,
+    /// Sliding friction coefficient, dimensionless.
+    pub friction: f64,
+    /// Rolling-resistance coefficient, dimensionless.
+    pub rolling_friction: f64,
+    /// Contact yield pressure, Pa.
+    pub yield_pressure: f64,
+}
+
+/// PTFE lumps: restitution 0.3, a soft, lossy polymer (a choice in the range of polymer granules,
+/// 0.2–0.5; the quasi-static stages make it all but irrelevant); friction 0.1, PTFE's famously low
+/// friction (0.05–0.1 against hard surfaces); rolling friction 0.05, small like the NPS default;
+/// yield pressure 10 MPa, about the bulk PTFE yield stress (its tensile strength is 14–34 MPa,
+/// domain brief §4).
+pub const PTFE_LUMP: PtfeLumpContact = PtfeLumpContact {
+    restitution: 0.3,
+    friction: 0.1,
+    rolling_friction: 0.05,
+    yield_pressure: 10e6,
+};
+
+/// Steel walls and rolls: Young's modulus 200 GPa and Poisson's ratio 0.3 (handbook values);
+/// restitution 0.5 of grain–steel impacts (a choice; quasi-static stages make it all but
+/// irrelevant); sliding friction 0.3 of grains on steel (a typical dry value); no rolling
+/// resistance, adhesion or yield.
+pub const STEEL: MaterialProps = MaterialProps {
+    youngs_modulus: 200e9,
+    poisson: 0.3,
+    restitution: 0.5,
+    friction: 0.3,
+    rolling_friction: 0.0,
+    surface_energy: 0.0,
+    yield_pressure: None,
+};
+
+/// The pair table of a scenario: `table[a * 3 + b]` mixes materials `a` and `b` (NPS, PTFE, wall).
 pub(crate) fn pair_table(s: &Scenario) -> Vec<PairParams> {
     let nps = MaterialProps {
         youngs_modulus: s.nps.youngs_modulus,
@@ -22,27 +71,16 @@ pub(crate) fn pair_table(s: &Scenario) -> Vec<PairParams> {
         surface_energy: s.nps.surface_energy,
         yield_pressure: Some(s.nps.yield_pressure),
     };
-    // PTFE lumps: soft, cohesive, flow at ~10 MPa (bulk PTFE yield; the brief's 14–34 MPa tensile).
     let ptfe = MaterialProps {
         youngs_modulus: s.ptfe.youngs_modulus,
         poisson: s.ptfe.poisson,
-        restitution: 0.3,
-        friction: 0.1,
-        rolling_friction: 0.05,
+        restitution: PTFE_LUMP.restitution,
+        friction: PTFE_LUMP.friction,
+        rolling_friction: PTFE_LUMP.rolling_friction,
         surface_energy: s.nps.surface_energy,
-        yield_pressure: Some(10e6),
+        yield_pressure: Some(PTFE_LUMP.yield_pressure),
     };
-    // Steel rolls/walls.
-    let wall = MaterialProps {
-        youngs_modulus: 200e9,
-        poisson: 0.3,
-        restitution: 0.5,
-        friction: 0.3,
-        rolling_friction: 0.0,
-        surface_energy: 0.0,
-        yield_pressure: None,
-    };
-    let mats = [nps, ptfe, wall];
+    let mats = [nps, ptfe, STEEL];
     let mut t = Vec::with_capacity(9);
     for a in &mats {
         for b in &mats {

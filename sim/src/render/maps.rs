@@ -15,7 +15,7 @@
 //! output.
 
 use super::figure::{compose, Figure, Side};
-use super::raster::{draw_capsule, viridis, Colour};
+use super::raster::{draw_capsule, hex_colours, viridis, Colour};
 use super::section::{fibril_strokes, SectionRaster, SliceSpec};
 use super::{checked_geometry, RenderError, RenderOptions, PORE_COLOUR, PTFE_COLOUR};
 use crate::snapshot::{Phase, Snapshot};
@@ -129,16 +129,9 @@ pub const CLUSTER_MAP_NPS: Colour = [222, 214, 200];
 pub const CLUSTER_MAP_PORE: Colour = [250, 250, 250];
 
 /// Colours of non-spanning clusters (cycled by id); none is red, so spanning ones stand out.
-const CLUSTER_PALETTE: [Colour; 8] = [
-    [31, 119, 180],
-    [44, 160, 44],
-    [148, 103, 189],
-    [23, 190, 207],
-    [188, 189, 34],
-    [140, 86, 75],
-    [227, 119, 194],
-    [255, 160, 40],
-];
+const CLUSTER_PALETTE: [Colour; 8] = hex_colours([
+    0x1f77b4, 0x2ca02c, 0x9467bd, 0x17becf, 0xbcbd22, 0x8c564b, 0xe377c2, 0xffa028,
+]);
 
 /// Colour of cluster `id`.
 pub fn cluster_colour(id: Option<u32>, spanning: &[u32]) -> Colour {
@@ -235,59 +228,95 @@ fn map_extras() -> Vec<(Colour, String)> {
     ]
 }
 
-/// Ionic potential map on a slice, with a colour bar in V. The range is that of the finite
-/// potentials of the whole snapshot (so slices share one scale).
-pub fn render_potential(
-    snap: &Snapshot,
-    maps: &MapInputs,
-    spec: SliceSpec,
-    opts: &RenderOptions,
-) -> Result<Figure, RenderError> {
-    opts.validate()?;
-    let geom = checked_geometry(snap, spec, opts.px_per_um)?;
-    maps.check(snap)?;
-    if maps.potential_v.is_empty() {
-        return Err(RenderError::MapInputs("no potentials given".into()));
-    }
-    let (lo, hi) = finite_range(maps.potential_v.iter().copied()).unwrap_or((0.0, 1.0));
-    let raster = SectionRaster::new(snap, geom);
-    let panel = scalar_panel(snap, &raster, &maps.potential_v, lo, hi);
-    let title = format!(
-        "{} · {} · ionic potential, {} slice",
-        snap.scenario,
-        snap.stage,
-        spec.plane.name()
-    );
-    let side = Side::ColourBar {
-        min: lo,
-        max: hi,
-        label: "φ (V)".into(),
-        log10: false,
-        extra: map_extras(),
-    };
-    Ok(compose(
-        &panel,
-        &title,
-        spec.plane.axis_labels(),
-        opts.px_per_um,
-        &side,
-    ))
+/// The solver maps a cross-section can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SolverMap {
+    /// Ionic potential per grain, V, on the range of the finite potentials of the whole snapshot
+    /// (so slices share one scale).
+    Potential,
+    /// Current-density magnitude per grain, A/m², on a log scale over the three decades below the
+    /// largest value (the estimate of the module docs).
+    CurrentDensity,
+    /// PTFE clusters: the slice's grains faded, PTFE particles cut by the slice and every fibril
+    /// of the film projected along the slice normal (the whole box depth, so a through-film path
+    /// is visible as one connected colour), coloured by cluster; spanning clusters in red, drawn
+    /// last and one pixel wider.
+    Clusters,
 }
 
-/// Current-density magnitude map on a slice (log colour scale over three decades below the
-/// largest value), A/m²; see the module docs for the estimate.
-pub fn render_current_density(
+impl SolverMap {
+    /// The maps `maps` holds the inputs for, in drawing order.
+    pub fn available(maps: &MapInputs) -> Vec<SolverMap> {
+        let mut out = Vec::new();
+        if !maps.potential_v.is_empty() {
+            out.extend([SolverMap::Potential, SolverMap::CurrentDensity]);
+        }
+        if maps.has_clusters() {
+            out.push(SolverMap::Clusters);
+        }
+        out
+    }
+
+    /// The PNG file name of this map on slice `spec` (the cluster map projects the whole box and
+    /// has one name).
+    pub fn file_name(self, spec: SliceSpec) -> String {
+        match self {
+            SolverMap::Potential => format!("potential_{}.png", spec.stem()),
+            SolverMap::CurrentDensity => format!("current_{}.png", spec.stem()),
+            SolverMap::Clusters => "clusters.png".into(),
+        }
+    }
+}
+
+/// Draws `map` of the solver results `maps` on slice `spec` of `snap`, with its colour bar or
+/// legend. Errors when the options or slice are invalid, the inputs do not fit the snapshot, or a
+/// potential-based map has no potentials.
+pub fn render_map(
     snap: &Snapshot,
     maps: &MapInputs,
+    map: SolverMap,
     spec: SliceSpec,
     opts: &RenderOptions,
 ) -> Result<Figure, RenderError> {
     opts.validate()?;
     let geom = checked_geometry(snap, spec, opts.px_per_um)?;
     maps.check(snap)?;
-    if maps.potential_v.is_empty() {
+    if map != SolverMap::Clusters && maps.potential_v.is_empty() {
         return Err(RenderError::MapInputs("no potentials given".into()));
     }
+    Ok(match map {
+        SolverMap::Potential => scalar_map(snap, geom, spec, opts, &potential_field(maps)),
+        SolverMap::CurrentDensity => {
+            scalar_map(snap, geom, spec, opts, &current_density_field(snap, maps))
+        }
+        SolverMap::Clusters => cluster_map(snap, maps, geom, spec, opts),
+    })
+}
+
+/// A per-particle scalar to draw: the values, the colour range, the title's `what`, the colour
+/// bar's label and whether the values are log10 of the labelled quantity.
+struct ScalarField {
+    values: Vec<f64>,
+    range: (f64, f64),
+    what: &'static str,
+    label: &'static str,
+    log10: bool,
+}
+
+/// The ionic potentials, V, on the range of the finite ones.
+fn potential_field(maps: &MapInputs) -> ScalarField {
+    let range = finite_range(maps.potential_v.iter().copied()).unwrap_or((0.0, 1.0));
+    ScalarField {
+        values: maps.potential_v.clone(),
+        range,
+        what: "ionic potential",
+        label: "φ (V)",
+        log10: false,
+    }
+}
+
+/// log10 of the current-density estimate, A/m², clipped to the three decades below the largest.
+fn current_density_field(snap: &Snapshot, maps: &MapInputs) -> ScalarField {
     let j = particle_current_density(snap, &maps.potential_v);
     let logj: Vec<f64> = j
         .iter()
@@ -302,43 +331,57 @@ pub fn render_current_density(
         .zip(&j)
         .map(|(&l, &v)| if v == 0.0 { lo } else { l.max(lo) })
         .collect();
+    ScalarField {
+        values: shown,
+        range: (lo, hi),
+        what: "|j| (contact-current estimate)",
+        label: "|j| (A/m²)",
+        log10: true,
+    }
+}
+
+/// A per-particle scalar field on a slice, with its colour bar.
+fn scalar_map(
+    snap: &Snapshot,
+    geom: super::SectionGeometry,
+    spec: SliceSpec,
+    opts: &RenderOptions,
+    field: &ScalarField,
+) -> Figure {
+    let (lo, hi) = field.range;
     let raster = SectionRaster::new(snap, geom);
-    let panel = scalar_panel(snap, &raster, &shown, lo, hi);
+    let panel = scalar_panel(snap, &raster, &field.values, lo, hi);
     let title = format!(
-        "{} · {} · |j| (contact-current estimate), {} slice",
+        "{} · {} · {}, {} slice",
         snap.scenario,
         snap.stage,
+        field.what,
         spec.plane.name()
     );
     let side = Side::ColourBar {
         min: lo,
         max: hi,
-        label: "|j| (A/m²)".into(),
-        log10: true,
+        label: field.label.into(),
+        log10: field.log10,
         extra: map_extras(),
     };
-    Ok(compose(
+    compose(
         &panel,
         &title,
         spec.plane.axis_labels(),
         opts.px_per_um,
         &side,
-    ))
+    )
 }
 
-/// PTFE cluster map: the slice's grains faded, with PTFE particles cut by the slice and every
-/// fibril of the film projected along the slice normal (the whole box depth, so a through-film
-/// path is visible as one connected colour), coloured by cluster; spanning clusters in red,
-/// drawn last and one pixel wider.
-pub fn render_clusters(
+/// The PTFE cluster map ([`SolverMap::Clusters`]).
+fn cluster_map(
     snap: &Snapshot,
     maps: &MapInputs,
+    geom: super::SectionGeometry,
     spec: SliceSpec,
     opts: &RenderOptions,
-) -> Result<Figure, RenderError> {
-    opts.validate()?;
-    let geom = checked_geometry(snap, spec, opts.px_per_um)?;
-    maps.check(snap)?;
+) -> Figure {
     let raster = SectionRaster::new(snap, geom);
     let mut img = RgbImage::new(geom.width, geom.height);
     for (k, px) in img.pixels_mut().enumerate() {
@@ -402,11 +445,11 @@ pub fn render_clusters(
         maps.spanning_clusters.len(),
         spec.plane.name()
     );
-    Ok(compose(
+    compose(
         &img,
         &title,
         spec.plane.axis_labels(),
         opts.px_per_um,
         &Side::Legend(legend),
-    ))
+    )
 }

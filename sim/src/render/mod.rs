@@ -30,20 +30,14 @@ pub use section::{Plane, SectionGeometry, SectionRaster, SliceSpec};
 use crate::snapshot::{FibrilState, Phase, Snapshot};
 use figure::Side;
 use image::{Rgb, RgbImage};
-use raster::Colour;
+use raster::{hex_colours, Colour};
 use std::path::{Path, PathBuf};
 
 /// Colour of pore space in sections.
 pub const PORE_COLOUR: Colour = [28, 28, 40];
 /// Shades of NPS grains; neighbouring grains in a section get different shades.
-pub const NPS_SHADES: [Colour; 6] = [
-    [196, 160, 104],
-    [228, 198, 140],
-    [166, 130, 84],
-    [212, 180, 122],
-    [182, 146, 94],
-    [240, 214, 164],
-];
+pub const NPS_SHADES: [Colour; 6] =
+    hex_colours([0xc4a068, 0xe4c68c, 0xa68254, 0xd4b47a, 0xb6925e, 0xf0d6a4]);
 /// Colour of PTFE source particles.
 pub const PTFE_COLOUR: Colour = [236, 242, 255];
 /// Colour of intact fibrils.
@@ -452,19 +446,9 @@ pub fn render_default_set(
     });
     if let Some(m) = maps {
         m.check(last)?;
-        if !m.potential_v.is_empty() {
-            let fig = maps::render_potential(last, m, first, opts)?;
-            let path = out_dir.join(format!("potential_{}.png", first.stem()));
-            save_png(&fig.image, &path)?;
-            written.push(path);
-            let fig = maps::render_current_density(last, m, first, opts)?;
-            let path = out_dir.join(format!("current_{}.png", first.stem()));
-            save_png(&fig.image, &path)?;
-            written.push(path);
-        }
-        if m.has_clusters() {
-            let fig = maps::render_clusters(last, m, first, opts)?;
-            let path = out_dir.join("clusters.png");
+        for map in maps::SolverMap::available(m) {
+            let fig = maps::render_map(last, m, map, first, opts)?;
+            let path = out_dir.join(map.file_name(first));
             save_png(&fig.image, &path)?;
             written.push(path);
         }

@@ -14,6 +14,18 @@ use image::{Rgb, RgbImage};
 /// An sRGB colour, 8 bits per channel.
 pub type Colour = [u8; 3];
 
+/// The colours of `0xRRGGBB` values.
+pub const fn hex_colours<const N: usize>(hex: [u32; N]) -> [Colour; N] {
+    let mut out = [[0u8; 3]; N];
+    let mut k = 0;
+    while k < N {
+        let h = hex[k];
+        out[k] = [(h >> 16) as u8, (h >> 8) as u8, h as u8];
+        k += 1;
+    }
+    out
+}
+
 /// Blend `colour` over pixel `(x, y)` with opacity `alpha` in [0, 1]; out-of-image writes are
 /// ignored.
 pub fn blend(img: &mut RgbImage, x: i64, y: i64, colour: Colour, alpha: f64) {
@@ -232,17 +244,9 @@ pub fn draw_text_vertical(
 
 /// Sample points of the viridis colour map (perceptually uniform, colour-blind safe; van der Walt
 /// & Smith 2015) at t = 0, 1/8, ..., 1, in sRGB; intermediate values are interpolated linearly.
-const VIRIDIS_KNOTS: [[f64; 3]; 9] = [
-    [68.0, 1.0, 84.0],
-    [71.0, 44.0, 122.0],
-    [59.0, 81.0, 139.0],
-    [44.0, 113.0, 142.0],
-    [33.0, 144.0, 141.0],
-    [39.0, 173.0, 129.0],
-    [92.0, 200.0, 99.0],
-    [170.0, 220.0, 50.0],
-    [253.0, 231.0, 37.0],
-];
+const VIRIDIS_KNOTS: [Colour; 9] = hex_colours([
+    0x440154, 0x472c7a, 0x3b518b, 0x2c718e, 0x21908d, 0x27ad81, 0x5cc863, 0xaadc32, 0xfde725,
+]);
 
 /// Viridis-like colour for `t` in [0, 1] (clamped; NaN gives the lowest colour).
 pub fn viridis(t: f64) -> Colour {
@@ -252,7 +256,11 @@ pub fn viridis(t: f64) -> Colour {
     let f = s - i as f64;
     let mut out = [0u8; 3];
     for (k, o) in out.iter_mut().enumerate() {
-        let v = VIRIDIS_KNOTS[i][k] * (1.0 - f) + VIRIDIS_KNOTS[i + 1][k] * f;
+        let (lo, hi) = (
+            f64::from(VIRIDIS_KNOTS[i][k]),
+            f64::from(VIRIDIS_KNOTS[i + 1][k]),
+        );
+        let v = lo * (1.0 - f) + hi * f;
         *o = v.round().clamp(0.0, 255.0) as u8;
     }
     out

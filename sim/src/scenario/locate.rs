@@ -411,15 +411,25 @@ mod tests {
         Pos { line, column }
     }
 
+    /// Every `(path, line, column)` of `expected` is where `loc` finds the path.
+    fn assert_positions(loc: &Locator, expected: &[(&str, usize, usize)]) {
+        for &(path, line, column) in expected {
+            assert_eq!(loc.find(path), Some(pos(line, column)), "{path}");
+        }
+    }
+
     #[test]
     fn nested_keys_get_dotted_paths_and_positions() {
         let text = "(\n  name: \"a\",\n  powder: (\n    nps: ( d50_um: 5.0, gsd: 1.2 ),\n  ),\n)";
         let loc = Locator::new(text);
-        assert_eq!(loc.find("name"), Some(pos(2, 3)));
-        assert_eq!(loc.find("powder"), Some(pos(3, 3)));
-        assert_eq!(loc.find("powder.nps"), Some(pos(4, 5)));
-        assert_eq!(loc.find("powder.nps.d50_um"), Some(pos(4, 12)));
-        assert_eq!(loc.find("powder.nps.gsd"), Some(pos(4, 25)));
+        let expected = [
+            ("name", 2, 3),
+            ("powder", 3, 3),
+            ("powder.nps", 4, 5),
+            ("powder.nps.d50_um", 4, 12),
+            ("powder.nps.gsd", 4, 25),
+        ];
+        assert_positions(&loc, &expected);
         assert_eq!(loc.find("gsd"), None);
     }
 
@@ -443,12 +453,15 @@ mod tests {
         let text = "(calender: (gaps: List([250.0,\n 200.0, 180]), target_thickness_um: 1),\n \
                     output: (slice_fractions: [0.1, 0.9]))";
         let loc = Locator::new(text);
-        assert_eq!(loc.find("calender.gaps"), Some(pos(1, 13)));
-        assert_eq!(loc.find("calender.gaps[0]"), Some(pos(1, 25)));
-        assert_eq!(loc.find("calender.gaps[1]"), Some(pos(2, 2)));
-        assert_eq!(loc.find("calender.gaps[2]"), Some(pos(2, 9)));
-        assert_eq!(loc.find("calender.target_thickness_um"), Some(pos(2, 16)));
-        assert_eq!(loc.find("output.slice_fractions[1]"), Some(pos(3, 34)));
+        let expected = [
+            ("calender.gaps", 1, 13),
+            ("calender.gaps[0]", 1, 25),
+            ("calender.gaps[1]", 2, 2),
+            ("calender.gaps[2]", 2, 9),
+            ("calender.target_thickness_um", 2, 16),
+            ("output.slice_fractions[1]", 3, 34),
+        ];
+        assert_positions(&loc, &expected);
         assert_eq!(loc.value_text("calender.gaps[1]"), Some("200.0"));
         assert_eq!(loc.value_text("calender.target_thickness_um"), Some("1"));
         let g = Locator::new("(calender: (gaps: Geometric(start_um: 250, passes: 2)))");

@@ -1,10 +1,12 @@
 //! The validated scenario: SI units, every value checked.
 //!
 //! These types are built only by [`super::validate`] (every struct is `#[non_exhaustive]`, so code
-//! outside this crate cannot construct or literal-initialise them); fields are public for reading.
+//! outside this crate cannot construct or literal-initialise them; [`Numerics`] is the raw section
+//! itself, which needs no conversion); fields are public for reading.
 //! Names follow the raw file without unit suffixes; the unit is in each field's doc. Temperatures
 //! are kelvin, angles radians, conductivities S/m.
 
+use crate::scenario::raw::RawNumerics;
 use std::f64::consts::{PI, SQRT_2};
 
 /// What the process makes.
@@ -206,23 +208,9 @@ pub struct Properties {
     pub solver_tolerance: f64,
 }
 
-/// DEM numerics.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Numerics {
-    /// Time step as a fraction of the smallest particle's Rayleigh time.
-    pub rayleigh_fraction: f64,
-    /// Mass scaling factor.
-    pub mass_scaling: f64,
-    /// Neighbour-list skin as a fraction of the smallest diameter.
-    pub skin_fraction: f64,
-    /// Largest inertial number accepted as quasi-static.
-    pub max_inertial_number: f64,
-    /// Relaxation steps after each loading phase.
-    pub relax_steps: u64,
-    /// Time steps between fibril-force evaluations (the tensions are held in between), ≥ 1.
-    pub fibril_force_interval: u32,
-}
+/// DEM numerics: the `numerics` section as written (all dimensionless, no unit conversion), after
+/// validation; see [`RawNumerics`] for the fields and their ranges.
+pub type Numerics = RawNumerics;
 
 /// Image and export settings.
 #[derive(Debug, Clone, PartialEq)]

@@ -102,17 +102,23 @@ fn points_csv(points: &[PlotPoint], x_name: &str, y_name: &str) -> String {
         .map(str::to_string)
         .to_vec();
     let rows = points.iter().map(|p| {
-        vec![
-            p.series.clone(),
-            p.point.to_string(),
-            fmt_f64(p.x),
-            fmt_f64(p.y),
-            fmt_f64(p.lo),
-            fmt_f64(p.hi),
-            p.n.to_string(),
-        ]
+        let mut row = point_cells(p);
+        row.push(p.n.to_string());
+        row
     });
     csv_text(&header, rows)
+}
+
+/// The CSV cells of a point: series, point id, x, y, y interval (lo, hi).
+fn point_cells(p: &PlotPoint) -> Vec<String> {
+    vec![
+        p.series.clone(),
+        p.point.to_string(),
+        fmt_f64(p.x),
+        fmt_f64(p.y),
+        fmt_f64(p.lo),
+        fmt_f64(p.hi),
+    ]
 }
 
 /// The y interval of a point, if it has one.
@@ -356,19 +362,15 @@ fn tradeoff(m: &Merged, measured: Option<&MeasuredSet>) -> Option<(ChartSpec, St
     .map(str::to_string)
     .to_vec();
     let csv_rows = rows.iter().map(|(a, b, c)| {
-        vec![
-            a.series.clone(),
-            a.point.to_string(),
-            fmt_f64(a.x),
-            fmt_f64(a.y),
-            fmt_f64(a.lo),
-            fmt_f64(a.hi),
+        let mut row = point_cells(a);
+        row.extend([
             fmt_f64(b.y),
             fmt_f64(b.lo),
             fmt_f64(b.hi),
             c.map(|c| fmt_f64(c.y)).unwrap_or_default(),
             region.clone(),
-        ]
+        ]);
+        row
     });
     Some((spec, csv_text(&header, csv_rows)))
 }

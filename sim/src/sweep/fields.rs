@@ -16,25 +16,13 @@ pub fn value_text(v: &Value) -> String {
 /// The explicit value list of an axis. Errors: empty list, `n = 0`, non-finite bounds, log bounds
 /// not positive.
 pub fn axis_value_list(values: &AxisValues) -> Result<Vec<Value>, String> {
-    let num = |x: f64| serde_json::Number::from_f64(x).map(Value::Number);
     let out: Vec<Value> = match *values {
         AxisValues::List(ref v) => v.clone(),
         AxisValues::Linear { start, stop, n } => {
             if !(start.is_finite() && stop.is_finite()) {
                 return Err(format!("Linear bounds must be finite, got {start}..{stop}"));
             }
-            (0..n)
-                .map(|i| {
-                    let x = if i + 1 == n && n > 1 {
-                        stop
-                    } else if i == 0 {
-                        start
-                    } else {
-                        start + (stop - start) * (i as f64) / ((n - 1) as f64)
-                    };
-                    num(x)
-                })
-                .collect::<Option<_>>()
+            spaced(start, stop, n, |i, m| start + (stop - start) * i / m)
                 .ok_or("non-finite value")?
         }
         AxisValues::Log { start, stop, n } => {
@@ -44,18 +32,7 @@ pub fn axis_value_list(values: &AxisValues) -> Result<Vec<Value>, String> {
                 ));
             }
             let (a, b) = (start.log10(), stop.log10());
-            (0..n)
-                .map(|i| {
-                    let x = if i + 1 == n && n > 1 {
-                        stop
-                    } else if i == 0 {
-                        start
-                    } else {
-                        10f64.powf(a + (b - a) * (i as f64) / ((n - 1) as f64))
-                    };
-                    num(x)
-                })
-                .collect::<Option<_>>()
+            spaced(start, stop, n, |i, m| 10f64.powf(a + (b - a) * i / m))
                 .ok_or("non-finite value")?
         }
     };
@@ -63,6 +40,23 @@ pub fn axis_value_list(values: &AxisValues) -> Result<Vec<Value>, String> {
         return Err("the axis has no values".into());
     }
     Ok(out)
+}
+
+/// `n` values from `start` to `stop` (both exact), the inner ones `at(i, n − 1)`, as JSON
+/// numbers; `None` if one is not finite.
+fn spaced(start: f64, stop: f64, n: usize, at: impl Fn(f64, f64) -> f64) -> Option<Vec<Value>> {
+    (0..n)
+        .map(|i| {
+            let x = if i + 1 == n && n > 1 {
+                stop
+            } else if i == 0 {
+                start
+            } else {
+                at(i as f64, (n - 1) as f64)
+            };
+            serde_json::Number::from_f64(x).map(Value::Number)
+        })
+        .collect()
 }
 
 /// Cartesian product of index ranges `0..lens[i]`, last axis fastest. No axes: one empty point.

@@ -91,17 +91,21 @@ impl Merged {
     }
 }
 
+/// The dotted path of field `key` under `prefix` (`key` alone at the root, `prefix` empty).
+pub fn dotted(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
 /// Flattens a JSON object into dotted keys.
 pub fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, x, out);
+                flatten(&dotted(prefix, k), x, out);
             }
         }
         other => {

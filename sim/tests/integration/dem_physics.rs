@@ -16,6 +16,23 @@ fn material(e: f64, mu: f64) -> MaterialProps {
     }
 }
 
+/// A DEM of the one material `mat` (walls too) in a cube of edge `l` (m), periodic in x and y,
+/// with time step `dt` (s) and a 0.5 µm neighbour skin.
+fn cube_dem(p: ParticleState, mat: MaterialProps, l: f64, dt: f64) -> Dem {
+    Dem::new(
+        p,
+        vec![PairParams::mix(&mat, &mat)],
+        1,
+        l,
+        l,
+        0.0,
+        l,
+        0,
+        dt,
+        0.5e-6,
+    )
+}
+
 /// Two spheres approaching head-on along x in a large box; returns (engine, contact steps).
 fn collide(e: f64, v: f64, dt: f64) -> (Dem, u64, f64) {
     let r = 2.5e-6;
@@ -26,18 +43,7 @@ fn collide(e: f64, v: f64, dt: f64) -> (Dem, u64, f64) {
     p.vel[0] = DVec3::new(v / 2.0, 0.0, 0.0);
     p.vel[1] = DVec3::new(-v / 2.0, 0.0, 0.0);
     let mat = material(e, 0.5);
-    let mut dem = Dem::new(
-        p,
-        vec![PairParams::mix(&mat, &mat)],
-        1,
-        100e-6,
-        100e-6,
-        0.0,
-        100e-6,
-        0,
-        dt,
-        0.5e-6,
-    );
+    let mut dem = cube_dem(p, mat, 100e-6, dt);
     dem.cohesion = false;
     let mut contact_steps = 0;
     for _ in 0..200000 {
@@ -96,18 +102,7 @@ fn energy_is_conserved_without_damping() {
         p.vel[k] = (c - p.pos[k]).normalize() * 0.3;
     }
     let mat = material(1.0, 0.0);
-    let mut dem = Dem::new(
-        p,
-        vec![PairParams::mix(&mat, &mat)],
-        1,
-        80e-6,
-        80e-6,
-        0.0,
-        80e-6,
-        0,
-        1e-10,
-        0.5e-6,
-    );
+    let mut dem = cube_dem(p, mat, 80e-6, 1e-10);
     dem.cohesion = false;
     dem.rebuild().unwrap();
     dem.compute_forces();

@@ -4,9 +4,17 @@
 //! validation tier (tests/validation/process_physics.rs).
 
 use dryfilm_sim::dem::schedule::run_steps;
-use dryfilm_sim::process::{ActiveStage, FilmSim, PtfeSources};
+use dryfilm_sim::process::{ActiveStage, FilmSim, PtfeSources, StageSummary};
 
 use crate::film_fixture::{quiet, scenario};
+
+/// The 1.5 wt% test film mixed and fibrillated at `temp_c` (°C), with the fibrillation summary.
+fn fibrillated(temp_c: f64) -> (FilmSim, StageSummary) {
+    let mut sim = FilmSim::new(&scenario(temp_c, 1.5, false)).unwrap();
+    sim.mixing(&quiet).unwrap();
+    let summary = sim.fibrillation(&quiet).unwrap();
+    (sim, summary)
+}
 
 #[test]
 fn ptfe_mass_is_conserved_at_every_step() {
@@ -62,13 +70,9 @@ fn ptfe_mass_is_conserved_at_every_step() {
 
 #[test]
 fn no_fibrils_below_the_19c_transition() {
-    let mut cold = FilmSim::new(&scenario(15.0, 1.5, false)).unwrap();
-    cold.mixing(&quiet).unwrap();
-    let s = cold.fibrillation(&quiet).unwrap();
+    let (_, s) = fibrillated(15.0);
     assert_eq!(s.fibrils_intact + s.fibrils_failed as usize, 0);
-    let mut warm = FilmSim::new(&scenario(90.0, 1.5, false)).unwrap();
-    warm.mixing(&quiet).unwrap();
-    let w = warm.fibrillation(&quiet).unwrap();
+    let (_, w) = fibrillated(90.0);
     assert!(
         w.fibrils_intact > 0,
         "fibrils at 90 °C: {}",
@@ -78,9 +82,7 @@ fn no_fibrils_below_the_19c_transition() {
 
 #[test]
 fn calendering_reaches_target_thickness_with_positive_springback() {
-    let mut sim = FilmSim::new(&scenario(90.0, 1.5, false)).unwrap();
-    sim.mixing(&quiet).unwrap();
-    sim.fibrillation(&quiet).unwrap();
+    let (mut sim, _) = fibrillated(90.0);
     let c = sim.calender(&quiet).unwrap();
     let target = 25.0;
     assert!(
@@ -104,9 +106,7 @@ fn calendering_reaches_target_thickness_with_positive_springback() {
 fn a_90_degree_turn_keeps_every_fibril_length() {
     // Positions, orientations and anchors must rotate together: a rigid in-plane turn of the film
     // changes no fibril's length and keeps the PTFE volume.
-    let mut sim = FilmSim::new(&scenario(90.0, 1.5, false)).unwrap();
-    sim.mixing(&quiet).unwrap();
-    sim.fibrillation(&quiet).unwrap();
+    let (mut sim, _) = fibrillated(90.0);
     let before = sim.snapshot("before");
     assert!(!before.fibrils.is_empty());
     sim.turn_90();

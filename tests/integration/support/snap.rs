@@ -3,8 +3,7 @@
 //! name says `_um`.
 
 use dryfilm_sim::snapshot::{
-    Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot,
-    SnapshotMaterials, SNAPSHOT_FORMAT, SNAPSHOT_VERSION,
+    Anchor, Contact, Fibril, FibrilState, Phase, SimBox, Snapshot, SnapshotMaterials,
 };
 
 /// 1 µm in metres.
@@ -37,26 +36,13 @@ pub fn materials() -> SnapshotMaterials {
 /// An empty snapshot (stage and scenario "test", seed 0, no PTFE) of a periodic `lx × ly` box
 /// (m) between the walls z = 0 and `z_top` (m), with [`materials`].
 pub fn empty(lx: f64, ly: f64, z_top: f64) -> Snapshot {
-    Snapshot {
-        format: SNAPSHOT_FORMAT.into(),
-        version: SNAPSHOT_VERSION,
-        stage: "test".into(),
-        scenario: "test".into(),
-        seed: 0,
-        ptfe_wt_pct: 0.0,
-        sim_box: SimBox {
-            lx,
-            ly,
-            z_bottom: 0.0,
-            z_top,
-        },
-        materials: materials(),
-        particles: ParticleArrays::default(),
-        contacts: Vec::new(),
-        wall_contacts: Vec::new(),
-        fibrils: Vec::new(),
-        fibril_contacts: Vec::new(),
-    }
+    let sim_box = SimBox {
+        lx,
+        ly,
+        z_bottom: 0.0,
+        z_top,
+    };
+    Snapshot::empty("test", "test", 0, 0.0, sim_box, materials())
 }
 
 /// A snapshot holding NPS grains of radius `r` (m) at `pos` (m), at rest and unstressed, in a
@@ -72,15 +58,7 @@ pub fn grains(pos: Vec<[f64; 3]>, r: f64, lx: f64, ly: f64, z_top: f64) -> Snaps
 /// Adds a particle at `pos` (m) with radius `r` (m), at rest, unrotated and unstressed; returns
 /// its index.
 pub fn add_particle(s: &mut Snapshot, pos: [f64; 3], r: f64, phase: Phase) -> u32 {
-    let p = &mut s.particles;
-    p.pos.push(pos);
-    p.radius.push(r);
-    p.phase.push(phase);
-    p.orientation.push([0.0, 0.0, 0.0, 1.0]);
-    p.vel.push([0.0; 3]);
-    p.force.push([0.0; 3]);
-    p.stress.push([0.0; 6]);
-    p.pos.len() as u32 - 1
+    s.push_particle(pos, r, phase)
 }
 
 /// A contact between particles `i` and `j` (stored lower index first) with contact radius `a`

@@ -7,20 +7,33 @@ use crate::dem::engine::WallDrive;
 use bevy_ecs::prelude::*;
 use glam::DVec3;
 
+/// The shear a stage imposes.
+struct Shear {
+    /// Shear rate γ̇ asked for, 1/s (the simulated rate may be lower, for quasi-static shear).
+    rate: f64,
+    /// Shear strain imposed, dimensionless.
+    strain: f64,
+    /// Confining pressure the top wall's servo holds, Pa.
+    pressure: f64,
+    /// In-plane direction of the top wall's motion, rad from MD.
+    direction: f64,
+}
+
 impl FilmSim {
-    /// Shear between the walls: top wall servo-controlled at `pressure` (Pa) and moving in-plane
-    /// along `direction` (rad from MD) at γ̇·H, for `strain` of shear.
-    #[allow(clippy::too_many_arguments)]
+    /// Shear between the walls: top wall servo-controlled at the shear's pressure and moving
+    /// in-plane along its direction at γ̇·H, for its strain.
     fn shear_stage(
         &mut self,
-        name: &str,
-        stage: ActiveStage,
-        rate: f64,
-        strain: f64,
-        pressure: f64,
-        direction: f64,
+        (name, stage): (&str, ActiveStage),
+        shear: Shear,
         progress: Progress,
     ) -> Result<StageSummary, ProcessError> {
+        let Shear {
+            rate,
+            strain,
+            pressure,
+            direction,
+        } = shear;
         let t0 = std::time::Instant::now();
         let rebuilds0 = self.dem().rebuilds;
         *self.world.resource_mut::<ActiveStage>() = stage;
@@ -88,15 +101,13 @@ impl FilmSim {
     /// Low-shear mixing (PTFE is distributed between the NPS grains; no fibrils).
     pub fn mixing(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
         let m = self.scenario.mixing.clone();
-        self.shear_stage(
-            "mixing",
-            ActiveStage::Mixing,
-            m.shear_rate,
-            m.shear_strain,
-            m.confining_pressure,
-            0.0,
-            progress,
-        )
+        let shear = Shear {
+            rate: m.shear_rate,
+            strain: m.shear_strain,
+            pressure: m.confining_pressure,
+            direction: 0.0,
+        };
+        self.shear_stage(("mixing", ActiveStage::Mixing), shear, progress)
     }
 
     /// High-shear fibrillation at the scenario temperature.
@@ -118,14 +129,13 @@ impl FilmSim {
             src.window_steps = 0;
             src.window_start.clear();
         }
-        self.shear_stage(
-            "fibrillation",
-            ActiveStage::Fibrillation,
-            f.shear_rate,
-            f.shear_strain,
-            f.confining_pressure,
-            f.shear_direction,
-            progress,
-        )
+        let shear = Shear {
+            rate: f.shear_rate,
+            strain: f.shear_strain,
+            pressure: f.confining_pressure,
+            direction: f.shear_direction,
+        };
+        let stage = ("fibrillation", ActiveStage::Fibrillation);
+        self.shear_stage(stage, shear, progress)
     }
 }

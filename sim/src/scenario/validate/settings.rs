@@ -36,38 +36,34 @@ pub(super) fn properties(c: &mut Checker<'_>, pr: &RawProperties) -> Properties 
 
 /// `numerics`.
 pub(super) fn numerics(c: &mut Checker<'_>, nu: &RawNumerics) -> Numerics {
-    let numerics = Numerics {
-        rayleigh_fraction: c.num(
-            "numerics.rayleigh_fraction",
-            nu.rayleigh_fraction,
-            oc(0.0, 0.5, ""),
-            1.0,
-            "time step as a fraction of the Rayleigh time",
-        ),
-        mass_scaling: c.num(
-            "numerics.mass_scaling",
-            nu.mass_scaling,
-            cc(1.0, 1e12, ""),
-            1.0,
-            "mass scaling factor",
-        ),
-        skin_fraction: c.num(
-            "numerics.skin_fraction",
-            nu.skin_fraction,
-            oc(0.0, 1.0, ""),
-            1.0,
-            "neighbour-list skin as a fraction of the smallest diameter",
-        ),
-        max_inertial_number: c.num(
-            "numerics.max_inertial_number",
-            nu.max_inertial_number,
-            oc(0.0, 1.0, ""),
-            1.0,
-            "largest inertial number accepted as quasi-static",
-        ),
-        relax_steps: nu.relax_steps,
-        fibril_force_interval: nu.fibril_force_interval,
-    };
+    c.num(
+        "numerics.rayleigh_fraction",
+        nu.rayleigh_fraction,
+        oc(0.0, 0.5, ""),
+        1.0,
+        "time step as a fraction of the Rayleigh time",
+    );
+    c.num(
+        "numerics.mass_scaling",
+        nu.mass_scaling,
+        cc(1.0, 1e12, ""),
+        1.0,
+        "mass scaling factor",
+    );
+    c.num(
+        "numerics.skin_fraction",
+        nu.skin_fraction,
+        oc(0.0, 1.0, ""),
+        1.0,
+        "neighbour-list skin as a fraction of the smallest diameter",
+    );
+    c.num(
+        "numerics.max_inertial_number",
+        nu.max_inertial_number,
+        oc(0.0, 1.0, ""),
+        1.0,
+        "largest inertial number accepted as quasi-static",
+    );
     if !(1..=MAX_FIBRIL_FORCE_INTERVAL).contains(&nu.fibril_force_interval) {
         c.push(
             ErrorKind::OutOfRange,
@@ -77,7 +73,7 @@ pub(super) fn numerics(c: &mut Checker<'_>, nu: &RawNumerics) -> Numerics {
             "time steps between fibril-force evaluations",
         );
     }
-    numerics
+    nu.clone()
 }
 
 /// `output`.

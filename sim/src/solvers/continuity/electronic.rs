@@ -65,12 +65,13 @@ pub fn electronic_conductivity(
     let g = PtfeGraph::build(snap, params)?;
     let nf = g.segments.len();
     let n = g.ptfe.len();
-    if result.fibril_cluster.len() != nf || result.ptfe_particle_cluster.len() != n {
-        return Err(ContinuityError::Mismatch(format!(
-            "result has {} fibrils / {} particles, snapshot {nf} / {n}",
-            result.fibril_cluster.len(),
-            result.ptfe_particle_cluster.len()
-        )));
+    let (got_f, got_p) = (
+        result.fibril_cluster.len(),
+        result.ptfe_particle_cluster.len(),
+    );
+    if got_f != nf || got_p != n {
+        let msg = format!("result has {got_f} fibrils / {got_p} particles, snapshot {nf} / {n}");
+        return Err(ContinuityError::Mismatch(msg));
     }
     let reduced_cluster = |c: u32| -> Result<bool, ContinuityError> {
         if c == NO_CLUSTER {

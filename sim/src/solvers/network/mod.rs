@@ -339,31 +339,25 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
             continue;
         }
         let jump = g * f64::from(e.crossing) * net.periodic_drop;
-        let (fa, fb) = (free_index[e.a as usize], free_index[e.b as usize]);
-        if fa != u32::MAX {
-            diag[fa as usize] += g;
-            rhs[fa as usize] -= jump;
-            match fixed[e.b as usize] {
-                Some(vb) => rhs[fa as usize] += g * vb,
-                None if fb != u32::MAX => {
-                    let k = fill[fa as usize];
-                    cols[k] = fb;
-                    vals[k] = -g;
-                    fill[fa as usize] += 1;
-                }
-                None => {}
+        // Each free end gets the edge's row entries; `x − j` is written `x + (−j)` (the same bits).
+        let ends = [
+            (free_index[e.a as usize], e.b as usize, -jump),
+            (free_index[e.b as usize], e.a as usize, jump),
+        ];
+        for (me, other, j) in ends {
+            if me == u32::MAX {
+                continue;
             }
-        }
-        if fb != u32::MAX {
-            diag[fb as usize] += g;
-            rhs[fb as usize] += jump;
-            match fixed[e.a as usize] {
-                Some(va) => rhs[fb as usize] += g * va,
-                None if fa != u32::MAX => {
-                    let k = fill[fb as usize];
-                    cols[k] = fa;
+            let m = me as usize;
+            diag[m] += g;
+            rhs[m] += j;
+            match fixed[other] {
+                Some(v) => rhs[m] += g * v,
+                None if free_index[other] != u32::MAX => {
+                    let k = fill[m];
+                    cols[k] = free_index[other];
                     vals[k] = -g;
-                    fill[fb as usize] += 1;
+                    fill[m] += 1;
                 }
                 None => {}
             }
@@ -436,14 +430,28 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
 mod tests {
     use super::*;
 
+    /// A network of `n_nodes` without Dirichlet nodes under the periodic potential drop `drop` (V).
+    fn periodic(n_nodes: usize, edges: Vec<Edge>, drop: f64) -> ResistorNetwork {
+        ResistorNetwork {
+            n_nodes,
+            edges,
+            dirichlet: vec![],
+            periodic_drop: drop,
+        }
+    }
+
+    fn edge(a: u32, b: u32, conductance: f64, crossing: i32) -> Edge {
+        Edge {
+            a,
+            b,
+            conductance,
+            crossing,
+        }
+    }
+
     fn chain(n: usize, g: f64) -> ResistorNetwork {
         let edges = (0..n - 1)
-            .map(|i| Edge {
-                a: i as u32,
-                b: i as u32 + 1,
-                conductance: g,
-                crossing: 0,
-            })
+            .map(|i| edge(i as u32, i as u32 + 1, g, 0))
             .collect();
         ResistorNetwork {
             n_nodes: n,
@@ -468,12 +476,7 @@ mod tests {
     fn floating_cluster_is_removed() {
         let mut net = chain(4, 1.0);
         net.n_nodes = 6;
-        net.edges.push(Edge {
-            a: 4,
-            b: 5,
-            conductance: 1.0,
-            crossing: 0,
-        });
+        net.edges.push(edge(4, 5, 1.0, 0));
         let sol = solve(&net, 1e-12).expect("solve");
         assert!(sol.potentials[4].is_nan() && sol.potentials[5].is_nan());
         assert_eq!(sol.n_active_nodes, 4);
@@ -482,26 +485,9 @@ mod tests {
     #[test]
     fn periodic_ring_carries_drop() {
         // A ring of 4 unit resistors wrapping once: I = ΔV / 4 Ω.
-        let mut edges: Vec<Edge> = (0..3)
-            .map(|i| Edge {
-                a: i,
-                b: i + 1,
-                conductance: 1.0,
-                crossing: 0,
-            })
-            .collect();
-        edges.push(Edge {
-            a: 3,
-            b: 0,
-            conductance: 1.0,
-            crossing: 1,
-        });
-        let net = ResistorNetwork {
-            n_nodes: 4,
-            edges,
-            dirichlet: vec![],
-            periodic_drop: 2.0,
-        };
+        let mut edges: Vec<Edge> = (0..3).map(|i| edge(i, i + 1, 1.0, 0)).collect();
+        edges.push(edge(3, 0, 1.0, 1));
+        let net = periodic(4, edges, 2.0);
         let sol = solve(&net, 1e-12).expect("solve");
         assert!(sol.wraps);
         assert!(
@@ -516,26 +502,8 @@ mod tests {
 
     #[test]
     fn non_wrapping_cluster_floats_under_periodic_drop() {
-        let edges = vec![
-            Edge {
-                a: 0,
-                b: 1,
-                conductance: 1.0,
-                crossing: 1,
-            },
-            Edge {
-                a: 1,
-                b: 2,
-                conductance: 1.0,
-                crossing: -1,
-            },
-        ];
-        let net = ResistorNetwork {
-            n_nodes: 3,
-            edges,
-            dirichlet: vec![],
-            periodic_drop: 1.0,
-        };
+        let edges = vec![edge(0, 1, 1.0, 1), edge(1, 2, 1.0, -1)];
+        let net = periodic(3, edges, 1.0);
         let sol = solve(&net, 1e-12).expect("solve");
         assert!(!sol.wraps);
         assert_eq!(sol.periodic_current, 0.0);

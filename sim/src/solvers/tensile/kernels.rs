@@ -183,41 +183,16 @@ mod tests {
     #[test]
     fn contact_bond_tension_and_repulsion() {
         let b0 = [2e-6, 0.0, 0.0];
-        let e = contact_bond(
-            [2.001e-6, 0.0, 0.0],
-            b0,
-            2e-6,
-            1000.0,
-            800.0,
-            1e-6,
-            0.3,
-            true,
-        );
+        // kn 1000 N/m, kt 800 N/m, strength 1 µN, μ 0.3; the first particle at x (m).
+        let bond = |x: f64, alive: bool| {
+            contact_bond([x, 0.0, 0.0], b0, 2e-6, 1000.0, 800.0, 1e-6, 0.3, alive)
+        };
+        let e = bond(2.001e-6, true);
         // Stretched by 1 nm: 1e-6 N of tension pulling the first particle towards +x.
         assert!((e.f[0] - 1e-6).abs() < 1e-15);
         assert!((e.ratio - 1.0).abs() < 1e-9);
-        let e = contact_bond(
-            [2.001e-6, 0.0, 0.0],
-            b0,
-            2e-6,
-            1000.0,
-            800.0,
-            1e-6,
-            0.3,
-            false,
-        );
-        assert_eq!(e.f, [0.0; 3]);
-        let e = contact_bond(
-            [1.999e-6, 0.0, 0.0],
-            b0,
-            2e-6,
-            1000.0,
-            800.0,
-            1e-6,
-            0.3,
-            false,
-        );
-        assert!(e.f[0] < 0.0);
+        assert_eq!(bond(2.001e-6, false).f, [0.0; 3]);
+        assert!(bond(1.999e-6, false).f[0] < 0.0);
     }
 
     #[test]

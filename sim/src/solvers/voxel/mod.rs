@@ -398,51 +398,35 @@ mod tests {
     use crate::snapshot::*;
 
     fn snapshot(particles: &[([f64; 3], f64, Phase)], fibrils: Vec<Fibril>) -> Snapshot {
-        let n = particles.len();
-        Snapshot {
-            format: SNAPSHOT_FORMAT.into(),
-            version: SNAPSHOT_VERSION,
-            stage: "test".into(),
-            scenario: "test".into(),
-            seed: 0,
-            ptfe_wt_pct: 0.0,
-            sim_box: SimBox {
-                lx: 10e-6,
-                ly: 8e-6,
-                z_bottom: 0.0,
-                z_top: 6e-6,
-            },
-            materials: SnapshotMaterials {
-                nps_sigma_ion: 1e-2,
-                nps_sigma_e: 1e-9,
-                reduced_ptfe_sigma_e: 1.0,
-                nps_density: 2000.0,
-                ptfe_density: 2200.0,
-                fibril_strength: 1e8,
-                fibril_yield: 1e7,
-                ptfe_modulus: 5e8,
-                anchor_strength: 1.0,
-                ptfe_bridge_strength: 0.0,
-                nps_modulus: 2e10,
-                nps_poisson: 0.3,
-                nps_yield_pressure: 1e8,
-                nps_surface_energy: 0.1,
-                nps_friction: 0.3,
-            },
-            particles: ParticleArrays {
-                pos: particles.iter().map(|p| p.0).collect(),
-                radius: particles.iter().map(|p| p.1).collect(),
-                phase: particles.iter().map(|p| p.2).collect(),
-                orientation: vec![[0.0, 0.0, 0.0, 1.0]; n],
-                vel: vec![[0.0; 3]; n],
-                force: vec![[0.0; 3]; n],
-                stress: vec![[0.0; 6]; n],
-            },
-            contacts: vec![],
-            wall_contacts: vec![],
-            fibrils,
-            fibril_contacts: vec![],
+        let sim_box = SimBox {
+            lx: 10e-6,
+            ly: 8e-6,
+            z_bottom: 0.0,
+            z_top: 6e-6,
+        };
+        let materials = SnapshotMaterials {
+            nps_sigma_ion: 1e-2,
+            nps_sigma_e: 1e-9,
+            reduced_ptfe_sigma_e: 1.0,
+            nps_density: 2000.0,
+            ptfe_density: 2200.0,
+            fibril_strength: 1e8,
+            fibril_yield: 1e7,
+            ptfe_modulus: 5e8,
+            anchor_strength: 1.0,
+            ptfe_bridge_strength: 0.0,
+            nps_modulus: 2e10,
+            nps_poisson: 0.3,
+            nps_yield_pressure: 1e8,
+            nps_surface_energy: 0.1,
+            nps_friction: 0.3,
+        };
+        let mut s = Snapshot::empty("test", "test", 0, 0.0, sim_box, materials);
+        for &(pos, r, phase) in particles {
+            s.push_particle(pos, r, phase);
         }
+        s.fibrils = fibrils;
+        s
     }
 
     #[test]

@@ -12,6 +12,16 @@ pub(super) fn min_planes(plane: usize) -> usize {
     (MIN_TASK_CELLS / plane.max(1)).max(1)
 }
 
+/// `x` in planes of `plane` cells, each with its index, at least [`MIN_TASK_CELLS`] cells a task.
+fn planes_mut(
+    x: &mut [f64],
+    plane: usize,
+) -> impl IndexedParallelIterator<Item = (usize, &mut [f64])> {
+    x.par_chunks_mut(plane)
+        .with_min_len(min_planes(plane))
+        .enumerate()
+}
+
 /// The fine grid: binary conductances from the kept mask, stored as the diagonal of `A`.
 pub(super) struct FineLevel {
     pub(super) dims: [usize; 3],
@@ -55,82 +65,36 @@ impl FineLevel {
         let [n0, n1, n2] = self.dims;
         let plane = n1 * n2;
         let zeros = vec![0.0; n2];
-        y.par_chunks_mut(plane)
-            .with_min_len(min_planes(plane))
-            .enumerate()
-            .for_each(|(i0, out)| {
-                for i1 in 0..n1 {
-                    let base = i0 * plane + i1 * n2;
-                    let row = |ok: bool, b: usize| if ok { &x[b..b + n2] } else { &zeros[..n2] };
-                    let a0 = row(i0 > 0, base.wrapping_sub(plane));
-                    let b0 = row(i0 + 1 < n0, base + plane);
-                    let a1 = row(i1 > 0, base.wrapping_sub(n2));
-                    let b1 = row(i1 + 1 < n1, base + n2);
-                    let xc = &x[base..base + n2];
-                    let d = &self.d[base..base + n2];
-                    let o = &mut out[i1 * n2..(i1 + 1) * n2];
-                    for k in 0..n2 {
-                        let left = if k > 0 { xc[k - 1] } else { 0.0 };
-                        let right = if k + 1 < n2 { xc[k + 1] } else { 0.0 };
-                        let s = a0[k] + b0[k] + a1[k] + b1[k] + left + right;
-                        o[k] = if d[k] == 0 {
-                            0.0
-                        } else {
-                            f64::from(d[k]) * xc[k] - s
-                        };
-                    }
+        planes_mut(y, plane).for_each(|(i0, out)| {
+            for i1 in 0..n1 {
+                let base = i0 * plane + i1 * n2;
+                let row = |ok: bool, b: usize| if ok { &x[b..b + n2] } else { &zeros[..n2] };
+                let a0 = row(i0 > 0, base.wrapping_sub(plane));
+                let b0 = row(i0 + 1 < n0, base + plane);
+                let a1 = row(i1 > 0, base.wrapping_sub(n2));
+                let b1 = row(i1 + 1 < n1, base + n2);
+                let xc = &x[base..base + n2];
+                let d = &self.d[base..base + n2];
+                let o = &mut out[i1 * n2..(i1 + 1) * n2];
+                for k in 0..n2 {
+                    let left = if k > 0 { xc[k - 1] } else { 0.0 };
+                    let right = if k + 1 < n2 { xc[k + 1] } else { 0.0 };
+                    let s = a0[k] + b0[k] + a1[k] + b1[k] + left + right;
+                    o[k] = if d[k] == 0 {
+                        0.0
+                    } else {
+                        f64::from(d[k]) * xc[k] - s
+                    };
                 }
-            });
+            }
+        });
     }
 
     /// One red–black Gauss–Seidel half sweep on colour `colour` for `A x = r`.
     pub(super) fn gs_colour(&self, r: &[f64], x: &mut [f64], colour: usize) {
-        let [n0, n1, n2] = self.dims;
-        let plane = n1 * n2;
-        let xs = SharedSlice::new(x);
-        (0..n0)
-            .into_par_iter()
-            .with_min_len(min_planes(plane))
-            .for_each(|i0| {
-                let xs = &xs;
-                for i1 in 0..n1 {
-                    let base = i0 * plane + i1 * n2;
-                    let d = &self.d[base..base + n2];
-                    let rr = &r[base..base + n2];
-                    let mut k = (colour + i0 + i1) % 2;
-                    while k < n2 {
-                        if d[k] != 0 {
-                            let p = base + k;
-                            // SAFETY: every offset below is a cell inside the grid (checked by the
-                            // conditions); the neighbours have the other colour, which no task
-                            // writes in this pass, and cell p is written by this task only.
-                            unsafe {
-                                let mut s = 0.0;
-                                if i0 > 0 {
-                                    s += xs.get(p - plane);
-                                }
-                                if i0 + 1 < n0 {
-                                    s += xs.get(p + plane);
-                                }
-                                if i1 > 0 {
-                                    s += xs.get(p - n2);
-                                }
-                                if i1 + 1 < n1 {
-                                    s += xs.get(p + n2);
-                                }
-                                if k > 0 {
-                                    s += xs.get(p - 1);
-                                }
-                                if k + 1 < n2 {
-                                    s += xs.get(p + 1);
-                                }
-                                xs.set(p, (rr[k] + s) / f64::from(d[k]));
-                            }
-                        }
-                        k += 2;
-                    }
-                }
-            });
+        let d = &self.d;
+        let diag = |p: usize| f64::from(d[p]);
+        gs_colour_sweep(self.dims, colour, x, r, diag, |_, _| 1.0);
     }
 }
 
@@ -318,89 +282,104 @@ impl CoarseLevel {
         let plane = n1 * n2;
         let mut t = std::mem::take(&mut self.t);
         let me = &*self;
-        t.par_chunks_mut(plane)
-            .with_min_len(min_planes(plane))
-            .enumerate()
-            .for_each(|(i0, out)| {
-                for i1 in 0..n1 {
-                    for i2 in 0..n2 {
-                        let p = i0 * plane + i1 * n2 + i2;
-                        out[i1 * n2 + i2] = if me.d[p] > 0.0 {
-                            me.b[p] - me.d[p] * me.x[p] + me.gsum(&me.x, i0, i1, i2, p)
-                        } else {
-                            0.0
-                        };
-                    }
+        planes_mut(&mut t, plane).for_each(|(i0, out)| {
+            for i1 in 0..n1 {
+                for i2 in 0..n2 {
+                    let p = i0 * plane + i1 * n2 + i2;
+                    out[i1 * n2 + i2] = if me.d[p] > 0.0 {
+                        me.b[p] - me.d[p] * me.x[p] + me.gsum(&me.x, i0, i1, i2, p)
+                    } else {
+                        0.0
+                    };
                 }
-            });
+            }
+        });
         self.t = t;
     }
 
     pub(super) fn gs_colour(&mut self, colour: usize) {
-        let [n0, n1, n2] = self.dims;
-        let plane = n1 * n2;
-        let xs = SharedSlice::new(&mut self.x);
-        let (g, d, b) = (&self.g, &self.d, &self.b);
-        (0..n0)
-            .into_par_iter()
-            .with_min_len(min_planes(plane))
-            .for_each(|i0| {
-                let xs = &xs;
-                for i1 in 0..n1 {
-                    let mut i2 = (colour + i0 + i1) % 2;
-                    while i2 < n2 {
-                        let p = i0 * plane + i1 * n2 + i2;
-                        if d[p] > 0.0 {
-                            // SAFETY: as in `FineLevel::gs_colour`.
-                            unsafe {
-                                let mut s = 0.0;
-                                if i0 > 0 {
-                                    s += g[0][p - plane] * xs.get(p - plane);
-                                }
-                                if i0 + 1 < n0 {
-                                    s += g[0][p] * xs.get(p + plane);
-                                }
-                                if i1 > 0 {
-                                    s += g[1][p - n2] * xs.get(p - n2);
-                                }
-                                if i1 + 1 < n1 {
-                                    s += g[1][p] * xs.get(p + n2);
-                                }
-                                if i2 > 0 {
-                                    s += g[2][p - 1] * xs.get(p - 1);
-                                }
-                                if i2 + 1 < n2 {
-                                    s += g[2][p] * xs.get(p + 1);
-                                }
-                                xs.set(p, (b[p] + s) / d[p]);
-                            }
-                        }
-                        i2 += 2;
-                    }
-                }
-            });
+        let (g, d) = (&self.g, &self.d);
+        let weight = |axis: usize, lower: usize| g[axis][lower];
+        gs_colour_sweep(self.dims, colour, &mut self.x, &self.b, |p| d[p], weight);
     }
+}
+
+/// One red–black Gauss–Seidel half sweep on the grid of `dims`: every cell `p` of colour `colour`
+/// (`(i0 + i1 + i2) % 2 == colour`) with `diag(p) > 0` gets `x[p] = (rhs[p] + Σ w x[q]) / diag(p)`
+/// over its face neighbours `q` inside the grid, `w = weight(axis, lower)` the conductance of the
+/// face between `q` and `p` along `axis`, `lower` the lower cell of the two. The sum runs in the
+/// order −i0, +i0, −i1, +i1, −i2, +i2. Parallel over i0 planes; every cell is updated from the
+/// other colour only, so the result does not depend on the thread count.
+fn gs_colour_sweep(
+    dims: [usize; 3],
+    colour: usize,
+    x: &mut [f64],
+    rhs: &[f64],
+    diag: impl Fn(usize) -> f64 + Sync,
+    weight: impl Fn(usize, usize) -> f64 + Sync,
+) {
+    let [n0, n1, n2] = dims;
+    let plane = n1 * n2;
+    let xs = SharedSlice::new(x);
+    (0..n0)
+        .into_par_iter()
+        .with_min_len(min_planes(plane))
+        .for_each(|i0| {
+            let xs = &xs;
+            for i1 in 0..n1 {
+                let mut i2 = (colour + i0 + i1) % 2;
+                while i2 < n2 {
+                    let p = i0 * plane + i1 * n2 + i2;
+                    let dp = diag(p);
+                    if dp > 0.0 {
+                        // SAFETY: every offset below is a cell inside the grid (checked by the
+                        // conditions); the neighbours have the other colour, which no task
+                        // writes in this pass, and cell p is written by this task only.
+                        unsafe {
+                            let mut s = 0.0;
+                            if i0 > 0 {
+                                s += weight(0, p - plane) * xs.get(p - plane);
+                            }
+                            if i0 + 1 < n0 {
+                                s += weight(0, p) * xs.get(p + plane);
+                            }
+                            if i1 > 0 {
+                                s += weight(1, p - n2) * xs.get(p - n2);
+                            }
+                            if i1 + 1 < n1 {
+                                s += weight(1, p) * xs.get(p + n2);
+                            }
+                            if i2 > 0 {
+                                s += weight(2, p - 1) * xs.get(p - 1);
+                            }
+                            if i2 + 1 < n2 {
+                                s += weight(2, p) * xs.get(p + 1);
+                            }
+                            xs.set(p, (rhs[p] + s) / dp);
+                        }
+                    }
+                    i2 += 2;
+                }
+            }
+        });
 }
 
 /// Restrict `t` (fine dims `fd`) into `b` (coarse dims `cd`) by summing 2×2×2 blocks.
 pub(super) fn restrict(t: &[f64], fd: [usize; 3], b: &mut [f64], cd: [usize; 3]) {
     let cplane = cd[1] * cd[2];
     let fplane = fd[1] * fd[2];
-    b.par_chunks_mut(cplane)
-        .with_min_len(min_planes(cplane))
-        .enumerate()
-        .for_each(|(a, out)| {
-            out.iter_mut().for_each(|v| *v = 0.0);
-            for i0 in (2 * a)..(2 * a + 2).min(fd[0]) {
-                for i1 in 0..fd[1] {
-                    let row = &t[i0 * fplane + i1 * fd[2]..i0 * fplane + (i1 + 1) * fd[2]];
-                    let orow = &mut out[(i1 / 2) * cd[2]..(i1 / 2 + 1) * cd[2]];
-                    for (i2, v) in row.iter().enumerate() {
-                        orow[i2 / 2] += v;
-                    }
+    planes_mut(b, cplane).for_each(|(a, out)| {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        for i0 in (2 * a)..(2 * a + 2).min(fd[0]) {
+            for i1 in 0..fd[1] {
+                let row = &t[i0 * fplane + i1 * fd[2]..i0 * fplane + (i1 + 1) * fd[2]];
+                let orow = &mut out[(i1 / 2) * cd[2]..(i1 / 2 + 1) * cd[2]];
+                for (i2, v) in row.iter().enumerate() {
+                    orow[i2 / 2] += v;
                 }
             }
-        });
+        }
+    });
 }
 
 /// `x += P e` (piecewise-constant prolongation), only where `mask(p)` (cells in the system).
@@ -413,21 +392,18 @@ pub(super) fn prolong_add<M: Fn(usize) -> bool + Sync>(
 ) {
     let cplane = cd[1] * cd[2];
     let fplane = fd[1] * fd[2];
-    x.par_chunks_mut(fplane)
-        .with_min_len(min_planes(fplane))
-        .enumerate()
-        .for_each(|(i0, out)| {
-            let base = (i0 / 2) * cplane;
-            for i1 in 0..fd[1] {
-                let crow = &e[base + (i1 / 2) * cd[2]..base + (i1 / 2 + 1) * cd[2]];
-                for i2 in 0..fd[2] {
-                    let p = i1 * fd[2] + i2;
-                    if mask(i0 * fplane + p) {
-                        out[p] += crow[i2 / 2];
-                    }
+    planes_mut(x, fplane).for_each(|(i0, out)| {
+        let base = (i0 / 2) * cplane;
+        for i1 in 0..fd[1] {
+            let crow = &e[base + (i1 / 2) * cd[2]..base + (i1 / 2 + 1) * cd[2]];
+            for i2 in 0..fd[2] {
+                let p = i1 * fd[2] + i2;
+                if mask(i0 * fplane + p) {
+                    out[p] += crow[i2 / 2];
                 }
             }
-        });
+        }
+    });
 }
 
 /// Dense Cholesky factor of the coarsest operator on its non-empty cells.
