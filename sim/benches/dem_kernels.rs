@@ -2,11 +2,12 @@
 //! the neighbour-list rebuild, on a 5000-sphere packing pressed to contact (the anchor problem's
 //! material). `cargo bench -p dryfilm-sim`.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use dryfilm_sim::dem::bench::{anchor_engine, anchor_material, generate_anchor_packing};
 use dryfilm_sim::dem::contact::{PairParams, PlasticState};
 use dryfilm_sim::dem::engine::contact_force;
 use glam::DVec3;
+use std::hint::black_box;
 
 fn kernels(c: &mut Criterion) {
     let m = anchor_material();

@@ -137,8 +137,10 @@ fn advisories_do_not_fail() {
 fn not_ron() {
     let o = check_text("this is not a scenario\n");
     assert_fails_with(&o, &["s.ron:1:", "Expected struct"]);
+    // Unclosed parentheses: the error points just after the last complete value, where a comma or
+    // the closing parenthesis is missing.
     let o = check_text("(\n  name: \"x\",\n  powder: (nps: (d50_um: 5.0)\n");
-    assert_fails_with(&o, &["s.ron:4:", "(1 error)"]);
+    assert_fails_with(&o, &["s.ron:3:30:", "Expected comma", "(1 error)"]);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::engine::{Dem, ParticleState, WallDrive};
 use super::lammps::DataFile;
 use crate::geom::packing::{random_packing, PackingError};
 use glam::DVec3;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use std::time::Instant;
 
 /// Benchmark material (particles and walls alike).

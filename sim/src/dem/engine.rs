@@ -426,7 +426,7 @@ impl Dem {
 mod tests {
     use super::*;
     use crate::dem::bench::anchor_material;
-    use rand::{Rng, SeedableRng};
+    use rand::{RngExt, SeedableRng};
 
     /// Every pair within r_i + r_j + skin (minimum image in x and y), listed once with i < j and
     /// the right image shift, for a polydisperse packing (radius ratio 12) in a periodic box whose

@@ -8,7 +8,7 @@
 
 use super::{min_image, CellGrid};
 use glam::DVec3;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rayon::prelude::*;
 
 /// Errors of the packing generator.

@@ -10,7 +10,7 @@ use crate::dem::schedule::DemWorld;
 use crate::snapshot::{Anchor, FibrilState};
 use bevy_ecs::prelude::*;
 use glam::DVec3;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::f64::consts::PI;
 

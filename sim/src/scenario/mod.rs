@@ -177,8 +177,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub fn ron_error(text: &str, e: &ron::error::SpannedError, kind: &FileKind) -> FieldError {
     use ron::Error as E;
     let pos = Pos {
-        line: e.position.line.max(1),
-        column: e.position.col.max(1),
+        line: e.span.start.line.max(1),
+        column: e.span.start.col.max(1),
     };
     let locator = Locator::new(text);
     let path = locator.path_at(pos).unwrap_or("").to_string();

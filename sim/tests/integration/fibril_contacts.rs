@@ -8,7 +8,7 @@ use dryfilm_sim::dem::Dem;
 use dryfilm_sim::process::{fibril_crossings, segment_distance, FibrilC};
 use dryfilm_sim::snapshot::{Anchor, FibrilState};
 use glam::DVec3;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// `n` fibrils between random particles of `dem` less than `reach` apart (minimum image), anchored
