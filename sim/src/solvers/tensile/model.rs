@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::dem::fibril_law::{FibrilLawParams, FibrilLawState};
-use crate::snapshot::{quat_rotate, FibrilState, Phase, Snapshot};
+use crate::snapshot::{quat_rotate, FibrilState, Phase, SimBox, Snapshot, SnapshotMaterials};
 use std::f64::consts::PI;
 
 /// Per-bond data of the NPS contacts (structure of arrays).
@@ -88,87 +88,107 @@ pub(super) struct Model {
     pub(super) unconverged: usize,
 }
 
-impl Model {
-    pub(super) fn build(
-        snap: &Snapshot,
-        axis: Axis,
-        params: &TensileParams,
-    ) -> Result<Self, TensileError> {
-        let inv = |m: String| TensileError::InvalidSnapshot(m);
-        let parts = &snap.particles;
+/// `(1 − ν²)/E` of a phase, 1/Pa: one particle's share of the contact modulus 1/E*.
+fn compliance(m: &SnapshotMaterials, params: &TensileParams, ph: Phase) -> f64 {
+    match ph {
+        Phase::Nps => (1.0 - m.nps_poisson * m.nps_poisson) / m.nps_modulus,
+        Phase::Ptfe => (1.0 - params.ptfe_poisson * params.ptfe_poisson) / m.ptfe_modulus,
+    }
+}
+
+/// Periodic image (x, y, in box lengths) that takes the raw vector `raw` to the minimum-image
+/// vector `b0`, both m.
+fn image_shift(bx: &SimBox, raw: [f64; 3], b0: [f64; 3]) -> [f64; 2] {
+    [
+        ((b0[0] - raw[0]) / bx.lx).round(),
+        ((b0[1] - raw[1]) / bx.ly).round(),
+    ]
+}
+
+fn invalid(m: String) -> TensileError {
+    TensileError::InvalidSnapshot(m)
+}
+
+/// Checks the particles, the box and the materials the model reads; returns the film thickness
+/// (top of the highest particle minus bottom of the lowest), m.
+fn check_snapshot(snap: &Snapshot) -> Result<f64, TensileError> {
+    let parts = &snap.particles;
+    let n = parts.pos.len();
+    if n == 0 {
+        return Err(invalid("no particles".into()));
+    }
+    if parts.radius.len() != n || parts.phase.len() != n || parts.orientation.len() != n {
+        return Err(invalid("particle arrays have different lengths".into()));
+    }
+    let bx = &snap.sim_box;
+    if !(bx.lx.is_finite() && bx.lx > 0.0 && bx.ly.is_finite() && bx.ly > 0.0) {
+        return Err(invalid(format!(
+            "box lengths lx = {}, ly = {} must be > 0",
+            bx.lx, bx.ly
+        )));
+    }
+    for (k, (p, r)) in parts.pos.iter().zip(&parts.radius).enumerate() {
+        if !(p.iter().all(|v| v.is_finite()) && r.is_finite() && *r > 0.0) {
+            return Err(invalid(format!(
+                "particle {k}: non-finite position or radius <= 0"
+            )));
+        }
+    }
+    let top = parts
+        .pos
+        .iter()
+        .zip(&parts.radius)
+        .map(|(p, r)| p[2] + r)
+        .fold(f64::MIN, f64::max);
+    let bottom = parts
+        .pos
+        .iter()
+        .zip(&parts.radius)
+        .map(|(p, r)| p[2] - r)
+        .fold(f64::MAX, f64::min);
+    let m = &snap.materials;
+    for (name, v) in [
+        ("nps_modulus", m.nps_modulus),
+        ("ptfe_modulus", m.ptfe_modulus),
+        ("nps_surface_energy", m.nps_surface_energy),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(invalid(format!(
+                "materials.{name} = {v} must be finite and > 0"
+            )));
+        }
+    }
+    if !(m.ptfe_bridge_strength.is_finite() && m.ptfe_bridge_strength >= 0.0) {
+        return Err(invalid(format!(
+            "materials.ptfe_bridge_strength = {} must be finite and >= 0",
+            m.ptfe_bridge_strength
+        )));
+    }
+    if !(m.nps_poisson.is_finite() && (0.0..0.5).contains(&m.nps_poisson)) {
+        return Err(invalid(format!(
+            "materials.nps_poisson = {} not in [0, 0.5)",
+            m.nps_poisson
+        )));
+    }
+    if !(m.nps_friction.is_finite() && m.nps_friction >= 0.0) {
+        return Err(invalid(format!(
+            "materials.nps_friction = {} must be >= 0",
+            m.nps_friction
+        )));
+    }
+    Ok(top - bottom)
+}
+
+impl Contacts {
+    /// The snapshot's contacts as bonds: normal stiffness 2E*a (scaled by
+    /// `contact_stiffness_scale`), tangential κ times it, strength from adhesion (2πγR*), the
+    /// sintered neck and the PTFE bridge over the contact area, N.
+    fn from_snapshot(snap: &Snapshot, params: &TensileParams) -> Result<Self, TensileError> {
+        let (parts, bx, m) = (&snap.particles, &snap.sim_box, &snap.materials);
         let n = parts.pos.len();
-        if n == 0 {
-            return Err(inv("no particles".into()));
-        }
-        if parts.radius.len() != n || parts.phase.len() != n || parts.orientation.len() != n {
-            return Err(inv("particle arrays have different lengths".into()));
-        }
-        let bx = &snap.sim_box;
-        if !(bx.lx.is_finite() && bx.lx > 0.0 && bx.ly.is_finite() && bx.ly > 0.0) {
-            return Err(inv(format!(
-                "box lengths lx = {}, ly = {} must be > 0",
-                bx.lx, bx.ly
-            )));
-        }
-        for (k, (p, r)) in parts.pos.iter().zip(&parts.radius).enumerate() {
-            if !(p.iter().all(|v| v.is_finite()) && r.is_finite() && *r > 0.0) {
-                return Err(inv(format!(
-                    "particle {k}: non-finite position or radius <= 0"
-                )));
-            }
-        }
-        let top = parts
-            .pos
-            .iter()
-            .zip(&parts.radius)
-            .map(|(p, r)| p[2] + r)
-            .fold(f64::MIN, f64::max);
-        let bottom = parts
-            .pos
-            .iter()
-            .zip(&parts.radius)
-            .map(|(p, r)| p[2] - r)
-            .fold(f64::MAX, f64::min);
-        let thickness = top - bottom;
-        let m = &snap.materials;
-        let check_mat = |name: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(inv(format!(
-                    "materials.{name} = {v} must be finite and > 0"
-                )))
-            }
-        };
-        check_mat("nps_modulus", m.nps_modulus)?;
-        check_mat("ptfe_modulus", m.ptfe_modulus)?;
-        check_mat("nps_surface_energy", m.nps_surface_energy)?;
-        if !(m.ptfe_bridge_strength.is_finite() && m.ptfe_bridge_strength >= 0.0) {
-            return Err(inv(format!(
-                "materials.ptfe_bridge_strength = {} must be finite and >= 0",
-                m.ptfe_bridge_strength
-            )));
-        }
-        if !(m.nps_poisson.is_finite() && (0.0..0.5).contains(&m.nps_poisson)) {
-            return Err(inv(format!(
-                "materials.nps_poisson = {} not in [0, 0.5)",
-                m.nps_poisson
-            )));
-        }
-        if !(m.nps_friction.is_finite() && m.nps_friction >= 0.0) {
-            return Err(inv(format!(
-                "materials.nps_friction = {} must be >= 0",
-                m.nps_friction
-            )));
-        }
         let kappa = params
             .tangential_stiffness_ratio
             .unwrap_or(2.0 * (1.0 - m.nps_poisson) / (2.0 - m.nps_poisson));
-        let reduced = |ph: Phase| match ph {
-            Phase::Nps => (1.0 - m.nps_poisson * m.nps_poisson) / m.nps_modulus,
-            Phase::Ptfe => (1.0 - params.ptfe_poisson * params.ptfe_poisson) / m.ptfe_modulus,
-        };
-        let lbox = [bx.lx, bx.ly];
         let nc = snap.contacts.len();
         let mut c = Contacts {
             i: Vec::with_capacity(nc),
@@ -184,87 +204,114 @@ impl Model {
         for (k, ct) in snap.contacts.iter().enumerate() {
             let (i, j) = (ct.i as usize, ct.j as usize);
             if i >= n || j >= n || i == j {
-                return Err(inv(format!(
+                return Err(invalid(format!(
                     "contact {k}: particles ({i}, {j}) invalid for n = {n}"
                 )));
             }
             if !(ct.radius.is_finite() && ct.radius >= 0.0) {
-                return Err(inv(format!(
+                return Err(invalid(format!(
                     "contact {k}: contact radius {} invalid",
                     ct.radius
                 )));
             }
             if !(ct.ptfe_coverage.is_finite() && (0.0..=1.0).contains(&ct.ptfe_coverage)) {
-                return Err(inv(format!(
+                return Err(invalid(format!(
                     "contact {k}: PTFE coverage {} not in [0, 1]",
                     ct.ptfe_coverage
                 )));
             }
             let raw = sub(parts.pos[j], parts.pos[i]);
             let b0 = bx.delta(parts.pos[j], parts.pos[i]);
-            let img = [
-                ((b0[0] - raw[0]) / bx.lx).round(),
-                ((b0[1] - raw[1]) / bx.ly).round(),
-            ];
             let d0 = norm(b0);
             if d0 <= 0.0 {
-                return Err(inv(format!("contact {k}: coincident particle centres")));
+                return Err(invalid(format!("contact {k}: coincident particle centres")));
             }
-            let e_star = 1.0 / (reduced(parts.phase[i]) + reduced(parts.phase[j]));
+            let e_star = 1.0
+                / (compliance(m, params, parts.phase[i]) + compliance(m, params, parts.phase[j]));
             let (ri, rj) = (parts.radius[i], parts.radius[j]);
             let r_star = ri * rj / (ri + rj);
             let kn = 2.0 * e_star * ct.radius * params.contact_stiffness_scale;
             let fc = 2.0 * PI * m.nps_surface_energy * r_star
                 + params.neck_strength_pa * PI * ct.radius * ct.radius
                 + m.ptfe_bridge_strength * ct.ptfe_coverage * PI * ct.radius * ct.radius;
-            c.i.push(ct.i);
-            c.j.push(ct.j);
-            c.img.push(img);
-            c.b0.push(b0);
-            c.d0.push(d0);
-            c.kn.push(kn);
-            c.kt.push(kappa * kn);
-            c.fc.push(fc);
-            c.alive.push(true);
+            c.push(
+                [ct.i, ct.j],
+                image_shift(bx, raw, b0),
+                b0,
+                d0,
+                [kn, kappa * kn, fc],
+                true,
+            );
         }
+        Ok(c)
+    }
 
-        // Latent contacts: pairs not in contact whose gap is under `latent_contact_gap` × the
-        // smaller radius. They start open (broken) and only repel once the spheres touch, so the
-        // film cannot thin by letting particles pass through each other while the fibrils pull.
-        if params.latent_contact_gap > 0.0 {
-            let mut have: std::collections::HashSet<(u32, u32)> =
-                c.i.iter()
-                    .zip(&c.j)
-                    .map(|(&a, &b)| (a.min(b), a.max(b)))
-                    .collect();
-            for (i, j, b0) in near_pairs(parts, bx, params.latent_contact_gap) {
-                if !have.insert((i, j)) {
-                    continue;
-                }
-                let (iu, ju) = (i as usize, j as usize);
-                let (ri, rj) = (parts.radius[iu], parts.radius[ju]);
-                let raw = sub(parts.pos[ju], parts.pos[iu]);
-                let img = [
-                    ((b0[0] - raw[0]) / bx.lx).round(),
-                    ((b0[1] - raw[1]) / bx.ly).round(),
-                ];
-                let e_star = 1.0 / (reduced(parts.phase[iu]) + reduced(parts.phase[ju]));
-                let r_star = ri * rj / (ri + rj);
-                // Penalty stiffness of a fresh contact: the Hertz tangent 2E*a at a = 0.1 R*.
-                let kn = 2.0 * e_star * 0.1 * r_star * params.contact_stiffness_scale;
-                c.i.push(i);
-                c.j.push(j);
-                c.img.push(img);
-                c.b0.push(b0);
-                c.d0.push(ri + rj);
-                c.kn.push(kn);
-                c.kt.push(0.0);
-                c.fc.push(0.0);
-                c.alive.push(false);
+    /// Appends one bond between particles `ij`; `k` is (normal stiffness N/m, tangential stiffness
+    /// N/m, strength N), `b0` the rest vector and `d0` the rest distance, m.
+    fn push(
+        &mut self,
+        [i, j]: [u32; 2],
+        img: [f64; 2],
+        b0: [f64; 3],
+        d0: f64,
+        k: [f64; 3],
+        alive: bool,
+    ) {
+        self.i.push(i);
+        self.j.push(j);
+        self.img.push(img);
+        self.b0.push(b0);
+        self.d0.push(d0);
+        self.kn.push(k[0]);
+        self.kt.push(k[1]);
+        self.fc.push(k[2]);
+        self.alive.push(alive);
+    }
+
+    /// Latent contacts: pairs not in contact whose gap is under `latent_contact_gap` × the smaller
+    /// radius. They start open (broken) and only repel once the spheres touch, so the film cannot
+    /// thin by letting particles pass through each other while the fibrils pull. Penalty
+    /// stiffness: the Hertz tangent 2E*a at a = 0.1 R*, N/m.
+    fn add_latent(&mut self, snap: &Snapshot, params: &TensileParams) {
+        let (parts, bx, m) = (&snap.particles, &snap.sim_box, &snap.materials);
+        let mut have: std::collections::HashSet<(u32, u32)> = self
+            .i
+            .iter()
+            .zip(&self.j)
+            .map(|(&a, &b)| (a.min(b), a.max(b)))
+            .collect();
+        for (i, j, b0) in near_pairs(parts, bx, params.latent_contact_gap) {
+            if !have.insert((i, j)) {
+                continue;
             }
+            let (iu, ju) = (i as usize, j as usize);
+            let (ri, rj) = (parts.radius[iu], parts.radius[ju]);
+            let raw = sub(parts.pos[ju], parts.pos[iu]);
+            let e_star = 1.0
+                / (compliance(m, params, parts.phase[iu]) + compliance(m, params, parts.phase[ju]));
+            let r_star = ri * rj / (ri + rj);
+            let kn = 2.0 * e_star * 0.1 * r_star * params.contact_stiffness_scale;
+            self.push(
+                [i, j],
+                image_shift(bx, raw, b0),
+                b0,
+                ri + rj,
+                [kn, 0.0, 0.0],
+                false,
+            );
         }
+    }
+}
 
-        // Fibrils: intact ones only.
+impl Fibrils {
+    /// The snapshot's intact fibrils as bonds, anchored at their body-frame points turned by the
+    /// particles' orientations, each on the periodic image whose length matches the stored one
+    /// (fibrils may exceed half the box). With `relax_fibril_prestress`, a taut fibril is taken
+    /// stress-free at its current length, its volume kept (π r² L₀ constant). Also returns the
+    /// largest intact fibril radius, m.
+    fn from_snapshot(snap: &Snapshot, params: &TensileParams) -> Result<(Self, f64), TensileError> {
+        let (parts, bx) = (&snap.particles, &snap.sim_box);
+        let n = parts.pos.len();
         let intact: Vec<usize> = snap
             .fibrils
             .iter()
@@ -272,13 +319,10 @@ impl Model {
             .filter(|(_, f)| f.state == FibrilState::Intact)
             .map(|(k, _)| k)
             .collect();
-        let r_ref = match params.fibril_reference_radius {
-            Some(r) => r,
-            None => intact
-                .iter()
-                .map(|&k| snap.fibrils[k].radius)
-                .fold(0.0, f64::max),
-        };
+        let r_max = intact
+            .iter()
+            .map(|&k| snap.fibrils[k].radius)
+            .fold(0.0, f64::max);
         let mut fb = Fibrils {
             a: Vec::new(),
             b: Vec::new(),
@@ -293,7 +337,7 @@ impl Model {
             let q = parts.orientation[p];
             let qn = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
             if !(qn.is_finite() && qn > 0.0 && local.iter().all(|v| v.is_finite())) {
-                return Err(inv(format!(
+                return Err(invalid(format!(
                     "fibril {k}: bad orientation or anchor of particle {p}"
                 )));
             }
@@ -306,12 +350,12 @@ impl Model {
             let f = &snap.fibrils[k];
             let (pa, pb) = (f.a.particle as usize, f.b.particle as usize);
             if pa >= n || pb >= n {
-                return Err(inv(format!(
+                return Err(invalid(format!(
                     "fibril {k}: anchor particle out of range (n = {n})"
                 )));
             }
             if !(f.count.is_finite() && f.count >= 1.0) {
-                return Err(inv(format!(
+                return Err(invalid(format!(
                     "fibril {k}: strand count {} must be ≥ 1",
                     f.count
                 )));
@@ -319,7 +363,7 @@ impl Model {
             if !(f.radius.is_finite() && f.radius > 0.0 && f.rest_length.is_finite())
                 || f.rest_length <= 0.0
             {
-                return Err(inv(format!(
+                return Err(invalid(format!(
                     "fibril {k}: radius {} and rest length {} must be > 0",
                     f.radius, f.rest_length
                 )));
@@ -327,7 +371,6 @@ impl Model {
             let oa = offset(k, pa, f.a.local)?;
             let ob = offset(k, pb, f.b.local)?;
             let raw = sub(add(parts.pos[pb], ob), add(parts.pos[pa], oa));
-            // The image whose length matches the stored one (fibrils may exceed half the box).
             let target = if f.length.is_finite() && f.length > 0.0 {
                 f.length
             } else {
@@ -349,8 +392,6 @@ impl Model {
             fb.oa.push(oa);
             fb.ob.push(ob);
             fb.img.push(best.0);
-            // Prestress relaxation: a taut fibril is taken stress-free at its current length, its
-            // volume kept (π r² L₀ constant).
             let len_now = norm([
                 raw[0] + best.0[0] * bx.lx,
                 raw[1] + best.0[1] * bx.ly,
@@ -369,10 +410,89 @@ impl Model {
             fb.count.push(f.count);
             fb.alive.push(true);
         }
+        Ok((fb, r_max))
+    }
+}
+
+/// CSR adjacency of the bonds (global order: contacts, then fibrils): `(adj_start, adj)` with
+/// `adj[adj_start[p]..adj_start[p + 1]]` the bonds of particle p as (bond, other particle, +1 if p
+/// is the bond's first particle else −1). A fibril with both ends on one particle exerts no net
+/// force and gets no entry.
+fn adjacency(n: usize, c: &Contacts, fb: &Fibrils) -> (Vec<usize>, Vec<(u32, u32, f64)>) {
+    let nc = c.i.len();
+    let nb = nc + fb.a.len();
+    let mut count = vec![0usize; n + 1];
+    let ends = |g: usize| -> (usize, usize) {
+        if g < nc {
+            (c.i[g] as usize, c.j[g] as usize)
+        } else {
+            (fb.a[g - nc] as usize, fb.b[g - nc] as usize)
+        }
+    };
+    for g in 0..nb {
+        let (p, q) = ends(g);
+        count[p + 1] += 1;
+        if q != p {
+            count[q + 1] += 1;
+        }
+    }
+    for p in 0..n {
+        count[p + 1] += count[p];
+    }
+    let adj_start = count.clone();
+    let mut fill = count;
+    let mut adj = vec![(0u32, 0u32, 0.0f64); adj_start[n]];
+    for g in 0..nb {
+        let (p, q) = ends(g);
+        if q != p {
+            adj[fill[p]] = (g as u32, q as u32, 1.0);
+            fill[p] += 1;
+            adj[fill[q]] = (g as u32, p as u32, -1.0);
+            fill[q] += 1;
+        }
+    }
+    (adj_start, adj)
+}
+
+/// Reference force of the convergence test, N: the smaller of the mean contact strength and the
+/// mean fibril yield force (whichever exists).
+fn reference_force(c: &Contacts, fb: &Fibrils, law: &FibrilLawParams) -> f64 {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let fc_mean = mean(&c.fc);
+    let fy: Vec<f64> = fb
+        .state
+        .iter()
+        .map(|s| law.yield_stress * s.area())
+        .collect();
+    let fy_mean = mean(&fy);
+    match (c.fc.is_empty(), fy.is_empty()) {
+        (false, false) => fc_mean.min(fy_mean),
+        (false, true) => fc_mean,
+        _ => fy_mean,
+    }
+}
+
+impl Model {
+    /// The tensile model of `snap` for a pull along `axis`: bonds from the contacts, the latent
+    /// contacts and the intact fibrils, their adjacency and the fibril law.
+    pub(super) fn build(
+        snap: &Snapshot,
+        axis: Axis,
+        params: &TensileParams,
+    ) -> Result<Self, TensileError> {
+        let thickness = check_snapshot(snap)?;
+        let (parts, m) = (&snap.particles, &snap.materials);
+        let n = parts.pos.len();
+        let mut c = Contacts::from_snapshot(snap, params)?;
+        if params.latent_contact_gap > 0.0 {
+            c.add_latent(snap, params);
+        }
+        let (fb, r_max) = Fibrils::from_snapshot(snap, params)?;
         // Latent contacts only repel: they are no load path.
         if !c.alive.iter().any(|&a| a) && fb.a.is_empty() {
             return Err(TensileError::NoLoadPaths);
         }
+        let r_ref = params.fibril_reference_radius.unwrap_or(r_max);
         let mut law = FibrilLawParams::from_strengths(
             m.ptfe_modulus,
             m.fibril_yield,
@@ -384,63 +504,16 @@ impl Model {
             law.hardening_modulus = h;
         }
         if !fb.a.is_empty() {
-            law.validate().map_err(|e| inv(e.to_string()))?;
+            law.validate().map_err(|e| invalid(e.to_string()))?;
         }
-
-        // Adjacency (CSR), bonds in global order: contacts, then fibrils.
-        let nc = c.i.len();
-        let nb = nc + fb.a.len();
-        let mut count = vec![0usize; n + 1];
-        let ends = |g: usize| -> (usize, usize) {
-            if g < nc {
-                (c.i[g] as usize, c.j[g] as usize)
-            } else {
-                (fb.a[g - nc] as usize, fb.b[g - nc] as usize)
-            }
-        };
-        for g in 0..nb {
-            let (p, q) = ends(g);
-            count[p + 1] += 1;
-            if q != p {
-                count[q + 1] += 1;
-            }
-        }
-        for p in 0..n {
-            count[p + 1] += count[p];
-        }
-        let adj_start = count.clone();
-        let mut fill = count;
-        let mut adj = vec![(0u32, 0u32, 0.0f64); adj_start[n]];
-        for g in 0..nb {
-            let (p, q) = ends(g);
-            if q != p {
-                adj[fill[p]] = (g as u32, q as u32, 1.0);
-                fill[p] += 1;
-                adj[fill[q]] = (g as u32, p as u32, -1.0);
-                fill[q] += 1;
-            }
-            // A fibril with both ends on one particle exerts no net force: no entry.
-        }
-
-        // Reference force: the smaller of the mean contact strength and the mean fibril yield force.
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let fc_mean = mean(&c.fc);
-        let fy: Vec<f64> = fb
-            .state
-            .iter()
-            .map(|s| law.yield_stress * s.area())
-            .collect();
-        let fy_mean = mean(&fy);
-        let f_ref = match (c.fc.is_empty(), fy.is_empty()) {
-            (false, false) => fc_mean.min(fy_mean),
-            (false, true) => fc_mean,
-            _ => fy_mean,
-        };
+        let (adj_start, adj) = adjacency(n, &c, &fb);
+        let nb = c.i.len() + fb.a.len();
+        let f_ref = reference_force(&c, &fb, &law);
         Ok(Self {
             axis: axis.index(),
             n,
             pos: parts.pos.clone(),
-            lbox,
+            lbox: [snap.sim_box.lx, snap.sim_box.ly],
             thickness,
             mu: m.nps_friction,
             law,
