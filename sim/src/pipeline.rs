@@ -4,7 +4,7 @@
 
 use crate::process::{FilmSim, ProcessError, Progress, StageSummary};
 use crate::results::RunResult;
-use crate::scenario::{Loaded, Product};
+use crate::scenario::{Loaded, Product, Scenario};
 use crate::snapshot::Snapshot;
 use crate::solvers::{continuity, network, tensile, voxel};
 use serde_json::{json, Value};
@@ -160,142 +160,194 @@ fn write_json(dir: &Path, file: &str, v: &impl serde::Serialize) -> Result<(), R
     write_atomic(&p, text.as_bytes())
 }
 
-fn run_inner(
-    loaded: &Loaded,
-    dir: &Path,
-    opts: &RunOptions,
-) -> Result<(RunResult, Vec<StageSummary>), RunError> {
-    let s = &loaded.scenario;
-    let t_all = Instant::now();
-    let mut timings = serde_json::Map::new();
-    let t = Instant::now();
-    let mut sim = FilmSim::new(s)?;
-    timings.insert("setup".into(), json!(t.elapsed().as_secs_f64()));
-    let mut stages = Vec::new();
-    let mut snaps: Vec<Snapshot> = Vec::new();
-    let mut k = 1;
-    let stage_done = |k: &mut usize,
-                      sim: &mut FilmSim,
-                      summary: StageSummary,
-                      snaps: &mut Vec<Snapshot>,
-                      stages: &mut Vec<StageSummary>,
-                      timings: &mut serde_json::Map<String, Value>|
-     -> Result<(), RunError> {
+/// What the stages left: their snapshots (in order, pass snapshots included) and summaries, and
+/// the wall time of each part of the run, s (the manifest's `stage_wall_seconds`).
+struct StageLog<'d> {
+    dir: &'d Path,
+    snaps: Vec<Snapshot>,
+    stages: Vec<StageSummary>,
+    timings: serde_json::Map<String, Value>,
+}
+
+impl StageLog<'_> {
+    /// File name of the next snapshot: its number in the run and `name`.
+    fn snap_file(&self, name: &str) -> String {
+        format!("{:02}_{name}.snap.json.gz", self.snaps.len() + 1)
+    }
+
+    /// Saves a snapshot of `sim` after the stage `summary` describes, and the summary.
+    fn stage_done(&mut self, sim: &mut FilmSim, summary: StageSummary) -> Result<(), RunError> {
         let snap = sim.snapshot(&summary.stage);
-        save_snap(
-            &snap,
-            dir,
-            &format!("{k:02}_{}.snap.json.gz", summary.stage.replace(' ', "_")),
-        )?;
-        write_json(
-            dir,
-            &format!("summary_{}.json", summary.stage.replace(' ', "_")),
-            &summary,
-        )?;
-        timings.insert(summary.stage.clone(), json!(summary.wall_seconds));
-        snaps.push(snap);
-        stages.push(summary);
-        *k += 1;
+        let name = summary.stage.replace(' ', "_");
+        save_snap(&snap, self.dir, &self.snap_file(&name))?;
+        write_json(self.dir, &format!("summary_{name}.json"), &summary)?;
+        self.timings
+            .insert(summary.stage.clone(), json!(summary.wall_seconds));
+        self.snaps.push(snap);
+        self.stages.push(summary);
         Ok(())
-    };
-    let mixing = sim.mixing(opts.progress)?;
-    stage_done(
-        &mut k,
-        &mut sim,
-        mixing,
-        &mut snaps,
-        &mut stages,
-        &mut timings,
-    )?;
-    match s.product {
+    }
+
+    /// Saves a snapshot taken inside a stage (a calender pass).
+    fn inner_snapshot(&mut self, snap: Snapshot) -> Result<(), RunError> {
+        save_snap(&snap, self.dir, &self.snap_file(&snap.stage))?;
+        self.snaps.push(snap);
+        Ok(())
+    }
+
+    /// Runs `f` and books its wall time under `name`.
+    fn timed<T>(&mut self, name: &str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.timings
+            .insert(name.into(), json!(t.elapsed().as_secs_f64()));
+        out
+    }
+}
+
+/// Runs the scenario's process stages (mixing, then fibrillation and calendering for a film or
+/// pressing for a pellet), saving a snapshot and a summary after each.
+fn run_stages(
+    sim: &mut FilmSim,
+    product: Product,
+    log: &mut StageLog,
+    progress: Progress,
+) -> Result<(), RunError> {
+    let mixing = sim.mixing(progress)?;
+    log.stage_done(sim, mixing)?;
+    match product {
         Product::Film => {
-            let f = sim.fibrillation(opts.progress)?;
-            stage_done(&mut k, &mut sim, f, &mut snaps, &mut stages, &mut timings)?;
-            let c = sim.calender(opts.progress)?;
+            let f = sim.fibrillation(progress)?;
+            log.stage_done(sim, f)?;
+            let c = sim.calender(progress)?;
             for ps in std::mem::take(&mut sim.pass_snapshots) {
-                save_snap(&ps, dir, &format!("{k:02}_{}.snap.json.gz", ps.stage))?;
-                k += 1;
-                snaps.push(ps);
+                log.inner_snapshot(ps)?;
             }
-            stage_done(&mut k, &mut sim, c, &mut snaps, &mut stages, &mut timings)?;
+            log.stage_done(sim, c)?;
         }
         Product::Pellet => {
-            let p = sim.pellet(opts.progress)?;
-            stage_done(&mut k, &mut sim, p, &mut snaps, &mut stages, &mut timings)?;
+            let p = sim.pellet(progress)?;
+            log.stage_done(sim, p)?;
         }
     }
-    let last = snaps.last().expect("at least one stage ran").clone();
-    // Property solvers on the final snapshot.
-    (opts.progress)("solvers", 0.0);
-    let t = Instant::now();
+    Ok(())
+}
+
+/// What the property solvers found on the final snapshot.
+struct Properties {
+    /// Ionic network conductivity through the film (Z), along MD (X) and TD (Y).
+    ionic: [network::NetworkConductivity; 3],
+    cont: continuity::ContinuityResult,
+    el: continuity::ElectronicResult,
+    voxel: voxel::VoxelResult,
+    /// Tensile strength along MD and TD, kPa (`None` when the scenario skips the test).
+    tensile_kpa: [Option<f64>; 2],
+}
+
+/// Runs the property solvers on `last`: ionic network conductivity along Z, X and Y, PTFE
+/// continuity and electronic conductivity, the voxel cross-check (written to
+/// `voxel_conductivity.json`) and, if the scenario asks for it, the tensile test along MD and TD
+/// (curves written to `tensile_md.csv` and `tensile_td.csv`).
+fn solve_properties(
+    s: &Scenario,
+    last: &Snapshot,
+    log: &mut StageLog,
+    progress: Progress,
+) -> Result<Properties, RunError> {
+    let dir = log.dir;
+    progress("solvers", 0.0);
     let tol = s.properties.solver_tolerance;
-    let sz = network::ionic_conductivity(&last, network::Direction::Z, tol)
-        .map_err(solver_error("ionic conductivity (through-plane)"))?;
-    let sx = network::ionic_conductivity(&last, network::Direction::X, tol)
-        .map_err(solver_error("ionic conductivity (MD)"))?;
-    let sy = network::ionic_conductivity(&last, network::Direction::Y, tol)
-        .map_err(solver_error("ionic conductivity (TD)"))?;
-    timings.insert("solver_network".into(), json!(t.elapsed().as_secs_f64()));
-    (opts.progress)("solvers", 0.3);
-    let t = Instant::now();
-    let cp = continuity::ContinuityParams {
-        wrap_fraction: s.ptfe.wrap_fraction,
-        ..Default::default()
-    };
-    let cont = continuity::analyze(&last, &cp).map_err(solver_error("PTFE continuity"))?;
-    let el = continuity::electronic_conductivity(&last, &cont, &cp, tol)
-        .map_err(solver_error("electronic conductivity"))?;
-    timings.insert("solver_continuity".into(), json!(t.elapsed().as_secs_f64()));
-    (opts.progress)("solvers", 0.4);
-    // Voxel cross-check of the through-plane ionic transport (TauFactor convention, NPS phase).
-    let t = Instant::now();
-    let vol =
-        voxel::voxelize(&last, s.properties.voxel_size).map_err(solver_error("voxelization"))?;
-    let vopts = voxel::SolveOptions {
-        rel_tol: tol.max(1e-6),
-        ..Default::default()
-    };
-    let vr = voxel::solve(&vol, &vopts).map_err(solver_error("voxel conductivity"))?;
-    // σ_eff ≈ σ_bulk · D_eff (voxels carry no contact constriction: an upper bound to the network value).
-    let vjson = json!({
-        "voxel_size_um": s.properties.voxel_size * 1e6,
-        "dims": vol.dims,
-        "volume_fraction": vr.volume_fraction,
-        "d_eff": vr.d_eff,
-        "tortuosity_factor": vr.tortuosity_factor,
-        "percolates": vr.percolates,
-        "iterations": vr.iterations,
-        "sigma_ion_voxel_S_cm": s.nps.sigma_ion_bulk * 0.01 * vr.d_eff,
-    });
-    write_json(dir, "voxel_conductivity.json", &vjson)?;
-    timings.insert("solver_voxel".into(), json!(t.elapsed().as_secs_f64()));
-    (opts.progress)("solvers", 0.5);
-    let t = Instant::now();
-    let (mut ts_md, mut ts_td) = (None, None);
-    if s.properties.tensile {
-        let tp = tensile::TensileParams {
-            strain_step: s.properties.tensile_strain_step,
+    let ionic = log.timed("solver_network", || {
+        let along = |d, name| network::ionic_conductivity(last, d, tol).map_err(solver_error(name));
+        Ok::<_, RunError>([
+            along(network::Direction::Z, "ionic conductivity (through-plane)")?,
+            along(network::Direction::X, "ionic conductivity (MD)")?,
+            along(network::Direction::Y, "ionic conductivity (TD)")?,
+        ])
+    })?;
+    progress("solvers", 0.3);
+    let (cont, el) = log.timed("solver_continuity", || {
+        let cp = continuity::ContinuityParams {
+            wrap_fraction: s.ptfe.wrap_fraction,
             ..Default::default()
         };
-        for (axis, slot, file) in [
-            (tensile::Axis::X, &mut ts_md, "tensile_md.csv"),
-            (tensile::Axis::Y, &mut ts_td, "tensile_td.csv"),
-        ] {
-            let r =
-                tensile::tensile_test(&last, axis, &tp).map_err(solver_error("tensile test"))?;
-            write_atomic(&dir.join(file), r.to_csv().as_bytes())?;
-            *slot = Some(r.peak_stress_pa * 1e-3);
+        let cont = continuity::analyze(last, &cp).map_err(solver_error("PTFE continuity"))?;
+        let el = continuity::electronic_conductivity(last, &cont, &cp, tol)
+            .map_err(solver_error("electronic conductivity"))?;
+        Ok::<_, RunError>((cont, el))
+    })?;
+    progress("solvers", 0.4);
+    // Voxel cross-check of the through-plane ionic transport (TauFactor convention, NPS phase).
+    let voxel = log.timed("solver_voxel", || {
+        let vol =
+            voxel::voxelize(last, s.properties.voxel_size).map_err(solver_error("voxelization"))?;
+        let vopts = voxel::SolveOptions {
+            rel_tol: tol.max(1e-6),
+            ..Default::default()
+        };
+        let vr = voxel::solve(&vol, &vopts).map_err(solver_error("voxel conductivity"))?;
+        // σ_eff ≈ σ_bulk · D_eff (voxels carry no contact constriction: an upper bound to the
+        // network value).
+        let vjson = json!({
+            "voxel_size_um": s.properties.voxel_size * 1e6,
+            "dims": vol.dims,
+            "volume_fraction": vr.volume_fraction,
+            "d_eff": vr.d_eff,
+            "tortuosity_factor": vr.tortuosity_factor,
+            "percolates": vr.percolates,
+            "iterations": vr.iterations,
+            "sigma_ion_voxel_S_cm": s.nps.sigma_ion_bulk * 0.01 * vr.d_eff,
+        });
+        write_json(dir, "voxel_conductivity.json", &vjson)?;
+        Ok::<_, RunError>(vr)
+    })?;
+    progress("solvers", 0.5);
+    let tensile_kpa = log.timed("solver_tensile", || {
+        let mut out = [None, None];
+        if s.properties.tensile {
+            let tp = tensile::TensileParams {
+                strain_step: s.properties.tensile_strain_step,
+                ..Default::default()
+            };
+            for (axis, slot, file) in [
+                (tensile::Axis::X, 0, "tensile_md.csv"),
+                (tensile::Axis::Y, 1, "tensile_td.csv"),
+            ] {
+                let r =
+                    tensile::tensile_test(last, axis, &tp).map_err(solver_error("tensile test"))?;
+                write_atomic(&dir.join(file), r.to_csv().as_bytes())?;
+                out[slot] = Some(r.peak_stress_pa * 1e-3);
+            }
         }
-    }
-    timings.insert("solver_tensile".into(), json!(t.elapsed().as_secs_f64()));
-    (opts.progress)("solvers", 1.0);
+        Ok::<_, RunError>(out)
+    })?;
+    progress("solvers", 1.0);
+    Ok(Properties {
+        ionic,
+        cont,
+        el,
+        voxel,
+        tensile_kpa,
+    })
+}
+
+/// The run's `result.json` from the stage summaries (the fibril figures after calendering, or
+/// after the last stage when there is none), the final snapshot and the properties.
+fn run_result(
+    s: &Scenario,
+    achieved_wt_pct: f64,
+    stages: &[StageSummary],
+    last: &Snapshot,
+    pr: &Properties,
+) -> RunResult {
     let fin = stages.last().expect("stage");
     let fib = stages
         .iter()
         .rev()
         .find(|x| x.stage == "calender")
         .unwrap_or(fin);
-    let result = RunResult {
+    let [sz, sx, sy] = &pr.ionic;
+    RunResult {
         fibril_count: fib.fibrils_intact,
         fibril_mean_length_um: fib.fibril_mean_length_um,
         fibril_orientation_md: fib.fibril_orientation_md,
@@ -303,54 +355,91 @@ fn run_inner(
         ion_percolates: sz.percolates,
         nps_particles: fin.nps_particles,
         product: format!("{:?}", s.product),
-        ptfe_clusters: cont.n_clusters,
+        ptfe_clusters: pr.cont.n_clusters,
         ptfe_fibrillated_fraction: fib.ptfe_fibrillated_fraction,
         ptfe_particles: fin.ptfe_particles,
-        ptfe_spanning: cont.spanning,
-        ptfe_wt_pct: sim.achieved_wt_pct,
+        ptfe_spanning: pr.cont.spanning,
+        ptfe_wt_pct: achieved_wt_pct,
         relative_density: fin.relative_density,
         scenario: s.name.clone(),
         seed: s.seed,
-        short_circuit: el.short_circuit,
-        sigma_e_s_cm: el.sigma_e_s_cm,
+        short_circuit: pr.el.short_circuit,
+        sigma_e_s_cm: pr.el.sigma_e_s_cm,
         sigma_ion_s_cm: sz.sigma_s_cm,
         sigma_ion_md_s_cm: sx.sigma_s_cm,
         sigma_ion_td_s_cm: sy.sigma_s_cm,
-        sigma_ion_voxel_s_cm: s.nps.sigma_ion_bulk * 0.01 * vr.d_eff,
-        tensile_strength_md_kpa: ts_md,
-        tensile_strength_td_kpa: ts_td,
+        sigma_ion_voxel_s_cm: s.nps.sigma_ion_bulk * 0.01 * pr.voxel.d_eff,
+        tensile_strength_md_kpa: pr.tensile_kpa[0],
+        tensile_strength_td_kpa: pr.tensile_kpa[1],
         thickness_um: last.thickness() * 1e6,
-        tortuosity_factor: vr.tortuosity_factor,
-    };
-    let draw = loaded.raw.output.images || loaded.raw.output.exports;
-    if let Some(render) = opts.render.filter(|_| draw) {
-        (opts.progress)("images and exports", 0.0);
-        let t = Instant::now();
-        let job = RenderJob {
-            snapshots: &snaps,
-            potentials: &sz.potentials,
-            ptfe_particle_cluster: &cont.ptfe_particle_cluster,
-            fibril_cluster: &cont.fibril_cluster,
-            spanning_clusters: &cont.spanning_clusters,
-            output: &loaded.raw.output,
-            dir: &dir.join("images"),
-        };
-        render(&job).map_err(|message| RunError::Solver {
-            solver: "images and exports",
-            message,
-        })?;
-        timings.insert("images_exports".into(), json!(t.elapsed().as_secs_f64()));
-        (opts.progress)("images and exports", 1.0);
+        tortuosity_factor: pr.voxel.tortuosity_factor,
     }
+}
+
+/// Hands the stage snapshots and the solver outputs to the renderer, if the scenario asks for
+/// images or exports and the run has a renderer.
+fn render_outputs(
+    loaded: &Loaded,
+    opts: &RunOptions,
+    log: &mut StageLog,
+    pr: &Properties,
+) -> Result<(), RunError> {
+    let draw = loaded.raw.output.images || loaded.raw.output.exports;
+    let Some(render) = opts.render.filter(|_| draw) else {
+        return Ok(());
+    };
+    (opts.progress)("images and exports", 0.0);
+    let dir = log.dir.join("images");
+    let snapshots = std::mem::take(&mut log.snaps);
+    let drawn = log.timed("images_exports", || {
+        render(&RenderJob {
+            snapshots: &snapshots,
+            potentials: &pr.ionic[0].potentials,
+            ptfe_particle_cluster: &pr.cont.ptfe_particle_cluster,
+            fibril_cluster: &pr.cont.fibril_cluster,
+            spanning_clusters: &pr.cont.spanning_clusters,
+            output: &loaded.raw.output,
+            dir: &dir,
+        })
+    });
+    log.snaps = snapshots;
+    drawn.map_err(|message| RunError::Solver {
+        solver: "images and exports",
+        message,
+    })?;
+    (opts.progress)("images and exports", 1.0);
+    Ok(())
+}
+
+fn run_inner(
+    loaded: &Loaded,
+    dir: &Path,
+    opts: &RunOptions,
+) -> Result<(RunResult, Vec<StageSummary>), RunError> {
+    let s = &loaded.scenario;
+    let t_all = Instant::now();
+    let mut log = StageLog {
+        dir,
+        snaps: Vec::new(),
+        stages: Vec::new(),
+        timings: serde_json::Map::new(),
+    };
+    let mut sim = log.timed("setup", || FilmSim::new(s))?;
+    run_stages(&mut sim, s.product, &mut log, opts.progress)?;
+    let last = log.snaps.last().expect("at least one stage ran").clone();
+    let props = solve_properties(s, &last, &mut log, opts.progress)?;
+    let result = run_result(s, sim.achieved_wt_pct, &log.stages, &last, &props);
+    render_outputs(loaded, opts, &mut log, &props)?;
     write_json(dir, "result.json", &result)?;
-    timings.insert("total".into(), json!(t_all.elapsed().as_secs_f64()));
+    log.timings
+        .insert("total".into(), json!(t_all.elapsed().as_secs_f64()));
     let manifest = json!({
         "dryfilm_version": env!("CARGO_PKG_VERSION"),
         "scenario": s.name,
         "scenario_sha256": loaded.hash,
         "seed": s.seed,
         "threads": opts.threads,
-        "stage_wall_seconds": timings,
+        "stage_wall_seconds": log.timings,
         "peak_memory_mb": peak_rss_mb(),
         "dem_steps": sim.dem().step,
         "dt_s": sim.dem().dt,
@@ -358,5 +447,5 @@ fn run_inner(
     });
     write_json(dir, "manifest.json", &manifest)?;
     std::fs::write(dir.join("scenario.ron"), &loaded.text).map_err(|e| io_err(dir, e))?;
-    Ok((result, stages))
+    Ok((result, log.stages))
 }

@@ -52,6 +52,14 @@ fn vertical(s: &mut Snapshot, ends: (u32, u32), (x, y): (f64, f64), z: (f64, f64
     fibril(s, ends.0, a, ends.1, b, 0)
 }
 
+/// Two NPS grains on the axis x = y = 10 µm at heights `anchor_z` (µm) and a fibril between
+/// them along that axis from `fibril_z.0` to `fibril_z.1` µm.
+fn column(anchor_z: [f64; 2], fibril_z: (f64, f64)) -> Snapshot {
+    let mut s = with_anchors(&anchor_z.map(|z| [10.0 * UM, 10.0 * UM, z * UM]));
+    vertical(&mut s, (1, 2), (10.0, 10.0), fibril_z);
+    s
+}
+
 fn params() -> ContinuityParams {
     ContinuityParams::default()
 }
@@ -76,11 +84,7 @@ fn isolated_fibrils_do_not_span() {
 
 #[test]
 fn straight_fibril_from_bottom_to_top_spans() {
-    let mut s = with_anchors(&[
-        [10.0 * UM, 10.0 * UM, 1.0 * UM],
-        [10.0 * UM, 10.0 * UM, 9.0 * UM],
-    ]);
-    vertical(&mut s, (1, 2), (10.0, 10.0), (0.0, 10.0));
+    let mut s = column([1.0, 9.0], (0.0, 10.0));
     let r = analyze(&s, &params()).expect("analyze");
     assert!(r.spanning);
     assert_eq!(r.spanning_clusters, vec![0]);
@@ -95,11 +99,7 @@ fn straight_fibril_from_bottom_to_top_spans() {
 #[test]
 fn face_tolerance_decides_touching() {
     // Fibril ends 0.3 µm from each face: touches with the default 0.5 µm, not with 0.1 µm.
-    let mut s = with_anchors(&[
-        [10.0 * UM, 10.0 * UM, 1.3 * UM],
-        [10.0 * UM, 10.0 * UM, 8.7 * UM],
-    ]);
-    vertical(&mut s, (1, 2), (10.0, 10.0), (0.3, 9.7));
+    let s = column([1.3, 8.7], (0.3, 9.7));
     assert!(analyze(&s, &params()).expect("analyze").spanning);
     let tight = ContinuityParams {
         face_tolerance: 0.1 * UM,

@@ -59,7 +59,7 @@ fn particles_vtk_reads_back_with_meshio() {
         .collect();
     let dir = scratch("export-particles");
     let path = dir.join("particles.vtk");
-    export::write_particles_vtk(&s, &clusters, &path).expect("write");
+    export::write_file(&path, &export::particles_vtk(&s, &clusters)).expect("write");
     let r = read_vtk(&path);
     assert_eq!(r["n_points"].as_u64(), Some(n as u64));
     assert_eq!(r["cells"]["vertex"].as_u64(), Some(n as u64));
@@ -112,7 +112,7 @@ fn fibrils_vtk_reads_back_with_meshio() {
         .collect();
     let dir = scratch("export-fibrils");
     let path = dir.join("fibrils.vtk");
-    export::write_fibrils_vtk(&s, &fc, &path).expect("write");
+    export::write_file(&path, &export::fibrils_vtk(&s, &fc)).expect("write");
     let r = read_vtk(&path);
     assert_eq!(r["n_points"].as_u64(), Some(2 * m as u64));
     assert_eq!(r["cells"]["line"].as_u64(), Some(m as u64));
@@ -205,11 +205,17 @@ fn default_exports_carry_cluster_ids() {
     assert_eq!(flat(&r["cell_data"]["cluster_id"]), vec![1.0, 1.0, -1.0]);
 }
 
+/// The small test film and its voxel volume at voxel edge `h`, m.
+fn small_film_volume(h: f64) -> (dryfilm_sim::snapshot::Snapshot, voxel::Volume) {
+    let s = small_film();
+    let vol = voxelize(&s, h).expect("voxelize");
+    (s, vol)
+}
+
 #[test]
 fn voxel_phase_volume_export_matches_the_voxelizer() {
-    let s = small_film();
     let h = 0.5e-6;
-    let vol = voxelize(&s, h).expect("voxelize");
+    let (s, vol) = small_film_volume(h);
     let dir = scratch("export-voxel");
     let written = export::write_default_exports(&s, None, h, &dir).expect("exports");
     let r = read_back(&written, "phase.vtk", "vtk");
@@ -245,9 +251,7 @@ fn voxel_phase_volume_export_matches_the_voxelizer() {
 
 #[test]
 fn voxel_volume_tiff_stack_and_npy_read_back() {
-    let s = small_film();
-    let h = 0.5e-6;
-    let vol = voxelize(&s, h).expect("voxelize");
+    let (s, vol) = small_film_volume(0.5e-6);
     let dir = scratch("export-voxel-tiff-npy");
     let written = export::write_volume_exports(&vol, s.sim_box.z_bottom, &dir).expect("exports");
     let total = vol.len() as f64;

@@ -122,71 +122,26 @@ fn print_table(r: &RunResult, dir: &std::path::Path) {
     println!("  result.json, manifest.json, summary_*.json, tensile_*.csv, snapshots/, images/ (PNG, GIF, VTK, TIFF, NPY)");
     println!();
     println!("  {:<34} {:>12}  meaning", "quantity", "value");
+    let f = |x: f64, prec: usize| num(Some(x), prec);
+    let fibrils = format!(
+        "{} / {}",
+        r.fibril_count,
+        num(Some(r.fibril_orientation_md), 2)
+    );
+    #[rustfmt::skip]
     let rows: [(&str, String, &str); 12] = [
-        (
-            "PTFE loading (wt%)",
-            num(Some(r.ptfe_wt_pct), 4),
-            "achieved by the particle counts",
-        ),
-        (
-            "thickness (µm)",
-            num(Some(r.thickness_um), 1),
-            "free-standing, after springback",
-        ),
-        (
-            "relative density",
-            num(Some(r.relative_density), 3),
-            "solid volume / film volume",
-        ),
-        (
-            "σ_ion through-plane (S/cm)",
-            num(Some(r.sigma_ion_s_cm), 3),
-            "Na+ conductivity, what the cell sees",
-        ),
-        (
-            "σ_ion along MD (S/cm)",
-            num(Some(r.sigma_ion_md_s_cm), 3),
-            "in-plane, machine direction",
-        ),
-        (
-            "tortuosity factor",
-            num(r.tortuosity_factor, 3),
-            "voxel solve, NPS phase",
-        ),
-        (
-            "tensile strength MD (kPa)",
-            num(r.tensile_strength_md_kpa, 1),
-            "handling strength along MD",
-        ),
-        (
-            "tensile strength TD (kPa)",
-            num(r.tensile_strength_td_kpa, 1),
-            "handling strength across",
-        ),
-        (
-            "PTFE spans the film",
-            yes_no(r.ptfe_spanning),
-            "a through-film PTFE path exists",
-        ),
-        (
-            "σ_e after reduction (S/cm)",
-            num(Some(r.sigma_e_s_cm), 3),
-            "electronic leakage vs Na anode",
-        ),
-        (
-            "short circuit",
-            yes_no(r.short_circuit),
-            "reduced PTFE connects the electrodes",
-        ),
-        (
-            "fibrils (count, ⟨P2⟩ MD)",
-            format!(
-                "{} / {}",
-                r.fibril_count,
-                num(Some(r.fibril_orientation_md), 2)
-            ),
-            "network size, alignment (1 = along MD)",
-        ),
+        ("PTFE loading (wt%)", f(r.ptfe_wt_pct, 4), "achieved by the particle counts"),
+        ("thickness (µm)", f(r.thickness_um, 1), "free-standing, after springback"),
+        ("relative density", f(r.relative_density, 3), "solid volume / film volume"),
+        ("σ_ion through-plane (S/cm)", f(r.sigma_ion_s_cm, 3), "Na+ conductivity, what the cell sees"),
+        ("σ_ion along MD (S/cm)", f(r.sigma_ion_md_s_cm, 3), "in-plane, machine direction"),
+        ("tortuosity factor", num(r.tortuosity_factor, 3), "voxel solve, NPS phase"),
+        ("tensile strength MD (kPa)", num(r.tensile_strength_md_kpa, 1), "handling strength along MD"),
+        ("tensile strength TD (kPa)", num(r.tensile_strength_td_kpa, 1), "handling strength across"),
+        ("PTFE spans the film", yes_no(r.ptfe_spanning), "a through-film PTFE path exists"),
+        ("σ_e after reduction (S/cm)", f(r.sigma_e_s_cm, 3), "electronic leakage vs Na anode"),
+        ("short circuit", yes_no(r.short_circuit), "reduced PTFE connects the electrodes"),
+        ("fibrils (count, ⟨P2⟩ MD)", fibrils, "network size, alignment (1 = along MD)"),
     ];
     for (q, v, m) in rows {
         println!("  {q:<34} {v:>12}  {m}");

@@ -201,191 +201,20 @@ impl Calibration {
         validate: Validator,
     ) -> Result<Self, CalibrateError> {
         let mut problems = Vec::new();
-        if data.points.is_empty() {
-            problems.push("`points` is empty: give at least one measured point".into());
-        }
-        if data.params.is_empty() {
-            problems.push("`params` is empty: give at least one parameter to fit".into());
-        }
-        let o = data.optimizer;
-        if o.max_evals < data.params.len() + 1 {
-            problems.push(format!(
-                "optimizer.max_evals = {} is below the {} evaluations of the first simplex",
-                o.max_evals,
-                data.params.len() + 1
-            ));
-        }
-        if !(o.initial_step > 0.0 && o.initial_step <= 0.5) {
-            problems.push(format!(
-                "optimizer.initial_step = {} must be in (0, 0.5] (unit box)",
-                o.initial_step
-            ));
-        }
-        if !(o.xtol >= 0.0 && o.ftol >= 0.0) {
-            problems.push("optimizer.xtol and ftol must be ≥ 0".into());
-        }
-        let mut names = std::collections::BTreeSet::new();
-        for (i, p) in data.points.iter().enumerate() {
-            let at = format!("points[{i}] ({:?})", p.name);
-            if !names.insert(p.name.clone()) {
-                problems.push(format!("{at}: duplicate point name"));
-            }
-            check_quantity(&at, &p.quantity, &mut problems);
-            if !p.value.is_finite() || p.value == 0.0 {
-                problems.push(format!(
-                    "{at}: value {} must be finite and non-zero",
-                    p.value
-                ));
-            }
-            if data.residual == Residual::Log && p.value <= 0.0 {
-                problems.push(format!(
-                    "{at}: value {} must be > 0 with residual: Log",
-                    p.value
-                ));
-            }
-            if let Some(u) = p.uncertainty {
-                if !(u.is_finite() && u > 0.0) {
-                    problems.push(format!("{at}: uncertainty {u} must be finite and > 0"));
-                }
-            }
-            if let Some(w) = p.weight {
-                if !(w.is_finite() && w >= 0.0) {
-                    problems.push(format!("{at}: weight {w} must be finite and ≥ 0"));
-                }
-            }
-        }
-        let mut paths = std::collections::BTreeSet::new();
-        for (j, q) in data.params.iter().enumerate() {
-            let at = format!("params[{j}] ({:?})", q.path);
-            if !paths.insert(q.path.clone()) {
-                problems.push(format!("{at}: duplicate parameter path"));
-            }
-            if !(q.lower.is_finite() && q.upper.is_finite()) {
-                problems.push(format!("{at}: bounds must be finite"));
-            } else if q.lower >= q.upper {
-                problems.push(format!(
-                    "{at}: bounds inverted or empty: lower {} ≥ upper {}",
-                    q.lower, q.upper
-                ));
-            }
-            if q.scale == Scale::Log && q.lower <= 0.0 {
-                problems.push(format!("{at}: scale: Log needs lower > 0, got {}", q.lower));
-            }
-            if let Some(s) = q.start {
-                if !(s >= q.lower && s <= q.upper) {
-                    problems.push(format!(
-                        "{at}: start {s} outside the bounds [{}, {}]",
-                        q.lower, q.upper
-                    ));
-                }
-            }
-        }
-        // Base scenarios (each file read once).
-        let mut bases: Vec<(String, Value)> = Vec::new();
-        let mut point_base = Vec::new();
-        let read = |file: &str, problems: &mut Vec<String>| -> Option<Value> {
-            let p = dir.join(file);
-            match crate::scenario::load_file(&p) {
-                Ok(l) => match serde_json::to_value(&l.raw) {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        problems.push(format!("{}: {e}", p.display()));
-                        None
-                    }
-                },
-                Err(e) => {
-                    problems.push(format!("scenario {}: {e}", p.display()));
-                    None
-                }
-            }
-        };
-        for p in &data.points {
-            if let Some(k) = bases.iter().position(|(f, _)| *f == p.scenario) {
-                point_base.push(k);
-            } else {
-                let v = read(&p.scenario, &mut problems).unwrap_or(Value::Null);
-                bases.push((p.scenario.clone(), v));
-                point_base.push(bases.len() - 1);
-            }
-        }
-        let mut predict_bases = Vec::new();
-        let mut pnames = std::collections::BTreeSet::new();
-        for (i, p) in data.predict.iter().enumerate() {
-            if !pnames.insert(p.name.clone()) {
-                problems.push(format!("predict[{i}] ({:?}): duplicate name", p.name));
-            }
-            for c in &p.measured {
-                check_quantity(
-                    &format!("predict[{i}] ({:?})", p.name),
-                    &c.quantity,
-                    &mut problems,
-                );
-            }
-            predict_bases.push(read(&p.scenario, &mut problems).unwrap_or(Value::Null));
-        }
-        // Start values and path checks on every base.
-        let mut start = Vec::new();
-        for q in &data.params {
-            let mut s = q.start;
-            for (file, v) in &bases {
-                if v.is_null() {
-                    continue;
-                }
-                match lookup(v, &q.path) {
-                    Ok(Value::Number(n)) => {
-                        if s.is_none() {
-                            // max/min, not clamp: clamp panics on inverted bounds.
-                            s = n.as_f64().map(|x| x.max(q.lower).min(q.upper));
-                        }
-                    }
-                    Ok(other) => problems.push(format!(
-                        "params {:?}: the field holds {other} in {file}, not a number",
-                        q.path
-                    )),
-                    Err(e) => problems.push(format!("params: {e}")),
-                }
-            }
-            let fallback = match q.scale {
-                Scale::Log if q.lower > 0.0 => (q.lower * q.upper).sqrt(),
-                _ => 0.5 * (q.lower + q.upper),
-            };
-            start.push(s.unwrap_or(fallback));
-        }
+        check_settings(&data, &mut problems);
+        check_points(&data, &mut problems);
+        check_params(&data, &mut problems);
+        let (bases, point_base, predict_bases) = read_bases(&data, dir, &mut problems);
+        let start = start_values(&data.params, &bases, &mut problems);
         if problems.is_empty() {
-            // Full scenario validation at the start and at each bound.
-            let all: Vec<&Value> = bases
-                .iter()
-                .map(|(_, v)| v)
-                .chain(predict_bases.iter())
-                .collect();
-            let labels: Vec<&str> = bases
-                .iter()
-                .map(|(f, _)| f.as_str())
-                .chain(data.predict.iter().map(|p| p.scenario.as_str()))
-                .collect();
-            let mut trials = vec![start.clone()];
-            for (j, q) in data.params.iter().enumerate() {
-                for b in [q.lower, q.upper] {
-                    let mut t = start.clone();
-                    t[j] = b;
-                    trials.push(t);
-                }
-            }
-            for (v, label) in all.iter().zip(&labels) {
-                for t in &trials {
-                    let raw = apply_values(v, &data.params, t).and_then(|raw| validate(&raw));
-                    if let Err(e) = raw {
-                        let at: Vec<String> = data
-                            .params
-                            .iter()
-                            .zip(t)
-                            .map(|(q, x)| format!("{} = {x}", q.path))
-                            .collect();
-                        problems.push(format!("{label} with {}: {e}", at.join(", ")));
-                        break;
-                    }
-                }
-            }
+            check_trials(
+                &data,
+                &bases,
+                &predict_bases,
+                &start,
+                validate,
+                &mut problems,
+            );
         }
         if !problems.is_empty() {
             return Err(CalibrateError::Invalid {
@@ -401,6 +230,234 @@ impl Calibration {
             predict_bases,
             start,
         })
+    }
+}
+
+/// Something to fit, something to fit it to, and an optimiser that can start.
+fn check_settings(data: &DataFile, problems: &mut Vec<String>) {
+    if data.points.is_empty() {
+        problems.push("`points` is empty: give at least one measured point".into());
+    }
+    if data.params.is_empty() {
+        problems.push("`params` is empty: give at least one parameter to fit".into());
+    }
+    let o = data.optimizer;
+    if o.max_evals < data.params.len() + 1 {
+        problems.push(format!(
+            "optimizer.max_evals = {} is below the {} evaluations of the first simplex",
+            o.max_evals,
+            data.params.len() + 1
+        ));
+    }
+    if !(o.initial_step > 0.0 && o.initial_step <= 0.5) {
+        problems.push(format!(
+            "optimizer.initial_step = {} must be in (0, 0.5] (unit box)",
+            o.initial_step
+        ));
+    }
+    if !(o.xtol >= 0.0 && o.ftol >= 0.0) {
+        problems.push("optimizer.xtol and ftol must be ≥ 0".into());
+    }
+}
+
+/// Unique names, known quantities, usable values, uncertainties and weights.
+fn check_points(data: &DataFile, problems: &mut Vec<String>) {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, p) in data.points.iter().enumerate() {
+        let at = format!("points[{i}] ({:?})", p.name);
+        if !names.insert(p.name.clone()) {
+            problems.push(format!("{at}: duplicate point name"));
+        }
+        check_quantity(&at, &p.quantity, problems);
+        if !p.value.is_finite() || p.value == 0.0 {
+            problems.push(format!(
+                "{at}: value {} must be finite and non-zero",
+                p.value
+            ));
+        }
+        if data.residual == Residual::Log && p.value <= 0.0 {
+            problems.push(format!(
+                "{at}: value {} must be > 0 with residual: Log",
+                p.value
+            ));
+        }
+        if let Some(u) = p.uncertainty {
+            if !(u.is_finite() && u > 0.0) {
+                problems.push(format!("{at}: uncertainty {u} must be finite and > 0"));
+            }
+        }
+        if let Some(w) = p.weight {
+            if !(w.is_finite() && w >= 0.0) {
+                problems.push(format!("{at}: weight {w} must be finite and ≥ 0"));
+            }
+        }
+    }
+}
+
+/// Unique paths, finite and ordered bounds (positive for a log scale), starts inside them.
+fn check_params(data: &DataFile, problems: &mut Vec<String>) {
+    let mut paths = std::collections::BTreeSet::new();
+    for (j, q) in data.params.iter().enumerate() {
+        let at = format!("params[{j}] ({:?})", q.path);
+        if !paths.insert(q.path.clone()) {
+            problems.push(format!("{at}: duplicate parameter path"));
+        }
+        if !(q.lower.is_finite() && q.upper.is_finite()) {
+            problems.push(format!("{at}: bounds must be finite"));
+        } else if q.lower >= q.upper {
+            problems.push(format!(
+                "{at}: bounds inverted or empty: lower {} ≥ upper {}",
+                q.lower, q.upper
+            ));
+        }
+        if q.scale == Scale::Log && q.lower <= 0.0 {
+            problems.push(format!("{at}: scale: Log needs lower > 0, got {}", q.lower));
+        }
+        if let Some(s) = q.start {
+            if !(s >= q.lower && s <= q.upper) {
+                problems.push(format!(
+                    "{at}: start {s} outside the bounds [{}, {}]",
+                    q.lower, q.upper
+                ));
+            }
+        }
+    }
+}
+
+/// The base scenarios as JSON values (each point file read once; `Null` where it could not be
+/// read, with the problem), the base of each point, and the scenario of each prediction (whose
+/// names and quantities are checked on the way).
+#[allow(clippy::type_complexity)]
+fn read_bases(
+    data: &DataFile,
+    dir: &Path,
+    problems: &mut Vec<String>,
+) -> (Vec<(String, Value)>, Vec<usize>, Vec<Value>) {
+    let mut bases: Vec<(String, Value)> = Vec::new();
+    let mut point_base = Vec::new();
+    let read = |file: &str, problems: &mut Vec<String>| -> Option<Value> {
+        let p = dir.join(file);
+        match crate::scenario::load_file(&p) {
+            Ok(l) => match serde_json::to_value(&l.raw) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    problems.push(format!("{}: {e}", p.display()));
+                    None
+                }
+            },
+            Err(e) => {
+                problems.push(format!("scenario {}: {e}", p.display()));
+                None
+            }
+        }
+    };
+    for p in &data.points {
+        if let Some(k) = bases.iter().position(|(f, _)| *f == p.scenario) {
+            point_base.push(k);
+        } else {
+            let v = read(&p.scenario, problems).unwrap_or(Value::Null);
+            bases.push((p.scenario.clone(), v));
+            point_base.push(bases.len() - 1);
+        }
+    }
+    let mut predict_bases = Vec::new();
+    let mut pnames = std::collections::BTreeSet::new();
+    for (i, p) in data.predict.iter().enumerate() {
+        if !pnames.insert(p.name.clone()) {
+            problems.push(format!("predict[{i}] ({:?}): duplicate name", p.name));
+        }
+        for c in &p.measured {
+            check_quantity(
+                &format!("predict[{i}] ({:?})", p.name),
+                &c.quantity,
+                problems,
+            );
+        }
+        predict_bases.push(read(&p.scenario, problems).unwrap_or(Value::Null));
+    }
+    (bases, point_base, predict_bases)
+}
+
+/// Each parameter's start: its `start`, else its value in the first base that holds it (brought
+/// inside the bounds), else the middle of the bounds (geometric for a log scale). Checks that
+/// every base holds a number at each path.
+fn start_values(
+    params: &[ParamSpec],
+    bases: &[(String, Value)],
+    problems: &mut Vec<String>,
+) -> Vec<f64> {
+    let mut start = Vec::new();
+    for q in params {
+        let mut s = q.start;
+        for (file, v) in bases {
+            if v.is_null() {
+                continue;
+            }
+            match lookup(v, &q.path) {
+                Ok(Value::Number(n)) => {
+                    if s.is_none() {
+                        // max/min, not clamp: clamp panics on inverted bounds.
+                        s = n.as_f64().map(|x| x.max(q.lower).min(q.upper));
+                    }
+                }
+                Ok(other) => problems.push(format!(
+                    "params {:?}: the field holds {other} in {file}, not a number",
+                    q.path
+                )),
+                Err(e) => problems.push(format!("params: {e}")),
+            }
+        }
+        let fallback = match q.scale {
+            Scale::Log if q.lower > 0.0 => (q.lower * q.upper).sqrt(),
+            _ => 0.5 * (q.lower + q.upper),
+        };
+        start.push(s.unwrap_or(fallback));
+    }
+    start
+}
+
+/// Full scenario validation of every base and prediction scenario at the start values and with
+/// each parameter at each of its bounds (the first refusal per scenario is reported).
+fn check_trials(
+    data: &DataFile,
+    bases: &[(String, Value)],
+    predict_bases: &[Value],
+    start: &[f64],
+    validate: Validator,
+    problems: &mut Vec<String>,
+) {
+    let all: Vec<&Value> = bases
+        .iter()
+        .map(|(_, v)| v)
+        .chain(predict_bases.iter())
+        .collect();
+    let labels: Vec<&str> = bases
+        .iter()
+        .map(|(f, _)| f.as_str())
+        .chain(data.predict.iter().map(|p| p.scenario.as_str()))
+        .collect();
+    let mut trials = vec![start.to_vec()];
+    for (j, q) in data.params.iter().enumerate() {
+        for b in [q.lower, q.upper] {
+            let mut t = start.to_vec();
+            t[j] = b;
+            trials.push(t);
+        }
+    }
+    for (v, label) in all.iter().zip(&labels) {
+        for t in &trials {
+            let raw = apply_values(v, &data.params, t).and_then(|raw| validate(&raw));
+            if let Err(e) = raw {
+                let at: Vec<String> = data
+                    .params
+                    .iter()
+                    .zip(t)
+                    .map(|(q, x)| format!("{} = {x}", q.path))
+                    .collect();
+                problems.push(format!("{label} with {}: {e}", at.join(", ")));
+                break;
+            }
+        }
     }
 }
 

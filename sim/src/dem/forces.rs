@@ -3,12 +3,236 @@
 
 use super::contact::PlasticState;
 use super::engine::*;
+use super::neighbours::BlockSums;
 use super::neighbours::Blocks;
 use super::pair_kernel::{wall_contact, PairCtx, ParticleView};
 use super::pairs::{PLASTIC, TOUCHING};
 use crate::par::SharedSlice;
 use glam::DVec3;
 use rayon::prelude::*;
+
+/// What every block's force task shares: the pair kernel's context, the pair list and its
+/// history (a block writes only the rows of its own particles and reads its foreign pairs from
+/// their snapshot), the block map and the walls.
+struct ForceTask<'a> {
+    ctx: PairCtx<'a>,
+    ext: &'a [DVec3],
+    start: &'a [u32],
+    end: &'a [u32],
+    jv: &'a [u32],
+    shift: &'a [[i8; 2]],
+    /// Block of each particle and its index within the block.
+    of: &'a [u32],
+    local: &'a [u32],
+    state: SharedSlice<'a, u8>,
+    xis: SharedSlice<'a, DVec3>,
+    plastic: SharedSlice<'a, PlasticState>,
+    outs: SharedSlice<'a, PairOutput>,
+    walls: WallTask<'a>,
+    /// Whether the pair outputs are written this step.
+    record: bool,
+}
+
+/// The walls as the force tasks see them: per-particle histories and state bits (a block touches
+/// only its own particles' entries), material, heights (m), velocities (m/s).
+struct WallTask<'a> {
+    bottom: SharedSlice<'a, WallHistory>,
+    top: SharedSlice<'a, WallHistory>,
+    state: SharedSlice<'a, u8>,
+    material: u8,
+    z_bottom: f64,
+    z_top: f64,
+    top_active: bool,
+    bottom_vel: DVec3,
+    top_vel: DVec3,
+}
+
+impl ForceTask<'_> {
+    /// A foreign pair `f`: evaluated from its history at the start of the step, added to j only.
+    fn foreign_pair(
+        &self,
+        f: usize,
+        fr: &[(u32, u32)],
+        sn: &[(u8, DVec3, PlasticState)],
+        fc: &mut [DVec3],
+        tc: &mut [DVec3],
+    ) {
+        let (k, i) = (fr[f].0 as usize, fr[f].1 as usize);
+        let (st, xi, pls) = sn[f];
+        let j = self.jv[k] as usize;
+        let p = &self.ctx.p;
+        let (d, dist2, apart) = self.ctx.test(p.pos[i], p.radius[i], j, self.shift[k], st);
+        if apart {
+            return;
+        }
+        let e = self.ctx.kernel(i, j, d, dist2, st, xi, pls, false);
+        if e.touching {
+            let lj = self.local[j] as usize;
+            fc[lj] -= e.force;
+            tc[lj] += e.torque_j;
+        }
+    }
+
+    /// Block `b`'s sums for its particles `mem` before the walls: `ext_force`, then its pairs in
+    /// list order: the rows of its particles (history updated in place) with the foreign pairs
+    /// `fr` (start-of-step history `sn`) interleaved by first particle.
+    fn block_pairs(
+        &self,
+        b: usize,
+        acc: &mut BlockSums,
+        mem: &[u32],
+        fr: &[(u32, u32)],
+        sn: &[(u8, DVec3, PlasticState)],
+    ) {
+        let m = mem.len();
+        acc.force.clear();
+        acc.force.extend(mem.iter().map(|&q| self.ext[q as usize]));
+        acc.torque.clear();
+        acc.torque.resize(m, DVec3::ZERO);
+        acc.skipped.clear();
+        acc.skipped.resize(m, false);
+        let (ctx, p) = (&self.ctx, &self.ctx.p);
+        let (state, xis, plastic, outs) = (&self.state, &self.xis, &self.plastic, &self.outs);
+        let record = self.record;
+        let (start, end, jv, shift, of) = (self.start, self.end, self.jv, self.shift, self.of);
+        let (fc, tc, sk) = (&mut acc.force, &mut acc.torque, &mut acc.skipped);
+        let mut fi = 0usize;
+        for (li, &i) in mem.iter().enumerate() {
+            let i = i as usize;
+            let (r0, r1) = (start[i] as usize, end[i] as usize);
+            // Foreign rows before this one (list order is by first particle).
+            while fi < fr.len() && (fr[fi].1 as usize) < i {
+                self.foreign_pair(fi, fr, sn, fc, tc);
+                fi += 1;
+            }
+            let (pi, ri) = (p.pos[i], p.radius[i]);
+            for k in r0..r1 {
+                let j = jv[k] as usize;
+                // SAFETY (all accesses to pair k below): k is in the row of i, which only this
+                // block sweeps; other blocks use their snapshots.
+                let st = unsafe { state.get(k) };
+                let (d, dist2, apart) = ctx.test(pi, ri, j, shift[k], st);
+                if apart {
+                    unsafe { state.set(k, 0) };
+                    sk[li] = true;
+                    continue;
+                }
+                let xi = if st & TOUCHING != 0 {
+                    unsafe { xis.get(k) }
+                } else {
+                    DVec3::ZERO
+                };
+                let pls = if st & PLASTIC != 0 {
+                    unsafe { plastic.get(k) }
+                } else {
+                    PlasticState::default()
+                };
+                let e = ctx.kernel(i, j, d, dist2, st, xi, pls, record);
+                unsafe {
+                    state.set(k, e.state);
+                    if e.touching {
+                        xis.set(k, e.xi);
+                    }
+                    if e.state & PLASTIC != 0 {
+                        plastic.set(k, e.plastic);
+                    }
+                    if record {
+                        outs.set(k, e.out);
+                    }
+                }
+                if e.touching {
+                    fc[li] += e.force;
+                    tc[li] += e.torque_i;
+                    if of[j] as usize == b {
+                        let lj = self.local[j] as usize;
+                        fc[lj] -= e.force;
+                        tc[lj] += e.torque_j;
+                    }
+                } else {
+                    sk[li] = true;
+                }
+            }
+        }
+        while fi < fr.len() {
+            self.foreign_pair(fi, fr, sn, fc, tc);
+            fi += 1;
+        }
+    }
+
+    /// The walls, after all pairs, for the block's particles `mem`.
+    fn block_walls(&self, acc: &mut BlockSums, mem: &[u32]) {
+        let (ctx, p, w) = (&self.ctx, &self.ctx.p, &self.walls);
+        let (fc, tc, sk) = (&mut acc.force, &mut acc.torque, &acc.skipped);
+        for (li, &i) in mem.iter().enumerate() {
+            let i = i as usize;
+            let mut fs = fc[li];
+            if sk[li] {
+                // The old gather added +0.0 for every pair that was apart; adding it once here
+                // turns a −0.0 sum into +0.0 exactly as that did, which keeps the results
+                // bit-identical to it.
+                fs += DVec3::ZERO;
+            }
+            let mut ts = tc[li];
+            let pp = &ctx.table[p.material[i] as usize * ctx.n_mat + w.material as usize];
+            let r = p.radius[i];
+            // SAFETY (wall arrays): particle i belongs to this block only.
+            let ws0 = unsafe { w.state.get(i) };
+            let mut ws = ws0;
+            // One wall: overlap `gap` (m), normal `n` into the box, wall velocity `vw`, its
+            // history array and state bit. A clear state bit means a default history, for which
+            // the wall law does nothing while apart.
+            let wall = |gap: f64,
+                        n: DVec3,
+                        vw: DVec3,
+                        hist: &SharedSlice<WallHistory>,
+                        bit: u8,
+                        ws: &mut u8,
+                        fs: &mut DVec3,
+                        ts: &mut DVec3| {
+                if gap > 0.0 || gap.is_nan() || *ws & bit != 0 {
+                    // SAFETY: particle i belongs to this block only.
+                    let mut h = unsafe { hist.get(i) };
+                    let ran = wall_contact(
+                        pp,
+                        gap,
+                        r,
+                        p.mass[i],
+                        n,
+                        p.vel[i] - vw,
+                        p.omega[i],
+                        &mut h,
+                        ctx.dt,
+                        ctx.cohesion,
+                        fs,
+                        ts,
+                    );
+                    unsafe { hist.set(i, h) };
+                    if ran {
+                        *ws |= bit;
+                    } else {
+                        *ws &= !bit;
+                    }
+                }
+            };
+            let db = w.z_bottom - (p.pos[i].z - r);
+            let (vb, wb) = (w.bottom_vel, &w.bottom);
+            wall(db, DVec3::Z, vb, wb, WALL_BOTTOM, &mut ws, &mut fs, &mut ts);
+            if w.top_active {
+                let dtp = p.pos[i].z + r - w.z_top;
+                let (vt, wt) = (w.top_vel, &w.top);
+                wall(dtp, -DVec3::Z, vt, wt, WALL_TOP, &mut ws, &mut fs, &mut ts);
+            } else if ws & WALL_TOP != 0 {
+                unsafe { w.top.set(i, WallHistory::default()) };
+                ws &= !WALL_TOP;
+            }
+            if ws != ws0 {
+                unsafe { w.state.set(i, ws) };
+            }
+            fc[li] = fs;
+            tc[li] = ts;
+        }
+    }
+}
 
 impl Dem {
     /// Compute all contact forces (pairs and walls), then sum them per particle in a fixed order.
@@ -27,26 +251,7 @@ impl Dem {
         let n = self.p.len();
         let nb = rayon::current_num_threads().clamp(1, n.max(1));
         self.update_blocks(nb);
-        let record = self.record_pair_outputs;
-        let ctx = PairCtx {
-            p: ParticleView {
-                pos: &self.p.pos,
-                vel: &self.p.vel,
-                omega: &self.p.omega,
-                radius: &self.p.radius,
-                mass: &self.p.mass,
-                material: &self.p.material,
-            },
-            table: &self.table,
-            n_mat: self.n_mat,
-            lx: self.lx,
-            ly: self.ly,
-            dt: self.dt,
-            cohesion: self.cohesion,
-        };
-        let ext = &self.p.ext_force;
         let pl = &mut self.pairs;
-        let (start, end, jv, shift) = (&pl.start, &pl.end, &pl.j, &pl.shift);
         let Blocks {
             of,
             local,
@@ -67,202 +272,69 @@ impl Dem {
                     (pl.state[k], pl.xi[k], pl.plastic[k])
                 }));
             });
-        let state = SharedSlice::new(&mut pl.state);
-        let xis = SharedSlice::new(&mut pl.xi);
-        let plastic = SharedSlice::new(&mut pl.plastic);
-        let outs = SharedSlice::new(&mut pl.out);
-        let wall_b = SharedSlice::new(&mut self.walls.bottom);
-        let wall_t = SharedSlice::new(&mut self.walls.top);
-        let wall_s = SharedSlice::new(&mut self.walls.state);
-        let wm = self.walls.material;
-        let (zb, zt, top_active) = (self.walls.z_bottom, self.walls.z_top, self.walls.top_active);
-        let (vb, vt) = (self.walls.bottom_vel, self.walls.top_vel);
-        let (of, local) = (&*of, &*local);
+        let task = ForceTask {
+            ctx: PairCtx {
+                p: ParticleView {
+                    pos: &self.p.pos,
+                    vel: &self.p.vel,
+                    omega: &self.p.omega,
+                    radius: &self.p.radius,
+                    mass: &self.p.mass,
+                    material: &self.p.material,
+                },
+                table: &self.table,
+                n_mat: self.n_mat,
+                lx: self.lx,
+                ly: self.ly,
+                dt: self.dt,
+                cohesion: self.cohesion,
+            },
+            ext: &self.p.ext_force,
+            start: &pl.start,
+            end: &pl.end,
+            jv: &pl.j,
+            shift: &pl.shift,
+            of,
+            local,
+            state: SharedSlice::new(&mut pl.state),
+            xis: SharedSlice::new(&mut pl.xi),
+            plastic: SharedSlice::new(&mut pl.plastic),
+            outs: SharedSlice::new(&mut pl.out),
+            walls: WallTask {
+                bottom: SharedSlice::new(&mut self.walls.bottom),
+                top: SharedSlice::new(&mut self.walls.top),
+                state: SharedSlice::new(&mut self.walls.state),
+                material: self.walls.material,
+                z_bottom: self.walls.z_bottom,
+                z_top: self.walls.z_top,
+                top_active: self.walls.top_active,
+                bottom_vel: self.walls.bottom_vel,
+                top_vel: self.walls.top_vel,
+            },
+            record: self.record_pair_outputs,
+        };
         acc.par_iter_mut()
             .zip(members.par_iter())
             .zip(foreign.par_iter())
             .zip(snap.par_iter())
             .enumerate()
             .for_each(|(b, (((acc, mem), fr), sn))| {
-                let p = &ctx.p;
-                let m = mem.len();
-                acc.force.clear();
-                acc.force.extend(mem.iter().map(|&q| ext[q as usize]));
-                acc.torque.clear();
-                acc.torque.resize(m, DVec3::ZERO);
-                acc.skipped.clear();
-                acc.skipped.resize(m, false);
-                let (fc, tc, sk) = (&mut acc.force, &mut acc.torque, &mut acc.skipped);
-                // A foreign pair: evaluated from its history at the start of the step, added to j
-                // only.
-                let foreign_pair = |f: usize, fc: &mut [DVec3], tc: &mut [DVec3]| {
-                    let (k, i) = (fr[f].0 as usize, fr[f].1 as usize);
-                    let (st, xi, pls) = sn[f];
-                    let j = jv[k] as usize;
-                    let (d, dist2, apart) = ctx.test(p.pos[i], p.radius[i], j, shift[k], st);
-                    if apart {
-                        return;
-                    }
-                    let e = ctx.kernel(i, j, d, dist2, st, xi, pls, false);
-                    if e.touching {
-                        let lj = local[j] as usize;
-                        fc[lj] -= e.force;
-                        tc[lj] += e.torque_j;
-                    }
-                };
-                let mut fi = 0usize;
-                for (li, &i) in mem.iter().enumerate() {
-                    let i = i as usize;
-                    let (r0, r1) = (start[i] as usize, end[i] as usize);
-                    // Foreign rows before this one (list order is by first particle).
-                    while fi < fr.len() && (fr[fi].1 as usize) < i {
-                        foreign_pair(fi, fc, tc);
-                        fi += 1;
-                    }
-                    let (pi, ri) = (p.pos[i], p.radius[i]);
-                    for k in r0..r1 {
-                        let j = jv[k] as usize;
-                        // SAFETY (all accesses to pair k below): k is in the row of i, which only
-                        // this block sweeps; other blocks use their snapshots.
-                        let st = unsafe { state.get(k) };
-                        let (d, dist2, apart) = ctx.test(pi, ri, j, shift[k], st);
-                        if apart {
-                            unsafe { state.set(k, 0) };
-                            sk[li] = true;
-                            continue;
-                        }
-                        let xi = if st & TOUCHING != 0 {
-                            unsafe { xis.get(k) }
-                        } else {
-                            DVec3::ZERO
-                        };
-                        let pls = if st & PLASTIC != 0 {
-                            unsafe { plastic.get(k) }
-                        } else {
-                            PlasticState::default()
-                        };
-                        let e = ctx.kernel(i, j, d, dist2, st, xi, pls, record);
-                        unsafe {
-                            state.set(k, e.state);
-                            if e.touching {
-                                xis.set(k, e.xi);
-                            }
-                            if e.state & PLASTIC != 0 {
-                                plastic.set(k, e.plastic);
-                            }
-                            if record {
-                                outs.set(k, e.out);
-                            }
-                        }
-                        if e.touching {
-                            fc[li] += e.force;
-                            tc[li] += e.torque_i;
-                            if of[j] as usize == b {
-                                let lj = local[j] as usize;
-                                fc[lj] -= e.force;
-                                tc[lj] += e.torque_j;
-                            }
-                        } else {
-                            sk[li] = true;
-                        }
-                    }
-                }
-                while fi < fr.len() {
-                    foreign_pair(fi, fc, tc);
-                    fi += 1;
-                }
-                // The walls, after all pairs, for the block's particles.
-                for (li, &i) in mem.iter().enumerate() {
-                    let i = i as usize;
-                    let mut fs = fc[li];
-                    if sk[li] {
-                        // The old gather added +0.0 for every pair that was apart; adding it once
-                        // here turns a −0.0 sum into +0.0 exactly as that did, which keeps the
-                        // results bit-identical to it.
-                        fs += DVec3::ZERO;
-                    }
-                    let mut ts = tc[li];
-                    let pp = &ctx.table[p.material[i] as usize * ctx.n_mat + wm as usize];
-                    let r = p.radius[i];
-                    // SAFETY (wall arrays): particle i belongs to this block only.
-                    let ws0 = unsafe { wall_s.get(i) };
-                    let mut ws = ws0;
-                    // One wall: overlap `gap` (m), normal `n` into the box, wall velocity `vw`,
-                    // its history array and state bit. A clear state bit means a default
-                    // history, for which the wall law does nothing while apart.
-                    let wall = |gap: f64,
-                                n: DVec3,
-                                vw: DVec3,
-                                hist: &SharedSlice<WallHistory>,
-                                bit: u8,
-                                ws: &mut u8,
-                                fs: &mut DVec3,
-                                ts: &mut DVec3| {
-                        if gap > 0.0 || gap.is_nan() || *ws & bit != 0 {
-                            // SAFETY: particle i belongs to this block only.
-                            let mut h = unsafe { hist.get(i) };
-                            let ran = wall_contact(
-                                pp,
-                                gap,
-                                r,
-                                p.mass[i],
-                                n,
-                                p.vel[i] - vw,
-                                p.omega[i],
-                                &mut h,
-                                ctx.dt,
-                                ctx.cohesion,
-                                fs,
-                                ts,
-                            );
-                            unsafe { hist.set(i, h) };
-                            if ran {
-                                *ws |= bit;
-                            } else {
-                                *ws &= !bit;
-                            }
-                        }
-                    };
-                    let db = zb - (p.pos[i].z - r);
-                    wall(
-                        db,
-                        DVec3::Z,
-                        vb,
-                        &wall_b,
-                        WALL_BOTTOM,
-                        &mut ws,
-                        &mut fs,
-                        &mut ts,
-                    );
-                    if top_active {
-                        let dtp = p.pos[i].z + r - zt;
-                        wall(
-                            dtp,
-                            -DVec3::Z,
-                            vt,
-                            &wall_t,
-                            WALL_TOP,
-                            &mut ws,
-                            &mut fs,
-                            &mut ts,
-                        );
-                    } else if ws & WALL_TOP != 0 {
-                        unsafe { wall_t.set(i, WallHistory::default()) };
-                        ws &= !WALL_TOP;
-                    }
-                    if ws != ws0 {
-                        unsafe { wall_s.set(i, ws) };
-                    }
-                    fc[li] = fs;
-                    tc[li] = ts;
-                }
+                task.block_pairs(b, acc, mem, fr, sn);
+                task.block_walls(acc, mem);
             });
-        // The sums into the particle arrays: one block holds them in particle order already.
+        self.gather_sums();
+        self.wall_reactions();
+    }
+
+    /// The blocks' sums into the particle arrays (one block holds them in particle order
+    /// already).
+    fn gather_sums(&mut self) {
+        let Blocks { of, local, acc, .. } = &mut self.blocks;
         if acc.len() == 1 {
             std::mem::swap(&mut self.p.force, &mut acc[0].force);
             std::mem::swap(&mut self.p.torque, &mut acc[0].torque);
         } else {
-            let acc = &*acc;
+            let (of, local, acc) = (&*of, &*local, &*acc);
             let c = CHUNK_PARTICLES;
             self.p
                 .force
@@ -278,8 +350,12 @@ impl Dem {
                     }
                 });
         }
-        // Wall reactions (sequential for determinism). Particles with a clear state bit have a
-        // default history (normal force +0), which would add nothing.
+    }
+
+    /// The wall reactions (summed sequentially, for determinism; particles with a clear state bit
+    /// have a default history, normal force +0, which would add nothing), their moving average,
+    /// and the top wall's velocity from its drive.
+    fn wall_reactions(&mut self) {
         let mut ft = 0.0;
         let mut fb = 0.0;
         for (k, &st) in self.walls.state.iter().enumerate() {

@@ -20,6 +20,7 @@ pub mod neighbours;
 pub mod pair_kernel;
 pub mod pairs;
 pub mod schedule;
+pub(crate) mod search;
 pub mod state;
 
 pub use engine::{Dem, DemError, ParticleState, WallDrive};

@@ -6,6 +6,7 @@ use super::contact::PlasticState;
 use super::engine::*;
 use super::pairs::{PairList, PairOutput};
 use super::pairs::{EVALUATED, PLASTIC, TOUCHING};
+use super::search::{Search, SearchChunk, SEARCH_CHUNK};
 use crate::geom::CellGrid;
 use glam::DVec3;
 use rayon::prelude::*;
@@ -143,6 +144,28 @@ pub(crate) struct RebuildScratch {
     /// The previous pair list's arrays, reused for the next list.
     pub(crate) spare: PairList,
 }
+/// Copies the history of pair slot `ko` of the old list into slot `kn` of the new one: state,
+/// tangential spring and plastic history where the state says they are live, and the output
+/// record but for force and torques, which are recomputed before they are used.
+fn carry_history(old: &PairList, ko: usize, new: &mut PairList, kn: usize) {
+    let st = old.state[ko];
+    new.state[kn] = st;
+    if st & TOUCHING != 0 {
+        new.xi[kn] = old.xi[ko];
+    }
+    if st & PLASTIC != 0 {
+        new.plastic[kn] = old.plastic[ko];
+    }
+    if st & EVALUATED != 0 {
+        let o = old.out[ko];
+        new.out[kn] = PairOutput {
+            force: DVec3::ZERO,
+            torque_i: DVec3::ZERO,
+            torque_j: DVec3::ZERO,
+            ..o
+        };
+    }
+}
 /// Resize without rewriting the kept elements (their stale values are guarded by state bits).
 #[inline]
 fn set_len_keep<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
@@ -152,22 +175,6 @@ fn set_len_keep<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
         v.truncate(len);
     }
 }
-/// Particles per neighbour-search work chunk.
-const SEARCH_CHUNK: usize = 256;
-/// One neighbour-search work chunk: the new pairs of particles `a..b` and the history to carry.
-#[derive(Default)]
-pub(crate) struct SearchChunk {
-    /// Pairs per particle of the chunk.
-    pub(crate) counts: Vec<u32>,
-    /// Second particle per new pair.
-    pub(crate) j: Vec<u32>,
-    /// Image shift per new pair.
-    pub(crate) shift: Vec<[i8; 2]>,
-    /// Per new pair: the storage slot of the same pair in the old list when its old state is not
-    /// empty (history to carry over), else `u32::MAX`.
-    pub(crate) carry: Vec<u32>,
-}
-
 impl Dem {
     /// Largest interaction distance between two particle centres, m.
     pub(crate) fn max_radius(&self) -> f64 {
@@ -312,124 +319,41 @@ impl Dem {
         sc.srad.clear();
         sc.srad
             .extend(sc.grid.items.iter().map(|&i| self.p.radius[i as usize]));
-        let pos = &self.p.pos;
-        let rad = &self.p.radius;
-        let skin = self.skin;
-        // Below these |d| the minimum-image shift is certainly zero (|d/L| < 0.5 with margin).
-        let (hx, hy) = (0.49 * lx, 0.49 * ly);
-        let (count, sorted, spos, srad) = (&sc.grid.start, &sc.grid.items, &sc.spos, &sc.srad);
-        let old = &self.pairs;
-        // Neighbour search and history merge, in parallel over chunks of first particles. A pair
-        // (i, j), i < j, is listed when |x_i − x_j| (minimum image) < r_i + r_j + skin; each row is
-        // sorted by j and merged with the old row to carry the state over.
+        let search = Search {
+            pos: &self.p.pos,
+            rad: &self.p.radius,
+            cell_start: &sc.grid.start,
+            sorted: &sc.grid.items,
+            spos: &sc.spos,
+            srad: &sc.srad,
+            nc: [ncx, ncy, ncz],
+            cell: [cx, cy, cz],
+            zmin,
+            lx,
+            ly,
+            r_max,
+            skin: self.skin,
+            old: &self.pairs,
+        };
+        // Neighbour search and history merge, in parallel over chunks of first particles.
         let chunks: Vec<SearchChunk> = (0..n.div_ceil(SEARCH_CHUNK))
             .into_par_iter()
-            .map(|ci| {
-                let (a, b) = (ci * SEARCH_CHUNK, ((ci + 1) * SEARCH_CHUNK).min(n));
-                let mut ch = SearchChunk {
-                    counts: Vec::with_capacity(b - a),
-                    j: Vec::with_capacity((b - a) * 8),
-                    shift: Vec::with_capacity((b - a) * 8),
-                    carry: Vec::with_capacity((b - a) * 8),
-                };
-                // Candidate buffer: every scanned particle is written, the count advances only for
-                // kept ones (no unpredictable branch on the index order or the distance test).
-                let mut buf: Vec<(u32, i8, i8)> = vec![(0, 0, 0); 256];
-                for i in a..b {
-                    let xi = pos[i];
-                    let ri = rad[i];
-                    // Cells overlapping [x − R, x + R] on each axis, R = r_i + r_max + skin: x and
-                    // y as (possibly wrapping) index ranges, all cells when the range covers the axis.
-                    let reach = ri + r_max + skin;
-                    let span = |x: f64, c: f64, nc: usize| -> (isize, isize) {
-                        let lo = ((x - reach) / c).floor() as isize;
-                        let hi = ((x + reach) / c).floor() as isize;
-                        if hi - lo + 1 >= nc as isize {
-                            (0, nc as isize - 1)
-                        } else {
-                            (lo, hi)
-                        }
-                    };
-                    let (x0, x1) = span(xi.x, cx, ncx);
-                    let (y0, y1) = span(xi.y, cy, ncy);
-                    let z0 = (((xi.z - zmin - reach) / cz).floor() as isize).max(0);
-                    let z1 = (((xi.z - zmin + reach) / cz).floor() as isize).min(ncz as isize - 1);
-                    let mut m = 0usize;
-                    let mut scan = |c0: usize, c1: usize, buf: &mut Vec<(u32, i8, i8)>| {
-                        let (s0, s1) = (count[c0] as usize, count[c1] as usize);
-                        if m + (s1 - s0) > buf.len() {
-                            buf.resize(m + (s1 - s0), (0, 0, 0));
-                        }
-                        let mut mm = m;
-                        for ((&j, &xj), &rj) in
-                            sorted[s0..s1].iter().zip(&spos[s0..s1]).zip(&srad[s0..s1])
-                        {
-                            let mut d = xi - xj;
-                            // The minimum image: −round(d/L) (zero unless |d| is near L/2, where
-                            // the division decides; skipping the zero shift changes at most the
-                            // sign of a zero component, not |d|).
-                            let mut sx = 0i8;
-                            if d.x.abs() >= hx {
-                                let t = -(d.x / lx).round();
-                                d.x += t * lx;
-                                sx = t as i8;
-                            }
-                            let mut sy = 0i8;
-                            if d.y.abs() >= hy {
-                                let t = -(d.y / ly).round();
-                                d.y += t * ly;
-                                sy = t as i8;
-                            }
-                            let cut = ri + rj + skin;
-                            let keep = (j as usize > i) & (d.length_squared() < cut * cut);
-                            buf[mm] = (j, sx, sy);
-                            mm += keep as usize;
-                        }
-                        m = mm;
-                    };
-                    for jz in z0..=z1 {
-                        for jy in y0..=y1 {
-                            let jy = jy.rem_euclid(ncy as isize) as usize;
-                            let row0 = (jz as usize * ncy + jy) * ncx;
-                            // Cells x0..=x1 of the row are contiguous in the sorted order unless
-                            // the range wraps around the periodic boundary.
-                            let (a0, a1) =
-                                (x0.rem_euclid(ncx as isize), x1.rem_euclid(ncx as isize));
-                            if a0 <= a1 {
-                                scan(row0 + a0 as usize, row0 + a1 as usize + 1, &mut buf);
-                            } else {
-                                scan(row0, row0 + a1 as usize + 1, &mut buf);
-                                scan(row0 + a0 as usize, row0 + ncx, &mut buf);
-                            }
-                        }
-                    }
-                    let cand = &mut buf[..m];
-                    cand.sort_unstable_by_key(|e| e.0);
-                    // Merge with the old row of i (also sorted by j).
-                    let (mut ko, ke) = if i < old.start.len() {
-                        (old.start[i] as usize, old.end[i] as usize)
-                    } else {
-                        (0, 0)
-                    };
-                    for &(j, sx, sy) in cand.iter() {
-                        while ko < ke && old.j[ko] < j {
-                            ko += 1;
-                        }
-                        let carry = ko < ke && old.j[ko] == j && old.state[ko] != 0;
-                        ch.carry.push(if carry { ko as u32 } else { u32::MAX });
-                        ch.j.push(j);
-                        ch.shift.push([sx, sy]);
-                    }
-                    ch.counts.push(cand.len() as u32);
-                }
-                ch
-            })
+            .map(|ci| search.chunk(ci, n))
             .collect();
-        // Assemble the new list in the spare arrays, the rows of each force block together
-        // (block by block, ascending particles within a block).
+        self.assemble(chunks);
+        Ok(())
+    }
+
+    /// The new pair list from the search's chunks, assembled in the spare arrays with the rows of
+    /// each force block together (block by block, ascending particles within a block), the
+    /// history of surviving pairs carried over from the old list; it replaces the old list.
+    fn assemble(&mut self, chunks: Vec<SearchChunk>) {
+        let n = self.p.len();
         let nb = rayon::current_num_threads().clamp(1, n.max(1));
         self.blocks
             .assign(nb, &self.p.pos, self.lx, self.ly, &self.pairs);
+        let sc = &mut self.scratch;
+        let old = &self.pairs;
         let mut new = std::mem::take(&mut sc.spare);
         let total: usize = chunks.iter().map(|c| c.j.len()).sum();
         // Where each particle's candidate row sits in the chunk outputs.
@@ -476,28 +400,8 @@ impl Dem {
                 new.j.extend_from_slice(&ch.j[o..o + c]);
                 new.shift.extend_from_slice(&ch.shift[o..o + c]);
                 for (q, &ko) in ch.carry[o..o + c].iter().enumerate() {
-                    if ko == u32::MAX {
-                        continue;
-                    }
-                    let (kn, ko) = (base + q, ko as usize);
-                    let st = old.state[ko];
-                    new.state[kn] = st;
-                    if st & TOUCHING != 0 {
-                        new.xi[kn] = old.xi[ko];
-                    }
-                    if st & PLASTIC != 0 {
-                        new.plastic[kn] = old.plastic[ko];
-                    }
-                    if st & EVALUATED != 0 {
-                        // Force and torques are recomputed before they are used; the rest carries
-                        // over.
-                        let o = old.out[ko];
-                        new.out[kn] = PairOutput {
-                            force: DVec3::ZERO,
-                            torque_i: DVec3::ZERO,
-                            torque_j: DVec3::ZERO,
-                            ..o
-                        };
+                    if ko != u32::MAX {
+                        carry_history(old, ko as usize, &mut new, base + q);
                     }
                 }
             }
@@ -507,7 +411,6 @@ impl Dem {
         self.blocks.link(&self.pairs);
         self.blocks.stamp = (self.rebuilds + 1, nb, n, self.pairs.len());
         self.rebuilds += 1;
-        Ok(())
     }
 
     /// Bring the spatial blocks of [`Dem::compute_forces`] up to date when the pair list or the

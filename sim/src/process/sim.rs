@@ -96,9 +96,23 @@ fn spatial_order(pos: &[DVec3], radii: &[f64], lx: f64, ly: f64) -> Vec<usize> {
     order
 }
 
-impl FilmSim {
-    /// Generate particles and the initial random packing for a scenario.
-    pub fn new(s: &Scenario) -> Result<Self, ProcessError> {
+/// The powder drawn for a scenario: NPS diameters from the size distribution, PTFE lumps whose
+/// count follows from the lump size and whose diameter is adjusted so that the PTFE mass honours
+/// wt% exactly against the NPS mass actually drawn.
+struct Powder {
+    /// Radii, m, and phases: the NPS grains, then the lumps.
+    radii: Vec<f64>,
+    phase: Vec<Phase>,
+    /// Lump diameter, m, and lump count.
+    lump_d: f64,
+    n_lumps: usize,
+    /// NPS and PTFE mass, kg.
+    nps_mass: f64,
+    ptfe_mass: f64,
+}
+
+impl Powder {
+    fn draw(s: &Scenario) -> Result<Self, ProcessError> {
         let area = s.domain.lx * s.domain.ly;
         let total_mass = s.domain.mass_loading * area;
         let film = s.product == Product::Film;
@@ -112,8 +126,6 @@ impl FilmSim {
             .iter()
             .map(|d| s.nps.density * PI / 6.0 * d * d * d)
             .sum();
-        // PTFE lumps: count from the lump size, diameter adjusted so the PTFE mass honours wt%
-        // exactly against the NPS mass actually drawn.
         let ptfe_mass = if wt > 0.0 {
             nps_mass * wt / (1.0 - wt)
         } else {
@@ -134,123 +146,170 @@ impl FilmSim {
         let mut phase = vec![Phase::Nps; radii.len()];
         radii.extend(std::iter::repeat_n(0.5 * lump_d, n_lumps));
         phase.extend(std::iter::repeat_n(Phase::Ptfe, n_lumps));
+        Ok(Self {
+            radii,
+            phase,
+            lump_d,
+            n_lumps,
+            nps_mass,
+            ptfe_mass,
+        })
+    }
+
+    /// Achieved PTFE loading, wt%.
+    fn wt_pct(&self) -> f64 {
+        if self.n_lumps > 0 {
+            100.0 * self.ptfe_mass / (self.ptfe_mass + self.nps_mass)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The engine for a packing: particles with mass-scaled densities, the pair table, walls at 0 and
+/// `h0` (m), a time step that is a fraction of the smallest Rayleigh time over the materials, the
+/// neighbour skin, and a first neighbour list.
+fn engine(
+    s: &Scenario,
+    pos: &[DVec3],
+    radii: &[f64],
+    phase: &[Phase],
+    lump_d: f64,
+    h0: f64,
+) -> Result<(Dem, [f64; 2]), ProcessError> {
+    let ms = s.numerics.mass_scaling;
+    let dens = [s.nps.density * ms, s.ptfe.density * ms];
+    let mut p = ParticleState::default();
+    for k in 0..radii.len() {
+        let r = radii[k];
+        let (mat, rho) = if phase[k] == Phase::Nps {
+            (MAT_NPS, dens[0])
+        } else {
+            (MAT_PTFE, dens[1])
+        };
+        p.push(pos[k], r, rho * 4.0 / 3.0 * PI * r * r * r, mat);
+    }
+    let rmin = radii.iter().cloned().fold(f64::INFINITY, f64::min);
+    let mut tr = rayleigh_time(rmin, dens[0], s.nps.youngs_modulus, s.nps.poisson);
+    if lump_d > 0.0 {
+        tr = tr.min(rayleigh_time(
+            0.5 * lump_d,
+            dens[1],
+            s.ptfe.youngs_modulus,
+            s.ptfe.poisson,
+        ));
+    }
+    let dt = s.numerics.rayleigh_fraction * tr;
+    let skin = s.numerics.skin_fraction * 2.0 * rmin;
+    let mut dem = Dem::new(
+        p,
+        pair_table(s),
+        3,
+        s.domain.lx,
+        s.domain.ly,
+        0.0,
+        h0,
+        MAT_WALL,
+        dt,
+        skin,
+    );
+    dem.stage = "setup".into();
+    dem.rebuild()?;
+    Ok((dem, dens))
+}
+
+/// The fibrillation state of the PTFE lumps at the start (nothing drawn yet), with the scenario's
+/// fibril law and drawing settings.
+fn ptfe_sources(s: &Scenario, radii: &[f64], phase: &[Phase]) -> PtfeSources {
+    let n = radii.len();
+    let law = FibrilLawParams::from_strengths(
+        s.ptfe.youngs_modulus,
+        s.ptfe.fibril_yield,
+        s.ptfe.fibril_strength,
+        s.ptfe.anchor_strength,
+        s.ptfe.fibril_radius,
+    );
+    PtfeSources {
+        strain: vec![0.0; n],
+        drawn: vec![0; n],
+        volume: (0..n)
+            .map(|k| {
+                if phase[k] == Phase::Ptfe {
+                    4.0 / 3.0 * PI * radii[k].powi(3)
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+        critical_strain: f64::INFINITY,
+        rate: s.ptfe.fibrillation_rate,
+        pending: vec![0.0; n],
+        touched: vec![Vec::new(); n],
+        bundles: std::collections::HashMap::new(),
+        fibril_radius: s.ptfe.fibril_radius,
+        bundle: s.ptfe.fibrils_per_bundle,
+        law,
+        seed: stream_seed(s.seed, 3),
+        next_id: 0,
+        broken_in_stage: 0,
+        window: 50,
+        window_steps: 0,
+        window_start: Vec::new(),
+        force_interval: u64::from(s.numerics.fibril_force_interval.max(1)),
+        force_refresh: true,
+    }
+}
+
+/// The process's step schedule: the DEM step plus the fibril forces (fibrillation and
+/// calendering), fibril drawing (fibrillation) and the stage driver.
+fn process_schedule() -> Schedule {
+    let mut schedule = step_schedule();
+    let fib_active =
+        |st: Res<ActiveStage>| matches!(*st, ActiveStage::Fibrillation | ActiveStage::Calender);
+    schedule.add_systems(fibril_forces.in_set(StepSet::PreForce).run_if(fib_active));
+    schedule.add_systems(
+        draw_fibrils
+            .in_set(StepSet::EndOfStep)
+            .run_if(|st: Res<ActiveStage>| *st == ActiveStage::Fibrillation),
+    );
+    schedule.add_systems(phase_control.in_set(StepSet::Control).run_if(phase_running));
+    schedule
+}
+
+impl FilmSim {
+    /// Generate particles and the initial random packing for a scenario.
+    pub fn new(s: &Scenario) -> Result<Self, ProcessError> {
+        let area = s.domain.lx * s.domain.ly;
+        let powder = Powder::draw(s)?;
+        let (radii, phase) = (&powder.radii, &powder.phase);
         let solid_v: f64 = radii.iter().map(|r| 4.0 / 3.0 * PI * r * r * r).sum();
         let h0 = solid_v / (s.domain.initial_solid_fraction * area);
         let mut prng = ChaCha8Rng::seed_from_u64(stream_seed(s.seed, 2));
-        let pos = random_packing(&radii, s.domain.lx, s.domain.ly, 0.0, h0, &mut prng)?;
+        let pos = random_packing(radii, s.domain.lx, s.domain.ly, 0.0, h0, &mut prng)?;
         // Number the particles in space order (layer by layer through the thickness, then by rows
         // across, then along MD), so that neighbours sit close in memory for the contact and fibril
         // loops. The order stays good under shear (particles at one height move together) and the
         // calender's affine MD stretch.
-        let order = spatial_order(&pos, &radii, s.domain.lx, s.domain.ly);
+        let order = spatial_order(&pos, radii, s.domain.lx, s.domain.ly);
         let pos: Vec<DVec3> = order.iter().map(|&k| pos[k]).collect();
         let radii: Vec<f64> = order.iter().map(|&k| radii[k]).collect();
         let phase: Vec<Phase> = order.iter().map(|&k| phase[k]).collect();
-        let ms = s.numerics.mass_scaling;
-        let dens = [s.nps.density * ms, s.ptfe.density * ms];
-        let mut p = ParticleState::default();
-        for k in 0..radii.len() {
-            let r = radii[k];
-            let (mat, rho) = if phase[k] == Phase::Nps {
-                (MAT_NPS, dens[0])
-            } else {
-                (MAT_PTFE, dens[1])
-            };
-            p.push(pos[k], r, rho * 4.0 / 3.0 * PI * r * r * r, mat);
-        }
-        // Time step: a fraction of the smallest Rayleigh time over the materials (scaled densities).
-        let rmin = radii.iter().cloned().fold(f64::INFINITY, f64::min);
-        let mut tr = rayleigh_time(rmin, dens[0], s.nps.youngs_modulus, s.nps.poisson);
-        if n_lumps > 0 {
-            tr = tr.min(rayleigh_time(
-                0.5 * lump_d,
-                dens[1],
-                s.ptfe.youngs_modulus,
-                s.ptfe.poisson,
-            ));
-        }
-        let dt = s.numerics.rayleigh_fraction * tr;
-        let skin = s.numerics.skin_fraction * 2.0 * rmin;
-        let mut dem = Dem::new(
-            p,
-            pair_table(s),
-            3,
-            s.domain.lx,
-            s.domain.ly,
-            0.0,
-            h0,
-            MAT_WALL,
-            dt,
-            skin,
-        );
-        dem.stage = "setup".into();
-        dem.rebuild()?;
-        let n = radii.len();
-        let ptfe_vol: f64 = (0..n)
+        let (dem, dens) = engine(s, &pos, &radii, &phase, powder.lump_d, h0)?;
+        let ptfe_vol: f64 = (0..radii.len())
             .filter(|&k| phase[k] == Phase::Ptfe)
             .map(|k| 4.0 / 3.0 * PI * radii[k].powi(3))
             .sum();
         let mut world = world_with(dem);
         world.insert_resource(ActiveStage::Idle);
-        let law = FibrilLawParams::from_strengths(
-            s.ptfe.youngs_modulus,
-            s.ptfe.fibril_yield,
-            s.ptfe.fibril_strength,
-            s.ptfe.anchor_strength,
-            s.ptfe.fibril_radius,
-        );
-        world.insert_resource(PtfeSources {
-            strain: vec![0.0; n],
-            drawn: vec![0; n],
-            volume: (0..n)
-                .map(|k| {
-                    if phase[k] == Phase::Ptfe {
-                        4.0 / 3.0 * PI * radii[k].powi(3)
-                    } else {
-                        0.0
-                    }
-                })
-                .collect(),
-            critical_strain: f64::INFINITY,
-            rate: s.ptfe.fibrillation_rate,
-            pending: vec![0.0; n],
-            touched: vec![Vec::new(); n],
-            bundles: std::collections::HashMap::new(),
-            fibril_radius: s.ptfe.fibril_radius,
-            bundle: s.ptfe.fibrils_per_bundle,
-            law,
-            seed: stream_seed(s.seed, 3),
-            next_id: 0,
-            broken_in_stage: 0,
-            window: 50,
-            window_steps: 0,
-            window_start: Vec::new(),
-            force_interval: u64::from(s.numerics.fibril_force_interval.max(1)),
-            force_refresh: true,
-        });
-        let mut schedule = step_schedule();
-        let fib_active =
-            |st: Res<ActiveStage>| matches!(*st, ActiveStage::Fibrillation | ActiveStage::Calender);
-        schedule.add_systems(fibril_forces.in_set(StepSet::PreForce).run_if(fib_active));
-        schedule.add_systems(
-            draw_fibrils
-                .in_set(StepSet::EndOfStep)
-                .run_if(|st: Res<ActiveStage>| *st == ActiveStage::Fibrillation),
-        );
-        schedule.add_systems(phase_control.in_set(StepSet::Control).run_if(phase_running));
+        world.insert_resource(ptfe_sources(s, &radii, &phase));
         world.insert_resource(PhaseControl::default());
-        let achieved = if n_lumps > 0 {
-            100.0 * ptfe_mass / (ptfe_mass + nps_mass)
-        } else {
-            0.0
-        };
         Ok(FilmSim {
             world,
-            schedule,
+            schedule: process_schedule(),
             scenario: s.clone(),
             phase,
             ptfe_volume0: ptfe_vol,
-            achieved_wt_pct: achieved,
+            achieved_wt_pct: powder.wt_pct(),
             scaled_density: dens,
             pass_snapshots: Vec::new(),
         })

@@ -25,7 +25,11 @@ use crate::solvers::voxel::{voxelize, Volume};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn write_file(path: &Path, text: &str) -> Result<(), RenderError> {
+/// Writes an export's text (for example [`particles_vtk`] or [`fibrils_vtk`]) to `path`.
+///
+/// # Errors
+/// [`RenderError::Io`] naming the path.
+pub fn write_file(path: &Path, text: &str) -> Result<(), RenderError> {
     std::fs::write(path, text).map_err(|e| RenderError::Io {
         path: path.display().to_string(),
         source: e,
@@ -150,24 +154,6 @@ pub fn fibrils_vtk(snap: &Snapshot, fibril_cluster: &[Option<u32>]) -> String {
     s
 }
 
-/// Write `particles.vtk`.
-pub fn write_particles_vtk(
-    snap: &Snapshot,
-    particle_cluster: &[Option<u32>],
-    path: &Path,
-) -> Result<(), RenderError> {
-    write_file(path, &particles_vtk(snap, particle_cluster))
-}
-
-/// Write `fibrils.vtk`.
-pub fn write_fibrils_vtk(
-    snap: &Snapshot,
-    fibril_cluster: &[Option<u32>],
-    path: &Path,
-) -> Result<(), RenderError> {
-    write_file(path, &fibrils_vtk(snap, fibril_cluster))
-}
-
 /// Text of a voxel phase volume as legacy VTK image data: `dims = [nx, ny, nz]` voxels of edge
 /// `voxel_size_m` (m) from `origin_m` (the corner of voxel 0), `data` one phase code per voxel with
 /// x fastest, then y, then z (VTK's order). Cell data `phase`.
@@ -281,10 +267,10 @@ pub fn write_default_exports(
     let m = maps.unwrap_or(&empty);
     let mut out = Vec::new();
     let p = out_dir.join("particles.vtk");
-    write_particles_vtk(snap, &m.particle_cluster, &p)?;
+    write_file(&p, &particles_vtk(snap, &m.particle_cluster))?;
     out.push(p);
     let p = out_dir.join("fibrils.vtk");
-    write_fibrils_vtk(snap, &m.fibril_cluster, &p)?;
+    write_file(&p, &fibrils_vtk(snap, &m.fibril_cluster))?;
     out.push(p);
     let vol = voxelize(snap, voxel_size_m)?;
     out.extend(write_volume_exports(&vol, snap.sim_box.z_bottom, out_dir)?);

@@ -412,9 +412,13 @@ mod tests {
     }
 
     /// Every `(path, line, column)` of `expected` is where `loc` finds the path.
-    fn assert_positions(loc: &Locator, expected: &[(&str, usize, usize)]) {
-        for &(path, line, column) in expected {
-            assert_eq!(loc.find(path), Some(pos(line, column)), "{path}");
+    /// Checks positions written as `path line:column` entries separated by commas.
+    fn assert_positions(loc: &Locator, expected: &str) {
+        for entry in expected.split(',') {
+            let (path, at) = entry.trim().split_once(' ').expect("`path line:column`");
+            let (line, column) = at.split_once(':').expect("line:column");
+            let want = pos(line.parse().expect("line"), column.parse().expect("column"));
+            assert_eq!(loc.find(path), Some(want), "{path}");
         }
     }
 
@@ -422,14 +426,10 @@ mod tests {
     fn nested_keys_get_dotted_paths_and_positions() {
         let text = "(\n  name: \"a\",\n  powder: (\n    nps: ( d50_um: 5.0, gsd: 1.2 ),\n  ),\n)";
         let loc = Locator::new(text);
-        let expected = [
-            ("name", 2, 3),
-            ("powder", 3, 3),
-            ("powder.nps", 4, 5),
-            ("powder.nps.d50_um", 4, 12),
-            ("powder.nps.gsd", 4, 25),
-        ];
-        assert_positions(&loc, &expected);
+        assert_positions(
+            &loc,
+            "name 2:3, powder 3:3, powder.nps 4:5, powder.nps.d50_um 4:12, powder.nps.gsd 4:25",
+        );
         assert_eq!(loc.find("gsd"), None);
     }
 
@@ -453,15 +453,11 @@ mod tests {
         let text = "(calender: (gaps: List([250.0,\n 200.0, 180]), target_thickness_um: 1),\n \
                     output: (slice_fractions: [0.1, 0.9]))";
         let loc = Locator::new(text);
-        let expected = [
-            ("calender.gaps", 1, 13),
-            ("calender.gaps[0]", 1, 25),
-            ("calender.gaps[1]", 2, 2),
-            ("calender.gaps[2]", 2, 9),
-            ("calender.target_thickness_um", 2, 16),
-            ("output.slice_fractions[1]", 3, 34),
-        ];
-        assert_positions(&loc, &expected);
+        assert_positions(
+            &loc,
+            "calender.gaps 1:13, calender.gaps[0] 1:25, calender.gaps[1] 2:2, calender.gaps[2] 2:9, \
+             calender.target_thickness_um 2:16, output.slice_fractions[1] 3:34",
+        );
         assert_eq!(loc.value_text("calender.gaps[1]"), Some("200.0"));
         assert_eq!(loc.value_text("calender.target_thickness_um"), Some("1"));
         let g = Locator::new("(calender: (gaps: Geometric(start_um: 250, passes: 2)))");

@@ -73,75 +73,22 @@ pub(super) struct PtfeGraph {
 }
 
 impl PtfeGraph {
+    /// The PTFE graph of `snap`: intact fibril segments, PTFE particles, and the links between
+    /// them (fibril crossings, touching PTFE particles, fibrils touching or drawn from PTFE
+    /// particles, fibrils anchored close together on one NPS grain).
     pub(super) fn build(
         snap: &Snapshot,
         params: &ContinuityParams,
     ) -> Result<Self, ContinuityError> {
         params.validate()?;
-        let b = &snap.sim_box;
-        if !(b.lx.is_finite() && b.lx > 0.0 && b.ly.is_finite() && b.ly > 0.0)
-            || !(b.z_top.is_finite() && b.z_bottom.is_finite() && b.z_top > b.z_bottom)
-        {
-            return Err(invalid(format!(
-                "box {b:?} must have finite lx, ly > 0 and z_top > z_bottom"
-            )));
-        }
+        check_particles(snap)?;
         let p = &snap.particles;
         let n = p.pos.len();
-        if p.radius.len() != n || p.phase.len() != n || p.orientation.len() != n {
-            return Err(invalid(
-                "particle arrays (pos, radius, phase, orientation) differ in length".into(),
-            ));
-        }
-        for i in 0..n {
-            if !(p.radius[i].is_finite() && p.radius[i] >= 0.0)
-                || p.pos[i]
-                    .iter()
-                    .chain(&p.orientation[i])
-                    .any(|c| !c.is_finite())
-            {
-                return Err(invalid(format!(
-                    "particle {i}: non-finite position/orientation or bad radius"
-                )));
-            }
-        }
         let ptfe: Vec<bool> = (0..n)
             .map(|i| p.phase[i] == Phase::Ptfe && p.radius[i] > 0.0)
             .collect();
-
-        // Fibril segments.
-        let mut segments = Vec::with_capacity(snap.fibrils.len());
-        for (k, f) in snap.fibrils.iter().enumerate() {
-            for part in [f.a.particle, f.b.particle, f.source] {
-                if part as usize >= n {
-                    return Err(invalid(format!(
-                        "fibril {k} refers to particle {part} (only {n})"
-                    )));
-                }
-            }
-            if !(f.radius.is_finite() && f.radius > 0.0 && f.rest_length.is_finite()) {
-                return Err(invalid(format!(
-                    "fibril {k}: radius {} m must be finite and > 0",
-                    f.radius
-                )));
-            }
-            if f.state != FibrilState::Intact {
-                segments.push(None);
-                continue;
-            }
-            let a = snap.anchor_world(&f.a);
-            let bw = snap.anchor_world(&f.b);
-            if a.iter().chain(&bw).any(|c| !c.is_finite()) {
-                return Err(invalid(format!("fibril {k}: non-finite anchor position")));
-            }
-            segments.push(Some(Segment {
-                a,
-                s: b.delta(bw, a),
-                r: f.radius * f.count.max(1.0).sqrt(),
-            }));
-        }
+        let segments = fibril_segments(snap)?;
         let nf = segments.len();
-
         let mut fibril_fibril = Vec::new();
         for (k, &[i, j]) in snap.fibril_contacts.iter().enumerate() {
             if i as usize >= nf || j as usize >= nf {
@@ -153,94 +100,8 @@ impl PtfeGraph {
                 fibril_fibril.push((i, j));
             }
         }
-
-        // PTFE particle pairs and fibril–particle contacts via a cell grid.
-        let items: Vec<u32> = (0..n as u32).filter(|&i| ptfe[i as usize]).collect();
-        let r_max = items
-            .iter()
-            .map(|&i| p.radius[i as usize])
-            .fold(0.0, f64::max);
-        let mut particle_particle = Vec::new();
-        let mut fibril_particle: Vec<(u32, u32)> = Vec::new();
-        if !items.is_empty() {
-            let grid = ItemGrid::new(snap, &items, (2.0 * r_max).max(1e-9));
-            let mut cand = Vec::new();
-            for &i in &items {
-                let (pi, ri) = (p.pos[i as usize], p.radius[i as usize]);
-                let reach = ri + r_max;
-                grid.query(
-                    [pi[0] - reach, pi[1] - reach, pi[2] - reach],
-                    [pi[0] + reach, pi[1] + reach, pi[2] + reach],
-                    &mut cand,
-                );
-                for &j in cand.iter().filter(|&&j| j > i) {
-                    let d = norm(b.delta(p.pos[j as usize], pi));
-                    if d < ri + p.radius[j as usize] {
-                        particle_particle.push((i, j, d));
-                    }
-                }
-            }
-            for (f, seg) in segments.iter().enumerate() {
-                let Some(seg) = seg else { continue };
-                let reach = seg.r + r_max;
-                let e = [
-                    seg.a[0] + seg.s[0],
-                    seg.a[1] + seg.s[1],
-                    seg.a[2] + seg.s[2],
-                ];
-                let lo = [0, 1, 2].map(|k| seg.a[k].min(e[k]) - reach);
-                let hi = [0, 1, 2].map(|k| seg.a[k].max(e[k]) + reach);
-                grid.query(lo, hi, &mut cand);
-                // Centre of the segment; particles are taken at their image nearest to it.
-                let m = [0, 1, 2].map(|k| seg.a[k] + 0.5 * seg.s[k]);
-                for &q in &cand {
-                    let dq = b.delta(p.pos[q as usize], m);
-                    let rel = [0, 1, 2].map(|k| dq[k] + 0.5 * seg.s[k]);
-                    if point_segment_distance(rel, seg.s) < seg.r + p.radius[q as usize] {
-                        fibril_particle.push((f as u32, q));
-                    }
-                }
-            }
-        }
-        for (f, fib) in snap.fibrils.iter().enumerate() {
-            if segments[f].is_some() && ptfe[fib.source as usize] {
-                fibril_particle.push((f as u32, fib.source));
-            }
-        }
-        fibril_particle.sort_unstable();
-        fibril_particle.dedup();
-
-        // Anchors close together on the same NPS particle.
-        let mut by_particle: Vec<Vec<(u32, [f64; 3], f64)>> = vec![Vec::new(); n];
-        for (f, fib) in snap.fibrils.iter().enumerate() {
-            let Some(seg) = segments[f] else { continue };
-            for anchor in [fib.a, fib.b] {
-                let k = anchor.particle as usize;
-                if p.phase[k] == Phase::Nps {
-                    // Wrapped patch of the bundle's strands on the grain (ContinuityParams::wrap_fraction).
-                    let patch = crate::dem::coverage::wrapped_patch_radius(
-                        fib.count.max(1.0),
-                        fib.radius,
-                        params.wrap_fraction,
-                        p.radius[k],
-                    );
-                    by_particle[k].push((f as u32, anchor.local, seg.r.max(patch)));
-                }
-            }
-        }
-        let mut anchor_pairs = Vec::new();
-        for list in &by_particle {
-            for (x, &(f, pa, ra)) in list.iter().enumerate() {
-                for &(g, pb, rb) in &list[x + 1..] {
-                    let d = norm([pa[0] - pb[0], pa[1] - pb[1], pa[2] - pb[2]]);
-                    if f != g && d <= ra + rb + params.anchor_tolerance {
-                        anchor_pairs.push((f.min(g), f.max(g)));
-                    }
-                }
-            }
-        }
-        anchor_pairs.sort_unstable();
-        anchor_pairs.dedup();
+        let (particle_particle, fibril_particle) = ptfe_contacts(snap, &ptfe, &segments);
+        let anchor_pairs = anchor_pairs(snap, params, &segments);
         Ok(Self {
             segments,
             ptfe,
@@ -250,6 +111,186 @@ impl PtfeGraph {
             anchor_pairs,
         })
     }
+}
+
+/// Checks the box (finite lx, ly > 0, z_top > z_bottom) and the particle arrays.
+fn check_particles(snap: &Snapshot) -> Result<(), ContinuityError> {
+    let b = &snap.sim_box;
+    if !(b.lx.is_finite() && b.lx > 0.0 && b.ly.is_finite() && b.ly > 0.0)
+        || !(b.z_top.is_finite() && b.z_bottom.is_finite() && b.z_top > b.z_bottom)
+    {
+        return Err(invalid(format!(
+            "box {b:?} must have finite lx, ly > 0 and z_top > z_bottom"
+        )));
+    }
+    let p = &snap.particles;
+    let n = p.pos.len();
+    if p.radius.len() != n || p.phase.len() != n || p.orientation.len() != n {
+        return Err(invalid(
+            "particle arrays (pos, radius, phase, orientation) differ in length".into(),
+        ));
+    }
+    for i in 0..n {
+        if !(p.radius[i].is_finite() && p.radius[i] >= 0.0)
+            || p.pos[i]
+                .iter()
+                .chain(&p.orientation[i])
+                .any(|c| !c.is_finite())
+        {
+            return Err(invalid(format!(
+                "particle {i}: non-finite position/orientation or bad radius"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Per fibril, its segment (anchor to anchor, minimum image; bundle radius r·√count) if intact.
+fn fibril_segments(snap: &Snapshot) -> Result<Vec<Option<Segment>>, ContinuityError> {
+    let n = snap.particles.pos.len();
+    let mut segments = Vec::with_capacity(snap.fibrils.len());
+    for (k, f) in snap.fibrils.iter().enumerate() {
+        for part in [f.a.particle, f.b.particle, f.source] {
+            if part as usize >= n {
+                return Err(invalid(format!(
+                    "fibril {k} refers to particle {part} (only {n})"
+                )));
+            }
+        }
+        if !(f.radius.is_finite() && f.radius > 0.0 && f.rest_length.is_finite()) {
+            return Err(invalid(format!(
+                "fibril {k}: radius {} m must be finite and > 0",
+                f.radius
+            )));
+        }
+        if f.state != FibrilState::Intact {
+            segments.push(None);
+            continue;
+        }
+        let a = snap.anchor_world(&f.a);
+        let bw = snap.anchor_world(&f.b);
+        if a.iter().chain(&bw).any(|c| !c.is_finite()) {
+            return Err(invalid(format!("fibril {k}: non-finite anchor position")));
+        }
+        segments.push(Some(Segment {
+            a,
+            s: snap.sim_box.delta(bw, a),
+            r: f.radius * f.count.max(1.0).sqrt(),
+        }));
+    }
+    Ok(segments)
+}
+
+/// Two touching PTFE particles `(p, q, centre distance m)`, p < q.
+type ParticlePair = (u32, u32, f64);
+
+/// Touching PTFE particles `(p, q, centre distance m)`, p < q, and the (fibril, PTFE particle)
+/// links: segment–sphere contacts found on a cell grid and each intact fibril's source lump,
+/// sorted and deduplicated.
+fn ptfe_contacts(
+    snap: &Snapshot,
+    ptfe: &[bool],
+    segments: &[Option<Segment>],
+) -> (Vec<ParticlePair>, Vec<(u32, u32)>) {
+    let (p, b) = (&snap.particles, &snap.sim_box);
+    let items: Vec<u32> = (0..p.pos.len() as u32)
+        .filter(|&i| ptfe[i as usize])
+        .collect();
+    let r_max = items
+        .iter()
+        .map(|&i| p.radius[i as usize])
+        .fold(0.0, f64::max);
+    let mut particle_particle = Vec::new();
+    let mut fibril_particle: Vec<(u32, u32)> = Vec::new();
+    if !items.is_empty() {
+        let grid = ItemGrid::new(snap, &items, (2.0 * r_max).max(1e-9));
+        let mut cand = Vec::new();
+        for &i in &items {
+            let (pi, ri) = (p.pos[i as usize], p.radius[i as usize]);
+            let reach = ri + r_max;
+            grid.query(
+                [pi[0] - reach, pi[1] - reach, pi[2] - reach],
+                [pi[0] + reach, pi[1] + reach, pi[2] + reach],
+                &mut cand,
+            );
+            for &j in cand.iter().filter(|&&j| j > i) {
+                let d = norm(b.delta(p.pos[j as usize], pi));
+                if d < ri + p.radius[j as usize] {
+                    particle_particle.push((i, j, d));
+                }
+            }
+        }
+        for (f, seg) in segments.iter().enumerate() {
+            let Some(seg) = seg else { continue };
+            let reach = seg.r + r_max;
+            let e = [
+                seg.a[0] + seg.s[0],
+                seg.a[1] + seg.s[1],
+                seg.a[2] + seg.s[2],
+            ];
+            let lo = [0, 1, 2].map(|k| seg.a[k].min(e[k]) - reach);
+            let hi = [0, 1, 2].map(|k| seg.a[k].max(e[k]) + reach);
+            grid.query(lo, hi, &mut cand);
+            // Centre of the segment; particles are taken at their image nearest to it.
+            let m = [0, 1, 2].map(|k| seg.a[k] + 0.5 * seg.s[k]);
+            for &q in &cand {
+                let dq = b.delta(p.pos[q as usize], m);
+                let rel = [0, 1, 2].map(|k| dq[k] + 0.5 * seg.s[k]);
+                if point_segment_distance(rel, seg.s) < seg.r + p.radius[q as usize] {
+                    fibril_particle.push((f as u32, q));
+                }
+            }
+        }
+    }
+    for (f, fib) in snap.fibrils.iter().enumerate() {
+        if segments[f].is_some() && ptfe[fib.source as usize] {
+            fibril_particle.push((f as u32, fib.source));
+        }
+    }
+    fibril_particle.sort_unstable();
+    fibril_particle.dedup();
+    (particle_particle, fibril_particle)
+}
+
+/// Pairs of intact fibrils anchored close together on one NPS grain: anchor distance within the
+/// sum of their footprints (bundle radius, or the wrapped patch of its strands when larger;
+/// `ContinuityParams::wrap_fraction`) plus `anchor_tolerance`; sorted and deduplicated.
+fn anchor_pairs(
+    snap: &Snapshot,
+    params: &ContinuityParams,
+    segments: &[Option<Segment>],
+) -> Vec<(u32, u32)> {
+    let p = &snap.particles;
+    let mut by_particle: Vec<Vec<(u32, [f64; 3], f64)>> = vec![Vec::new(); p.pos.len()];
+    for (f, fib) in snap.fibrils.iter().enumerate() {
+        let Some(seg) = segments[f] else { continue };
+        for anchor in [fib.a, fib.b] {
+            let k = anchor.particle as usize;
+            if p.phase[k] == Phase::Nps {
+                let patch = crate::dem::coverage::wrapped_patch_radius(
+                    fib.count.max(1.0),
+                    fib.radius,
+                    params.wrap_fraction,
+                    p.radius[k],
+                );
+                by_particle[k].push((f as u32, anchor.local, seg.r.max(patch)));
+            }
+        }
+    }
+    let mut anchor_pairs = Vec::new();
+    for list in &by_particle {
+        for (x, &(f, pa, ra)) in list.iter().enumerate() {
+            for &(g, pb, rb) in &list[x + 1..] {
+                let d = norm([pa[0] - pb[0], pa[1] - pb[1], pa[2] - pb[2]]);
+                if f != g && d <= ra + rb + params.anchor_tolerance {
+                    anchor_pairs.push((f.min(g), f.max(g)));
+                }
+            }
+        }
+    }
+    anchor_pairs.sort_unstable();
+    anchor_pairs.dedup();
+    anchor_pairs
 }
 
 /// The PTFE particles on the shared cell grid ([`CellGrid`]), queried by box.

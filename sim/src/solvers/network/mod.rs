@@ -224,6 +224,38 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
     if !(tol.is_finite() && tol > 0.0 && tol < 1.0) {
         return Err(NetworkError::InvalidTolerance(tol));
     }
+    let mut fixed = check_network(net)?;
+    let (active, wraps) = active_nodes(net, &mut fixed);
+    let (lap, rhs, free_index) = assemble(net, &fixed, &active);
+    let mut x = vec![0.0; rhs.len()];
+    let (iterations, relative_residual) = pcg_solve(&lap, &rhs, &mut x, tol)?;
+    let potentials: Vec<f64> = (0..net.n_nodes)
+        .map(|i| {
+            if !active[i] {
+                f64::NAN
+            } else if let Some(v) = fixed[i] {
+                v
+            } else {
+                x[free_index[i] as usize]
+            }
+        })
+        .collect();
+    let (edge_currents, dirichlet_currents, periodic_current) = currents(net, &potentials, &active);
+    Ok(NetworkSolution {
+        potentials,
+        edge_currents,
+        dirichlet_currents,
+        periodic_current,
+        iterations,
+        relative_residual,
+        n_active_nodes: active.iter().filter(|&&a| a).count(),
+        wraps,
+    })
+}
+
+/// Checks the network's nodes, conductances and boundary values; returns the fixed potential of
+/// each node, V (`None` for a free node).
+fn check_network(net: &ResistorNetwork) -> Result<Vec<Option<f64>>, NetworkError> {
     let n = net.n_nodes;
     if !net.periodic_drop.is_finite() {
         return Err(NetworkError::InvalidBoundary(format!(
@@ -268,8 +300,14 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
             )));
         }
     }
+    Ok(fixed)
+}
 
-    // Clusters, and which of them wrap the periodic boundary.
+/// The nodes that take part in the solve (their cluster holds a Dirichlet node, or wraps the
+/// periodic boundary while a drop is applied) and whether any cluster wraps. Pins the gauge: the
+/// lowest-index node of each driven wrapping cluster without an electrode is fixed at 0 V.
+fn active_nodes(net: &ResistorNetwork, fixed: &mut [Option<f64>]) -> (Vec<bool>, bool) {
+    let n = net.n_nodes;
     let driven_periodic = net.periodic_drop != 0.0;
     let mut uf = UnionFind::new(n);
     for e in &net.edges {
@@ -286,7 +324,6 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
         root_has_dirichlet[roots[node as usize] as usize] = true;
     }
     let wraps = root_wraps.iter().any(|&w| w);
-    // Gauge: pin the lowest-index node of each wrapping cluster without an electrode.
     let mut gauge_done = vec![false; n];
     for i in 0..n {
         let r = roots[i] as usize;
@@ -295,14 +332,24 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
             fixed[i] = Some(0.0);
         }
     }
-    let active: Vec<bool> = (0..n)
+    let active = (0..n)
         .map(|i| {
             let r = roots[i] as usize;
             root_has_dirichlet[r] || (driven_periodic && root_wraps[r])
         })
         .collect();
+    (active, wraps)
+}
 
-    // Free-node numbering.
+/// The reduced Laplacian over the free active nodes (assembled sequentially in edge order), the
+/// right-hand side (fixed neighbours and periodic jumps), A, and each node's free index
+/// (`u32::MAX` when fixed or inactive).
+fn assemble(
+    net: &ResistorNetwork,
+    fixed: &[Option<f64>],
+    active: &[bool],
+) -> (Laplacian, Vec<f64>, Vec<u32>) {
+    let n = net.n_nodes;
     let mut free_index = vec![u32::MAX; n];
     let mut n_free = 0usize;
     for i in 0..n {
@@ -311,8 +358,6 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
             n_free += 1;
         }
     }
-
-    // Assemble the reduced Laplacian (sequential, edge order) and the right-hand side.
     let mut diag = vec![0.0; n_free];
     let mut rhs = vec![0.0; n_free];
     let mut counts = vec![0usize; n_free + 1];
@@ -369,20 +414,16 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
         cols,
         vals,
     };
-    let mut x = vec![0.0; n_free];
-    let (iterations, relative_residual) = pcg_solve(&lap, &rhs, &mut x, tol)?;
+    (lap, rhs, free_index)
+}
 
-    let potentials: Vec<f64> = (0..n)
-        .map(|i| {
-            if !active[i] {
-                f64::NAN
-            } else if let Some(v) = fixed[i] {
-                v
-            } else {
-                x[free_index[i] as usize]
-            }
-        })
-        .collect();
+/// Edge currents (from `a` to `b`, A), the current into each Dirichlet node (A), and the net
+/// current across the periodic boundary (A), from the node potentials.
+fn currents(
+    net: &ResistorNetwork,
+    potentials: &[f64],
+    active: &[bool],
+) -> (Vec<f64>, Vec<f64>, f64) {
     let edge_currents: Vec<f64> = net
         .edges
         .iter()
@@ -395,7 +436,7 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
             }
         })
         .collect();
-    let mut dirichlet_slot = vec![usize::MAX; n];
+    let mut dirichlet_slot = vec![usize::MAX; net.n_nodes];
     for (k, &(node, _)) in net.dirichlet.iter().enumerate() {
         dirichlet_slot[node as usize] = k;
     }
@@ -410,16 +451,7 @@ pub fn solve(net: &ResistorNetwork, tol: f64) -> Result<NetworkSolution, Network
         }
         periodic_current += f64::from(e.crossing) * i;
     }
-    Ok(NetworkSolution {
-        potentials,
-        edge_currents,
-        dirichlet_currents,
-        periodic_current,
-        iterations,
-        relative_residual,
-        n_active_nodes: active.iter().filter(|&&a| a).count(),
-        wraps,
-    })
+    (edge_currents, dirichlet_currents, periodic_current)
 }
 
 // ---------------------------------------------------------------------------------------------
