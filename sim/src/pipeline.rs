@@ -382,6 +382,7 @@ fn render_outputs(
     loaded: &Loaded,
     opts: &RunOptions,
     log: &mut StageLog,
+    snapshots: &[Snapshot],
     pr: &Properties,
 ) -> Result<(), RunError> {
     let draw = loaded.raw.output.images || loaded.raw.output.exports;
@@ -390,10 +391,9 @@ fn render_outputs(
     };
     (opts.progress)("images and exports", 0.0);
     let dir = log.dir.join("images");
-    let snapshots = std::mem::take(&mut log.snaps);
     let drawn = log.timed("images_exports", || {
         render(&RenderJob {
-            snapshots: &snapshots,
+            snapshots,
             potentials: &pr.ionic[0].potentials,
             ptfe_particle_cluster: &pr.cont.ptfe_particle_cluster,
             fibril_cluster: &pr.cont.fibril_cluster,
@@ -402,7 +402,6 @@ fn render_outputs(
             dir: &dir,
         })
     });
-    log.snaps = snapshots;
     drawn.map_err(|message| RunError::Solver {
         solver: "images and exports",
         message,
@@ -426,10 +425,11 @@ fn run_inner(
     };
     let mut sim = log.timed("setup", || FilmSim::new(s))?;
     run_stages(&mut sim, s.product, &mut log, opts.progress)?;
-    let last = log.snaps.last().expect("at least one stage ran").clone();
-    let props = solve_properties(s, &last, &mut log, opts.progress)?;
-    let result = run_result(s, sim.achieved_wt_pct, &log.stages, &last, &props);
-    render_outputs(loaded, opts, &mut log, &props)?;
+    let snaps = std::mem::take(&mut log.snaps);
+    let last = snaps.last().expect("at least one stage ran");
+    let props = solve_properties(s, last, &mut log, opts.progress)?;
+    let result = run_result(s, sim.achieved_wt_pct, &log.stages, last, &props);
+    render_outputs(loaded, opts, &mut log, &snaps, &props)?;
     write_json(dir, "result.json", &result)?;
     log.timings
         .insert("total".into(), json!(t_all.elapsed().as_secs_f64()));

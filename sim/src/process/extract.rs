@@ -15,12 +15,12 @@ use std::f64::consts::PI;
 impl FilmSim {
     /// Build the snapshot of the current state.
     pub fn snapshot(&mut self, stage: &str) -> Snapshot {
-        let s = self.scenario.clone();
         let mut fibs: Vec<FibrilC> = {
             let mut q = self.world.query::<&FibrilC>();
             q.iter(&self.world).copied().collect()
         };
         fibs.sort_by_key(|f| f.id);
+        let s = &self.scenario;
         let d = self.dem();
         let sim_box = SimBox {
             lx: d.lx,
@@ -70,7 +70,7 @@ impl FilmSim {
             seed: s.seed,
             ptfe_wt_pct: self.achieved_wt_pct,
             sim_box,
-            materials: snapshot_materials(&s),
+            materials: snapshot_materials(s),
             particles,
             contacts,
             wall_contacts,

@@ -76,14 +76,13 @@ fn all_pairs(d: &Dem, fibs: &[FibrilC]) -> Vec<[u32; 2]> {
         .flat_map(|sx| (-1..=1).map(move |sy| (sx, sy)))
         .map(|(sx, sy)| DVec3::new(sx as f64 * d.lx, sy as f64 * d.ly, 0.0))
         .collect();
-    let intact: Vec<usize> = (0..fibs.len())
+    let intact: Vec<(usize, (DVec3, DVec3, f64))> = (0..fibs.len())
         .filter(|&k| fibs[k].state == FibrilState::Intact)
+        .map(|k| (k, seg(&fibs[k])))
         .collect();
     let mut out = Vec::new();
-    for (n, &k1) in intact.iter().enumerate() {
-        let (a1, v1, r1) = seg(&fibs[k1]);
-        for &k2 in &intact[n + 1..] {
-            let (a2, v2, r2) = seg(&fibs[k2]);
+    for (n, &(k1, (a1, v1, r1))) in intact.iter().enumerate() {
+        for &(k2, (a2, v2, r2)) in &intact[n + 1..] {
             let gap = |s: &DVec3| ((a2 + *s + 0.5 * v2) - (a1 + 0.5 * v1)).length();
             let nearest = images
                 .iter()
