@@ -43,12 +43,12 @@ fn main() {
         "peak {:.1} kPa at {:.4}; broken contacts {} fibrils {} detached {}; relax {} iters {} unconv {}",
         r.peak_stress_pa * 1e-3,
         r.strain_at_peak,
-        r.broken_contacts,
-        r.broken_fibrils,
-        r.detached_fibrils,
-        r.relaxations,
-        r.iterations,
-        r.unconverged_relaxations
+        r.broken.contacts,
+        r.broken.fibrils,
+        r.broken.detached,
+        r.work.relaxations,
+        r.work.iterations,
+        r.work.unconverged
     );
     println!(
         "time {:.1} s, curve points {}",

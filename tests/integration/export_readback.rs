@@ -176,7 +176,8 @@ fn volume_vtk_image_data_reads_back_with_meshio() {
     let h = 0.5e-6;
     let dir = scratch("export-volume-vtk");
     let path = dir.join("phase.vtk");
-    export::write_volume_vtk(dims, &data, h, [0.0, 0.0, 1e-6], &path).expect("write");
+    let text = export::volume_vtk(dims, &data, h, [0.0, 0.0, 1e-6], "phase").expect("text");
+    export::write_file(&path, &text).expect("write");
     let r = read_vtk(&path);
     assert_eq!(r["cells"]["hexahedron"].as_u64(), Some(60));
     assert_eq!(

@@ -227,14 +227,40 @@ fn pixel_of(u_um: f64, v_um: f64, v_top_um: f64, ppu: f64) -> (u32, u32) {
     )
 }
 
+/// Two NPS grains of radius `r_um` at the given centres (µm) joined by a fibril of radius `r_nm`
+/// between the given body-frame anchor offsets (µm).
+fn strand(
+    s: &mut Snapshot,
+    a: ([f64; 3], [f64; 3]),
+    b: ([f64; 3], [f64; 3]),
+    r_um: f64,
+    r_nm: f64,
+) {
+    let i = add_particle(s, a.0, r_um, Phase::Nps);
+    let j = add_particle(s, b.0, r_um, Phase::Nps);
+    add_fibril(s, i, a.1, j, b.1, r_nm);
+}
+
+/// The colours of the 3 × 3 pixels centred on `(x, y)`, row by row.
+fn around(img: &RgbImage, x: u32, y: u32) -> Vec<[u8; 3]> {
+    (y - 1..=y + 1)
+        .flat_map(|y| (x - 1..=x + 1).map(move |x| img.get_pixel(x, y).0))
+        .collect()
+}
+
 #[test]
 fn fibril_perpendicular_to_slice_is_a_dot_where_it_crosses() {
     let ppu = 4.0;
     // Crossing at x = 5.125 µm, z = 4.875 µm: the centre of pixel (20, 20).
     let mut s = empty(20.0, 10.0, 10.0);
-    let p = add_particle(&mut s, [5.125, 2.0, 4.875], 1.0, Phase::Nps);
-    let q = add_particle(&mut s, [5.125, 8.0, 4.875], 1.0, Phase::Nps);
-    add_fibril(&mut s, p, [0.0, 1.0, 0.0], q, [0.0, -1.0, 0.0], 30.0); // 60 nm thick: sub-pixel
+    let (a, b) = ([5.125, 2.0, 4.875], [5.125, 8.0, 4.875]);
+    strand(
+        &mut s,
+        (a, [0.0, 1.0, 0.0]),
+        (b, [0.0, -1.0, 0.0]),
+        1.0,
+        30.0,
+    ); // 60 nm: sub-pixel
     let img = panel(&s, spec(Plane::Xz, 0.5), ppu);
     let marked: Vec<(u32, u32)> = img
         .enumerate_pixels()
@@ -258,20 +284,26 @@ fn oblique_and_periodic_fibrils_are_drawn_at_their_crossings() {
     let mut s = empty(20.0, 20.0, 10.0);
     // Oblique: from (2, 1, 2) to (8, 9, 8) µm (no periodic wrap in a 20 µm box); crosses y = 5
     // (the xz slice at 0.25) at (5, 5, 5).
-    let a = add_particle(&mut s, [2.0, 1.0, 2.0], 0.5, Phase::Nps);
-    let b = add_particle(&mut s, [8.0, 9.0, 8.0], 0.5, Phase::Nps);
-    add_fibril(&mut s, a, [0.0; 3], b, [0.0; 3], 50.0);
+    strand(
+        &mut s,
+        ([2.0, 1.0, 2.0], [0.0; 3]),
+        ([8.0, 9.0, 8.0], [0.0; 3]),
+        0.5,
+        50.0,
+    );
     // Along x through the periodic face: from x = 18 to x = 2 (+20), at y = 3, z = 8.
-    let c = add_particle(&mut s, [17.5, 3.0, 8.0], 0.5, Phase::Nps);
-    let d = add_particle(&mut s, [2.5, 3.0, 8.0], 0.5, Phase::Nps);
-    add_fibril(&mut s, c, [0.5, 0.0, 0.0], d, [-0.5, 0.0, 0.0], 50.0);
+    let (c, d) = ([17.5, 3.0, 8.0], [2.5, 3.0, 8.0]);
+    strand(
+        &mut s,
+        (c, [0.5, 0.0, 0.0]),
+        (d, [-0.5, 0.0, 0.0]),
+        0.5,
+        50.0,
+    );
 
     let xz = panel(&s, spec(Plane::Xz, 0.25), ppu);
     let (px, py) = pixel_of(5.0, 5.0, 10.0, ppu);
-    let near: Vec<[u8; 3]> = (py - 1..=py + 1)
-        .flat_map(|y| (px - 1..=px + 1).map(move |x| (x, y)))
-        .map(|(x, y)| xz.get_pixel(x, y).0)
-        .collect();
+    let near = around(&xz, px, py);
     assert!(
         near.contains(&FIBRIL_COLOUR),
         "oblique fibril at its crossing: {near:?}"
@@ -291,9 +323,9 @@ fn oblique_and_periodic_fibrils_are_drawn_at_their_crossings() {
     // read back from the green channel, pore 28 → fibril 176) at least that of a 1-px disc, π/4.
     let yz = panel(&s, spec(Plane::Yz, 0.0), ppu);
     let (qx, qy) = pixel_of(3.0, 8.0, 10.0, ppu);
-    let ink: f64 = (qy - 1..=qy + 1)
-        .flat_map(|y| (qx - 1..=qx + 1).map(move |x| (x, y)))
-        .map(|(x, y)| (yz.get_pixel(x, y).0[1] as f64 - 28.0) / (176.0 - 28.0))
+    let ink: f64 = around(&yz, qx, qy)
+        .iter()
+        .map(|p| (p[1] as f64 - 28.0) / (176.0 - 28.0))
         .sum();
     assert!(
         ink >= std::f64::consts::FRAC_PI_4,
@@ -308,9 +340,9 @@ fn oblique_and_periodic_fibrils_are_drawn_at_their_crossings() {
     // passes within 0.1 px of a neighbouring pixel centre (coverage 0.9).
     let xy = panel(&s, spec(Plane::Xy, 0.5), ppu);
     let (rx, ry) = pixel_of(5.0, 5.0, 20.0, ppu);
-    let best = (ry - 1..=ry + 1)
-        .flat_map(|y| (rx - 1..=rx + 1).map(move |x| (x, y)))
-        .map(|(x, y)| (xy.get_pixel(x, y).0[1] as f64 - 28.0) / 148.0)
+    let best = around(&xy, rx, ry)
+        .iter()
+        .map(|p| (p[1] as f64 - 28.0) / 148.0)
         .fold(0.0, f64::max);
     assert!(
         best > 0.85,

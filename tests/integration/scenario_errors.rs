@@ -87,6 +87,11 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `dryfilm check` on a scenario with `text` fails and names every needle on stderr.
+fn refuses(text: &str, needles: &[&str]) {
+    assert_fails_with(&check_text(text), needles);
+}
+
 fn assert_fails_with(o: &Outcome, needles: &[&str]) {
     assert_ne!(o.code, 0, "expected failure, stdout: {}", o.stdout);
     for n in needles {
@@ -98,27 +103,22 @@ fn assert_fails_with(o: &Outcome, needles: &[&str]) {
     }
 }
 
+/// A missing file, a directory and an endless file are refused with the path and the reason.
 #[test]
-fn missing_file() {
-    let dir = TempDir::new();
-    let o = run_check_in(&dir.0, "no_such_scenario.ron", &[]);
-    assert_fails_with(&o, &["no_such_scenario.ron", "cannot read scenario file"]);
-}
-
-#[test]
-fn unreadable_file_is_a_directory() {
+fn unreadable_paths_are_refused() {
     let dir = TempDir::new();
     fs::create_dir(dir.0.join("sub.ron")).expect("mkdir");
-    let o = run_check_in(&dir.0, "sub.ron", &[]);
-    assert_fails_with(&o, &["sub.ron", "cannot read scenario file"]);
-}
-
-#[cfg(unix)]
-#[test]
-fn endless_file_is_refused_without_reading_it_all() {
-    let dir = TempDir::new();
-    let o = run_check_in(&dir.0, "/dev/zero", &[]);
-    assert_fails_with(&o, &["/dev/zero", "too large for a scenario file"]);
+    let mut cases = vec![
+        ("no_such_scenario.ron", "cannot read scenario file"),
+        ("sub.ron", "cannot read scenario file"),
+    ];
+    if cfg!(unix) {
+        cases.push(("/dev/zero", "too large for a scenario file"));
+    }
+    for (path, reason) in cases {
+        let o = run_check_in(&dir.0, path, &[]);
+        assert_fails_with(&o, &[path, reason]);
+    }
 }
 
 #[test]
@@ -135,12 +135,13 @@ fn advisories_do_not_fail() {
 
 #[test]
 fn not_ron() {
-    let o = check_text("this is not a scenario\n");
-    assert_fails_with(&o, &["s.ron:1:", "Expected struct"]);
+    refuses("this is not a scenario\n", &["s.ron:1:", "Expected struct"]);
     // Unclosed parentheses: the error points just after the last complete value, where a comma or
     // the closing parenthesis is missing.
-    let o = check_text("(\n  name: \"x\",\n  powder: (nps: (d50_um: 5.0)\n");
-    assert_fails_with(&o, &["s.ron:3:30:", "Expected comma", "(1 error)"]);
+    refuses(
+        "(\n  name: \"x\",\n  powder: (nps: (d50_um: 5.0)\n",
+        &["s.ron:3:30:", "Expected comma", "(1 error)"],
+    );
 }
 
 #[test]
@@ -153,9 +154,8 @@ fn not_utf8() {
 
 #[test]
 fn wrong_type() {
-    let o = check_text("(\n  powder: (\n    nps: (\n      d50_um: \"five\",\n    ),\n  ),\n)\n");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(\n  powder: (\n    nps: (\n      d50_um: \"five\",\n    ),\n  ),\n)\n",
         &[
             "s.ron:4:",
             "powder.nps.d50_um",
@@ -163,33 +163,28 @@ fn wrong_type() {
             "\"five\"",
         ],
     );
-    let o = check_text(
+    refuses(
         "(\n  calender: (gaps: Geometric(start_um: 250, final_um: 110, passes: 2.5)),\n)",
+        &["s.ron:2:", "calender.gaps.passes"],
     );
-    assert_fails_with(&o, &["s.ron:2:", "calender.gaps.passes"]);
 }
 
 #[test]
 fn unknown_field_typo() {
-    let o = check_text("(\n  powder: (\n    nps: (\n      d50_mu: 5.0,\n    ),\n  ),\n)\n");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(\n  powder: (\n    nps: (\n      d50_mu: 5.0,\n    ),\n  ),\n)\n",
         &[
             "s.ron:4:7: powder.nps.d50_mu: unknown field `d50_mu`",
             "did you mean `d50_um`?",
         ],
     );
-    let o = check_text("(seeed: 3)");
-    assert_fails_with(&o, &["s.ron:1:2: seeed", "did you mean `seed`?"]);
+    refuses("(seeed: 3)", &["s.ron:1:2: seeed", "did you mean `seed`?"]);
 }
 
 #[test]
 fn negative_radius_and_diameter() {
-    let o = check_text(
+    refuses(
         "(\n  powder: (\n    ptfe: (fibril_radius_nm: -50.0, lump_diameter_um: -2),\n  ),\n)",
-    );
-    assert_fails_with(
-        &o,
         &[
             "s.ron:3:12: powder.ptfe.fibril_radius_nm = -50.0: must be in [5, 500] nm",
             "s.ron:3:37: powder.ptfe.lump_diameter_um = -2: must be in [0.2, 20] µm",
@@ -206,9 +201,8 @@ fn wt_pct_out_of_range() {
         assert_fails_with(&o, &[&want]);
     }
     // Films above 20 wt% are implausible, accepted when explicitly allowed.
-    let o = check_text("(powder: (ptfe: (wt_pct: 30)))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(powder: (ptfe: (wt_pct: 30)))",
         &[
             "powder.ptfe.wt_pct = 30: must be ≤ 20 wt% for a film",
             "allow_implausible",
@@ -218,11 +212,12 @@ fn wt_pct_out_of_range() {
 
 #[test]
 fn nan_and_inf_refused() {
-    let o = check_text("(\n powder: (nps: (gsd: NaN)),\n)");
-    assert_fails_with(&o, &["s.ron:2:17: powder.nps.gsd = NaN: must be in [1, 4]"]);
-    let o = check_text("(\n domain: (lx_um: inf, ly_um: -inf),\n)");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(\n powder: (nps: (gsd: NaN)),\n)",
+        &["s.ron:2:17: powder.nps.gsd = NaN: must be in [1, 4]"],
+    );
+    refuses(
+        "(\n domain: (lx_um: inf, ly_um: -inf),\n)",
         &[
             "domain.lx_um = inf: must be in [5, 2000] µm",
             "domain.ly_um = -inf",
@@ -232,29 +227,29 @@ fn nan_and_inf_refused() {
 
 #[test]
 fn empty_size_distribution() {
-    let o = check_text("(powder: (nps: (d_min_um: 12.0, d_max_um: 2.0)))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(powder: (nps: (d_min_um: 12.0, d_max_um: 2.0)))",
         &[
             "powder.nps.d_min_um = 12.0: must be < d_max_um = 2 µm",
             "empty size distribution",
         ],
     );
     // Cut-offs hugging the median of a very wide distribution keep < 1e-6 of it.
-    let o = check_text(
+    refuses(
         "(powder: (nps: (d50_um: 5.0, gsd: 4.0, d_min_um: 4.9999999, d_max_um: 5.0000001)))",
+        &["powder.nps.gsd = 4.0", "empty size distribution"],
     );
-    assert_fails_with(&o, &["powder.nps.gsd = 4.0", "empty size distribution"]);
     // d50 outside the cut-offs.
-    let o = check_text("(powder: (nps: (d50_um: 1.0, d_min_um: 2.0, d_max_um: 12.0)))");
-    assert_fails_with(&o, &["powder.nps.d_min_um = 2.0: must be < d50_um = 1 µm"]);
+    refuses(
+        "(powder: (nps: (d50_um: 1.0, d_min_um: 2.0, d_max_um: 12.0)))",
+        &["powder.nps.d_min_um = 2.0: must be < d50_um = 1 µm"],
+    );
 }
 
 #[test]
 fn implausible_modulus_refused_then_allowed() {
-    let o = check_text("(powder: (nps: (youngs_modulus_gpa: 500.0)))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(powder: (nps: (youngs_modulus_gpa: 500.0)))",
         &[
             "powder.nps.youngs_modulus_gpa = 500.0: must be in [1, 200] GPa",
             "set powder.allow_implausible: true",
@@ -263,9 +258,8 @@ fn implausible_modulus_refused_then_allowed() {
     let o = check_text("(powder: (allow_implausible: true, nps: (youngs_modulus_gpa: 500.0)))");
     assert_eq!(o.code, 0, "stderr: {}", o.stderr);
     // Allowing implausible values does not allow impossible ones.
-    let o = check_text("(powder: (allow_implausible: true, nps: (youngs_modulus_gpa: -1.0)))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(powder: (allow_implausible: true, nps: (youngs_modulus_gpa: -1.0)))",
         &["powder.nps.youngs_modulus_gpa = -1.0: must be in (0, ∞) GPa"],
     );
 }
@@ -273,26 +267,23 @@ fn implausible_modulus_refused_then_allowed() {
 #[test]
 fn gap_larger_than_film() {
     // Default loading: h_s ≈ 99.6 µm, h0 = h_s / 0.3 ≈ 331.8 µm.
-    let o = check_text("(\n calender: (\n  gaps: List([400.0, 200.0]),\n ),\n)");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(\n calender: (\n  gaps: List([400.0, 200.0]),\n ),\n)",
         &[
             "s.ron:3:15: calender.gaps[0] = 400.0: must be ≤ the initial powder height 331.8",
             "gap larger than the film",
         ],
     );
-    let o = check_text("(calender: (gaps: Geometric(start_um: 400, final_um: 110, passes: 3)))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(calender: (gaps: Geometric(start_um: 400, final_um: 110, passes: 3)))",
         &["calender.gaps.start_um = 400: must be ≤ the initial powder height"],
     );
 }
 
 #[test]
 fn gaps_too_small_and_target_too_dense() {
-    let o = check_text("(calender: (gaps: List([200.0, 40.0]), target_thickness_um: 100.0))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(calender: (gaps: List([200.0, 40.0]), target_thickness_um: 100.0))",
         &[
             "calender.gaps[1] = 40.0: must be > 0.5 × the fully dense thickness = 49.7",
             "calender.target_thickness_um = 100.0: must be > fully dense thickness / 0.98 = 101.5",
@@ -302,50 +293,48 @@ fn gaps_too_small_and_target_too_dense() {
 
 #[test]
 fn opening_gap_schedule() {
-    let o = check_text("(calender: (gaps: List([200.0, 250.0, 150.0])))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(calender: (gaps: List([200.0, 250.0, 150.0])))",
         &["s.ron:1:32: calender.gaps[1] = 250.0: must be ≤ the previous gap 200 µm"],
     );
-    let o = check_text("(calender: (gaps: Geometric(start_um: 110, final_um: 250, passes: 3)))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(calender: (gaps: Geometric(start_um: 110, final_um: 250, passes: 3)))",
         &["calender.gaps.final_um = 250: must be ≤ start_um = 110 µm"],
     );
 }
 
 #[test]
 fn zero_passes() {
-    let o = check_text("(calender: (gaps: Geometric(start_um: 250, final_um: 110, passes: 0)))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(calender: (gaps: Geometric(start_um: 250, final_um: 110, passes: 0)))",
         &["s.ron:1:59: calender.gaps.passes = 0: must be an integer in [1, 1000]"],
     );
-    let o = check_text("(calender: (gaps: List([])))");
-    assert_fails_with(&o, &["calender.gaps = List([]): must be at least 1 pass"]);
+    refuses(
+        "(calender: (gaps: List([])))",
+        &["calender.gaps = List([]): must be at least 1 pass"],
+    );
 }
 
 #[test]
 fn fibril_force_interval_out_of_range() {
-    let o = check_text("(numerics: (fibril_force_interval: 0))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(numerics: (fibril_force_interval: 0))",
         &["s.ron:1:13: numerics.fibril_force_interval = 0: must be an integer in [1, 64]"],
     );
-    let o = check_text("(numerics: (fibril_force_interval: 65))");
-    assert_fails_with(&o, &["numerics.fibril_force_interval = 65: must be"]);
+    refuses(
+        "(numerics: (fibril_force_interval: 65))",
+        &["numerics.fibril_force_interval = 65: must be"],
+    );
 }
 
 #[test]
 fn ptfe_bridge_and_wrap_out_of_range() {
-    let o = check_text("(powder: (ptfe: (bridge_strength_mpa: -1)))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(powder: (ptfe: (bridge_strength_mpa: -1)))",
         &["s.ron:1:18: powder.ptfe.bridge_strength_mpa = -1: must be in [0, 200] MPa"],
     );
-    let o = check_text("(powder: (ptfe: (wrap_fraction: 1.5)))");
-    assert_fails_with(
-        &o,
+    refuses(
+        "(powder: (ptfe: (wrap_fraction: 1.5)))",
         &["s.ron:1:18: powder.ptfe.wrap_fraction = 1.5: must be in [0, 1]"],
     );
 }
@@ -445,8 +434,10 @@ fn pellet_ignores_film_geometry_but_refuses_written_ptfe() {
     let o = run_check_in(&dir.0, path.to_str().expect("utf-8 path"), &[]);
     assert_eq!(o.code, 0, "stderr: {}", o.stderr);
     assert!(o.stdout.contains("Pellet"));
-    let o = check_text("(product: Pellet, powder: (ptfe: (wt_pct: 5.0)))");
-    assert_fails_with(&o, &["powder.ptfe.wt_pct = 5.0: must be 0 for a pellet"]);
+    refuses(
+        "(product: Pellet, powder: (ptfe: (wt_pct: 5.0)))",
+        &["powder.ptfe.wt_pct = 5.0: must be 0 for a pellet"],
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Sweep expansion, rejection of bad sweep files, resume, sharded merge and plots, with the
 //! synthetic runner (`dryfilm_sim::sweep::fake`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::support::cli::{command, dryfilm_ok, stderr};
 use crate::support::sweep::{assert_same_tree, read_csv, temp_dir, write_sweep};
@@ -15,12 +15,11 @@ use dryfilm_sim::sweep::{SweepError, SweepPlan};
 
 fn no_progress(_: Progress) {}
 
-/// The scenario module's validation, as the CLI uses it.
+/// The runs of `plan` that `sel` picks, with the fake runner, into `out`.
 fn run(plan: &SweepPlan, out: &Path, threads: usize, sel: Selection) -> RunReport {
     let opts = RunOptions {
-        out_dir: out.to_path_buf(),
-        threads,
         selection: sel,
+        ..all_runs(out, threads)
     };
     run_sweep(plan, &FakeRunner::default(), &opts, &no_progress).expect("sweep runs")
 }
@@ -52,6 +51,54 @@ const PTFE_SWEEP: &str = r#"
     measured: "measured.ron",
 "#;
 
+/// A temporary folder with a sweep file over the test base scenario (`body`: the sweep's fields
+/// after `base`) and its plan: (folder, sweep file, plan).
+fn sweep_plan(tag: &str, body: &str) -> (PathBuf, PathBuf, SweepPlan) {
+    let d = temp_dir(tag);
+    let spec = write_sweep(&d, body);
+    let plan = SweepPlan::load(&spec).unwrap();
+    (d, spec, plan)
+}
+
+/// A temporary folder holding the PTFE test sweep and its measured points: (folder, sweep file).
+fn ptfe_sweep(tag: &str) -> (PathBuf, PathBuf) {
+    let d = temp_dir(tag);
+    write_measured(&d);
+    let spec = write_sweep(&d, PTFE_SWEEP);
+    (d, spec)
+}
+
+/// [`ptfe_sweep`] run with `threads` workers into its folder's `ref` and merged: (folder, sweep
+/// file, plan, `ref`).
+fn merged_reference(tag: &str, threads: usize) -> (PathBuf, PathBuf, SweepPlan, PathBuf) {
+    let (d, spec) = ptfe_sweep(tag);
+    let plan = SweepPlan::load(&spec).unwrap();
+    let reference = d.join("ref");
+    run(&plan, &reference, threads, Selection::All);
+    do_merge(&reference);
+    (d, spec, plan, reference)
+}
+
+/// Options for running every point into `out`.
+fn all_runs(out: &Path, threads: usize) -> RunOptions {
+    RunOptions {
+        out_dir: out.to_path_buf(),
+        threads,
+        selection: Selection::All,
+    }
+}
+
+/// Final (complete) run folders in `out/points`; 0 before the folder exists.
+fn complete_runs(out: &Path) -> usize {
+    std::fs::read_dir(out.join("points")).map_or(0, |r| {
+        r.filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            !name.to_string_lossy().starts_with('.')
+        })
+        .count()
+    })
+}
+
 fn write_measured(dir: &Path) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/measured.ron");
     std::fs::copy(src, dir.join("measured.ron")).expect("copy measured.ron");
@@ -59,9 +106,8 @@ fn write_measured(dir: &Path) {
 
 #[test]
 fn product_expansion_order_indices_and_values() {
-    let d = temp_dir("sweep-product");
-    let spec = write_sweep(
-        &d,
+    let (_, _, plan) = sweep_plan(
+        "sweep-product",
         r#"
     axes: [
         (path: "powder.ptfe.wt_pct", values: List([0.5, 2])),
@@ -71,7 +117,6 @@ fn product_expansion_order_indices_and_values() {
     seeds: [7, 9],
 "#,
     );
-    let plan = SweepPlan::load(&spec).unwrap();
     let m = &plan.manifest;
     assert_eq!(m.points.len(), 8);
     assert_eq!(plan.run_count(), 16);
@@ -107,9 +152,8 @@ fn product_expansion_order_indices_and_values() {
 
 #[test]
 fn zip_log_and_replicates() {
-    let d = temp_dir("sweep-zip");
-    let spec = write_sweep(
-        &d,
+    let (_, _, plan) = sweep_plan(
+        "sweep-zip",
         r#"
     combine: Zip,
     axes: [
@@ -119,7 +163,6 @@ fn zip_log_and_replicates() {
     replicates: 2,
 "#,
     );
-    let plan = SweepPlan::load(&spec).unwrap();
     let m = &plan.manifest;
     assert_eq!(m.points.len(), 3);
     let d50: Vec<f64> = m
@@ -212,9 +255,8 @@ fn bad_sweep_files_are_rejected_with_every_problem_named() {
 
 #[test]
 fn cli_rejects_a_bad_sweep_before_running_anything() {
-    let d = temp_dir("sweep-cli-bad");
-    let spec = write_sweep(
-        &d,
+    let (d, spec, _) = sweep_plan(
+        "sweep-cli-bad",
         r#"axes: [(path: "powder.ptfe.wt_pct", values: List([1.0, 150.0]))],"#,
     );
     let out = d.join("out");
@@ -251,22 +293,12 @@ fn cli_rejects_a_bad_sweep_before_running_anything() {
 
 #[test]
 fn resume_redoes_only_incomplete_runs_and_merges_nothing_half_written() {
-    let d = temp_dir("sweep-resume");
-    write_measured(&d);
-    let spec = write_sweep(&d, PTFE_SWEEP);
-    let plan = SweepPlan::load(&spec).unwrap();
-    let reference = d.join("ref");
-    run(&plan, &reference, 2, Selection::All);
-    do_merge(&reference);
+    let (d, spec, plan, reference) = merged_reference("sweep-resume", 2);
 
     // An interrupted run: one run missing, one killed mid-run (a .partial folder with a
     // half-written result and temp file), one final folder without result.json, and a failure.
     let out = d.join("out");
-    let opts = RunOptions {
-        out_dir: out.clone(),
-        threads: 2,
-        selection: Selection::All,
-    };
+    let opts = all_runs(&out, 2);
     let failing = FakeRunner {
         fail_on_wt_pct: Some(3.5),
         write_log: true,
@@ -291,21 +323,17 @@ fn resume_redoes_only_incomplete_runs_and_merges_nothing_half_written() {
     );
 
     // Merge refuses the incomplete folder, and a partial merge reads only complete runs.
-    let e = merge(&MergeOptions {
-        out_dir: out.clone(),
-        measured: None,
-        allow_partial: false,
-        plots: false,
-    })
-    .unwrap_err();
+    let merge_csv = |allow_partial| {
+        merge(&MergeOptions {
+            out_dir: out.clone(),
+            measured: None,
+            allow_partial,
+            plots: false,
+        })
+    };
+    let e = merge_csv(false).unwrap_err();
     assert!(e.to_string().contains("7 of 20 runs"), "{e}");
-    let rep = merge(&MergeOptions {
-        out_dir: out.clone(),
-        measured: None,
-        allow_partial: true,
-        plots: false,
-    })
-    .unwrap();
+    let rep = merge_csv(true).unwrap();
     assert_eq!(rep.merged, 13);
     let (_, rows) = read_csv(&out.join("summary.csv"));
     assert_eq!(rows.len(), 13);
@@ -332,11 +360,7 @@ fn resume_redoes_only_incomplete_runs_and_merges_nothing_half_written() {
     // A different sweep into the same folder is refused before it runs anything.
     let other = write_sweep(&d, &PTFE_SWEEP.replace("3.5", "4.0"));
     let plan = SweepPlan::load(&other).unwrap();
-    let opts = RunOptions {
-        out_dir: out.clone(),
-        threads: 1,
-        selection: Selection::All,
-    };
+    let opts = all_runs(&out, 1);
     let e = run_sweep(&plan, &FakeRunner::default(), &opts, &no_progress).unwrap_err();
     assert!(e.to_string().contains("different sweep"), "{e}");
     // So is the same sweep over an edited base scenario.
@@ -355,9 +379,7 @@ fn resume_redoes_only_incomplete_runs_and_merges_nothing_half_written() {
 
 #[test]
 fn cli_kill_minus_9_then_rerun_equals_a_clean_run() {
-    let d = temp_dir("sweep-kill");
-    write_measured(&d);
-    let spec = write_sweep(&d, PTFE_SWEEP);
+    let (d, spec) = ptfe_sweep("sweep-kill");
     let sweep = |out: &Path, delay: &str| {
         command([
             "sweep",
@@ -379,19 +401,7 @@ fn cli_kill_minus_9_then_rerun_equals_a_clean_run() {
     // Wait until some runs are complete, then kill -9 mid-run.
     let t0 = std::time::Instant::now();
     loop {
-        let done = std::fs::read_dir(out.join("points"))
-            .map(|r| {
-                r.filter(|e| {
-                    !e.as_ref()
-                        .unwrap()
-                        .file_name()
-                        .to_string_lossy()
-                        .starts_with('.')
-                })
-                .count()
-            })
-            .unwrap_or(0);
-        if done >= 3 {
+        if complete_runs(&out) >= 3 {
             break;
         }
         assert!(t0.elapsed().as_secs() < 60, "the sweep made no progress");
@@ -400,30 +410,14 @@ fn cli_kill_minus_9_then_rerun_equals_a_clean_run() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(!out.join("summary.csv").exists());
-    let complete = std::fs::read_dir(out.join("points"))
-        .unwrap()
-        .filter(|e| {
-            !e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .count();
-    assert!(complete < 20, "killed too late to test anything");
+    assert!(complete_runs(&out) < 20, "killed too late to test anything");
     assert!(sweep(&out, "0").wait().unwrap().success());
     assert_same_tree(&reference, &out);
 }
 
 #[test]
 fn sharded_and_single_task_runs_merge_to_the_local_run_bit_for_bit() {
-    let d = temp_dir("sweep-shards");
-    write_measured(&d);
-    let spec = write_sweep(&d, PTFE_SWEEP);
-    let plan = SweepPlan::load(&spec).unwrap();
-    let local = d.join("local");
-    run(&plan, &local, 1, Selection::All);
-    do_merge(&local);
+    let (d, _, plan, local) = merged_reference("sweep-shards", 1);
 
     let sharded = d.join("sharded");
     let mut total = 0;
@@ -706,9 +700,8 @@ fn shipped_sweep_specs_expand() {
 
 #[test]
 fn plots_fall_back_to_the_first_numeric_axis() {
-    let d = temp_dir("sweep-xfallback");
-    let spec = write_sweep(
-        &d,
+    let (d, _, plan) = sweep_plan(
+        "sweep-xfallback",
         r#"
     axes: [
         (path: "calender.turn_90_between_passes", values: List([true])),
@@ -717,7 +710,6 @@ fn plots_fall_back_to_the_first_numeric_axis() {
     replicates: 2,
 "#,
     );
-    let plan = SweepPlan::load(&spec).unwrap();
     let out = d.join("out");
     run(&plan, &out, 2, Selection::All);
     let rep = merge(&MergeOptions {
@@ -749,13 +741,11 @@ fn plots_fall_back_to_the_first_numeric_axis() {
 #[test]
 fn rerun_recognises_its_own_folder_with_inexact_decimal_values() {
     // Linear steps like 5/19 need correctly rounded JSON parsing to read the manifest back.
-    let d = temp_dir("sweep-rerun-floats");
-    let spec = write_sweep(
-        &d,
+    let (d, spec, plan) = sweep_plan(
+        "sweep-rerun-floats",
         r#"axes: [(path: "powder.ptfe.wt_pct", values: Linear(start: 0.0, stop: 5.0, n: 20))],
     replicates: 2,"#,
     );
-    let plan = SweepPlan::load(&spec).unwrap();
     let out = d.join("out");
     assert_eq!(
         run(&plan, &out, 2, Selection::Shard { index: 0, count: 2 }).succeeded,

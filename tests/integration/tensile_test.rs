@@ -77,7 +77,7 @@ fn contact_chain_fails_at_pull_off_stress() {
         // Section: 2R wide × 2R thick; every bond carries the chain force.
         let expected = pull_off() / (2.0 * R * 2.0 * R);
         assert!(res.failed);
-        assert_eq!(res.broken_contacts, 4);
+        assert_eq!(res.broken.contacts, 4);
         let rel = res.peak_stress_pa / expected;
         assert!(
             (1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel),
@@ -191,9 +191,9 @@ fn fibril_chain_fails_at_weaker_of_break_and_detach() {
             res.peak_stress_pa
         );
         if f_break < f_detach {
-            assert_eq!((res.broken_fibrils, res.detached_fibrils), (3, 0));
+            assert_eq!((res.broken.fibrils, res.broken.detached), (3, 0));
         } else {
-            assert_eq!((res.broken_fibrils, res.detached_fibrils), (0, 3));
+            assert_eq!((res.broken.fibrils, res.broken.detached), (0, 3));
         }
     }
 }
@@ -222,7 +222,7 @@ fn drawing_fibril_chain_peaks_at_hardening_maximum() {
         res.peak_stress_pa
     );
     assert!(res.failed);
-    assert_eq!(res.broken_fibrils, 3);
+    assert_eq!(res.broken.fibrils, 3);
 }
 
 /// A jittered simple-cubic film of nx × ny × nz particles (spacing 1.96 R, so neighbours overlap),
@@ -309,7 +309,7 @@ fn more_fibrils_give_higher_peak_stress() {
         let snap = lattice_film(4, 4, 2, nf, 7);
         let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
         assert_eq!(
-            res.unconverged_relaxations, 0,
+            res.work.unconverged, 0,
             "{nf} fibrils: relaxation did not converge"
         );
         peaks.push(res.peak_stress_pa);
@@ -341,8 +341,8 @@ fn result_is_identical_across_thread_counts() {
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&one.strain), bits(&four.strain));
     assert_eq!(bits(&one.stress_pa), bits(&four.stress_pa));
-    assert_eq!(one.broken_contacts, four.broken_contacts);
-    assert_eq!(one.iterations, four.iterations);
+    assert_eq!(one.broken.contacts, four.broken.contacts);
+    assert_eq!(one.work, four.work);
 }
 
 #[test]
@@ -420,15 +420,15 @@ fn large_film_timing() {
         snap.fibrils.len(),
         t.elapsed().as_secs_f64(),
         res.strain.len(),
-        res.relaxations,
-        res.iterations,
-        res.unconverged_relaxations,
+        res.work.relaxations,
+        res.work.iterations,
+        res.work.unconverged,
         res.peak_stress_pa / 1e3,
         res.strain_at_peak,
         res.failed,
-        res.broken_contacts,
-        res.broken_fibrils,
-        res.detached_fibrils
+        res.broken.contacts,
+        res.broken.fibrils,
+        res.broken.detached
     );
 }
 

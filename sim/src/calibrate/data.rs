@@ -260,14 +260,31 @@ fn check_settings(data: &DataFile, problems: &mut Vec<String>) {
     }
 }
 
+/// Each item of the list `field` with its label `field[i] ("key")`; a key seen before is a
+/// problem ("duplicate {what}").
+fn labelled<'a, T>(
+    items: &'a [T],
+    field: &str,
+    what: &str,
+    key: impl Fn(&T) -> &String,
+    problems: &mut Vec<String>,
+) -> Vec<(String, &'a T)> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let k = key(item);
+        let at = format!("{field}[{i}] ({k:?})");
+        if !seen.insert(k.clone()) {
+            problems.push(format!("{at}: duplicate {what}"));
+        }
+        out.push((at, item));
+    }
+    out
+}
+
 /// Unique names, known quantities, usable values, uncertainties and weights.
 fn check_points(data: &DataFile, problems: &mut Vec<String>) {
-    let mut names = std::collections::BTreeSet::new();
-    for (i, p) in data.points.iter().enumerate() {
-        let at = format!("points[{i}] ({:?})", p.name);
-        if !names.insert(p.name.clone()) {
-            problems.push(format!("{at}: duplicate point name"));
-        }
+    for (at, p) in labelled(&data.points, "points", "point name", |p| &p.name, problems) {
         check_quantity(&at, &p.quantity, problems);
         if !p.value.is_finite() || p.value == 0.0 {
             problems.push(format!(
@@ -296,12 +313,13 @@ fn check_points(data: &DataFile, problems: &mut Vec<String>) {
 
 /// Unique paths, finite and ordered bounds (positive for a log scale), starts inside them.
 fn check_params(data: &DataFile, problems: &mut Vec<String>) {
-    let mut paths = std::collections::BTreeSet::new();
-    for (j, q) in data.params.iter().enumerate() {
-        let at = format!("params[{j}] ({:?})", q.path);
-        if !paths.insert(q.path.clone()) {
-            problems.push(format!("{at}: duplicate parameter path"));
-        }
+    for (at, q) in labelled(
+        &data.params,
+        "params",
+        "parameter path",
+        |q| &q.path,
+        problems,
+    ) {
         if !(q.lower.is_finite() && q.upper.is_finite()) {
             problems.push(format!("{at}: bounds must be finite"));
         } else if q.lower >= q.upper {

@@ -10,7 +10,7 @@
 //!   `rest_length` (m), `state` (0 intact, 1 broken, 2 detached) and `cluster_id`. Use the Tube
 //!   filter scaled by `radius`.
 //! - `phase.vtk`: the voxelized phase volume as image data (`STRUCTURED_POINTS`, one cell per
-//!   voxel, cell data `phase`), written by [`write_volume_vtk`]; the same volume as `phase.tif`
+//!   voxel, cell data `phase`), written by [`volume_vtk`]; the same volume as `phase.tif`
 //!   (multi-page TIFF stack, one uint8 page per z layer) and `phase.npy` (uint8, shape
 //!   `[nz, ny, nx]`), written by the voxel solver's [`crate::volume_io`]. The volume is the one the
 //!   voxel conductivity solver uses ([`voxelize`]), codes 0 pore, 1 NPS, 2 PTFE.
@@ -210,26 +210,6 @@ pub fn volume_vtk(
     Ok(s)
 }
 
-/// Write a voxel phase volume as legacy VTK image data (see [`volume_vtk`]).
-pub fn write_volume_vtk(
-    dims: [usize; 3],
-    data: &[u8],
-    voxel_size_m: f64,
-    origin_m: [f64; 3],
-    path: &Path,
-) -> Result<(), RenderError> {
-    write_file(
-        path,
-        &volume_vtk(
-            dims,
-            data,
-            voxel_size_m,
-            origin_m,
-            "dryfilm voxel phase volume",
-        )?,
-    )
-}
-
 /// Write the voxel phase volume `vol` (from [`voxelize`], codes [`crate::solvers::voxel::PORE`],
 /// [`crate::solvers::voxel::NPS`], [`crate::solvers::voxel::PTFE`]) into `out_dir` as
 /// `phase.vtk` image data (origin at the box corner `(0, 0, z_bottom_m)`), `phase.tif` (a
@@ -244,7 +224,12 @@ pub fn write_volume_exports(
     // Volume dims are [nz, ny, nx] in C order (x fastest): VTK's point order with dims reversed.
     let dims = [vol.dims[2], vol.dims[1], vol.dims[0]];
     let p = out_dir.join("phase.vtk");
-    write_volume_vtk(dims, &vol.data, vol.voxel_size, [0.0, 0.0, z_bottom_m], &p)?;
+    let origin = [0.0, 0.0, z_bottom_m];
+    let title = "dryfilm voxel phase volume";
+    write_file(
+        &p,
+        &volume_vtk(dims, &vol.data, vol.voxel_size, origin, title)?,
+    )?;
     let tif = out_dir.join("phase.tif");
     crate::volume_io::write_tiff_stack(vol, &tif)
         .map_err(|e| RenderError::Volume(format!("{}: {e}", tif.display())))?;

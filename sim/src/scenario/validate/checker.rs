@@ -48,12 +48,68 @@ pub(crate) const fn co(lo: f64, hi: f64, unit: &'static str) -> Range {
         unit,
     }
 }
+/// [lo, ∞).
+pub(crate) const fn at_least(lo: f64, unit: &'static str) -> Range {
+    Range {
+        lo: End::Closed(lo),
+        hi: End::Unbounded,
+        unit,
+    }
+}
 /// (lo, ∞).
 pub(crate) const fn above(lo: f64, unit: &'static str) -> Range {
     Range {
         lo: End::Open(lo),
         hi: End::Unbounded,
         unit,
+    }
+}
+
+/// One numeric scenario field (a row of the table in `fields.rs`).
+#[derive(Clone, Copy)]
+pub(crate) struct Field {
+    /// Dotted path, e.g. `powder.nps.d50_um`.
+    pub(crate) path: &'static str,
+    /// Valid interval, file units.
+    pub(crate) range: Range,
+    /// Narrower plausible interval of a material value, enforced unless
+    /// `powder.allow_implausible` is true; `None` for other fields.
+    pub(crate) plausible: Option<Range>,
+    /// Factor from file units to SI.
+    pub(crate) scale: f64,
+    /// What the field means (the error's hint).
+    pub(crate) hint: &'static str,
+}
+
+impl Field {
+    /// A field refused outside `range`.
+    pub(crate) const fn num(
+        path: &'static str,
+        range: Range,
+        scale: f64,
+        hint: &'static str,
+    ) -> Self {
+        Self {
+            plausible: None,
+            ..Self::material(path, range, range, scale, hint)
+        }
+    }
+
+    /// A material value: refused outside `range`, and outside `plausible` unless allowed.
+    pub(crate) const fn material(
+        path: &'static str,
+        range: Range,
+        plausible: Range,
+        scale: f64,
+        hint: &'static str,
+    ) -> Self {
+        Self {
+            path,
+            range,
+            plausible: Some(plausible),
+            scale,
+            hint,
+        }
     }
 }
 
@@ -167,6 +223,19 @@ impl Checker<'_> {
             line,
             column,
         });
+    }
+
+    /// Checks `v` (file units) against the field's ranges; returns it in SI.
+    pub(crate) fn check(&mut self, f: &Field, v: f64) -> f64 {
+        self.check_at(f, f.path, v)
+    }
+
+    /// [`Self::check`] for an element of a list field, reported at `path` (e.g. `calender.gaps[2]`).
+    pub(crate) fn check_at(&mut self, f: &Field, path: &str, v: f64) -> f64 {
+        match f.plausible {
+            None => self.num(path, v, f.range, f.scale, f.hint),
+            Some(p) => self.material(path, v, f.range, p, f.scale, f.hint),
+        }
     }
 
     /// Checks `v` (file units) against `range`; returns `v·scale` (SI).

@@ -9,6 +9,8 @@
 //! without exceeding 98 % relative density. Pellets skip the film-geometry checks of the calender.
 
 mod checker;
+#[rustfmt::skip]
+mod fields;
 mod geometry;
 mod powder;
 mod process;

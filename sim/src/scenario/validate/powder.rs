@@ -1,6 +1,7 @@
 //! The powder sections: NPS size distribution and material, PTFE loading and material.
 
 use super::checker::*;
+use super::fields::*;
 use super::*;
 use crate::scenario::error::ErrorKind;
 use crate::scenario::raw::*;
@@ -9,34 +10,10 @@ use crate::scenario::validated::*;
 /// `powder.nps`: the truncated lognormal size distribution (a non-empty one) and the material.
 pub(super) fn nps(c: &mut Checker<'_>, n: &RawNps) -> Nps {
     let before_nps = c.errors.len();
-    let d50 = c.num(
-        "powder.nps.d50_um",
-        n.d50_um,
-        oc(0.1, 100.0, "µm"),
-        UM,
-        "median NPS diameter",
-    );
-    let gsd = c.num(
-        "powder.nps.gsd",
-        n.gsd,
-        cc(1.0, 4.0, ""),
-        1.0,
-        "geometric standard deviation of the NPS size distribution; 1 is monodisperse",
-    );
-    let d_min = c.num(
-        "powder.nps.d_min_um",
-        n.d_min_um,
-        above(0.0, "µm"),
-        UM,
-        "smallest NPS diameter kept",
-    );
-    let d_max = c.num(
-        "powder.nps.d_max_um",
-        n.d_max_um,
-        above(0.0, "µm"),
-        UM,
-        "largest NPS diameter kept",
-    );
+    let d50 = c.check(&nps::D50, n.d50_um);
+    let gsd = c.check(&nps::GSD, n.gsd);
+    let d_min = c.check(&nps::D_MIN, n.d_min_um);
+    let d_max = c.check(&nps::D_MAX, n.d_max_um);
     if c.errors.len() == before_nps {
         if n.d_min_um >= n.d_max_um {
             c.inconsistent(
@@ -46,21 +23,26 @@ pub(super) fn nps(c: &mut Checker<'_>, n: &RawNps) -> Nps {
                 "empty size distribution: the cut-offs leave no diameter",
             );
         } else {
-            if n.d_min_um >= n.d50_um {
-                c.inconsistent(
+            let cut_offs = [
+                (
+                    n.d_min_um >= n.d50_um,
                     "powder.nps.d_min_um",
                     n.d_min_um,
                     format!("< d50_um = {} µm", num(n.d50_um)),
                     "the lower cut-off must lie below the median diameter",
-                );
-            }
-            if n.d_max_um <= n.d50_um {
-                c.inconsistent(
+                ),
+                (
+                    n.d_max_um <= n.d50_um,
                     "powder.nps.d_max_um",
                     n.d_max_um,
                     format!("> d50_um = {} µm", num(n.d50_um)),
                     "the upper cut-off must lie above the median diameter",
-                );
+                ),
+            ];
+            for (wrong, path, v, allowed, hint) in cut_offs {
+                if wrong {
+                    c.inconsistent(path, v, allowed, hint);
+                }
             }
         }
         if c.errors.len() == before_nps {
@@ -80,105 +62,29 @@ pub(super) fn nps(c: &mut Checker<'_>, n: &RawNps) -> Nps {
             }
         }
     }
-    let nps_density = c.material(
-        "powder.nps.density_kg_m3",
-        n.density_kg_m3,
-        above(0.0, "kg/m³"),
-        cc(500.0, 20000.0, "kg/m³"),
-        1.0,
-        "true density of NPS (2210 kg/m³ for tetragonal Na3PS4)",
-    );
+    let nps_density = c.check(&nps::DENSITY, n.density_kg_m3);
     Nps {
         d50,
         gsd,
         d_min,
         d_max,
         density: nps_density,
-        youngs_modulus: c.material(
-            "powder.nps.youngs_modulus_gpa",
-            n.youngs_modulus_gpa,
-            above(0.0, "GPa"),
-            cc(1.0, 200.0, "GPa"),
-            GPA,
-            "Young's modulus of NPS",
-        ),
-        poisson: c.num(
-            "powder.nps.poisson",
-            n.poisson,
-            co(0.0, 0.5, ""),
-            1.0,
-            "Poisson's ratio of NPS",
-        ),
-        yield_pressure: c.material(
-            "powder.nps.yield_pressure_mpa",
-            n.yield_pressure_mpa,
-            above(0.0, "MPa"),
-            oc(0.0, 5000.0, "MPa"),
-            MPA,
-            "contact yield pressure (hardness) of NPS",
-        ),
-        restitution: c.num(
-            "powder.nps.restitution",
-            n.restitution,
-            oc(0.0, 1.0, ""),
-            1.0,
-            "coefficient of restitution of NPS impacts",
-        ),
-        friction: c.num(
-            "powder.nps.friction",
-            n.friction,
-            cc(0.0, 2.0, ""),
-            1.0,
-            "sliding friction",
-        ),
-        rolling_friction: c.num(
-            "powder.nps.rolling_friction",
-            n.rolling_friction,
-            cc(0.0, 1.0, ""),
-            1.0,
-            "rolling-resistance coefficient",
-        ),
-        surface_energy: c.material(
-            "powder.nps.surface_energy_j_m2",
-            n.surface_energy_j_m2,
-            Range {
-                lo: End::Closed(0.0),
-                hi: End::Unbounded,
-                unit: "J/m²",
-            },
-            cc(0.0, 1.0, "J/m²"),
-            1.0,
-            "work of adhesion of NPS contacts",
-        ),
-        sigma_ion_bulk: c.material(
-            "powder.nps.sigma_ion_bulk_s_cm",
-            n.sigma_ion_bulk_s_cm,
-            above(0.0, "S/cm"),
-            oc(0.0, 1.0, "S/cm"),
-            S_CM,
-            "bulk Na+ conductivity of an NPS grain",
-        ),
-        sigma_e: c.material(
-            "powder.nps.sigma_e_s_cm",
-            n.sigma_e_s_cm,
-            above(0.0, "S/cm"),
-            oc(0.0, 1e-3, "S/cm"),
-            S_CM,
-            "electronic conductivity of NPS",
-        ),
+        youngs_modulus: c.check(&nps::MODULUS, n.youngs_modulus_gpa),
+        poisson: c.check(&nps::POISSON, n.poisson),
+        yield_pressure: c.check(&nps::YIELD, n.yield_pressure_mpa),
+        restitution: c.check(&nps::RESTITUTION, n.restitution),
+        friction: c.check(&nps::FRICTION, n.friction),
+        rolling_friction: c.check(&nps::ROLLING, n.rolling_friction),
+        surface_energy: c.check(&nps::SURFACE_ENERGY, n.surface_energy_j_m2),
+        sigma_ion_bulk: c.check(&nps::SIGMA_ION, n.sigma_ion_bulk_s_cm),
+        sigma_e: c.check(&nps::SIGMA_E, n.sigma_e_s_cm),
     }
 }
 
 /// `powder.ptfe`: loading (none in a pellet), material and the fibril and bridge laws' values.
 pub(super) fn ptfe(c: &mut Checker<'_>, p: &RawPtfe, film: bool) -> Ptfe {
     let before_wt = c.errors.len();
-    let mut wt_pct = c.num(
-        "powder.ptfe.wt_pct",
-        p.wt_pct,
-        co(0.0, 100.0, "wt%"),
-        1.0,
-        "PTFE loading as percent of the total solid mass",
-    );
+    let mut wt_pct = c.check(&ptfe::WT_PCT, p.wt_pct);
     if c.errors.len() == before_wt {
         if film && p.wt_pct > MAX_FILM_WT_PCT && !c.allow_implausible {
             c.push(
@@ -208,31 +114,10 @@ pub(super) fn ptfe(c: &mut Checker<'_>, p: &RawPtfe, film: bool) -> Ptfe {
     if !film {
         wt_pct = 0.0;
     }
-    let ptfe_density = c.material(
-        "powder.ptfe.density_kg_m3",
-        p.density_kg_m3,
-        above(0.0, "kg/m³"),
-        cc(500.0, 20000.0, "kg/m³"),
-        1.0,
-        "true density of PTFE (about 2200 kg/m³)",
-    );
-    let fibril_yield = c.material(
-        "powder.ptfe.fibril_yield_mpa",
-        p.fibril_yield_mpa,
-        above(0.0, "MPa"),
-        oc(0.0, 500.0, "MPa"),
-        MPA,
-        "drawing yield stress of a PTFE fibril",
-    );
+    let ptfe_density = c.check(&ptfe::DENSITY, p.density_kg_m3);
+    let fibril_yield = c.check(&ptfe::FIBRIL_YIELD, p.fibril_yield_mpa);
     let before_strength = c.errors.len();
-    let fibril_strength = c.material(
-        "powder.ptfe.fibril_strength_mpa",
-        p.fibril_strength_mpa,
-        above(0.0, "MPa"),
-        oc(0.0, 5000.0, "MPa"),
-        MPA,
-        "breaking true stress of a PTFE fibril",
-    );
+    let fibril_strength = c.check(&ptfe::FIBRIL_STRENGTH, p.fibril_strength_mpa);
     if c.errors.len() == before_strength
         && p.fibril_yield_mpa.is_finite()
         && p.fibril_strength_mpa <= p.fibril_yield_mpa
@@ -246,81 +131,18 @@ pub(super) fn ptfe(c: &mut Checker<'_>, p: &RawPtfe, film: bool) -> Ptfe {
     }
     Ptfe {
         wt_pct,
-        lump_diameter: c.num(
-            "powder.ptfe.lump_diameter_um",
-            p.lump_diameter_um,
-            cc(0.2, 20.0, "µm"),
-            UM,
-            "diameter of a PTFE agglomerate",
-        ),
+        lump_diameter: c.check(&ptfe::LUMP_DIAMETER, p.lump_diameter_um),
         density: ptfe_density,
-        youngs_modulus: c.material(
-            "powder.ptfe.youngs_modulus_gpa",
-            p.youngs_modulus_gpa,
-            above(0.0, "GPa"),
-            cc(0.05, 5.0, "GPa"),
-            GPA,
-            "Young's modulus of bulk PTFE (about 0.5 GPa)",
-        ),
-        poisson: c.num(
-            "powder.ptfe.poisson",
-            p.poisson,
-            co(0.0, 0.5, ""),
-            1.0,
-            "Poisson's ratio of PTFE",
-        ),
-        fibril_radius: c.num(
-            "powder.ptfe.fibril_radius_nm",
-            p.fibril_radius_nm,
-            cc(5.0, 500.0, "nm"),
-            NM,
-            "radius of a freshly drawn fibril",
-        ),
-        fibrillation_rate: c.num(
-            "powder.ptfe.fibrillation_rate",
-            p.fibrillation_rate,
-            cc(0.0, 1000.0, ""),
-            1.0,
-            "fraction of a lump's remaining PTFE drawn per unit local shear strain",
-        ),
-        fibrils_per_bundle: c.num(
-            "powder.ptfe.fibrils_per_bundle",
-            p.fibrils_per_bundle,
-            cc(1.0, 10000.0, ""),
-            1.0,
-            "real fibrils per model fibril (bundle multiplicity)",
-        ),
+        youngs_modulus: c.check(&ptfe::MODULUS, p.youngs_modulus_gpa),
+        poisson: c.check(&ptfe::POISSON, p.poisson),
+        fibril_radius: c.check(&ptfe::FIBRIL_RADIUS, p.fibril_radius_nm),
+        fibrillation_rate: c.check(&ptfe::RATE, p.fibrillation_rate),
+        fibrils_per_bundle: c.check(&ptfe::PER_BUNDLE, p.fibrils_per_bundle),
         fibril_yield,
         fibril_strength,
-        anchor_strength: c.material(
-            "powder.ptfe.anchor_strength_n_m",
-            p.anchor_strength_n_m,
-            above(0.0, "N/m"),
-            oc(0.0, 100.0, "N/m"),
-            1.0,
-            "anchor detachment force per unit fibril circumference",
-        ),
-        bridge_strength: c.num(
-            "powder.ptfe.bridge_strength_mpa",
-            p.bridge_strength_mpa,
-            cc(0.0, 200.0, "MPa"),
-            1e6,
-            "tensile strength of the PTFE bridging a covered NPS contact",
-        ),
-        wrap_fraction: c.num(
-            "powder.ptfe.wrap_fraction",
-            p.wrap_fraction,
-            cc(0.0, 1.0, ""),
-            1.0,
-            "fraction of a grain's circumference a fibril strand wraps",
-        ),
-        reduced_sigma_e: c.material(
-            "powder.ptfe.reduced_sigma_e_s_cm",
-            p.reduced_sigma_e_s_cm,
-            above(0.0, "S/cm"),
-            oc(0.0, 1e3, "S/cm"),
-            S_CM,
-            "electronic conductivity of PTFE reduced to carbon",
-        ),
+        anchor_strength: c.check(&ptfe::ANCHOR, p.anchor_strength_n_m),
+        bridge_strength: c.check(&ptfe::BRIDGE, p.bridge_strength_mpa),
+        wrap_fraction: c.check(&ptfe::WRAP, p.wrap_fraction),
+        reduced_sigma_e: c.check(&ptfe::REDUCED_SIGMA_E, p.reduced_sigma_e_s_cm),
     }
 }

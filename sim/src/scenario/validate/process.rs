@@ -1,47 +1,21 @@
 //! The domain and the process sections: mixing, fibrillation, calender, pellet.
 
 use super::checker::*;
+use super::fields::*;
 use super::*;
 use crate::scenario::error::ErrorKind;
 use crate::scenario::raw::*;
 use crate::scenario::validated::*;
-
-/// Temperatures: above absolute zero, below PTFE melting.
-const TEMPERATURE: Range = oo(-ZERO_C, PTFE_MELT_C, "°C");
 
 /// `domain`, and whether it validated (the geometry checks need it); a grain may not span half
 /// the box (it would touch its own periodic image).
 pub(super) fn domain(c: &mut Checker<'_>, d: &RawDomain, n: &RawNps) -> (Domain, bool) {
     let before_domain = c.errors.len();
     let domain = Domain {
-        lx: c.num(
-            "domain.lx_um",
-            d.lx_um,
-            cc(5.0, 2000.0, "µm"),
-            UM,
-            "box length along MD (x)",
-        ),
-        ly: c.num(
-            "domain.ly_um",
-            d.ly_um,
-            cc(5.0, 2000.0, "µm"),
-            UM,
-            "box length along TD (y)",
-        ),
-        mass_loading: c.num(
-            "domain.mass_loading_mg_cm2",
-            d.mass_loading_mg_cm2,
-            oc(0.0, 500.0, "mg/cm²"),
-            MG_CM2,
-            "solid mass per film area; sets how much powder the box holds",
-        ),
-        initial_solid_fraction: c.num(
-            "domain.initial_solid_fraction",
-            d.initial_solid_fraction,
-            cc(0.05, 0.5, ""),
-            1.0,
-            "solid fraction of the initial random packing",
-        ),
+        lx: c.check(&domain::LX, d.lx_um),
+        ly: c.check(&domain::LY, d.ly_um),
+        mass_loading: c.check(&domain::MASS_LOADING, d.mass_loading_mg_cm2),
+        initial_solid_fraction: c.check(&domain::SOLID_FRACTION, d.initial_solid_fraction),
     };
     let domain_ok = c.errors.len() == before_domain;
     if domain_ok && n.d_max_um.is_finite() && n.d_max_um >= 0.5 * d.lx_um.min(d.ly_um) {
@@ -61,69 +35,22 @@ pub(super) fn domain(c: &mut Checker<'_>, d: &RawDomain, n: &RawNps) -> (Domain,
 /// `mixing`.
 pub(super) fn mixing(c: &mut Checker<'_>, m: &RawMixing) -> Mixing {
     Mixing {
-        shear_rate: c.num(
-            "mixing.shear_rate_per_s",
-            m.shear_rate_per_s,
-            oc(0.0, 1e6, "1/s"),
-            1.0,
-            "mixing shear rate",
-        ),
-        shear_strain: c.num(
-            "mixing.shear_strain",
-            m.shear_strain,
-            cc(0.0, 100.0, ""),
-            1.0,
-            "total mixing shear strain",
-        ),
-        confining_pressure: c.num(
-            "mixing.confining_pressure_kpa",
-            m.confining_pressure_kpa,
-            oc(0.0, 1e5, "kPa"),
-            KPA,
-            "confining pressure on the top wall while mixing",
-        ),
+        shear_rate: c.check(&mixing::SHEAR_RATE, m.shear_rate_per_s),
+        shear_strain: c.check(&mixing::SHEAR_STRAIN, m.shear_strain),
+        confining_pressure: c.check(&mixing::PRESSURE, m.confining_pressure_kpa),
     }
 }
 
 /// `fibrillation` (range checks apply to pellets too: a typo is still a typo).
 pub(super) fn fibrillation(c: &mut Checker<'_>, f: &RawFibrillation) -> Fibrillation {
     Fibrillation {
-        temperature: c.num(
-            "fibrillation.temperature_c",
-            f.temperature_c,
-            TEMPERATURE,
-            1.0,
-            "fibrillation temperature: above absolute zero (−273.15 °C), below PTFE melting (327 °C)",
-        ) + ZERO_C,
-        shear_rate: c.num(
-            "fibrillation.shear_rate_per_s",
-            f.shear_rate_per_s,
-            oc(0.0, 1e6, "1/s"),
-            1.0,
-            "fibrillation shear rate",
-        ),
-        shear_strain: c.num(
-            "fibrillation.shear_strain",
-            f.shear_strain,
-            cc(0.0, 100.0, ""),
-            1.0,
-            "total fibrillation shear strain",
-        ),
-        shear_direction: c.num(
-            "fibrillation.shear_direction_deg",
-            f.shear_direction_deg,
-            co(0.0, 180.0, "°"),
-            1.0,
-            "in-plane shear direction from MD",
-        )
-        .to_radians(),
-        confining_pressure: c.num(
-            "fibrillation.confining_pressure_kpa",
-            f.confining_pressure_kpa,
-            oc(0.0, 1e5, "kPa"),
-            KPA,
-            "confining pressure while fibrillating",
-        ),
+        temperature: c.check(&fibrillation::TEMPERATURE, f.temperature_c) + ZERO_C,
+        shear_rate: c.check(&fibrillation::SHEAR_RATE, f.shear_rate_per_s),
+        shear_strain: c.check(&fibrillation::SHEAR_STRAIN, f.shear_strain),
+        shear_direction: c
+            .check(&fibrillation::DIRECTION, f.shear_direction_deg)
+            .to_radians(),
+        confining_pressure: c.check(&fibrillation::PRESSURE, f.confining_pressure_kpa),
     }
 }
 
@@ -133,34 +60,10 @@ pub(super) fn calender(c: &mut Checker<'_>, k: &RawCalender) -> (Calender, Vec<(
     let gaps = check_gaps(c, &k.gaps);
     let calender = Calender {
         gaps: gaps.iter().map(|g| g.1).collect(),
-        target_thickness: c.num(
-            "calender.target_thickness_um",
-            k.target_thickness_um,
-            cc(5.0, 5000.0, "µm"),
-            UM,
-            "free-standing film thickness after the last pass",
-        ),
-        strain_rate: c.num(
-            "calender.strain_rate_per_s",
-            k.strain_rate_per_s,
-            oc(0.0, 1e6, "1/s"),
-            1.0,
-            "through-thickness strain rate imposed by the rolls",
-        ),
-        roll_temperature: c.num(
-            "calender.roll_temperature_c",
-            k.roll_temperature_c,
-            TEMPERATURE,
-            1.0,
-            "roll temperature: above absolute zero (−273.15 °C), below PTFE melting (327 °C)",
-        ) + ZERO_C,
-        md_elongation_exponent: c.num(
-            "calender.md_elongation_exponent",
-            k.md_elongation_exponent,
-            cc(0.0, 1.0, ""),
-            1.0,
-            "fraction of each pass's thinning that elongates the film along MD",
-        ),
+        target_thickness: c.check(&calender::TARGET, k.target_thickness_um),
+        strain_rate: c.check(&calender::STRAIN_RATE, k.strain_rate_per_s),
+        roll_temperature: c.check(&calender::ROLL_TEMPERATURE, k.roll_temperature_c) + ZERO_C,
+        md_elongation_exponent: c.check(&calender::MD_EXPONENT, k.md_elongation_exponent),
         turn_90_between_passes: k.turn_90_between_passes,
     };
     (calender, gaps)
@@ -169,20 +72,8 @@ pub(super) fn calender(c: &mut Checker<'_>, k: &RawCalender) -> (Calender, Vec<(
 /// `pellet`.
 pub(super) fn pellet(c: &mut Checker<'_>, pl: &RawPellet) -> Pellet {
     Pellet {
-        pressure: c.num(
-            "pellet.pressure_mpa",
-            pl.pressure_mpa,
-            oc(0.0, 2000.0, "MPa"),
-            MPA,
-            "peak pellet pressing pressure",
-        ),
-        strain_rate: c.num(
-            "pellet.strain_rate_per_s",
-            pl.strain_rate_per_s,
-            oc(0.0, 1e6, "1/s"),
-            1.0,
-            "compressive strain rate of pellet pressing",
-        ),
+        pressure: c.check(&pellet::PRESSURE, pl.pressure_mpa),
+        strain_rate: c.check(&pellet::STRAIN_RATE, pl.strain_rate_per_s),
     }
 }
 
@@ -204,13 +95,7 @@ pub(super) fn check_gaps(c: &mut Checker<'_>, schedule: &RawGapSchedule) -> Vec<
             let mut prev: Option<f64> = None;
             for (i, &g) in list.iter().enumerate() {
                 let path = format!("calender.gaps[{i}]");
-                c.num(
-                    &path,
-                    g,
-                    above(0.0, "µm"),
-                    UM,
-                    "roll gap of a calender pass",
-                );
+                c.check_at(&calender::GAP, &path, g);
                 if let Some(p) = prev {
                     if g.is_finite() && p.is_finite() && g > p {
                         c.inconsistent(
@@ -235,8 +120,8 @@ pub(super) fn check_gaps(c: &mut Checker<'_>, schedule: &RawGapSchedule) -> Vec<
                 "calender.gaps.final_um",
                 "calender.gaps.passes",
             );
-            c.num(ps, *start_um, above(0.0, "µm"), UM, "first roll gap");
-            c.num(pf, *final_um, above(0.0, "µm"), UM, "last roll gap");
+            c.check(&calender::GAP_START, *start_um);
+            c.check(&calender::GAP_FINAL, *final_um);
             if *passes == 0 || *passes > MAX_PASSES {
                 c.push(
                     ErrorKind::OutOfRange,

@@ -1,6 +1,7 @@
 //! The run settings: property solvers, numerics and output.
 
 use super::checker::*;
+use super::fields::*;
 use super::*;
 use crate::scenario::error::ErrorKind;
 use crate::scenario::raw::*;
@@ -9,61 +10,19 @@ use crate::scenario::validated::*;
 /// `properties`.
 pub(super) fn properties(c: &mut Checker<'_>, pr: &RawProperties) -> Properties {
     Properties {
-        voxel_size: c.num(
-            "properties.voxel_size_um",
-            pr.voxel_size_um,
-            cc(0.05, 10.0, "µm"),
-            UM,
-            "voxel size of the voxel solve",
-        ),
+        voxel_size: c.check(&properties::VOXEL, pr.voxel_size_um),
         tensile: pr.tensile,
-        tensile_strain_step: c.num(
-            "properties.tensile_strain_step",
-            pr.tensile_strain_step,
-            oc(0.0, 0.05, ""),
-            1.0,
-            "tensile strain increment per step",
-        ),
-        solver_tolerance: c.num(
-            "properties.solver_tolerance",
-            pr.solver_tolerance,
-            cc(1e-14, 1e-3, ""),
-            1.0,
-            "relative tolerance of the conjugate-gradient solves",
-        ),
+        tensile_strain_step: c.check(&properties::STRAIN_STEP, pr.tensile_strain_step),
+        solver_tolerance: c.check(&properties::TOLERANCE, pr.solver_tolerance),
     }
 }
 
 /// `numerics`.
 pub(super) fn numerics(c: &mut Checker<'_>, nu: &RawNumerics) -> Numerics {
-    c.num(
-        "numerics.rayleigh_fraction",
-        nu.rayleigh_fraction,
-        oc(0.0, 0.5, ""),
-        1.0,
-        "time step as a fraction of the Rayleigh time",
-    );
-    c.num(
-        "numerics.mass_scaling",
-        nu.mass_scaling,
-        cc(1.0, 1e12, ""),
-        1.0,
-        "mass scaling factor",
-    );
-    c.num(
-        "numerics.skin_fraction",
-        nu.skin_fraction,
-        oc(0.0, 1.0, ""),
-        1.0,
-        "neighbour-list skin as a fraction of the smallest diameter",
-    );
-    c.num(
-        "numerics.max_inertial_number",
-        nu.max_inertial_number,
-        oc(0.0, 1.0, ""),
-        1.0,
-        "largest inertial number accepted as quasi-static",
-    );
+    c.check(&numerics::RAYLEIGH, nu.rayleigh_fraction);
+    c.check(&numerics::MASS_SCALING, nu.mass_scaling);
+    c.check(&numerics::SKIN, nu.skin_fraction);
+    c.check(&numerics::INERTIAL, nu.max_inertial_number);
     if !(1..=MAX_FIBRIL_FORCE_INTERVAL).contains(&nu.fibril_force_interval) {
         c.push(
             ErrorKind::OutOfRange,
@@ -78,21 +37,9 @@ pub(super) fn numerics(c: &mut Checker<'_>, nu: &RawNumerics) -> Numerics {
 
 /// `output`.
 pub(super) fn output(c: &mut Checker<'_>, o: &RawOutput) -> Output {
-    let px_per_um = c.num(
-        "output.px_per_um",
-        o.px_per_um,
-        cc(0.5, 50.0, "px/µm"),
-        1.0,
-        "image resolution",
-    );
+    let px_per_um = c.check(&output::PX_PER_UM, o.px_per_um);
     for (i, &s) in o.slice_fractions.iter().enumerate() {
-        c.num(
-            &format!("output.slice_fractions[{i}]"),
-            s,
-            cc(0.0, 1.0, ""),
-            1.0,
-            "slice position as a fraction of the box",
-        );
+        c.check_at(&output::SLICE, &format!("output.slice_fractions[{i}]"), s);
     }
     Output {
         images: o.images,

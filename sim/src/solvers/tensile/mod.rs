@@ -52,7 +52,7 @@
 //! `m_i = Σ_bonds k` per particle, in dimensionless time, so that the stiffest contact and the
 //! softest fibril relax at comparable rates. Converged when `max_i |F_i| ≤ tol · F_ref` with
 //! `F_ref` the smaller of the mean contact strength and the mean fibril yield force, or after
-//! [`TensileParams::max_iterations`] (counted in [`TensileResult::unconverged_relaxations`]).
+//! [`TensileParams::max_iterations`] (counted in [`RelaxationWork::unconverged`]).
 //!
 //! # Strain stepping and breakage
 //!
@@ -226,18 +226,32 @@ pub struct TensileResult {
     /// True if the film failed (stress fell below the stop fraction of the peak, or no bond left)
     /// before the maximum strain.
     pub failed: bool,
-    /// Contacts broken during the test.
-    pub broken_contacts: usize,
-    /// Fibrils broken in their body during the test.
-    pub broken_fibrils: usize,
-    /// Fibrils whose anchor detached during the test.
-    pub detached_fibrils: usize,
-    /// Number of FIRE relaxations run.
+    /// Bonds broken during the test.
+    pub broken: Breakage,
+    /// What the quasi-static relaxations cost.
+    pub work: RelaxationWork,
+}
+
+/// Bonds broken during a tensile test, counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Breakage {
+    /// Contacts broken.
+    pub contacts: usize,
+    /// Fibrils broken in their body.
+    pub fibrils: usize,
+    /// Fibrils whose anchor detached.
+    pub detached: usize,
+}
+
+/// The cost of a tensile test's quasi-static relaxations, counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelaxationWork {
+    /// FIRE relaxations run.
     pub relaxations: usize,
-    /// Total FIRE iterations.
+    /// FIRE iterations over all relaxations.
     pub iterations: usize,
     /// Relaxations that hit the iteration cap before reaching the force tolerance.
-    pub unconverged_relaxations: usize,
+    pub unconverged: usize,
 }
 
 impl TensileResult {

@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::dem::fibril_law::{FibrilLawParams, FibrilLawState};
-use crate::snapshot::{quat_rotate, FibrilState, Phase, SimBox, Snapshot, SnapshotMaterials};
+use crate::snapshot::{
+    quat_rotate, Contact, Fibril, FibrilState, Phase, SimBox, Snapshot, SnapshotMaterials,
+};
 use std::f64::consts::PI;
 
 /// Per-bond data of the NPS contacts (structure of arrays).
@@ -83,9 +85,7 @@ pub(super) struct Model {
     pub(super) f_ref: f64,
     pub(super) params: TensileParams,
     pub(super) strain: f64,
-    pub(super) relaxations: usize,
-    pub(super) iterations: usize,
-    pub(super) unconverged: usize,
+    pub(super) work: RelaxationWork,
 }
 
 /// `(1 − ν²)/E` of a phase, 1/Pa: one particle's share of the contact modulus 1/E*.
@@ -109,6 +109,71 @@ fn invalid(m: String) -> TensileError {
     TensileError::InvalidSnapshot(m)
 }
 
+/// Contact `k` of a snapshot with `n` particles: distinct particles in range, a finite
+/// non-negative contact radius (m) and a PTFE coverage in [0, 1].
+fn check_contact(k: usize, ct: &Contact, n: usize) -> Result<(), TensileError> {
+    let (i, j) = (ct.i as usize, ct.j as usize);
+    let theta = ct.ptfe_coverage;
+    let rules = [
+        (i < n && j < n && i != j, "particles must differ and be < n"),
+        (
+            ct.radius.is_finite() && ct.radius >= 0.0,
+            "radius must be finite and ≥ 0",
+        ),
+        (
+            theta.is_finite() && (0.0..=1.0).contains(&theta),
+            "PTFE coverage must be in [0, 1]",
+        ),
+    ];
+    first_broken(&rules, || {
+        let r = ct.radius;
+        format!("contact {k} (particles {i}, {j} of n = {n}; radius {r} m; PTFE coverage {theta})")
+    })
+}
+
+/// Intact fibril `k` of a snapshot with `n` particles: anchor particles in range, at least one
+/// strand, finite positive radius (m) and rest length (m).
+fn check_fibril(k: usize, f: &Fibril, n: usize) -> Result<(), TensileError> {
+    let (a, b) = (f.a.particle as usize, f.b.particle as usize);
+    let (r, l0) = (f.radius, f.rest_length);
+    let rules = [
+        (a < n && b < n, "anchor particles must be < n"),
+        (
+            f.count.is_finite() && f.count >= 1.0,
+            "strand count must be ≥ 1",
+        ),
+        (r.is_finite() && r > 0.0, "radius must be finite and > 0"),
+        (
+            l0.is_finite() && l0 > 0.0,
+            "rest length must be finite and > 0",
+        ),
+    ];
+    first_broken(&rules, || {
+        let c = f.count;
+        format!("fibril {k} (anchors on {a}, {b} of n = {n}; {c} strands; radius {r} m; rest length {l0} m)")
+    })
+}
+
+/// `Ok` when every rule holds, else an error naming the object (`what`) and the first rule broken.
+fn first_broken(rules: &[(bool, &str)], what: impl FnOnce() -> String) -> Result<(), TensileError> {
+    match rules.iter().find(|(ok, _)| !ok) {
+        None => Ok(()),
+        Some((_, rule)) => Err(invalid(format!("{}: {rule}", what()))),
+    }
+}
+
+/// A material value's check: name, value, rule, and the rule in words.
+type MaterialCheck<'a> = (&'a str, f64, fn(f64) -> bool, &'a str);
+
+/// `Ok` when `ok`, else the snapshot is invalid for the reason `why` gives.
+fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), TensileError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(why()))
+    }
+}
+
 /// Checks the particles, the box and the materials the model reads; returns the film thickness
 /// (top of the highest particle minus bottom of the lowest), m.
 fn check_snapshot(snap: &Snapshot) -> Result<f64, TensileError> {
@@ -128,11 +193,10 @@ fn check_snapshot(snap: &Snapshot) -> Result<f64, TensileError> {
         )));
     }
     for (k, (p, r)) in parts.pos.iter().zip(&parts.radius).enumerate() {
-        if !(p.iter().all(|v| v.is_finite()) && r.is_finite() && *r > 0.0) {
-            return Err(invalid(format!(
-                "particle {k}: non-finite position or radius <= 0"
-            )));
-        }
+        ensure(
+            p.iter().all(|v| v.is_finite()) && r.is_finite() && *r > 0.0,
+            || format!("particle {k}: non-finite position or radius <= 0"),
+        )?;
     }
     let top = parts
         .pos
@@ -147,34 +211,20 @@ fn check_snapshot(snap: &Snapshot) -> Result<f64, TensileError> {
         .map(|(p, r)| p[2] - r)
         .fold(f64::MAX, f64::min);
     let m = &snap.materials;
-    for (name, v) in [
-        ("nps_modulus", m.nps_modulus),
-        ("ptfe_modulus", m.ptfe_modulus),
-        ("nps_surface_energy", m.nps_surface_energy),
-    ] {
-        if !(v.is_finite() && v > 0.0) {
-            return Err(invalid(format!(
-                "materials.{name} = {v} must be finite and > 0"
-            )));
-        }
-    }
-    if !(m.ptfe_bridge_strength.is_finite() && m.ptfe_bridge_strength >= 0.0) {
-        return Err(invalid(format!(
-            "materials.ptfe_bridge_strength = {} must be finite and >= 0",
-            m.ptfe_bridge_strength
-        )));
-    }
-    if !(m.nps_poisson.is_finite() && (0.0..0.5).contains(&m.nps_poisson)) {
-        return Err(invalid(format!(
-            "materials.nps_poisson = {} not in [0, 0.5)",
-            m.nps_poisson
-        )));
-    }
-    if !(m.nps_friction.is_finite() && m.nps_friction >= 0.0) {
-        return Err(invalid(format!(
-            "materials.nps_friction = {} must be >= 0",
-            m.nps_friction
-        )));
+    let pos = |v: f64| v.is_finite() && v > 0.0;
+    let nonneg = |v: f64| v.is_finite() && v >= 0.0;
+    let poisson = |v: f64| v.is_finite() && (0.0..0.5).contains(&v);
+    let (gt0, ge0) = ("must be finite and > 0", "must be finite and >= 0");
+    let checks: [MaterialCheck; 6] = [
+        ("nps_modulus", m.nps_modulus, pos, gt0),
+        ("ptfe_modulus", m.ptfe_modulus, pos, gt0),
+        ("nps_surface_energy", m.nps_surface_energy, pos, gt0),
+        ("ptfe_bridge_strength", m.ptfe_bridge_strength, nonneg, ge0),
+        ("nps_poisson", m.nps_poisson, poisson, "not in [0, 0.5)"),
+        ("nps_friction", m.nps_friction, nonneg, "must be >= 0"),
+    ];
+    for (name, v, ok, rule) in checks {
+        ensure(ok(v), || format!("materials.{name} = {v} {rule}"))?;
     }
     Ok(top - bottom)
 }
@@ -203,29 +253,13 @@ impl Contacts {
         };
         for (k, ct) in snap.contacts.iter().enumerate() {
             let (i, j) = (ct.i as usize, ct.j as usize);
-            if i >= n || j >= n || i == j {
-                return Err(invalid(format!(
-                    "contact {k}: particles ({i}, {j}) invalid for n = {n}"
-                )));
-            }
-            if !(ct.radius.is_finite() && ct.radius >= 0.0) {
-                return Err(invalid(format!(
-                    "contact {k}: contact radius {} invalid",
-                    ct.radius
-                )));
-            }
-            if !(ct.ptfe_coverage.is_finite() && (0.0..=1.0).contains(&ct.ptfe_coverage)) {
-                return Err(invalid(format!(
-                    "contact {k}: PTFE coverage {} not in [0, 1]",
-                    ct.ptfe_coverage
-                )));
-            }
+            check_contact(k, ct, n)?;
             let raw = sub(parts.pos[j], parts.pos[i]);
             let b0 = bx.delta(parts.pos[j], parts.pos[i]);
             let d0 = norm(b0);
-            if d0 <= 0.0 {
-                return Err(invalid(format!("contact {k}: coincident particle centres")));
-            }
+            ensure(d0 > 0.0, || {
+                format!("contact {k}: coincident particle centres")
+            })?;
             let e_star = 1.0
                 / (compliance(m, params, parts.phase[i]) + compliance(m, params, parts.phase[j]));
             let (ri, rj) = (parts.radius[i], parts.radius[j]);
@@ -349,25 +383,7 @@ impl Fibrils {
         for &k in &intact {
             let f = &snap.fibrils[k];
             let (pa, pb) = (f.a.particle as usize, f.b.particle as usize);
-            if pa >= n || pb >= n {
-                return Err(invalid(format!(
-                    "fibril {k}: anchor particle out of range (n = {n})"
-                )));
-            }
-            if !(f.count.is_finite() && f.count >= 1.0) {
-                return Err(invalid(format!(
-                    "fibril {k}: strand count {} must be ≥ 1",
-                    f.count
-                )));
-            }
-            if !(f.radius.is_finite() && f.radius > 0.0 && f.rest_length.is_finite())
-                || f.rest_length <= 0.0
-            {
-                return Err(invalid(format!(
-                    "fibril {k}: radius {} and rest length {} must be > 0",
-                    f.radius, f.rest_length
-                )));
-            }
+            check_fibril(k, f, n)?;
             let oa = offset(k, pa, f.a.local)?;
             let ob = offset(k, pb, f.b.local)?;
             let raw = sub(add(parts.pos[pb], ob), add(parts.pos[pa], oa));
@@ -534,9 +550,7 @@ impl Model {
             f_ref,
             params: *params,
             strain: 0.0,
-            relaxations: 0,
-            iterations: 0,
-            unconverged: 0,
+            work: RelaxationWork::default(),
         })
     }
 }

@@ -91,7 +91,7 @@ impl Model {
         const F_DEC: f64 = 0.5;
         const ALPHA0: f64 = 0.25;
         const F_ALPHA: f64 = 0.99;
-        self.relaxations += 1;
+        self.work.relaxations += 1;
         self.build_clusters();
         self.vel.iter_mut().for_each(|v| *v = [0.0; 3]);
         self.compute_forces();
@@ -100,7 +100,7 @@ impl Model {
         let (mut dt, mut alpha, mut n_pos) = (DT_START, ALPHA0, 0usize);
         for it in 0..self.params.max_iterations {
             if self.max_force() <= tol {
-                self.iterations += it;
+                self.work.iterations += it;
                 return Ok(it);
             }
             let (force, vel, mass) = (&self.force, &self.vel, &self.mass);
@@ -167,8 +167,8 @@ impl Model {
             self.compute_forces();
             self.check_finite()?;
         }
-        self.iterations += self.params.max_iterations;
-        self.unconverged += 1;
+        self.work.iterations += self.params.max_iterations;
+        self.work.unconverged += 1;
         Ok(self.params.max_iterations)
     }
 

@@ -80,12 +80,8 @@ impl Model {
             peak_stress_pa: 0.0,
             strain_at_peak: 0.0,
             failed: false,
-            broken_contacts: 0,
-            broken_fibrils: 0,
-            detached_fibrils: 0,
-            relaxations: 0,
-            iterations: 0,
-            unconverged_relaxations: 0,
+            broken: Breakage::default(),
+            work: RelaxationWork::default(),
         };
         let l_ref = self.lbox[self.axis];
         // Zero strain: relax (fibril prestress against contacts) and break what is overloaded.
@@ -212,9 +208,7 @@ impl Model {
             step = (step * 2.0).min(p.strain_step);
         }
         res.failed = failed;
-        res.relaxations = self.relaxations;
-        res.iterations = self.iterations;
-        res.unconverged_relaxations = self.unconverged;
+        res.work = self.work;
         Ok(res)
     }
 
@@ -225,9 +219,9 @@ impl Model {
             if bc + bf + df == 0 {
                 return Ok(());
             }
-            res.broken_contacts += bc;
-            res.broken_fibrils += bf;
-            res.detached_fibrils += df;
+            res.broken.contacts += bc;
+            res.broken.fibrils += bf;
+            res.broken.detached += df;
             self.relax()?;
         }
         Ok(())
