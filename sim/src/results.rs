@@ -42,7 +42,7 @@ pub struct RunResult {
     /// Fraction of the PTFE volume held by intact fibrils, dimensionless.
     #[serde(deserialize_with = "number_or_null")]
     pub ptfe_fibrillated_fraction: f64,
-    /// PTFE source particles (lumps).
+    /// PTFE lumps still in the film (a spent lump, all its PTFE drawn into fibrils, has left it).
     pub ptfe_particles: usize,
     /// Whether a PTFE cluster touches both faces.
     pub ptfe_spanning: bool,

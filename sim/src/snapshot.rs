@@ -17,7 +17,11 @@ use std::path::Path;
 /// Format tag written into every snapshot file.
 pub const SNAPSHOT_FORMAT: &str = "dryfilm-snapshot";
 /// Current snapshot format version. Bump when fields change meaning or are removed.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
+
+/// Oldest snapshot format version this build reads. Version 1 differs only in `Fibril::source`,
+/// always a particle index there (read as `Some`).
+pub const OLDEST_SNAPSHOT_VERSION: u32 = 1;
 
 /// Phase of a discrete particle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -139,8 +143,9 @@ pub struct Fibril {
     pub a: Anchor,
     /// End B.
     pub b: Anchor,
-    /// PTFE source particle this fibril was drawn from.
-    pub source: u32,
+    /// PTFE lump (particle index) this fibril was drawn from; `None` once that lump is spent (all
+    /// its PTFE drawn into fibrils), when it has left the film and the snapshot.
+    pub source: Option<u32>,
     /// Current radius, m (volume is conserved while it draws).
     pub radius: f64,
     /// Rest (stress-free) length, m; grows when the fibril draws plastically.
@@ -258,7 +263,7 @@ pub enum SnapshotError {
     },
     /// Written by a newer or unknown format version.
     #[error(
-        "{path}: snapshot version {found} is not supported (this build reads version {supported})"
+        "{path}: snapshot version {found} is not supported (this build reads versions 1 to {supported})"
     )]
     Version {
         /// File path.
@@ -389,7 +394,7 @@ impl Snapshot {
             });
         }
         let found = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0) as u32;
-        if found != SNAPSHOT_VERSION {
+        if !(OLDEST_SNAPSHOT_VERSION..=SNAPSHOT_VERSION).contains(&found) {
             return Err(SnapshotError::Version {
                 path: p,
                 found,

@@ -353,6 +353,55 @@ fn spanning_reduced_fibril_shorts_the_film() {
 }
 
 #[test]
+fn a_spent_lump_links_nothing_and_old_snapshots_read_their_sources() {
+    // A fibril from mid-film to the top face, drawn from a lump that was then drawn down to a
+    // 1 pm remnant which drifted below the anode face (as spent lumps used to): linked through
+    // its source, the fibril reached the anode and shorted the film.
+    let mut s = nps_cube();
+    let remnant = particle(&mut s, [4.0 * UM, 4.0 * UM, -0.5 * UM], 1e-12, Phase::Ptfe);
+    fibril_um(
+        &mut s,
+        (50, [4.0, 4.0, 10.0]),
+        (124, [4.0, 4.0, 20.0]),
+        remnant,
+    );
+    let r = analyze(&s, &params()).expect("analyze");
+    assert!(
+        electronic_conductivity(&s, &r, &params(), TOL)
+            .unwrap()
+            .short_circuit
+    );
+    // Runs leave spent lumps out of their snapshots; the fibril has no source and no short.
+    let mut now = s.clone();
+    now.fibrils[0].source = None;
+    let r = analyze(&now, &params()).expect("analyze");
+    assert!(!r.spanning);
+    assert!(
+        !electronic_conductivity(&now, &r, &params(), TOL)
+            .unwrap()
+            .short_circuit
+    );
+
+    // Version-1 snapshots (every fibril had a source index) still read, as `Some`.
+    let dir = std::env::temp_dir().join(format!("dryfilm-snapv1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut v: serde_json::Value = serde_json::to_value(&s).unwrap();
+    v["version"] = 1.into();
+    let path = dir.join("v1.snap.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    let back = Snapshot::load(&path).expect("a version-1 snapshot reads");
+    assert_eq!(back.fibrils[0].source, Some(remnant));
+    v["version"] = 3.into();
+    std::fs::write(&path, v.to_string()).unwrap();
+    let e = Snapshot::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("version 3") && e.contains("versions 1 to 2"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn electronic_solve_is_bitwise_identical_on_any_thread_count() {
     let mut s = nps_cube();
     vertical(&mut s, (0, 124), (4.0, 4.0), (0.0, 20.0));

@@ -78,6 +78,19 @@ pub struct MaterialProps {
 }
 
 impl PairParams {
+    /// A pair that does not interact: zero moduli, damping, friction and adhesion, so every force
+    /// and torque of the contact law is zero whatever the overlap (for particles that have left
+    /// the simulation but keep their slot in the arrays).
+    pub const INERT: Self = Self {
+        y_star: 0.0,
+        g_star: 0.0,
+        beta: 0.0,
+        friction: 0.0,
+        rolling_friction: 0.0,
+        surface_energy: 0.0,
+        normal: NormalModel::Hertz,
+    };
+
     /// Mix two materials into pair parameters. Restitution, friction and rolling friction take the
     /// smaller value of the pair; the adhesion energy the geometric mean; the yield pressure the
     /// smaller (the softer body flows first); moduli combine as in Hertz theory.

@@ -6,8 +6,8 @@ use crate::dem::coverage::{contact_coverage, wrapped_fraction};
 use crate::dem::Dem;
 use crate::scenario::Scenario;
 use crate::snapshot::{
-    self, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot, SnapshotMaterials,
-    Wall, WallContact,
+    self, Anchor, Contact, Fibril, FibrilState, ParticleArrays, Phase, SimBox, Snapshot,
+    SnapshotMaterials, Wall, WallContact,
 };
 use glam::DVec3;
 use std::f64::consts::PI;
@@ -22,36 +22,73 @@ impl FilmSim {
         fibs.sort_by_key(|f| f.id);
         let s = &self.scenario;
         let d = self.dem();
+        let index = film_index(d);
         let sim_box = SimBox {
             lx: d.lx,
             ly: d.ly,
             z_bottom: d.walls.z_bottom,
             z_top: d.walls.z_top,
         };
-        let (contacts, stress) = contacts_and_stress(d, &self.phase, &fibs, s.ptfe.wrap_fraction);
-        let wall_contacts = electrode_contacts(d, &self.phase, &sim_box);
-        let particles = ParticleArrays {
-            pos: d
-                .p
-                .pos
-                .iter()
-                .map(|x| [x.x.rem_euclid(d.lx), x.y.rem_euclid(d.ly), x.z])
-                .collect(),
-            radius: d.p.radius.clone(),
-            phase: self.phase.clone(),
-            orientation: d.p.quat.iter().map(|q| [q.x, q.y, q.z, q.w]).collect(),
-            vel: d.p.vel.iter().map(|v| v.to_array()).collect(),
-            force: d.p.force.iter().map(|v| v.to_array()).collect(),
-            stress,
+        let (mut contacts, stress) =
+            contacts_and_stress(d, &self.phase, &fibs, s.ptfe.wrap_fraction);
+        let mut wall_contacts = electrode_contacts(d, &self.phase, &sim_box);
+        let keep = |k: usize| index[k].is_some();
+        let kept = |v: &[DVec3]| -> Vec<[f64; 3]> {
+            (0..v.len())
+                .filter(|&k| keep(k))
+                .map(|k| v[k].to_array())
+                .collect()
         };
+        let particles = ParticleArrays {
+            pos: (0..d.p.len())
+                .filter(|&k| keep(k))
+                .map(|k| {
+                    let x = d.p.pos[k];
+                    [x.x.rem_euclid(d.lx), x.y.rem_euclid(d.ly), x.z]
+                })
+                .collect(),
+            radius: (0..d.p.len())
+                .filter(|&k| keep(k))
+                .map(|k| d.p.radius[k])
+                .collect(),
+            phase: (0..d.p.len())
+                .filter(|&k| keep(k))
+                .map(|k| self.phase[k])
+                .collect(),
+            orientation: (0..d.p.len())
+                .filter(|&k| keep(k))
+                .map(|k| {
+                    let q = d.p.quat[k];
+                    [q.x, q.y, q.z, q.w]
+                })
+                .collect(),
+            vel: kept(&d.p.vel),
+            force: kept(&d.p.force),
+            stress: (0..d.p.len())
+                .filter(|&k| keep(k))
+                .map(|k| stress[k])
+                .collect(),
+        };
+        // Contacts and electrode contacts join NPS grains, which all stay in the film.
+        let film = |k: u32| index[k as usize].expect("an NPS grain is in the film");
+        for c in &mut contacts {
+            (c.i, c.j) = (film(c.i), film(c.j));
+        }
+        for w in &mut wall_contacts {
+            w.i = film(w.i);
+        }
         let fibrils: Vec<Fibril> = fibs
             .iter()
             .map(|f| {
                 let (_, _, len) = fibril_vector(d, &f.a, &f.b);
+                let on_film = |a: Anchor| Anchor {
+                    particle: film(a.particle),
+                    ..a
+                };
                 Fibril {
-                    a: f.a,
-                    b: f.b,
-                    source: f.source,
+                    a: on_film(f.a),
+                    b: on_film(f.b),
+                    source: index[f.source as usize],
                     radius: f.law.radius,
                     rest_length: f.law.rest_length,
                     count: f.count,
@@ -78,6 +115,22 @@ impl FilmSim {
             fibril_contacts,
         }
     }
+}
+
+/// Each DEM particle's index in the snapshot, or `None` for a spent PTFE lump ([`MAT_SPENT`],
+/// `resize_lump`): its PTFE is in its fibrils, it touches nothing and is not part of the film, so
+/// nothing downstream (continuity, images, exports) sees it.
+fn film_index(d: &Dem) -> Vec<Option<u32>> {
+    let mut next = 0u32;
+    d.p.material
+        .iter()
+        .map(|&m| {
+            (m != MAT_SPENT).then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect()
 }
 
 /// The material data a snapshot carries for the solvers, from the scenario (SI units).

@@ -190,7 +190,7 @@ fn evaluate_fibrils(
             let take = (area * (l0_node - f.law.rest_length)).min(src.volume[s]);
             f.law.rest_length += take / area;
             src.volume[s] -= take;
-            d.p.radius[s] = lump_radius(src.volume[s]);
+            resize_lump(d, src, s);
         }
     }
     // (3) The bond law; the geometry slot is overwritten with the bundle's force on end A and a

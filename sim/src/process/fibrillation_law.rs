@@ -61,18 +61,20 @@ pub struct PtfeSources {
     /// Time steps between fibril-force evaluations (`numerics.fibril_force_interval`, ≥ 1): the
     /// tensions in the external-force array are held in between (multiple time stepping).
     pub force_interval: u64,
+    /// Radius, m, below which a drawn-down lump is spent and leaves the film
+    /// ([`FilmSim::film_radius_floor`]; see [`resize_lump`]).
+    pub spent_radius: f64,
     /// Evaluate the fibril forces at the next step whatever the interval (set when a stage starts
     /// and when the film is turned, so that no held force outlives a change of frame).
     pub force_refresh: bool,
 }
 impl PtfeSources {
     /// Move `vol` (m³) of source `p`'s PTFE into a fibril: the lump and the volume due shrink by
-    /// it and one more draw is counted. Returns the lump's new radius, m.
-    fn take(&mut self, p: usize, vol: f64) -> f64 {
+    /// it and one more draw is counted.
+    fn take(&mut self, p: usize, vol: f64) {
         self.pending[p] = (self.pending[p] - vol).max(0.0);
         self.volume[p] -= vol;
         self.drawn[p] += 1;
-        lump_radius(self.volume[p])
     }
 }
 
@@ -226,7 +228,8 @@ pub(crate) fn draw_fibrils(
                     break;
                 }
                 f.count += nb;
-                d.p.radius[p] = src.take(p, vol);
+                src.take(p, vol);
+                resize_lump(d, &src, p);
                 continue;
             }
             let (aa, ab) = (anchor_on(a), anchor_on(b));
@@ -245,7 +248,8 @@ pub(crate) fn draw_fibrils(
                 // The last bundle takes whatever is left; its strands' radius follows from n π r² L = V.
                 (src.volume[p], (src.volume[p] / (nb * PI * len)).sqrt())
             };
-            d.p.radius[p] = src.take(p, vol);
+            src.take(p, vol);
+            resize_lump(d, &src, p);
             let id = src.next_id;
             src.next_id += 1;
             fresh_of.insert(key, fresh.len());
@@ -271,6 +275,29 @@ pub(crate) fn draw_fibrils(
     for (key, f) in fresh {
         let e = commands.spawn(f).id();
         src.bundles.insert(key, e);
+    }
+}
+
+/// Gives PTFE lump `p` the radius of the volume it still holds. A lump drawn down below
+/// `src.spent_radius` is spent: its PTFE is in its fibrils (a sliver may still feed their node
+/// drawing), it has no contacts left and is no longer part of the film. It stops (zero velocity
+/// and spin, no force this step) and takes the inert material [`MAT_SPENT`], so that it neither drifts through the
+/// walls nor touches a grain again; snapshots leave it out. docs/model.md, "PTFE lumps".
+pub(crate) fn resize_lump(d: &mut crate::dem::Dem, src: &PtfeSources, p: usize) {
+    let r = lump_radius(src.volume[p]);
+    d.p.radius[p] = r;
+    if r < src.spent_radius && d.p.material[p] != MAT_SPENT {
+        d.p.material[p] = MAT_SPENT;
+        // The forces of this step were computed while it still touched grains.
+        for v in [
+            &mut d.p.vel,
+            &mut d.p.omega,
+            &mut d.p.force,
+            &mut d.p.torque,
+        ] {
+            v[p] = DVec3::ZERO;
+        }
+        d.p.ext_force[p] = DVec3::ZERO;
     }
 }
 

@@ -20,6 +20,11 @@ pub const MAT_NPS: u8 = 0;
 pub const MAT_PTFE: u8 = 1;
 /// Material index of the walls/rolls (steel).
 pub const MAT_WALL: u8 = 2;
+/// Material index of a spent PTFE lump (all its PTFE drawn into fibrils): it touches nothing
+/// ([`PairParams::INERT`] with every material), stands still and is left out of snapshots.
+pub const MAT_SPENT: u8 = 3;
+/// Number of materials in the pair table.
+pub const N_MATERIALS: usize = 4;
 
 /// Contact constants of PTFE lumps that the scenario does not set.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,7 +65,8 @@ pub const STEEL: MaterialProps = MaterialProps {
     yield_pressure: None,
 };
 
-/// The pair table of a scenario: `table[a * 3 + b]` mixes materials `a` and `b` (NPS, PTFE, wall).
+/// The pair table of a scenario: `table[a * N_MATERIALS + b]` mixes materials `a` and `b` (NPS,
+/// PTFE, wall, spent lump).
 pub(crate) fn pair_table(s: &Scenario) -> Vec<PairParams> {
     let nps = MaterialProps {
         youngs_modulus: s.nps.youngs_modulus,
@@ -80,11 +86,15 @@ pub(crate) fn pair_table(s: &Scenario) -> Vec<PairParams> {
         surface_energy: s.nps.surface_energy,
         yield_pressure: Some(PTFE_LUMP.yield_pressure),
     };
-    let mats = [nps, ptfe, STEEL];
-    let mut t = Vec::with_capacity(9);
+    let mats = [Some(nps), Some(ptfe), Some(STEEL), None];
+    debug_assert_eq!(mats.len(), N_MATERIALS);
+    let mut t = Vec::with_capacity(N_MATERIALS * N_MATERIALS);
     for a in &mats {
         for b in &mats {
-            t.push(PairParams::mix(a, b));
+            t.push(match (a, b) {
+                (Some(a), Some(b)) => PairParams::mix(a, b),
+                _ => PairParams::INERT,
+            });
         }
     }
     t

@@ -48,7 +48,7 @@ pub struct StageSummary {
     pub wall_seconds: f64,
     /// Particles (NPS, PTFE).
     pub nps_particles: usize,
-    /// PTFE source particles.
+    /// PTFE lumps still in the film (spent lumps, whose PTFE is all in fibrils, left it).
     pub ptfe_particles: usize,
     /// Intact fibrils at the end.
     pub fibrils_intact: usize,
@@ -164,7 +164,14 @@ impl FilmSim {
         StageSummary {
             stage: name.into(),
             nps_particles: self.phase.iter().filter(|p| **p == Phase::Nps).count(),
-            ptfe_particles: self.phase.iter().filter(|p| **p == Phase::Ptfe).count(),
+            ptfe_particles: {
+                let material = &self.dem().p.material;
+                self.phase
+                    .iter()
+                    .zip(material)
+                    .filter(|&(p, &m)| *p == Phase::Ptfe && m != MAT_SPENT)
+                    .count()
+            },
             fibrils_intact: nf,
             fibrils_failed: failed,
             fibril_strands: strands,

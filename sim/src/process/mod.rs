@@ -32,11 +32,11 @@ pub use control::{PhaseControl, PhaseRecord, QuasiStatic, RollClose, StagePhase}
 pub use crossings::{fibril_crossings, segment_distance};
 pub use fibril_forces::FIBRIL_HOLD_PHASE;
 pub use fibrillation_law::{critical_fibrillation_strain, PtfeSources, TOUCH_MEMORY};
-pub use materials::{MAT_NPS, MAT_PTFE, MAT_WALL};
+pub use materials::{MAT_NPS, MAT_PTFE, MAT_SPENT, MAT_WALL, N_MATERIALS};
 pub use measure::{PassReport, StageSummary};
 pub use sim::{draw_nps_diameters, stream_seed, FilmSim};
 
 pub(crate) use control::{phase_control, phase_running};
 pub(crate) use fibril_forces::{anchor_pos, fibril_forces, fibril_vector, hold_phase};
-pub(crate) use fibrillation_law::{draw_fibrils, lump_radius};
+pub(crate) use fibrillation_law::{draw_fibrils, resize_lump};
 pub(crate) use materials::pair_table;

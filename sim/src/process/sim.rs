@@ -204,7 +204,7 @@ fn engine(
     let mut dem = Dem::new(
         p,
         pair_table(s),
-        3,
+        N_MATERIALS,
         s.domain.lx,
         s.domain.ly,
         0.0,
@@ -216,6 +216,12 @@ fn engine(
     dem.stage = "setup".into();
     dem.rebuild()?;
     Ok((dem, dens))
+}
+
+/// Smallest radius of a particle that is part of the film, m: a twentieth of the smallest NPS
+/// diameter (see [`FilmSim::film_radius_floor`]).
+pub(crate) fn film_radius_floor(s: &Scenario) -> f64 {
+    0.05 * s.nps.d_min
 }
 
 /// The fibrillation state of the PTFE lumps at the start (nothing drawn yet), with the scenario's
@@ -257,6 +263,7 @@ fn ptfe_sources(s: &Scenario, radii: &[f64], phase: &[Phase]) -> PtfeSources {
         window_start: Vec::new(),
         force_interval: u64::from(s.numerics.fibril_force_interval.max(1)),
         force_refresh: true,
+        spent_radius: film_radius_floor(s),
     }
 }
 
@@ -410,6 +417,6 @@ impl FilmSim {
     /// spent lump keeps its mass but has no contacts left, so it no longer takes part in the film
     /// (thickness, drift removal).
     pub fn film_radius_floor(&self) -> f64 {
-        0.05 * self.scenario.nps.d_min
+        film_radius_floor(&self.scenario)
     }
 }

@@ -145,3 +145,68 @@ fn the_step_schedule_has_no_ambiguous_systems() {
         .add_systems(meddle.in_set(dryfilm_sim::dem::schedule::StepSet::Force));
     assert!(sim.schedule.initialize(&mut sim.world).is_err());
 }
+
+#[test]
+fn spent_lumps_leave_the_film_and_no_particle_lies_below_the_bottom_wall() {
+    // At 5 wt% many lumps are drawn down to nothing. A spent lump stops and touches nothing (it
+    // used to keep its mass on a 1 pm radius and drift through the walls); snapshots leave it out.
+    use crate::film_fixture::scenario_relax;
+    use dryfilm_sim::process::MAT_SPENT;
+    use dryfilm_sim::snapshot::{Phase, Snapshot};
+    let s = scenario_relax(90.0, 1.5, false, 0.3, "[40.0, 30.0, 24.0]", 400, 5.0);
+    let mut sim = FilmSim::new(&s).unwrap();
+    sim.mixing(&quiet).unwrap();
+    sim.fibrillation(&quiet).unwrap();
+    let parked: Vec<usize> = {
+        let p = &sim.dem().p;
+        (0..p.len())
+            .filter(|&k| p.material[k] == MAT_SPENT)
+            .collect()
+    };
+    let mut snaps = vec![sim.snapshot("fibrillation")];
+    sim.calender(&quiet).unwrap();
+    snaps.extend(sim.pass_snapshots.iter().cloned());
+    snaps.push(sim.snapshot("calender"));
+    let p = &sim.dem().p;
+    let spent = p.material.iter().filter(|&&m| m == MAT_SPENT).count();
+    assert!(spent > 0, "no lump was spent: the test exercises nothing");
+    let floor = sim.film_radius_floor();
+    // Spent lumps stand still (they only follow the affine maps of the whole film: MD elongation).
+    for &k in &parked {
+        assert_eq!(p.material[k], MAT_SPENT);
+        assert_eq!(
+            (p.vel[k], p.omega[k]),
+            (glam::DVec3::ZERO, glam::DVec3::ZERO)
+        );
+        assert!(p.radius[k] < floor);
+    }
+    let check = |snap: &Snapshot| {
+        let (pa, b) = (&snap.particles, &snap.sim_box);
+        for k in 0..pa.pos.len() {
+            assert!(
+                pa.pos[k][2] >= b.z_bottom,
+                "{}: particle {k} ({:?}) lies below the bottom wall: z = {} m",
+                snap.stage,
+                pa.phase[k],
+                pa.pos[k][2]
+            );
+            assert!(
+                pa.phase[k] == Phase::Nps || pa.radius[k] >= floor,
+                "{}: spent lump {k} (r = {} m) in the snapshot",
+                snap.stage,
+                pa.radius[k]
+            );
+        }
+        for f in &snap.fibrils {
+            assert!(f.source.is_none_or(|s| pa.phase[s as usize] == Phase::Ptfe));
+        }
+    };
+    snaps.iter().for_each(check);
+    let last = snaps.last().unwrap();
+    let lumps = last.particles.phase.iter().filter(|&&ph| ph == Phase::Ptfe);
+    let total = p
+        .material
+        .iter()
+        .filter(|&&m| m != dryfilm_sim::process::MAT_NPS);
+    assert_eq!(lumps.count() + spent, total.count());
+}

@@ -95,7 +95,7 @@ pub fn fibril(
             particle: b,
             local: lb,
         },
-        source,
+        source: Some(source),
         radius,
         rest_length: length,
         count: 1.0,

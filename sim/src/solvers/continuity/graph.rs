@@ -150,7 +150,7 @@ fn fibril_segments(snap: &Snapshot) -> Result<Vec<Option<Segment>>, ContinuityEr
     let n = snap.particles.pos.len();
     let mut segments = Vec::with_capacity(snap.fibrils.len());
     for (k, f) in snap.fibrils.iter().enumerate() {
-        for part in [f.a.particle, f.b.particle, f.source] {
+        for part in [f.a.particle, f.b.particle].into_iter().chain(f.source) {
             if part as usize >= n {
                 return Err(invalid(format!(
                     "fibril {k} refers to particle {part} (only {n})"
@@ -243,8 +243,10 @@ fn ptfe_contacts(
         }
     }
     for (f, fib) in snap.fibrils.iter().enumerate() {
-        if segments[f].is_some() && ptfe[fib.source as usize] {
-            fibril_particle.push((f as u32, fib.source));
+        if let (Some(_), Some(s)) = (segments[f], fib.source) {
+            if ptfe[s as usize] {
+                fibril_particle.push((f as u32, s));
+            }
         }
     }
     fibril_particle.sort_unstable();

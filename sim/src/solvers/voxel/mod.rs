@@ -460,7 +460,7 @@ mod tests {
                 particle: 1,
                 local: [-1e-6, 0.0, 0.0],
             },
-            source: 1,
+            source: Some(1),
             radius: 0.2e-6,
             rest_length: 2e-6,
             count: 1.0,
