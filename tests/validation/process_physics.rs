@@ -60,7 +60,13 @@ fn more_shear_strain_gives_longer_fibrils() {
 /// film rode the retreating roll and the thickness grew with the relaxation time. At 0.2 wt% PTFE:
 /// at 2–5 wt% released films still swell with time (the fibril forces are not conservative,
 /// docs/validation.md), which this test does not cover.
+///
+/// Ignored: it held on the fixture's seed 5 only by chance. Over seeds 1–6 the film of seeds 2 and
+/// 5 swells by 12–13 % between 400 and 1600 relaxation steps (seed 2 also before spent lumps were
+/// retired: 30.41 → 34.25 µm), the others move by −2 … +2 %: released films still swell with time
+/// at 0.2 wt% too, until the fibril forces are conservative (issue "Honest mechanics").
 #[test]
+#[ignore = "released films swell with the relaxation time on 2 of 6 seeds (non-conservative fibril forces)"]
 fn springback_does_not_grow_with_the_relaxation_time() {
     let first_pressing_pass = |relax: u64| {
         let s = scenario_relax(90.0, 1.0, false, 0.3, "[40.0, 30.0]", relax, 0.2);
@@ -102,29 +108,54 @@ fn springback_does_not_grow_with_the_relaxation_time() {
     );
 }
 
+/// Seeds of the multi-seed property checks: single films scatter too much (over seeds 1–6 the MD
+/// alignment gained by calendering ranges from 0.005 to 0.12).
+const SEEDS: [u64; 6] = [1, 2, 3, 4, 5, 6];
+
+/// Mean and standard error of `v`.
+fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    (m, (var / n).sqrt())
+}
+
 #[test]
 fn calendering_aligns_fibrils_along_md_and_turns_lower_it() {
-    // Strong MD elongation (α = 0.8), as when a dough is rolled out mostly lengthwise.
+    // Strong MD elongation (α = 0.8), as when a dough is rolled out mostly lengthwise; per seed
+    // the ⟨P2⟩ after fibrillation, after calendering straight, and after calendering with 90° turns
+    // between passes (two films at a time).
     let gaps = "[40.0, 32.0, 27.0]";
-    let mut sim = FilmSim::new(&scenario_alpha(90.0, 1.5, false, 0.8, gaps)).unwrap();
-    sim.mixing(&quiet).unwrap();
-    let f = sim.fibrillation(&quiet).unwrap();
-    let c = sim.calender(&quiet).unwrap();
+    let film = |seed: u64, turn: bool| {
+        let mut s = scenario_alpha(90.0, 1.5, turn, 0.8, gaps);
+        s.seed = seed;
+        let mut sim = FilmSim::new(&s).unwrap();
+        sim.mixing(&quiet).unwrap();
+        let f = sim.fibrillation(&quiet).unwrap();
+        let c = sim.calender(&quiet).unwrap();
+        (f.fibril_orientation_md, c.fibril_orientation_md)
+    };
+    let runs: Vec<[(f64, f64); 2]> = SEEDS
+        .iter()
+        .map(|&seed| {
+            std::thread::scope(|sc| {
+                let turned = sc.spawn(move || film(seed, true));
+                [film(seed, false), turned.join().expect("turned film")]
+            })
+        })
+        .collect();
+    let gain: Vec<f64> = runs.iter().map(|[(f, c), _]| c - f).collect();
+    let straight: Vec<f64> = runs.iter().map(|[(_, c), _]| *c).collect();
+    let turned: Vec<f64> = runs.iter().map(|[_, (_, t)]| *t).collect();
+    let (g, g_se) = mean_se(&gain);
     assert!(
-        c.fibril_orientation_md > f.fibril_orientation_md + 0.05,
-        "⟨P2⟩ {} → {}",
-        f.fibril_orientation_md,
-        c.fibril_orientation_md
+        g > 0.05 && g > 2.0 * g_se,
+        "⟨P2⟩ gained by calendering: {g:.3} ± {g_se:.3} (per seed {gain:.3?})"
     );
-    // The same film turned 90° between passes is less aligned with MD.
-    let mut turned = FilmSim::new(&scenario_alpha(90.0, 1.5, true, 0.8, gaps)).unwrap();
-    turned.mixing(&quiet).unwrap();
-    turned.fibrillation(&quiet).unwrap();
-    let t = turned.calender(&quiet).unwrap();
+    // The same films turned 90° between passes are less aligned with MD.
+    let (c, t) = (mean_se(&straight).0, mean_se(&turned).0);
     assert!(
-        t.fibril_orientation_md < c.fibril_orientation_md,
-        "turned ⟨P2⟩ {} vs straight {}",
-        t.fibril_orientation_md,
-        c.fibril_orientation_md
+        t < c,
+        "turned ⟨P2⟩ {t:.3} vs straight {c:.3} (per seed {turned:.3?} vs {straight:.3?})"
     );
 }
