@@ -32,42 +32,22 @@ impl FilmSim {
         let (mut contacts, stress) =
             contacts_and_stress(d, &self.phase, &fibs, s.ptfe.wrap_fraction);
         let mut wall_contacts = electrode_contacts(d, &self.phase, &sim_box);
-        let keep = |k: usize| index[k].is_some();
-        let kept = |v: &[DVec3]| -> Vec<[f64; 3]> {
-            (0..v.len())
-                .filter(|&k| keep(k))
-                .map(|k| v[k].to_array())
-                .collect()
-        };
+        // The film's particles in index order (spent lumps left out).
+        let members: Vec<usize> = (0..d.p.len()).filter(|&k| index[k].is_some()).collect();
         let particles = ParticleArrays {
-            pos: (0..d.p.len())
-                .filter(|&k| keep(k))
-                .map(|k| {
-                    let x = d.p.pos[k];
-                    [x.x.rem_euclid(d.lx), x.y.rem_euclid(d.ly), x.z]
-                })
-                .collect(),
-            radius: (0..d.p.len())
-                .filter(|&k| keep(k))
-                .map(|k| d.p.radius[k])
-                .collect(),
-            phase: (0..d.p.len())
-                .filter(|&k| keep(k))
-                .map(|k| self.phase[k])
-                .collect(),
-            orientation: (0..d.p.len())
-                .filter(|&k| keep(k))
-                .map(|k| {
-                    let q = d.p.quat[k];
-                    [q.x, q.y, q.z, q.w]
-                })
-                .collect(),
-            vel: kept(&d.p.vel),
-            force: kept(&d.p.force),
-            stress: (0..d.p.len())
-                .filter(|&k| keep(k))
-                .map(|k| stress[k])
-                .collect(),
+            pos: gather(&members, |k| {
+                let x = d.p.pos[k];
+                [x.x.rem_euclid(d.lx), x.y.rem_euclid(d.ly), x.z]
+            }),
+            radius: gather(&members, |k| d.p.radius[k]),
+            phase: gather(&members, |k| self.phase[k]),
+            orientation: gather(&members, |k| {
+                let q = d.p.quat[k];
+                [q.x, q.y, q.z, q.w]
+            }),
+            vel: gather(&members, |k| d.p.vel[k].to_array()),
+            force: gather(&members, |k| d.p.force[k].to_array()),
+            stress: gather(&members, |k| stress[k]),
         };
         // Contacts and electrode contacts join NPS grains, which all stay in the film.
         let film = |k: u32| index[k as usize].expect("an NPS grain is in the film");
@@ -131,6 +111,11 @@ fn film_index(d: &Dem) -> Vec<Option<u32>> {
             })
         })
         .collect()
+}
+
+/// `value(k)` for each particle index `k` of `members`, in order.
+fn gather<T>(members: &[usize], value: impl Fn(usize) -> T) -> Vec<T> {
+    members.iter().map(|&k| value(k)).collect()
 }
 
 /// The material data a snapshot carries for the solvers, from the scenario (SI units).

@@ -231,48 +231,30 @@ impl Checker<'_> {
     }
 
     /// [`Self::check`] for an element of a list field, reported at `path` (e.g. `calender.gaps[2]`).
+    /// Outside the valid range: out of range; inside it but outside a material field's plausible
+    /// range: implausible, unless `powder.allow_implausible` is true.
     pub(crate) fn check_at(&mut self, f: &Field, path: &str, v: f64) -> f64 {
-        match f.plausible {
-            None => self.num(path, v, f.range, f.scale, f.hint),
-            Some(p) => self.material(path, v, f.range, p, f.scale, f.hint),
-        }
-    }
-
-    /// Checks `v` (file units) against `range`; returns `v·scale` (SI).
-    pub(crate) fn num(&mut self, path: &str, v: f64, range: Range, scale: f64, hint: &str) -> f64 {
-        if !range.contains(v) {
+        if !f.range.contains(v) {
             let value = self.written(path, v);
-            self.push(ErrorKind::OutOfRange, path, value, range.describe(), hint);
-        }
-        to_si(v, scale)
-    }
-
-    /// Like [`Self::num`] with a hard `range` and a narrower `plausible` range that is enforced
-    /// unless `powder.allow_implausible` is true.
-    pub(crate) fn material(
-        &mut self,
-        path: &str,
-        v: f64,
-        range: Range,
-        plausible: Range,
-        scale: f64,
-        hint: &str,
-    ) -> f64 {
-        if !range.contains(v) {
-            let value = self.written(path, v);
-            self.push(ErrorKind::OutOfRange, path, value, range.describe(), hint);
-        } else if !plausible.contains(v) && !self.allow_implausible {
-            let value = self.written(path, v);
-            let hint = format!("{hint}; set powder.allow_implausible: true if this is intended");
             self.push(
-                ErrorKind::Implausible,
+                ErrorKind::OutOfRange,
                 path,
                 value,
-                plausible.describe(),
-                &hint,
+                f.range.describe(),
+                f.hint,
             );
+        } else if let Some(p) = f
+            .plausible
+            .filter(|p| !p.contains(v) && !self.allow_implausible)
+        {
+            let value = self.written(path, v);
+            let hint = format!(
+                "{}; set powder.allow_implausible: true if this is intended",
+                f.hint
+            );
+            self.push(ErrorKind::Implausible, path, value, p.describe(), &hint);
         }
-        to_si(v, scale)
+        to_si(v, f.scale)
     }
 
     pub(crate) fn inconsistent(&mut self, path: &str, v: f64, allowed: String, hint: &str) {
