@@ -426,6 +426,7 @@ impl Dem {
 mod tests {
     use super::*;
     use crate::dem::bench::anchor_material;
+    use crate::dem::contact::MaterialProps;
     use rand::{RngExt, SeedableRng};
 
     /// Every pair within r_i + r_j + skin (minimum image in x and y), listed once with i < j and
@@ -516,5 +517,47 @@ mod tests {
         );
         let shift = d.rest_on_bottom(1.5e-6);
         assert!((shift - 2e-6).abs() < 1e-15, "shift {shift}");
+    }
+
+    /// Two grains that collide obliquely and spinning, press each other plastically, part and meet
+    /// again follow the same trajectory to the last bit whether the neighbour skin is 2 % or 80 %
+    /// of a radius: the contact history (tangential spring, plastic flattening) ends when the pair
+    /// separates, whatever the list holds.
+    #[test]
+    fn contact_history_ends_at_separation_whatever_the_skin() {
+        let run = |skin: f64| {
+            let mut p = ParticleState::default();
+            p.push(DVec3::new(20e-6, 20e-6, 20e-6), 2e-6, 7e-14, 0);
+            p.push(DVec3::new(24.5e-6, 20.6e-6, 20.2e-6), 2e-6, 7e-14, 0);
+            p.vel[1] = DVec3::new(-3.0, 0.4, 0.1);
+            p.omega[1] = DVec3::new(1e5, 3e5, -2e5);
+            let mat = MaterialProps {
+                surface_energy: 0.05,
+                yield_pressure: Some(0.3e9),
+                ..anchor_material()
+            };
+            let table = vec![PairParams::mix(&mat, &mat); 4];
+            let mut d = Dem::new(p, table, 2, 40e-6, 40e-6, 0.0, 40e-6, 1, 1e-10, skin);
+            let mut touches = Vec::new();
+            for step in 0..40_000 {
+                if step == 20_000 {
+                    // Send them back at each other.
+                    let v = d.p.vel[1] - d.p.vel[0];
+                    d.p.vel[0] = 0.5 * v;
+                    d.p.vel[1] = -0.5 * v;
+                }
+                d.initial_integrate();
+                d.maybe_rebuild().unwrap();
+                d.compute_forces();
+                d.final_integrate().unwrap();
+                touches.push(d.p.force[1].length() > 0.0);
+            }
+            let parted = touches.windows(2).filter(|w| w[0] && !w[1]).count();
+            (d.p.pos, d.p.vel, d.p.omega, d.rebuilds, parted)
+        };
+        let (small, large) = (run(0.04e-6), run(1.6e-6));
+        assert!(small.3 > large.3, "rebuilds {} vs {}", small.3, large.3);
+        assert!(small.4 >= 2, "the grains part twice ({} times)", small.4);
+        assert_eq!((small.0, small.1, small.2), (large.0, large.1, large.2));
     }
 }

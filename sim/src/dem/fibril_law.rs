@@ -186,6 +186,13 @@ impl FibrilLawState {
         PI * self.radius * self.radius
     }
 
+    /// Elastic energy `½ k (L − L₀)²` of one strand at length `length` (m; 0 when slack), J: the
+    /// energy whose derivative is the elastic tension of [`fibril_response`].
+    pub fn elastic_energy(&self, length: f64, params: &FibrilLawParams) -> f64 {
+        let stretch = (length - self.rest_length).max(0.0);
+        0.5 * self.stiffness(params) * stretch * stretch
+    }
+
     /// Elastic axial stiffness `k = E π r² / L₀`, N/m.
     pub fn stiffness(&self, params: &FibrilLawParams) -> f64 {
         params.modulus * self.area() / self.rest_length

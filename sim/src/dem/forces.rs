@@ -17,6 +17,7 @@ use rayon::prelude::*;
 struct ForceTask<'a> {
     ctx: PairCtx<'a>,
     ext: &'a [DVec3],
+    ext_t: &'a [DVec3],
     start: &'a [u32],
     end: &'a [u32],
     jv: &'a [u32],
@@ -88,7 +89,8 @@ impl ForceTask<'_> {
         acc.force.clear();
         acc.force.extend(mem.iter().map(|&q| self.ext[q as usize]));
         acc.torque.clear();
-        acc.torque.resize(m, DVec3::ZERO);
+        acc.torque
+            .extend(mem.iter().map(|&q| self.ext_t[q as usize]));
         acc.skipped.clear();
         acc.skipped.resize(m, false);
         let (ctx, p) = (&self.ctx, &self.ctx.p);
@@ -238,7 +240,7 @@ impl Dem {
     /// Compute all contact forces (pairs and walls), then sum them per particle in a fixed order.
     /// Also updates the top-wall velocity when it is pressure-driven.
     ///
-    /// Each particle sums `ext_force`, then its pair forces in list order (ascending `(i, j)`),
+    /// Each particle sums `ext_force` (`ext_torque`), then its pair forces in list order (ascending `(i, j)`),
     /// then the walls, whatever the thread count. The particles are split into one block per
     /// thread: slabs across the longer periodic axis holding about equal work. A block sweeps, in
     /// list order, the rows of its particles and the *foreign* pairs whose `j` it holds (about 5 %
@@ -290,6 +292,7 @@ impl Dem {
                 cohesion: self.cohesion,
             },
             ext: &self.p.ext_force,
+            ext_t: &self.p.ext_torque,
             start: &pl.start,
             end: &pl.end,
             jv: &pl.j,

@@ -1,5 +1,7 @@
 //! Discrete-element core.
 //!
+//! - [`bond`]: loads of a bond between anchor points on two rigid spheres (forces, moments,
+//!   axial dashpot; pure kernel).
 //! - [`coverage`]: the PTFE coverage of an NPS contact (pure kernel).
 //! - [`contact`]: pure contact kernels (Hertz, Thornton elastoplastic, Mindlin, damping, rolling
 //!   resistance, DMT adhesion) with their equations and sources.
@@ -10,6 +12,7 @@
 //! - [`lammps`]: reader for LAMMPS/LIGGGHTS `atom_style sphere` data files (plain or gzipped).
 //! - [`bench`]: the DEM anchor benchmark problem.
 pub mod bench;
+pub mod bond;
 pub mod contact;
 pub mod coverage;
 pub mod engine;

@@ -38,7 +38,7 @@ pub(crate) struct Blocks {
 pub(crate) struct BlockSums {
     /// `ext_force` plus the pair forces, N.
     pub(crate) force: Vec<DVec3>,
-    /// Pair torques, N·m.
+    /// `ext_torque` plus the pair torques, N·m.
     pub(crate) torque: Vec<DVec3>,
     /// Whether a pair of the particle's own row was skipped as not touching (the force then gets
     /// the `+0` the full sum would have added).
@@ -233,6 +233,7 @@ impl Dem {
         permute(&mut p.material, &order);
         permute(&mut p.pos_at_build, &order);
         permute(&mut p.ext_force, &order);
+        permute(&mut p.ext_torque, &order);
         permute(&mut self.walls.bottom, &order);
         permute(&mut self.walls.top, &order);
         permute(&mut self.walls.state, &order);

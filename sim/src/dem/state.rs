@@ -34,6 +34,9 @@ pub struct ParticleState {
     pub pos_at_build: Vec<DVec3>,
     /// External force added every step (e.g. fibril tension gathered by a stage), N.
     pub ext_force: Vec<DVec3>,
+    /// External moment about the centre added every step (fibril tensions acting at their
+    /// anchors), N·m.
+    pub ext_torque: Vec<DVec3>,
 }
 impl ParticleState {
     /// Number of particles.
@@ -57,6 +60,7 @@ impl ParticleState {
         self.material.push(material);
         self.pos_at_build.push(pos);
         self.ext_force.push(DVec3::ZERO);
+        self.ext_torque.push(DVec3::ZERO);
         self.pos.len() - 1
     }
 }

@@ -3,8 +3,11 @@
 //! stepping for the soft bundles and node drawing from the source lumps. docs/model.md, "Fibril law".
 
 use super::*;
+use crate::dem::bond::{
+    bond_loads, damped_tension, dashpot_coefficient, BondEnd, BondGeometry, BondLoads,
+};
 use crate::dem::engine::Dem;
-use crate::dem::fibril_law::{fibril_response, FibrilEvent, FibrilLawParams};
+use crate::dem::fibril_law::{fibril_response, FibrilEvent};
 use crate::dem::schedule::DemWorld;
 use crate::snapshot::{Anchor, FibrilState};
 use bevy_ecs::prelude::*;
@@ -13,12 +16,10 @@ use rayon::iter::{
     IndexedParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelIterator,
 };
 
-/// World position of an anchor, m.
-/// Radius, m, of a PTFE lump holding `volume` (m³): the sphere of that volume. A spent lump keeps
-/// 1 pm so the engine's arrays stay valid (its volume is 0, so nothing more is drawn from it).
 /// Fibrils per parallel work item of the fibril force passes.
 const FIBRIL_CHUNK: usize = 512;
 
+/// World position of an anchor, m.
 pub(crate) fn anchor_pos(d: &Dem, a: &Anchor) -> DVec3 {
     let k = a.particle as usize;
     d.p.pos[k] + d.p.quat[k] * DVec3::from_array(a.local)
@@ -29,6 +30,24 @@ pub(crate) fn fibril_vector(d: &Dem, a: &Anchor, b: &Anchor) -> (DVec3, DVec3, f
     let v = d.wrap(anchor_pos(d, b) - anchor_pos(d, a));
     let l = v.length();
     (v, if l > 0.0 { v / l } else { DVec3::X }, l)
+}
+
+/// The state of the grain an anchor sits on, as the bond kernel reads it.
+fn bond_end(d: &Dem, a: &Anchor) -> BondEnd {
+    let k = a.particle as usize;
+    BondEnd {
+        centre: d.p.pos[k],
+        orientation: d.p.quat[k],
+        velocity: d.p.vel[k],
+        spin: d.p.omega[k],
+        local: DVec3::from_array(a.local),
+    }
+}
+
+/// The bond geometry of fibril bundle `f` now: anchor offsets, chord direction and length, rate of
+/// lengthening (minimum image).
+pub(crate) fn fibril_geometry(d: &Dem, f: &FibrilC) -> BondGeometry {
+    BondGeometry::new(&bond_end(d, &f.a), &bond_end(d, &f.b), |v| d.wrap(v))
 }
 
 /// Largest phase, rad, by which a bundle's held tension may lag its motion: a bundle whose
@@ -50,12 +69,41 @@ pub(crate) fn hold_phase(d: &Dem, f: &FibrilC, modulus: f64, hold: f64) -> f64 {
 /// Scratch of [`fibril_forces`] kept between steps.
 #[derive(Default)]
 pub(crate) struct FibrilScratch {
-    /// Per evaluated bundle: unit vector and length, then force on end A and a tag.
-    geo: Vec<(DVec3, f64)>,
+    /// Per evaluated bundle: its geometry (length NaN when not intact).
+    geo: Vec<BondGeometry>,
+    /// Per evaluated bundle: its loads and a tag (0 = apply, 1 = failed in this step, NaN = not
+    /// intact).
+    loads: Vec<(BondLoads, f64)>,
     /// Bundles stiff enough to be evaluated every step, in id order (set at each full evaluation).
     fast: bevy_ecs::entity::index_set::EntityIndexSet,
-    /// Per particle, the held sum of the other (slow) bundles' forces, N.
-    slow: Vec<DVec3>,
+    /// Per particle, the held sums of the other (slow) bundles' forces (N) and moments (N·m).
+    slow: HeldLoads,
+}
+
+/// Per particle, the held sums of the slow bundles' forces (N) and moments about the centres
+/// (N·m).
+#[derive(Default)]
+struct HeldLoads {
+    force: Vec<DVec3>,
+    torque: Vec<DVec3>,
+}
+
+impl HeldLoads {
+    /// Zero sums for `n` particles.
+    fn reset(&mut self, n: usize) {
+        for v in [&mut self.force, &mut self.torque] {
+            v.clear();
+            v.resize(n, DVec3::ZERO);
+        }
+    }
+
+    /// Adds bundle loads `l` on its grains `a` and `b`.
+    fn add(&mut self, a: usize, b: usize, l: &BondLoads) {
+        self.force[a] += l.force_a;
+        self.torque[a] += l.torque_a;
+        self.force[b] += l.force_b;
+        self.torque[b] += l.torque_b;
+    }
 }
 
 /// PreForce system: fibril tensions (bond law) into the external-force array.
@@ -78,15 +126,18 @@ pub(crate) fn fibril_forces(
     mut scratch: Local<FibrilScratch>,
 ) {
     let d = &mut dem.0;
-    let FibrilScratch { geo, fast, slow } = &mut *scratch;
+    let FibrilScratch {
+        geo,
+        loads,
+        fast,
+        slow,
+    } = &mut *scratch;
     let full = src.force_refresh || d.step.is_multiple_of(src.force_interval);
     src.force_refresh = false;
     let n = d.p.len();
-    if slow.len() != n {
-        slow.clear();
-        slow.resize(n, DVec3::ZERO);
+    if slow.force.len() != n {
+        slow.reset(n);
     }
-    let law = src.law;
     if full {
         // Fibrils are summed in id (creation) order so the force sums do not depend on storage.
         // They are never despawned and keep their components, so the query already yields them in
@@ -97,90 +148,97 @@ pub(crate) fn fibril_forces(
             fibs.sort_by_key(|(_, f)| f.id);
         }
         let (ents, mut refs): (Vec<Entity>, Vec<&mut FibrilC>) = fibs.into_iter().unzip();
-        let failed = evaluate_fibrils(d, &mut src, &law, &mut refs, geo);
+        let failed = evaluate_fibrils(d, &mut src, &mut refs, geo, loads);
         src.broken_in_stage += failed;
-        // Sort into stiff (evaluated every step) and held bundles; sum the held forces.
+        // Sort into stiff (evaluated every step) and held bundles; sum the held loads.
         let hold = src.force_interval as f64 * d.dt;
         fast.clear();
-        slow.iter_mut().for_each(|f| *f = DVec3::ZERO);
+        slow.reset(n);
         let mut stiff = Vec::new();
-        for ((f, &(force, tag)), e) in refs.iter().zip(geo.iter()).zip(ents) {
+        for ((f, (l, tag)), e) in refs.iter().zip(loads.iter()).zip(ents) {
             if f.state != FibrilState::Intact {
                 continue;
             }
             let (a, b) = (f.a.particle as usize, f.b.particle as usize);
-            if src.force_interval > 1 && hold_phase(d, f, law.modulus, hold) > FIBRIL_HOLD_PHASE {
+            let modulus = src.law.modulus;
+            if src.force_interval > 1 && hold_phase(d, f, modulus, hold) > FIBRIL_HOLD_PHASE {
                 fast.insert(e);
-                stiff.push((a, b, force, tag));
-            } else if tag == 0.0 {
-                slow[a] += force;
-                slow[b] -= force;
+                stiff.push((a, b, *l, *tag));
+            } else if *tag == 0.0 {
+                slow.add(a, b, l);
             }
         }
-        held_plus_stiff(&mut d.p.ext_force, slow, stiff);
+        held_plus_stiff(d, slow, stiff);
     } else {
         let mut refs: Vec<&mut FibrilC> = q
             .iter_many_unique_mut(&*fast)
             // Bundles are never despawned, so every listed entity is found.
             .filter_map(|r| r.ok().map(|(_, m)| m.into_inner()))
             .collect();
-        let failed = evaluate_fibrils(d, &mut src, &law, &mut refs, geo);
+        let failed = evaluate_fibrils(d, &mut src, &mut refs, geo, loads);
         src.broken_in_stage += failed;
         let stiff = refs
             .iter()
-            .zip(geo.iter())
-            .map(|(f, &(force, tag))| (f.a.particle as usize, f.b.particle as usize, force, tag));
-        held_plus_stiff(&mut d.p.ext_force, slow, stiff);
+            .zip(loads.iter())
+            .map(|(f, &(l, tag))| (f.a.particle as usize, f.b.particle as usize, l, tag));
+        held_plus_stiff(d, slow, stiff);
     }
 }
 
-/// Pass (4) of [`fibril_forces`]: the external forces are the held sums `slow` (N, per particle)
-/// plus, in order, the force of each stiff bundle (ends a and b, force on a in N, tag 0 = apply).
+/// Pass (4) of [`fibril_forces`]: the engine's external forces and moments are the held sums
+/// `slow` plus, in order, the loads of each stiff bundle (grains a and b, loads, tag 0 = apply).
 fn held_plus_stiff(
-    ext: &mut [DVec3],
-    slow: &[DVec3],
-    stiff: impl IntoIterator<Item = (usize, usize, DVec3, f64)>,
+    d: &mut Dem,
+    slow: &HeldLoads,
+    stiff: impl IntoIterator<Item = (usize, usize, BondLoads, f64)>,
 ) {
-    ext.copy_from_slice(slow);
-    for (a, b, force, tag) in stiff {
+    let (ext, ext_t) = (&mut d.p.ext_force, &mut d.p.ext_torque);
+    ext.copy_from_slice(&slow.force);
+    ext_t.copy_from_slice(&slow.torque);
+    for (a, b, l, tag) in stiff {
         if tag == 0.0 {
-            ext[a] += force;
-            ext[b] -= force;
+            ext[a] += l.force_a;
+            ext_t[a] += l.torque_a;
+            ext[b] += l.force_b;
+            ext_t[b] += l.torque_b;
         }
     }
 }
 
-/// Passes (1)–(3) of [`fibril_forces`] on `fibs` (in id order): leaves in `geo[k]` the force of
-/// bundle k on its end A, N, and a tag (0 = apply, 1 = failed in this step, NaN = not intact);
-/// returns the number of bundles that failed.
+/// Passes (1)–(3) of [`fibril_forces`] on `fibs` (in id order): leaves in `geo[k]` the geometry
+/// of bundle k and in `loads[k]` its loads on its two grains with a tag (0 = apply, 1 = failed in
+/// this step, NaN = not intact); returns the number of bundles that failed.
 fn evaluate_fibrils(
     d: &mut Dem,
     src: &mut PtfeSources,
-    law: &FibrilLawParams,
     fibs: &mut [&mut FibrilC],
-    geo: &mut Vec<(DVec3, f64)>,
+    geo: &mut Vec<BondGeometry>,
+    loads: &mut Vec<(BondLoads, f64)>,
 ) -> u32 {
-    // (1) Unit vector and length of every intact fibril.
+    // (1) The geometry of every intact bundle.
     {
         let d: &Dem = d;
         fibs.par_iter()
             .with_min_len(FIBRIL_CHUNK)
             .map(|f| {
                 if f.state == FibrilState::Intact {
-                    let (_, u, len) = fibril_vector(d, &f.a, &f.b);
-                    (u, len)
+                    fibril_geometry(d, f)
                 } else {
-                    (DVec3::ZERO, f64::NAN)
+                    BondGeometry {
+                        length: f64::NAN,
+                        ..Default::default()
+                    }
                 }
             })
             .collect_into_vec(geo);
     }
+    let law = src.law;
     // (2) Node drawing: while its source lump still holds PTFE, a fibril stretched past the drawing
     // stress pulls new material out of the lump at constant radius (the node–fibril structure of
     // drawn PTFE) instead of thinning: its rest length grows to L₀' = L·E/(E + σ_y), the length at
     // which it carries exactly σ_y, and the lump gives up π r² (L₀' − L₀).
-    for (f, &(_, len)) in fibs.iter_mut().zip(geo.iter()) {
-        let s = f.source as usize;
+    for (f, g) in fibs.iter_mut().zip(geo.iter()) {
+        let (s, len) = (f.source as usize, g.length);
         if f.state != FibrilState::Intact || src.volume[s] <= 0.0 || !len.is_finite() {
             continue;
         }
@@ -193,31 +251,169 @@ fn evaluate_fibrils(
             resize_lump(d, src, s);
         }
     }
-    // (3) The bond law; the geometry slot is overwritten with the bundle's force on end A and a
-    // tag: 0 = apply the force, 1 = the fibril failed in this step, NaN = not intact.
+    // (3) The bond law, its axial dashpot and the loads at the anchors (dem::bond).
+    let (mass, zeta) = (&d.p.mass, src.damping_ratio);
     fibs.par_iter_mut()
-        .zip(geo.par_iter_mut())
-        .with_min_len(FIBRIL_CHUNK)
-        .for_each(|(f, g)| {
+        .zip(geo.par_iter())
+        .map(|(f, g)| {
             if f.state != FibrilState::Intact {
-                return;
+                return (BondLoads::default(), f64::NAN);
             }
-            let (u, len) = *g;
-            let out = fibril_response(len, f.law, law);
+            let out = fibril_response(g.length, f.law, &law);
             f.law = out.state;
-            f.length = len;
+            f.length = g.length;
             f.tension = f.count * out.tension;
-            *g = match out.event {
-                FibrilEvent::Broke => {
-                    f.state = FibrilState::Broken;
-                    (DVec3::ZERO, 1.0)
+            match out.event {
+                FibrilEvent::Broke | FibrilEvent::Detached => {
+                    f.state = if out.event == FibrilEvent::Broke {
+                        FibrilState::Broken
+                    } else {
+                        FibrilState::Detached
+                    };
+                    (BondLoads::default(), 1.0)
                 }
-                FibrilEvent::Detached => {
-                    f.state = FibrilState::Detached;
-                    (DVec3::ZERO, 1.0)
+                _ => {
+                    let (a, b) = (f.a.particle as usize, f.b.particle as usize);
+                    let k = f.count * f.law.stiffness(&law);
+                    let c = dashpot_coefficient(zeta, k, mass[a], mass[b]);
+                    let t = damped_tension(f.tension, c, g.rate);
+                    (bond_loads(g, t), 0.0)
                 }
-                _ => (f.count * out.tension * u, 0.0),
-            };
+            }
+        })
+        .with_min_len(FIBRIL_CHUNK)
+        .collect_into_vec(loads);
+    loads.iter().filter(|l| l.1 == 1.0).count() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dem::contact::PairParams;
+    use crate::dem::fibril_law::FibrilLawState;
+    use crate::dem::schedule::{run_steps, step_schedule, world_with, StepSet};
+    use crate::dem::state::ParticleState;
+    use crate::process::sim::ptfe_sources;
+    use crate::scenario::{validate, RawScenario};
+    use crate::snapshot::Phase;
+
+    /// Grain radius, m, and density, kg/m³, of the two-grain tests.
+    const R: f64 = 5e-6;
+    const RHO: f64 = 1900.0;
+
+    /// Two 10 µm grains 30 µm apart in a 200 µm box, joined by one bundle of 100 strands of 50 nm
+    /// between anchors off their centres, stretched 5 % elastically, the grains moving apart and
+    /// spinning; no contacts (inert pair table), fibril dashpot ratio `zeta`, forces evaluated
+    /// every step.
+    fn two_grains(zeta: f64) -> (World, Schedule) {
+        let mut raw = RawScenario::default();
+        raw.powder.ptfe.fibril_damping_ratio = zeta;
+        raw.numerics.fibril_force_interval = 1;
+        let s = validate(&raw, None, "two grains").expect("valid");
+        let mut p = ParticleState::default();
+        let c = DVec3::splat(100e-6);
+        let m = RHO * 4.0 / 3.0 * std::f64::consts::PI * R.powi(3);
+        p.push(c - DVec3::new(15e-6, 1e-6, 0.0), R, m, 0);
+        p.push(c + DVec3::new(15e-6, 1e-6, 0.0), R, m, 0);
+        p.vel = vec![DVec3::new(-0.3, 0.1, 0.2), DVec3::new(0.3, -0.1, -0.2)];
+        p.omega = vec![DVec3::new(2e4, -5e4, 3e4), DVec3::new(-4e4, 1e4, 6e4)];
+        let table = vec![PairParams::INERT; 4];
+        let mut dem = Dem::new(p, table, 2, 200e-6, 200e-6, 0.0, 200e-6, 1, 1e-9, 1e-6);
+        dem.cohesion = false;
+        let (la, lb) = (DVec3::new(4e-6, 2e-6, 0.0), DVec3::new(-3e-6, 0.0, 3.5e-6));
+        let a = Anchor {
+            particle: 0,
+            local: la.to_array(),
+        };
+        let b = Anchor {
+            particle: 1,
+            local: lb.to_array(),
+        };
+        let len = fibril_vector(&dem, &a, &b).2;
+        let mut src = ptfe_sources(&s, &[R, R], &[Phase::Nps, Phase::Nps]);
+        src.law.hardening_modulus = 0.0;
+        let mut world = world_with(dem);
+        world.insert_resource(src);
+        world.spawn(FibrilC {
+            id: 0,
+            a,
+            b,
+            source: 0,
+            law: FibrilLawState {
+                rest_length: len / 1.05,
+                radius: 50e-9,
+            },
+            count: 100.0,
+            tension: 0.0,
+            length: len,
+            state: FibrilState::Intact,
         });
-    geo.iter().filter(|g| g.1 == 1.0).count() as u32
+        let mut schedule = step_schedule();
+        schedule.add_systems(fibril_forces.in_set(StepSet::PreForce));
+        (world, schedule)
+    }
+
+    /// Kinetic energy of the grains plus the bundle's elastic energy, J; angular momentum about
+    /// the centre of the box, kg·m²/s.
+    fn energy_and_momentum(world: &mut World) -> (f64, DVec3) {
+        let law = world.resource::<PtfeSources>().law;
+        let f = *world.query::<&FibrilC>().single(world).expect("one bundle");
+        let d = &world.resource::<DemWorld>().0;
+        let f = &f;
+        let mut e = f.count * f.law.elastic_energy(fibril_geometry(d, f).length, &law);
+        let mut l = DVec3::ZERO;
+        for k in 0..2 {
+            let (m, r) = (d.p.mass[k], d.p.radius[k]);
+            let inertia = 0.4 * m * r * r;
+            e += 0.5 * m * d.p.vel[k].length_squared()
+                + 0.5 * inertia * d.p.omega[k].length_squared();
+            l += (d.p.pos[k] - DVec3::splat(100e-6)).cross(m * d.p.vel[k]) + inertia * d.p.omega[k];
+        }
+        (e, l)
+    }
+
+    /// Without damping the bundle and the two spinning grains keep their total energy (velocity
+    /// Verlet, 1e5 steps at ω·dt ≈ 0.006) and their angular momentum (to rounding): the anchor
+    /// moments make the fibril forces conservative. The energy is taken after the first step: a
+    /// fresh engine's first half-kick has no forces yet (velocity Verlet starts from the previous
+    /// step's).
+    #[test]
+    fn a_bundle_between_spinning_grains_conserves_energy_and_angular_momentum() {
+        let (mut world, mut schedule) = two_grains(0.0);
+        run_steps(&mut world, &mut schedule, 1).expect("first step");
+        let (e0, l0) = energy_and_momentum(&mut world);
+        let (mut lo, mut hi) = (e0, e0);
+        let mut worst_l: f64 = 0.0;
+        for _ in 0..1000 {
+            run_steps(&mut world, &mut schedule, 100).expect("steps");
+            let (e, l) = energy_and_momentum(&mut world);
+            (lo, hi) = (lo.min(e), hi.max(e));
+
+            worst_l = worst_l.max((l - l0).length() / l0.length());
+        }
+        let f = world
+            .query::<&FibrilC>()
+            .single(&world)
+            .expect("one bundle");
+        assert_eq!(f.state, FibrilState::Intact);
+        assert!(f.tension > 0.0 || f.length <= f.law.rest_length);
+        assert!(
+            (hi - lo) / e0 < 1e-4,
+            "energy drifts by {:e} of {e0:e} J",
+            (hi - lo) / e0
+        );
+        assert!(worst_l < 1e-10, "angular momentum drifts by {worst_l:e}");
+    }
+
+    /// With the dashpot on, the same pair loses energy steadily and keeps its angular momentum.
+    #[test]
+    fn the_fibril_dashpot_dissipates_and_keeps_angular_momentum() {
+        let (mut world, mut schedule) = two_grains(0.2);
+        run_steps(&mut world, &mut schedule, 1).expect("first step");
+        let (e0, l0) = energy_and_momentum(&mut world);
+        run_steps(&mut world, &mut schedule, 20_000).expect("steps");
+        let (e, l) = energy_and_momentum(&mut world);
+        assert!(e < 0.99 * e0, "energy {e:e} of {e0:e} J");
+        assert!((l - l0).length() / l0.length() < 1e-10);
+    }
 }

@@ -45,6 +45,9 @@ pub struct PtfeSources {
     pub bundle: f64,
     /// Fibril law.
     pub law: FibrilLawParams,
+    /// Damping ratio ζ of a taut bundle's axial dashpot (`powder.ptfe.fibril_damping_ratio`),
+    /// dimensionless.
+    pub damping_ratio: f64,
     /// Seed for the drawing RNG.
     pub seed: u64,
     /// Next fibril id.
@@ -298,6 +301,7 @@ pub(crate) fn resize_lump(d: &mut crate::dem::Dem, src: &PtfeSources, p: usize) 
             v[p] = DVec3::ZERO;
         }
         d.p.ext_force[p] = DVec3::ZERO;
+        d.p.ext_torque[p] = DVec3::ZERO;
     }
 }
 

@@ -226,7 +226,7 @@ pub(crate) fn film_radius_floor(s: &Scenario) -> f64 {
 
 /// The fibrillation state of the PTFE lumps at the start (nothing drawn yet), with the scenario's
 /// fibril law and drawing settings.
-fn ptfe_sources(s: &Scenario, radii: &[f64], phase: &[Phase]) -> PtfeSources {
+pub(crate) fn ptfe_sources(s: &Scenario, radii: &[f64], phase: &[Phase]) -> PtfeSources {
     let n = radii.len();
     let law = FibrilLawParams::from_strengths(
         s.ptfe.youngs_modulus,
@@ -255,6 +255,7 @@ fn ptfe_sources(s: &Scenario, radii: &[f64], phase: &[Phase]) -> PtfeSources {
         fibril_radius: s.ptfe.fibril_radius,
         bundle: s.ptfe.fibrils_per_bundle,
         law,
+        damping_ratio: s.ptfe.fibril_damping_ratio,
         seed: stream_seed(s.seed, 3),
         next_id: 0,
         broken_in_stage: 0,

@@ -75,6 +75,7 @@ impl Default for RawPtfe {
             anchor_strength_n_m: 4.5,
             bridge_strength_mpa: 14.0,
             wrap_fraction: DEFAULT_WRAP_FRACTION,
+            fibril_damping_ratio: 0.05,
             reduced_sigma_e_s_cm: 0.1,
         }
     }

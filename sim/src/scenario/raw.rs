@@ -140,6 +140,10 @@ pub struct RawPtfe {
     /// grain's contacts (PTFE coverage θ) and its other anchors (PTFE continuity). Range [0, 1].
     /// Default 0.05 (an 18° arc).
     pub wrap_fraction: f64,
+    /// Damping ratio ζ of a taut fibril bundle's axial dashpot, `c = 2 ζ sqrt(k m_red)`
+    /// (docs/model.md, "Fibril forces"), dimensionless. Range [0, 1]. Default 0.05 (half of PTFE's
+    /// loss tangent, ≈ 0.1 between room temperature and 100 °C).
+    pub fibril_damping_ratio: f64,
     /// Electronic conductivity of PTFE reduced to sp2 carbon at the anode, S/cm. Range (0, 1e3].
     /// Default 0.1.
     pub reduced_sigma_e_s_cm: f64,

@@ -119,6 +119,8 @@ pub struct Ptfe {
     pub bridge_strength: f64,
     /// Fraction of a grain's circumference each fibril strand wraps, dimensionless.
     pub wrap_fraction: f64,
+    /// Damping ratio of a taut fibril bundle's axial dashpot, dimensionless.
+    pub fibril_damping_ratio: f64,
     /// Electronic conductivity of reduced PTFE, S/m.
     pub reduced_sigma_e: f64,
 }

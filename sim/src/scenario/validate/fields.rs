@@ -42,6 +42,7 @@ pub(super) mod ptfe {
     pub(crate) const PER_BUNDLE: Field = Field::num("powder.ptfe.fibrils_per_bundle", cc(1.0, 10000.0, ""), 1.0, "real fibrils per model fibril (bundle multiplicity)");
     pub(crate) const ANCHOR: Field = Field::material("powder.ptfe.anchor_strength_n_m", above(0.0, "N/m"), oc(0.0, 100.0, "N/m"), 1.0, "anchor detachment force per unit fibril circumference");
     pub(crate) const BRIDGE: Field = Field::num("powder.ptfe.bridge_strength_mpa", cc(0.0, 200.0, "MPa"), MPA, "tensile strength of the PTFE bridging a covered NPS contact");
+    pub(crate) const DAMPING: Field = Field::num("powder.ptfe.fibril_damping_ratio", cc(0.0, 1.0, ""), 1.0, "damping ratio of a taut fibril bundle's axial dashpot");
     pub(crate) const WRAP: Field = Field::num("powder.ptfe.wrap_fraction", cc(0.0, 1.0, ""), 1.0, "fraction of a grain's circumference a fibril strand wraps");
     pub(crate) const REDUCED_SIGMA_E: Field = Field::material("powder.ptfe.reduced_sigma_e_s_cm", above(0.0, "S/cm"), oc(0.0, 1e3, "S/cm"), S_CM, "electronic conductivity of PTFE reduced to carbon");
 }

@@ -143,6 +143,7 @@ pub(super) fn ptfe(c: &mut Checker<'_>, p: &RawPtfe, film: bool) -> Ptfe {
         anchor_strength: c.check(&ptfe::ANCHOR, p.anchor_strength_n_m),
         bridge_strength: c.check(&ptfe::BRIDGE, p.bridge_strength_mpa),
         wrap_fraction: c.check(&ptfe::WRAP, p.wrap_fraction),
+        fibril_damping_ratio: c.check(&ptfe::DAMPING, p.fibril_damping_ratio),
         reduced_sigma_e: c.check(&ptfe::REDUCED_SIGMA_E, p.reduced_sigma_e_s_cm),
     }
 }
