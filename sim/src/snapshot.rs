@@ -17,7 +17,7 @@ use std::path::Path;
 /// Format tag written into every snapshot file.
 pub const SNAPSHOT_FORMAT: &str = "dryfilm-snapshot";
 /// Current snapshot format version. Bump when fields change meaning or are removed.
-pub const SNAPSHOT_VERSION: u32 = 2;
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// Oldest snapshot format version this build reads. Version 1 differs only in `Fibril::source`,
 /// always a particle index there (read as `Some`).
@@ -160,6 +160,11 @@ pub struct Fibril {
     pub tension: f64,
     /// Intact, broken or detached.
     pub state: FibrilState,
+    /// Periodic image of end B relative to end A, box lengths (x, y): the fibril runs from anchor
+    /// A to anchor B's position shifted by `image · (lx, ly)`, whatever its length. `None` (in
+    /// snapshots before version 3): the minimum image.
+    #[serde(default)]
+    pub image: Option<[i32; 2]>,
 }
 
 impl Fibril {
@@ -315,6 +320,22 @@ impl Snapshot {
         p.force.push([0.0; 3]);
         p.stress.push([0.0; 6]);
         p.pos.len() as u32 - 1
+    }
+
+    /// Vector from fibril `f`'s anchor A to its anchor B on the fibril's periodic image
+    /// ([`Fibril::image`]; the minimum image when absent), m.
+    pub fn fibril_chord(&self, f: &Fibril) -> [f64; 3] {
+        let (a, b) = (self.anchor_world(&f.a), self.anchor_world(&f.b));
+        let raw = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let bx = &self.sim_box;
+        match f.image {
+            Some([nx, ny]) => [
+                raw[0] + f64::from(nx) * bx.lx,
+                raw[1] + f64::from(ny) * bx.ly,
+                raw[2],
+            ],
+            None => bx.delta(b, a),
+        }
     }
 
     /// Rotate a body-frame vector by particle `i`'s orientation, m.

@@ -5,7 +5,7 @@
 //! A bond (a PTFE fibril bundle) joins an anchor point fixed in body A to one fixed in body B. An
 //! anchor is a body-frame offset `l` that turns with its body: its world position is
 //! `x + r` with `r = q l` (`q` the body's orientation). The chord runs from anchor A to anchor B,
-//! `c = (x_B + r_B) − (x_A + r_A)` (minimum image across the periodic sides), of length `L = |c|`
+//! `c = (x_B + r_B) − (x_A + r_A)` (on the bond's own periodic image, which it keeps whatever its length), of length `L = |c|`
 //! and direction `û = c / L`.
 //!
 //! An axial force `T` (tension positive) acts at the anchors along the chord, equal and opposite:
@@ -65,10 +65,11 @@ pub struct BondGeometry {
 }
 
 impl BondGeometry {
-    /// The geometry of the bond from `a` to `b`; `wrap` maps a vector to its minimum image (m → m).
-    pub fn new(a: &BondEnd, b: &BondEnd, wrap: impl Fn(DVec3) -> DVec3) -> Self {
+    /// The geometry of the bond from `a` to `b`; `image` (m) is added to the raw chord
+    /// `x_B + r_B − x_A − r_A` to put it on the bond's periodic image.
+    pub fn new(a: &BondEnd, b: &BondEnd, image: DVec3) -> Self {
         let (ra, rb) = (a.offset(), b.offset());
-        let chord = wrap(b.centre + rb - a.centre - ra);
+        let chord = b.centre + rb - a.centre - ra + image;
         let length = chord.length();
         let unit = if length > 0.0 {
             chord / length
@@ -144,7 +145,7 @@ mod tests {
 
     /// Energy of a linear spring (stiffness k, rest length l0, tension-only) between the anchors.
     fn energy(a: &BondEnd, b: &BondEnd, k: f64, l0: f64) -> f64 {
-        let l = BondGeometry::new(a, b, |v| v).length;
+        let l = BondGeometry::new(a, b, DVec3::ZERO).length;
         if l > l0 {
             0.5 * k * (l - l0) * (l - l0)
         } else {
@@ -167,7 +168,7 @@ mod tests {
             (DVec3::new(-0.3, 1.0, 2.0), 2.1),
             DVec3::new(-0.8e-6, 1.0e-6, 0.6e-6),
         );
-        let g = BondGeometry::new(&a, &b, |v| v);
+        let g = BondGeometry::new(&a, &b, DVec3::ZERO);
         assert!(g.length > l0);
         let loads = bond_loads(&g, k * (g.length - l0));
         let h = 1e-11; // m; the rotation step is h / 1 µm rad
@@ -207,7 +208,7 @@ mod tests {
             (DVec3::X, 1.3),
             DVec3::new(0.0, 1e-6, 0.0),
         );
-        let g = BondGeometry::new(&a, &b, |v| v);
+        let g = BondGeometry::new(&a, &b, DVec3::ZERO);
         let l = bond_loads(&g, 2.5e-3);
         let net_moment =
             (a.centre.cross(l.force_a) + l.torque_a) + (b.centre.cross(l.force_b) + l.torque_b);

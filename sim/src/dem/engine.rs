@@ -186,6 +186,29 @@ impl Dem {
         self.wrap(self.p.pos[i] - self.p.pos[j])
     }
 
+    /// Offset, m, that takes the raw vector from particle `i` to particle `j` (`pos[j] − pos[i]`)
+    /// to the periodic image `shift` (box lengths in x and y) of their unwrapped positions: the
+    /// particles' own image counters plus `shift`, times the box lengths.
+    pub fn image_offset(&self, i: usize, j: usize, shift: [i32; 2]) -> DVec3 {
+        let (a, b) = (self.p.image[i], self.p.image[j]);
+        DVec3::new(
+            f64::from(b[0] - a[0] + shift[0]) * self.lx,
+            f64::from(b[1] - a[1] + shift[1]) * self.ly,
+            0.0,
+        )
+    }
+
+    /// The image shift (box lengths in x and y) that [`Dem::image_offset`] needs to take the raw
+    /// vector `raw` (m) from particle `i` to particle `j` to its minimum image now.
+    pub fn min_image_shift(&self, i: usize, j: usize, raw: DVec3) -> [i32; 2] {
+        let n = self.wrap(raw) - raw;
+        let (a, b) = (self.p.image[i], self.p.image[j]);
+        [
+            (n.x / self.lx).round() as i32 - (b[0] - a[0]),
+            (n.y / self.ly).round() as i32 - (b[1] - a[1]),
+        ]
+    }
+
     /// Minimum image of an arbitrary vector `v` (m) in the periodic x and y directions, m.
     pub fn wrap(&self, v: DVec3) -> DVec3 {
         crate::geom::min_image(v, self.lx, self.ly)

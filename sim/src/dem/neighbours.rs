@@ -234,6 +234,7 @@ impl Dem {
         permute(&mut p.pos_at_build, &order);
         permute(&mut p.ext_force, &order);
         permute(&mut p.ext_torque, &order);
+        permute(&mut p.image, &order);
         permute(&mut self.walls.bottom, &order);
         permute(&mut self.walls.top, &order);
         permute(&mut self.walls.state, &order);
@@ -274,12 +275,19 @@ impl Dem {
     pub fn rebuild(&mut self) -> Result<(), DemError> {
         let n = self.p.len();
         let (lx, ly) = (self.lx, self.ly);
-        self.p.pos.par_chunks_mut(CHUNK_PARTICLES).for_each(|c| {
-            for x in c {
-                x.x -= lx * (x.x / lx).floor();
-                x.y -= ly * (x.y / ly).floor();
-            }
-        });
+        self.p
+            .pos
+            .par_chunks_mut(CHUNK_PARTICLES)
+            .zip(self.p.image.par_chunks_mut(CHUNK_PARTICLES))
+            .for_each(|(c, img)| {
+                for (x, im) in c.iter_mut().zip(img) {
+                    let (fx, fy) = ((x.x / lx).floor(), (x.y / ly).floor());
+                    x.x -= lx * fx;
+                    x.y -= ly * fy;
+                    im[0] += fx as i32;
+                    im[1] += fy as i32;
+                }
+            });
         self.p.pos_at_build.clone_from(&self.p.pos);
         let range = 2.0 * self.max_radius() + self.skin;
         if lx < 2.0 * range || ly < 2.0 * range {

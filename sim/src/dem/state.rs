@@ -37,6 +37,10 @@ pub struct ParticleState {
     /// External moment about the centre added every step (fibril tensions acting at their
     /// anchors), N·m.
     pub ext_torque: Vec<DVec3>,
+    /// Periodic image counters (x, y): how many box lengths each particle has been wrapped back by,
+    /// so that `pos + image · (lx, ly)` is its unwrapped position, m (LAMMPS's image flags).
+    /// Bonds (fibrils) use them to stay on one periodic image whatever their length.
+    pub image: Vec<[i32; 2]>,
 }
 impl ParticleState {
     /// Number of particles.
@@ -61,6 +65,7 @@ impl ParticleState {
         self.pos_at_build.push(pos);
         self.ext_force.push(DVec3::ZERO);
         self.ext_torque.push(DVec3::ZERO);
+        self.image.push([0, 0]);
         self.pos.len() - 1
     }
 }

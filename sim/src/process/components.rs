@@ -31,6 +31,11 @@ pub struct FibrilC {
     pub b: Anchor,
     /// PTFE source particle.
     pub source: u32,
+    /// Periodic image of the bundle, box lengths (x, y): the chord runs from anchor A to anchor B
+    /// with B's unwrapped position taken `shift` boxes further (the grains' image counters,
+    /// `ParticleState::image`, account for their own wraps). Set to the nearest image when the
+    /// bundle is drawn and kept, so a bundle longer than half the box stays on its own image.
+    pub shift: [i32; 2],
     /// Bond-law state of one strand (rest length m, radius m).
     pub law: FibrilLawState,
     /// Parallel strands in this model fibril (bundle multiplicity, dimensionless ≥ 1): volume and

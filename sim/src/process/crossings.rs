@@ -24,7 +24,7 @@ pub fn fibril_crossings(d: &Dem, fibs: &[FibrilC]) -> Vec<[u32; 2]> {
         .filter(|(_, f)| f.state == FibrilState::Intact)
         .map(|(k, f)| {
             let a = anchor_pos(d, &f.a);
-            let (v, _, _) = fibril_vector(d, &f.a, &f.b);
+            let (v, _, _) = fibril_vector(d, &f.a, &f.b, f.shift);
             (k, a, v, f.law.radius * f.count.max(1.0).sqrt(), a + 0.5 * v)
         })
         .collect();

@@ -60,7 +60,7 @@ impl FilmSim {
         let fibrils: Vec<Fibril> = fibs
             .iter()
             .map(|f| {
-                let (_, _, len) = fibril_vector(d, &f.a, &f.b);
+                let (_, _, len) = fibril_vector(d, &f.a, &f.b, f.shift);
                 let on_film = |a: Anchor| Anchor {
                     particle: film(a.particle),
                     ..a
@@ -75,6 +75,7 @@ impl FilmSim {
                     length: len,
                     tension: f.tension,
                     state: f.state,
+                    image: Some(image_of(d, f)),
                 }
             })
             .collect();
@@ -258,4 +259,15 @@ fn electrode_contacts(d: &Dem, phase: &[Phase], sim_box: &SimBox) -> Vec<WallCon
         }
     }
     wall_contacts
+}
+
+/// Periodic image of fibril `f`'s end B relative to end A for the snapshot's positions (the
+/// engine's, wrapped): the grains' image counters' difference plus the fibril's own shift, box
+/// lengths (x, y).
+fn image_of(d: &Dem, f: &FibrilC) -> [i32; 2] {
+    let (a, b) = (
+        d.p.image[f.a.particle as usize],
+        d.p.image[f.b.particle as usize],
+    );
+    [b[0] - a[0] + f.shift[0], b[1] - a[1] + f.shift[1]]
 }

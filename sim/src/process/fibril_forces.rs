@@ -25,11 +25,25 @@ pub(crate) fn anchor_pos(d: &Dem, a: &Anchor) -> DVec3 {
     d.p.pos[k] + d.p.quat[k] * DVec3::from_array(a.local)
 }
 
-/// (vector from a to b with minimum image, unit vector, length m).
-pub(crate) fn fibril_vector(d: &Dem, a: &Anchor, b: &Anchor) -> (DVec3, DVec3, f64) {
-    let v = d.wrap(anchor_pos(d, b) - anchor_pos(d, a));
+/// (vector from a to b on the periodic image `shift` (see [`FibrilC::shift`]), unit vector,
+/// length m).
+pub(crate) fn fibril_vector(
+    d: &Dem,
+    a: &Anchor,
+    b: &Anchor,
+    shift: [i32; 2],
+) -> (DVec3, DVec3, f64) {
+    let (i, j) = (a.particle as usize, b.particle as usize);
+    let v = anchor_pos(d, b) - anchor_pos(d, a) + d.image_offset(i, j, shift);
     let l = v.length();
     (v, if l > 0.0 { v / l } else { DVec3::X }, l)
+}
+
+/// The image shift (box lengths in x and y) that puts a new fibril from anchor `a` to anchor `b`
+/// on their nearest images; the fibril keeps it whatever length it is drawn to.
+pub(crate) fn new_fibril_shift(d: &Dem, a: &Anchor, b: &Anchor) -> [i32; 2] {
+    let (i, j) = (a.particle as usize, b.particle as usize);
+    d.min_image_shift(i, j, anchor_pos(d, b) - anchor_pos(d, a))
 }
 
 /// The state of the grain an anchor sits on, as the bond kernel reads it.
@@ -45,9 +59,14 @@ fn bond_end(d: &Dem, a: &Anchor) -> BondEnd {
 }
 
 /// The bond geometry of fibril bundle `f` now: anchor offsets, chord direction and length, rate of
-/// lengthening (minimum image).
+/// lengthening (on the bundle's own periodic image).
 pub(crate) fn fibril_geometry(d: &Dem, f: &FibrilC) -> BondGeometry {
-    BondGeometry::new(&bond_end(d, &f.a), &bond_end(d, &f.b), |v| d.wrap(v))
+    let (i, j) = (f.a.particle as usize, f.b.particle as usize);
+    BondGeometry::new(
+        &bond_end(d, &f.a),
+        &bond_end(d, &f.b),
+        d.image_offset(i, j, f.shift),
+    )
 }
 
 /// Largest phase, rad, by which a bundle's held tension may lag its motion: a bundle whose
@@ -301,26 +320,32 @@ mod tests {
     const R: f64 = 5e-6;
     const RHO: f64 = 1900.0;
 
-    /// Two 10 µm grains 30 µm apart in a 200 µm box, joined by one bundle of 100 strands of 50 nm
-    /// between anchors off their centres, stretched 5 % elastically, the grains moving apart and
-    /// spinning; no contacts (inert pair table), fibril dashpot ratio `zeta`, forces evaluated
-    /// every step.
-    fn two_grains(zeta: f64) -> (World, Schedule) {
+    /// Two 10 µm grains at `centres` with velocities `vel` and spins `spin` in a box `lx` × 200
+    /// × 200 µm, joined by one bundle of 100 strands of 50 nm between anchors at body-frame
+    /// offsets `locals`, on the raw image (no shift), stretched 5 % elastically; no contacts (inert
+    /// pair table), fibril dashpot ratio `zeta`, forces evaluated every step.
+    fn pair_world(
+        zeta: f64,
+        lx: f64,
+        centres: [DVec3; 2],
+        vel: [DVec3; 2],
+        spin: [DVec3; 2],
+        locals: [DVec3; 2],
+    ) -> (World, Schedule) {
         let mut raw = RawScenario::default();
         raw.powder.ptfe.fibril_damping_ratio = zeta;
         raw.numerics.fibril_force_interval = 1;
         let s = validate(&raw, None, "two grains").expect("valid");
         let mut p = ParticleState::default();
-        let c = DVec3::splat(100e-6);
         let m = RHO * 4.0 / 3.0 * std::f64::consts::PI * R.powi(3);
-        p.push(c - DVec3::new(15e-6, 1e-6, 0.0), R, m, 0);
-        p.push(c + DVec3::new(15e-6, 1e-6, 0.0), R, m, 0);
-        p.vel = vec![DVec3::new(-0.3, 0.1, 0.2), DVec3::new(0.3, -0.1, -0.2)];
-        p.omega = vec![DVec3::new(2e4, -5e4, 3e4), DVec3::new(-4e4, 1e4, 6e4)];
+        for c in centres {
+            p.push(c, R, m, 0);
+        }
+        (p.vel, p.omega) = (vel.to_vec(), spin.to_vec());
         let table = vec![PairParams::INERT; 4];
-        let mut dem = Dem::new(p, table, 2, 200e-6, 200e-6, 0.0, 200e-6, 1, 1e-9, 1e-6);
+        let mut dem = Dem::new(p, table, 2, lx, 200e-6, 0.0, 200e-6, 1, 1e-9, 1e-6);
         dem.cohesion = false;
-        let (la, lb) = (DVec3::new(4e-6, 2e-6, 0.0), DVec3::new(-3e-6, 0.0, 3.5e-6));
+        let [la, lb] = locals;
         let a = Anchor {
             particle: 0,
             local: la.to_array(),
@@ -329,7 +354,7 @@ mod tests {
             particle: 1,
             local: lb.to_array(),
         };
-        let len = fibril_vector(&dem, &a, &b).2;
+        let len = fibril_vector(&dem, &a, &b, [0, 0]).2;
         let mut src = ptfe_sources(&s, &[R, R], &[Phase::Nps, Phase::Nps]);
         src.law.hardening_modulus = 0.0;
         let mut world = world_with(dem);
@@ -339,6 +364,7 @@ mod tests {
             a,
             b,
             source: 0,
+            shift: [0, 0],
             law: FibrilLawState {
                 rest_length: len / 1.05,
                 radius: 50e-9,
@@ -351,6 +377,57 @@ mod tests {
         let mut schedule = step_schedule();
         schedule.add_systems(fibril_forces.in_set(StepSet::PreForce));
         (world, schedule)
+    }
+
+    /// Two grains 30 µm apart in a 200 µm box, moving apart and spinning (see [`pair_world`]).
+    fn two_grains(zeta: f64) -> (World, Schedule) {
+        let c = DVec3::splat(100e-6);
+        pair_world(
+            zeta,
+            200e-6,
+            [
+                c - DVec3::new(15e-6, 1e-6, 0.0),
+                c + DVec3::new(15e-6, 1e-6, 0.0),
+            ],
+            [DVec3::new(-0.3, 0.1, 0.2), DVec3::new(0.3, -0.1, -0.2)],
+            [DVec3::new(2e4, -5e4, 3e4), DVec3::new(-4e4, 1e4, 6e4)],
+            [DVec3::new(4e-6, 2e-6, 0.0), DVec3::new(-3e-6, 0.0, 3.5e-6)],
+        )
+    }
+
+    /// A bundle longer than half the periodic length keeps its own image while both grains drift
+    /// across the periodic sides many times: its chord (19 µm along x at the start, 11 µm the
+    /// other way on the minimum image) changes smoothly.
+    #[test]
+    fn a_bundle_longer_than_half_the_box_keeps_its_image_across_wraps() {
+        let (lx, z) = (30e-6, 100e-6);
+        let drift = DVec3::new(0.6, 0.2, 0.0);
+        let (mut world, mut schedule) = pair_world(
+            0.05,
+            lx,
+            [DVec3::new(4e-6, 100e-6, z), DVec3::new(23e-6, 100e-6, z)],
+            [drift, drift],
+            [DVec3::ZERO, DVec3::new(0.0, 0.0, 1e4)],
+            [DVec3::new(1e-6, 0.0, 0.0), DVec3::new(-1e-6, 0.0, 0.0)],
+        );
+        let chord = |world: &mut World| {
+            let f = *world.query::<&FibrilC>().single(world).expect("one bundle");
+            assert_eq!(f.state, FibrilState::Intact);
+            let g = fibril_geometry(&world.resource::<DemWorld>().0, &f);
+            g.unit * g.length
+        };
+        let mut last = chord(&mut world);
+        assert!(last.x > 0.5 * lx);
+        // The anchors move at up to ~6 m/s relative (0.06 µm per 10 steps); a change of image
+        // would move the chord by a box length.
+        for _ in 0..10_000 {
+            run_steps(&mut world, &mut schedule, 10).expect("steps");
+            let c = chord(&mut world);
+            assert!((c - last).length() < 0.5e-6, "chord jumps {last} -> {c}");
+            last = c;
+        }
+        let d = &world.resource::<DemWorld>().0;
+        assert!(d.p.image.iter().all(|i| i[0] >= 2), "wraps {:?}", d.p.image);
     }
 
     /// Kinetic energy of the grains plus the bundle's elastic energy, J; angular momentum about

@@ -236,7 +236,8 @@ pub(crate) fn draw_fibrils(
                 continue;
             }
             let (aa, ab) = (anchor_on(a), anchor_on(b));
-            let (_, _, len) = fibril_vector(d, &aa, &ab);
+            let shift = new_fibril_shift(d, &aa, &ab);
+            let (_, _, len) = fibril_vector(d, &aa, &ab, shift);
             if len <= 0.0 {
                 break;
             }
@@ -263,6 +264,7 @@ pub(crate) fn draw_fibrils(
                     a: aa,
                     b: ab,
                     source: p as u32,
+                    shift,
                     law: FibrilLawState {
                         rest_length: len,
                         radius,

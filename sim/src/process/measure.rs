@@ -131,7 +131,7 @@ impl FilmSim {
             if f.state != FibrilState::Intact {
                 continue;
             }
-            let (_, u, len) = fibril_vector(dem, &f.a, &f.b);
+            let (_, u, len) = fibril_vector(dem, &f.a, &f.b, f.shift);
             n += 1;
             l += len;
             r += f.law.radius;

@@ -37,6 +37,8 @@ pub use measure::{PassReport, StageSummary};
 pub use sim::{draw_nps_diameters, stream_seed, FilmSim};
 
 pub(crate) use control::{phase_control, phase_running};
-pub(crate) use fibril_forces::{anchor_pos, fibril_forces, fibril_vector, hold_phase};
+pub(crate) use fibril_forces::{
+    anchor_pos, fibril_forces, fibril_vector, hold_phase, new_fibril_shift,
+};
 pub(crate) use fibrillation_law::{draw_fibrils, resize_lump};
 pub(crate) use materials::pair_table;

@@ -35,12 +35,17 @@ fn random_fibrils(dem: &Dem, n: usize, reach: f64, seed: u64) -> Vec<FibrilC> {
             }
         };
         let (a, b) = (anchor(i), anchor(j));
+        let world = |x: &Anchor| {
+            let k = x.particle as usize;
+            dem.p.pos[k] + dem.p.quat[k] * DVec3::from_array(x.local)
+        };
         let id = out.len() as u32;
         out.push(FibrilC {
             id,
             a,
             b,
             source: 0,
+            shift: dem.min_image_shift(i, j, world(&b) - world(&a)),
             law: FibrilLawState {
                 rest_length: 1e-6,
                 radius: 50e-9 + 100e-9 * rng.random::<f64>(),

@@ -104,8 +104,9 @@ fn calendering_reaches_target_thickness_with_positive_springback() {
 
 #[test]
 fn a_90_degree_turn_keeps_every_fibril_length() {
-    // Positions, orientations and anchors must rotate together: a rigid in-plane turn of the film
-    // changes no fibril's length and keeps the PTFE volume.
+    // Positions, orientations, anchors and periodic images must rotate together: a rigid in-plane
+    // turn of the film changes no fibril's length and turns each chord (x, y) → (y, −x), on the
+    // image the snapshot stores.
     let (mut sim, _) = fibrillated(90.0);
     let before = sim.snapshot("before");
     assert!(!before.fibrils.is_empty());
@@ -117,6 +118,18 @@ fn a_90_degree_turn_keeps_every_fibril_length() {
             (a.length - b.length).abs() <= 1e-9 * a.length.max(1e-12),
             "fibril length {} → {}",
             a.length,
+            b.length
+        );
+        let (ca, cb) = (before.fibril_chord(a), after.fibril_chord(b));
+        let turned = [ca[1], -ca[0], ca[2]];
+        let err = (0..3)
+            .map(|k| (cb[k] - turned[k]).abs())
+            .fold(0.0, f64::max);
+        assert!(err <= 1e-9 * a.length, "chord {ca:?} → {cb:?}");
+        let len = cb.iter().map(|c| c * c).sum::<f64>().sqrt();
+        assert!(
+            (len - b.length).abs() <= 1e-9 * b.length,
+            "{len} vs {}",
             b.length
         );
     }

@@ -102,6 +102,7 @@ pub fn fibril(
         length,
         tension: 0.0,
         state: FibrilState::Intact,
+        image: None,
     }
 }
 

@@ -119,10 +119,15 @@ impl FilmSim {
         Ok(report)
     }
 
-    /// Rotate the film 90° in-plane (fold-and-turn between passes): (x, y) → (y, Lx − x).
+    /// Rotate the film 90° in-plane (fold-and-turn between passes): (x, y) → (y, Lx − x). Image
+    /// counters and the fibrils' image shifts turn with it: (n_x, n_y) → (n_y, −n_x).
     pub fn turn_90(&mut self) {
         // Held fibril forces point along the old axes: evaluate them afresh at the next step.
         self.world.resource_mut::<PtfeSources>().force_refresh = true;
+        let turn = |n: [i32; 2]| [n[1], -n[0]];
+        for mut f in self.world.query::<&mut FibrilC>().iter_mut(&mut self.world) {
+            f.shift = turn(f.shift);
+        }
         let d = self.dem_mut();
         let (lx, ly) = (d.lx, d.ly);
         // Positions map (x, y) → (y, Lx − x): a rotation by −90° about z; vectors and orientations
@@ -134,6 +139,7 @@ impl FilmSim {
             d.p.vel[k] = q * d.p.vel[k];
             d.p.omega[k] = q * d.p.omega[k];
             d.p.quat[k] = (q * d.p.quat[k]).normalize();
+            d.p.image[k] = turn(d.p.image[k]);
         }
         d.pairs.rotate_history(q);
         d.walls.rotate_history(q);

@@ -145,7 +145,8 @@ fn check_particles(snap: &Snapshot) -> Result<(), ContinuityError> {
     Ok(())
 }
 
-/// Per fibril, its segment (anchor to anchor, minimum image; bundle radius r·√count) if intact.
+/// Per fibril, its segment (anchor to anchor on the fibril's periodic image; bundle radius
+/// r·√count) if intact.
 fn fibril_segments(snap: &Snapshot) -> Result<Vec<Option<Segment>>, ContinuityError> {
     let n = snap.particles.pos.len();
     let mut segments = Vec::with_capacity(snap.fibrils.len());
@@ -174,7 +175,7 @@ fn fibril_segments(snap: &Snapshot) -> Result<Vec<Option<Segment>>, ContinuityEr
         }
         segments.push(Some(Segment {
             a,
-            s: snap.sim_box.delta(bw, a),
+            s: snap.fibril_chord(f),
             r: f.radius * f.count.max(1.0).sqrt(),
         }));
     }

@@ -105,6 +105,24 @@ fn image_shift(bx: &SimBox, raw: [f64; 3], b0: [f64; 3]) -> [f64; 2] {
     ]
 }
 
+/// The periodic image (box lengths x, y; within two boxes) on which the raw anchor-to-anchor
+/// vector `raw` (m) has the length `target` (m), with the length error, m: for snapshots before
+/// version 3, whose fibrils do not store their image.
+fn image_of_length(bx: &SimBox, raw: [f64; 3], target: f64) -> ([f64; 2], f64) {
+    let mut best = ([0.0, 0.0], f64::INFINITY);
+    for ix in -2..=2 {
+        for iy in -2..=2 {
+            let im = [f64::from(ix), f64::from(iy)];
+            let v = [raw[0] + im[0] * bx.lx, raw[1] + im[1] * bx.ly, raw[2]];
+            let err = (norm(v) - target).abs();
+            if err < best.1 {
+                best = (im, err);
+            }
+        }
+    }
+    best
+}
+
 fn invalid(m: String) -> TensileError {
     TensileError::InvalidSnapshot(m)
 }
@@ -339,8 +357,8 @@ impl Contacts {
 
 impl Fibrils {
     /// The snapshot's intact fibrils as bonds, anchored at their body-frame points turned by the
-    /// particles' orientations, each on the periodic image whose length matches the stored one
-    /// (fibrils may exceed half the box). With `relax_fibril_prestress`, a taut fibril is taken
+    /// particles' orientations, each on its stored periodic image (`Fibril::image`; in older
+    /// snapshots, the image whose length matches the stored one). With `relax_fibril_prestress`, a taut fibril is taken
     /// stress-free at its current length, its volume kept (π r² L₀ constant). Also returns the
     /// largest intact fibril radius, m.
     fn from_snapshot(snap: &Snapshot, params: &TensileParams) -> Result<(Self, f64), TensileError> {
@@ -392,17 +410,10 @@ impl Fibrils {
             } else {
                 0.0
             };
-            let mut best = ([0.0, 0.0], f64::INFINITY);
-            for ix in -2..=2 {
-                for iy in -2..=2 {
-                    let im = [ix as f64, iy as f64];
-                    let v = [raw[0] + im[0] * bx.lx, raw[1] + im[1] * bx.ly, raw[2]];
-                    let err = (norm(v) - target).abs();
-                    if err < best.1 {
-                        best = (im, err);
-                    }
-                }
-            }
+            let best = match f.image {
+                Some([nx, ny]) => ([f64::from(nx), f64::from(ny)], 0.0),
+                None => image_of_length(bx, raw, target),
+            };
             fb.a.push(f.a.particle);
             fb.b.push(f.b.particle);
             fb.oa.push(oa);

@@ -467,6 +467,7 @@ mod tests {
             length: 2e-6,
             tension: 0.0,
             state: FibrilState::Intact,
+            image: None,
         };
         let snap = snapshot(&pos, vec![fib]);
         let v = voxelize(&snap, 0.1e-6).expect("valid snapshot");
