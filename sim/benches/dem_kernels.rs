@@ -21,6 +21,7 @@ fn kernels(c: &mut Criterion) {
                 black_box(1e-8),
                 1.25e-6,
                 7e-14,
+                1.75e-25,
                 DVec3::Z,
                 DVec3::new(0.01, 0.0, -0.1),
                 DVec3::ZERO,

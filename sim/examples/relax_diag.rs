@@ -3,7 +3,7 @@
 //! kinetic energy (J), the percentiles of all particle tops (µm) and the lowest particle bottom
 //! relative to the bottom wall (µm, negative when pressed into it). A film at rest keeps its
 //! thickness and its kinetic energy decays.
-//! `cargo run --release -p dryfilm-sim --example relax_diag -- SCENARIO [chunks] [chunk_steps]`
+//! `cargo run --release -p dryfilm-sim --example relax_diag -- SCENARIO [chunks] [chunk_steps] [local_damping]`
 use dryfilm_sim::process::FilmSim;
 
 fn report(f: &FilmSim, k: usize) {
@@ -25,9 +25,15 @@ fn report(f: &FilmSim, k: usize) {
             .map(|(k, (x, r))| ((x.z - r - zb) * 1e6, k))
             .fold((f64::MAX, 0), |a, b| if b.0 < a.0 { b } else { a });
     println!(
-        "{k:4} film {:.2} µm  KE {:.3e} J  tops p50 {:.2} p90 {:.2} p99 {:.2} max {:.2} µm  lowest {low:.2} µm ({:?}, r {:.2} µm)",
+        "{k:4} film {:.2} µm  KE {:.3e} J  UFR {:.2e}  lumps {:.6e} m³  tops p50 {:.2} p90 {:.2} p99 {:.2} max {:.2} µm  lowest {low:.2} µm ({:?}, r {:.2} µm)",
         f.thickness() * 1e6,
         d.kinetic_energy(),
+        d.unbalanced_force_ratio(f.film_radius_floor()),
+        f.world
+            .resource::<dryfilm_sim::process::fibrillation_law::PtfeSources>()
+            .volume
+            .iter()
+            .sum::<f64>(),
         q(0.5),
         q(0.9),
         q(0.99),
@@ -37,20 +43,63 @@ fn report(f: &FilmSim, k: usize) {
     );
 }
 
+/// The `n` particles with the largest kinetic energy: index, phase, radius µm, height µm, speed
+/// m/s, spin rad/s, net force N, external (fibril) force N, touching pairs.
+fn hottest(f: &FilmSim, n: usize) {
+    let d = f.dem();
+    let p = &d.p;
+    let mut touch = vec![0u32; p.len()];
+    for q in d.pairs.iter_touching() {
+        touch[q.i as usize] += 1;
+        touch[q.j as usize] += 1;
+    }
+    let ke = |i: usize| {
+        0.5 * p.mass[i] * p.vel[i].length_squared()
+            + 0.2 * p.mass[i] * p.radius[i].powi(2) * p.omega[i].length_squared()
+    };
+    let mut idx: Vec<usize> = (0..p.len()).collect();
+    idx.sort_by(|&a, &b| ke(b).total_cmp(&ke(a)));
+    for &i in idx.iter().take(n) {
+        println!(
+            "    #{i} {:?} r {:.2} z {:.2} KE {:.2e} v {:.2e} w {:.2e} F {:.2e} ext {:.2e} contacts {}",
+            f.phase[i],
+            p.radius[i] * 1e6,
+            (p.pos[i].z - d.walls.z_bottom) * 1e6,
+            ke(i),
+            p.vel[i].length(),
+            p.omega[i].length(),
+            p.force[i].length(),
+            p.ext_force[i].length(),
+            touch[i]
+        );
+    }
+}
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let loaded = dryfilm_sim::scenario::load_file(std::path::Path::new(&a[1])).expect("scenario");
     let chunks: usize = a.get(2).map(|s| s.parse().unwrap()).unwrap_or(20);
     let chunk: u64 = a.get(3).map(|s| s.parse().unwrap()).unwrap_or(500);
+    let alpha: f64 = a.get(4).map(|s| s.parse().unwrap()).unwrap_or(0.0);
+    // Viscous damping as the number of steps of its e-folding time (0 = off).
+    let visc_steps: f64 = a.get(5).map(|s| s.parse().unwrap()).unwrap_or(0.0);
     let mut f = FilmSim::new(&loaded.scenario).expect("film");
     let quiet = |_: &str, _: f64| {};
     f.mixing(&quiet).expect("mixing");
     f.fibrillation(&quiet).expect("fibrillation");
     f.calender(&quiet).expect("calender");
     report(&f, 0);
+    f.dem_mut().local_damping = alpha;
+    if visc_steps > 0.0 {
+        let dt = f.dem().dt;
+        f.dem_mut().viscous_damping = 1.0 / (visc_steps * dt);
+    }
     for k in 1..=chunks {
         f.relax_free(chunk, "relax", &quiet, (0.0, 1.0))
             .expect("relaxation");
         report(&f, k);
+        if k % 5 == 0 {
+            hottest(&f, 6);
+        }
     }
 }

@@ -112,6 +112,17 @@ pub struct Dem {
     /// dynamics do not depend on it. Runs that read outputs only at the end (the benchmark) turn
     /// it on for the last step only, saving the memory traffic.
     pub record_pair_outputs: bool,
+    /// Local non-viscous damping coefficient α (Cundall 1987; Itasca PFC's "local damping"),
+    /// dimensionless in [0, 1): after the force computation every force and torque component is
+    /// reduced by `α |F| sign(v)`. It removes kinetic energy without changing a static equilibrium
+    /// (where the forces vanish); the process turns it on only while a released film relaxes to
+    /// rest. 0 (default) = off.
+    pub local_damping: f64,
+    /// Viscous background damping rate `c`, 1/s: with [`Dem::local_damping`], every particle also
+    /// feels `−c m v` and `−c I ω`, which stops motion that carries no net force (free rolling
+    /// in a pore), which local damping cannot. Used only while a released film relaxes; 0
+    /// (default) = off.
+    pub viscous_damping: f64,
     /// Buffers of the neighbour rebuild, kept between rebuilds to avoid reallocation.
     pub(crate) scratch: super::neighbours::RebuildScratch,
     /// The spatial blocks of [`Dem::compute_forces`].
@@ -170,6 +181,8 @@ impl Dem {
             cohesion: true,
             orientations: true,
             record_pair_outputs: true,
+            local_damping: 0.0,
+            viscous_damping: 0.0,
             scratch: RebuildScratch::default(),
             blocks: Blocks::default(),
         }
@@ -318,6 +331,59 @@ impl Dem {
                         * p.omega[i].length_squared()
             })
             .sum()
+    }
+
+    /// Applies [`Dem::local_damping`] and [`Dem::viscous_damping`] to the forces and torques of
+    /// this step (nothing when both are 0).
+    pub fn apply_local_damping(&mut self) {
+        let (alpha, c) = (self.local_damping, self.viscous_damping);
+        if alpha == 0.0 && c == 0.0 {
+            return;
+        }
+        let damp = |f: &mut DVec3, v: DVec3, inertia: f64| {
+            for k in 0..3 {
+                if v[k] != 0.0 {
+                    f[k] -= alpha * f[k].abs() * v[k].signum();
+                }
+            }
+            *f -= c * inertia * v;
+        };
+        let p = &mut self.p;
+        p.force
+            .par_chunks_mut(CHUNK_PARTICLES)
+            .zip(p.torque.par_chunks_mut(CHUNK_PARTICLES))
+            .zip(p.vel.par_chunks(CHUNK_PARTICLES))
+            .zip(p.omega.par_chunks(CHUNK_PARTICLES))
+            .zip(p.mass.par_chunks(CHUNK_PARTICLES))
+            .zip(p.radius.par_chunks(CHUNK_PARTICLES))
+            .for_each(|(((((f, t), v), w), m), r)| {
+                for k in 0..f.len() {
+                    damp(&mut f[k], v[k], m[k]);
+                    damp(&mut t[k], w[k], 0.4 * m[k] * r[k] * r[k]);
+                }
+            });
+    }
+
+    /// Unbalanced-force ratio, dimensionless: the mean magnitude of the net force on the particles
+    /// of radius ≥ `min_radius` (m) over the mean magnitude of the contact forces of the touching
+    /// pairs (the quasi-static criterion of DEM codes, e.g. the "mean unbalanced force ratio" of
+    /// Itasca PFC); 0 when nothing touches. Uses the last force computation's pair outputs.
+    pub fn unbalanced_force_ratio(&self, min_radius: f64) -> f64 {
+        let p = &self.p;
+        let (mut net, mut n) = (0.0, 0usize);
+        for i in (0..p.len()).filter(|&i| p.radius[i] >= min_radius) {
+            net += p.force[i].length();
+            n += 1;
+        }
+        let (mut contact, mut m) = (0.0, 0usize);
+        for q in self.pairs.iter_touching() {
+            contact += q.force.length();
+            m += 1;
+        }
+        if m == 0 || n == 0 || contact == 0.0 {
+            return 0.0;
+        }
+        (net / n as f64) / (contact / m as f64)
     }
 
     /// Mean particle–particle coordination number (touching pairs × 2 / particles).
@@ -582,5 +648,38 @@ mod tests {
         assert!(small.3 > large.3, "rebuilds {} vs {}", small.3, large.3);
         assert!(small.4 >= 2, "the grains part twice ({} times)", small.4);
         assert_eq!((small.0, small.1, small.2), (large.0, large.1, large.2));
+    }
+
+    /// Local damping takes `α |F_k|` off each force and torque component against the velocity
+    /// component (none where that is zero); viscous damping adds `−c m v` and `−c I ω`; with both
+    /// at zero the forces stay as they are, bit for bit.
+    #[test]
+    fn local_and_viscous_damping_act_against_the_motion() {
+        let mut p = ParticleState::default();
+        p.push(DVec3::splat(5e-6), 1e-6, 2e-15, 0);
+        let mat = anchor_material();
+        let table = vec![PairParams::mix(&mat, &mat)];
+        let mut d = Dem::new(p, table, 1, 20e-6, 20e-6, 0.0, 20e-6, 0, 1e-9, 0.2e-6);
+        let set = |d: &mut Dem| {
+            d.p.force[0] = DVec3::new(1e-9, -2e-9, 3e-9);
+            d.p.torque[0] = DVec3::new(0.0, 4e-15, -1e-15);
+            d.p.vel[0] = DVec3::new(0.5, 0.5, 0.0);
+            d.p.omega[0] = DVec3::new(10.0, -20.0, 0.0);
+        };
+        set(&mut d);
+        d.apply_local_damping();
+        assert_eq!(d.p.force[0], DVec3::new(1e-9, -2e-9, 3e-9));
+        d.local_damping = 0.5;
+        d.apply_local_damping();
+        assert_eq!(d.p.force[0], DVec3::new(0.5e-9, -3e-9, 3e-9));
+        assert_eq!(d.p.torque[0], DVec3::new(0.0, 2e-15, -1e-15));
+        set(&mut d);
+        (d.local_damping, d.viscous_damping) = (0.0, 1e3);
+        d.apply_local_damping();
+        let inertia = 0.4 * 2e-15 * 1e-12;
+        let want_f = DVec3::new(1e-9, -2e-9, 3e-9) - 1e3 * 2e-15 * DVec3::new(0.5, 0.5, 0.0);
+        let want_t = DVec3::new(0.0, 4e-15, -1e-15) - 1e3 * inertia * DVec3::new(10.0, -20.0, 0.0);
+        assert!((d.p.force[0] - want_f).length() < 1e-24);
+        assert!((d.p.torque[0] - want_t).length() < 1e-30);
     }
 }

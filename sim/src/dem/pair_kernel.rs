@@ -88,6 +88,8 @@ impl PairCtx<'_> {
         let pp = &self.table[p.material[i] as usize * self.n_mat + p.material[j] as usize];
         let r_eff = ri * rj / sum;
         let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
+        let (ii, ij) = (p.mass[i] * ri * ri, p.mass[j] * rj * rj);
+        let i_eff = 0.4 * ii * ij / (ii + ij);
         let vrel = p.vel[i] - p.vel[j];
         let mut xi = if st & TOUCHING != 0 { xi } else { DVec3::ZERO };
         let mut pls = if st & PLASTIC != 0 {
@@ -100,6 +102,7 @@ impl PairCtx<'_> {
             delta,
             r_eff,
             m_eff,
+            i_eff,
             n,
             vrel,
             p.omega[i],
@@ -163,7 +166,9 @@ pub struct ContactOut {
 }
 /// The full contact force between body i and body j (a sphere or a wall), the pure kernel the engine
 /// loops over. `n` points from j to i, `vrel = v_i − v_j` (m/s), `rj = f64::INFINITY`-like walls are
-/// handled by passing `rj` only into the lever arm (0 for a wall).
+/// handled by passing `rj` only into the lever arm (0 for a wall). `i_eff` (kg·m²) is the pair's
+/// effective moment of inertia `I_i I_j / (I_i + I_j)` (`I_i` for a wall), for the rolling torque's
+/// one-step limit ([`rolling_torque`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn contact_force(
@@ -171,6 +176,7 @@ pub fn contact_force(
     delta: f64,
     r_eff: f64,
     m_eff: f64,
+    i_eff: f64,
     n: DVec3,
     vrel: DVec3,
     wi: DVec3,
@@ -209,7 +215,7 @@ pub fn contact_force(
     // Contact point of j is at x_j + r_j n, and j receives −F_t (LAMMPS/LIGGGHTS convention).
     let mut tj = (rj * n).cross(-ft);
     if cohesion && pp.rolling_friction > 0.0 {
-        let mr = rolling_torque(pp.rolling_friction, r_eff, fn_.abs(), wi - wj);
+        let mr = rolling_torque(pp.rolling_friction, r_eff, fn_.abs(), wi - wj, i_eff, dt);
         ti += mr;
         tj -= mr;
     }
@@ -250,6 +256,7 @@ pub(crate) fn wall_contact(
         delta,
         r,
         m,
+        0.4 * m * r * r,
         n,
         vrel,
         w,

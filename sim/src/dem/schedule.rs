@@ -72,6 +72,7 @@ fn neighbour_rebuild(mut dem: ResMut<DemWorld>, mut err: ResMut<StepError>) {
 fn force(mut dem: ResMut<DemWorld>, err: Res<StepError>) {
     if err.0.is_none() {
         dem.0.compute_forces();
+        dem.0.apply_local_damping();
     }
 }
 

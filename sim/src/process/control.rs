@@ -88,6 +88,9 @@ pub enum StagePhase {
         steps: u64,
         /// Smallest radius of a film particle, m.
         floor: f64,
+        /// Damping while it relaxes: the local damping coefficient α and the viscous damping
+        /// rate, 1/s ([`Dem::local_damping`], [`Dem::viscous_damping`]); both off afterwards.
+        damping: (f64, f64),
     },
     /// The roll closing to its gap ([`RollClose`]); ends when the gap is reached.
     RollClose(RollClose),
@@ -145,10 +148,16 @@ impl PhaseControl {
         };
         match phase {
             StagePhase::Run { steps } | StagePhase::Press { steps } => self.done = steps == 0,
-            StagePhase::RelaxFree { steps, floor } => {
+            StagePhase::RelaxFree {
+                steps,
+                floor,
+                damping,
+            } => {
                 dem.remove_drift_z(floor);
+                (dem.local_damping, dem.viscous_damping) = damping;
                 if steps == 0 {
                     dem.rest_on_bottom(floor);
+                    (dem.local_damping, dem.viscous_damping) = (0.0, 0.0);
                     self.done = true;
                 }
             }
@@ -184,12 +193,13 @@ impl PhaseControl {
         let wall_pressure = |d: &Dem| d.walls.top_force / (d.lx * d.ly);
         match phase {
             StagePhase::Run { steps } => self.done = n >= steps,
-            StagePhase::RelaxFree { steps, floor } => {
+            StagePhase::RelaxFree { steps, floor, .. } => {
                 if n.is_multiple_of(DRIFT_INTERVAL) || n >= steps {
                     d.remove_drift_z(floor);
                 }
                 if n >= steps {
                     d.rest_on_bottom(floor);
+                    (d.local_damping, d.viscous_damping) = (0.0, 0.0);
                     self.done = true;
                 }
             }

@@ -363,7 +363,8 @@ impl FilmSim {
     /// Free relaxation of a released film (no top wall) for `steps` time steps: the film's
     /// rigid-body z velocity is removed every 100 steps ([`Dem::remove_drift_z`]) and at the end
     /// it is set down on the bottom wall ([`Dem::rest_on_bottom`]), so that the thickness measured
-    /// after it is the film's own (springback), not the height it drifted to. Progress is reported
+    /// after it is the film's own (springback), not the height it drifted to. The relaxation
+    /// damping of `numerics` (local α and viscous time) is on while it runs. Progress is reported
     /// for `stage` from `range.0` to `range.0 + range.1` (fractions of the stage).
     ///
     /// # Errors
@@ -376,8 +377,19 @@ impl FilmSim {
         range: (f64, f64),
     ) -> Result<(), ProcessError> {
         let floor = self.film_radius_floor();
+        let nu = &self.scenario.numerics;
+        let viscous = if nu.relax_damping_steps > 0.0 {
+            1.0 / (nu.relax_damping_steps * self.dem().dt)
+        } else {
+            0.0
+        };
+        let damping = (nu.relax_local_damping, viscous);
         self.run_phase(
-            StagePhase::RelaxFree { steps, floor },
+            StagePhase::RelaxFree {
+                steps,
+                floor,
+                damping,
+            },
             stage,
             progress,
             range,

@@ -166,6 +166,8 @@ impl Default for RawNumerics {
             max_inertial_number: 2.0e-2,
             relax_steps: 2000,
             fibril_force_interval: 8,
+            relax_local_damping: 0.7,
+            relax_damping_steps: 1000.0,
         }
     }
 }

@@ -270,6 +270,14 @@ pub struct RawNumerics {
     /// softer than the grain contacts, so their tensions are held for this many steps). Integer in
     /// [1, 64]; 1 evaluates every step. Default 8.
     pub fibril_force_interval: u32,
+    /// Local (non-viscous) damping coefficient α applied while a released film or pellet relaxes
+    /// (`Dem::local_damping`; Cundall 1987, the "local damping" of Itasca PFC): it removes
+    /// kinetic energy without moving a static equilibrium. Range [0, 1). Default 0.7.
+    pub relax_local_damping: f64,
+    /// Viscous damping time of the same relaxation, time steps: every particle feels `−m v / τ` and
+    /// `−I ω / τ` with `τ` this many steps (stops motion that carries no net force, which local
+    /// damping cannot). 0 = off. Range [0, 1e9]. Default 1000.
+    pub relax_damping_steps: f64,
 }
 
 /// What `dryfilm run` writes besides the results.

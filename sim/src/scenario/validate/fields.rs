@@ -110,6 +110,8 @@ pub(super) mod numerics {
     pub(crate) const RAYLEIGH: Field = Field::num("numerics.rayleigh_fraction", oc(0.0, 0.5, ""), 1.0, "time step as a fraction of the Rayleigh time");
     pub(crate) const MASS_SCALING: Field = Field::num("numerics.mass_scaling", cc(1.0, 1e12, ""), 1.0, "mass scaling factor");
     pub(crate) const SKIN: Field = Field::num("numerics.skin_fraction", oc(0.0, 1.0, ""), 1.0, "neighbour-list skin as a fraction of the smallest diameter");
+    pub(crate) const LOCAL_DAMPING: Field = Field::num("numerics.relax_local_damping", co(0.0, 1.0, ""), 1.0, "local damping coefficient while a released film relaxes");
+    pub(crate) const DAMPING_STEPS: Field = Field::num("numerics.relax_damping_steps", cc(0.0, 1e9, "steps"), 1.0, "viscous damping time of the relaxation, in time steps (0 = off)");
     pub(crate) const INERTIAL: Field = Field::num("numerics.max_inertial_number", oc(0.0, 1.0, ""), 1.0, "largest inertial number accepted as quasi-static");
 }
 

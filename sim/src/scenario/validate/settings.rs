@@ -23,6 +23,8 @@ pub(super) fn numerics(c: &mut Checker<'_>, nu: &RawNumerics) -> Numerics {
     c.check(&numerics::MASS_SCALING, nu.mass_scaling);
     c.check(&numerics::SKIN, nu.skin_fraction);
     c.check(&numerics::INERTIAL, nu.max_inertial_number);
+    c.check(&numerics::LOCAL_DAMPING, nu.relax_local_damping);
+    c.check(&numerics::DAMPING_STEPS, nu.relax_damping_steps);
     if !(1..=MAX_FIBRIL_FORCE_INTERVAL).contains(&nu.fibril_force_interval) {
         c.push(
             ErrorKind::OutOfRange,
