@@ -69,7 +69,7 @@ fn hottest(f: &FilmSim, n: usize) {
             p.vel[i].length(),
             p.omega[i].length(),
             p.force[i].length(),
-            p.ext_force[i].length(),
+            p.ext.force[i].length(),
             touch[i]
         );
     }

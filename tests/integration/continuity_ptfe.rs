@@ -391,11 +391,11 @@ fn a_spent_lump_links_nothing_and_old_snapshots_read_their_sources() {
     std::fs::write(&path, v.to_string()).unwrap();
     let back = Snapshot::load(&path).expect("a version-1 snapshot reads");
     assert_eq!(back.fibrils[0].source, Some(remnant));
-    v["version"] = 3.into();
+    v["version"] = 4.into();
     std::fs::write(&path, v.to_string()).unwrap();
     let e = Snapshot::load(&path).unwrap_err().to_string();
     assert!(
-        e.contains("version 3") && e.contains("versions 1 to 2"),
+        e.contains("version 4") && e.contains("versions 1 to 3"),
         "{e}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

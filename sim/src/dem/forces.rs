@@ -74,7 +74,7 @@ impl ForceTask<'_> {
         }
     }
 
-    /// Block `b`'s sums for its particles `mem` before the walls: `ext_force`, then its pairs in
+    /// Block `b`'s sums for its particles `mem` before the walls: `ext.force`, then its pairs in
     /// list order: the rows of its particles (history updated in place) with the foreign pairs
     /// `fr` (start-of-step history `sn`) interleaved by first particle.
     fn block_pairs(
@@ -240,7 +240,7 @@ impl Dem {
     /// Compute all contact forces (pairs and walls), then sum them per particle in a fixed order.
     /// Also updates the top-wall velocity when it is pressure-driven.
     ///
-    /// Each particle sums `ext_force` (`ext_torque`), then its pair forces in list order (ascending `(i, j)`),
+    /// Each particle sums `ext.force` (`ext.torque`), then its pair forces in list order (ascending `(i, j)`),
     /// then the walls, whatever the thread count. The particles are split into one block per
     /// thread: slabs across the longer periodic axis holding about equal work. A block sweeps, in
     /// list order, the rows of its particles and the *foreign* pairs whose `j` it holds (about 5 %
@@ -291,8 +291,8 @@ impl Dem {
                 dt: self.dt,
                 cohesion: self.cohesion,
             },
-            ext: &self.p.ext_force,
-            ext_t: &self.p.ext_torque,
+            ext: &self.p.ext.force,
+            ext_t: &self.p.ext.torque,
             start: &pl.start,
             end: &pl.end,
             jv: &pl.j,

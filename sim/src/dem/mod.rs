@@ -7,6 +7,7 @@
 //!   resistance, DMT adhesion) with their equations and sources.
 //! - [`engine`]: particle arrays, walls, velocity-Verlet pieces, neighbour rebuild, force loop.
 //! - [`pairs`]: the Verlet pair list with contact history, stored hot/cold split.
+//! - [`relax`]: kinetic energy, unbalanced-force ratio, relaxation damping, drift removal.
 //! - [`schedule`]: the bevy_ecs schedule that runs one step in the integrator's slots
 //!   ([`schedule::StepSet`]), into which process stages plug their systems.
 //! - [`lammps`]: reader for LAMMPS/LIGGGHTS `atom_style sphere` data files (plain or gzipped).
@@ -22,6 +23,7 @@ pub mod lammps;
 pub mod neighbours;
 pub mod pair_kernel;
 pub mod pairs;
+pub mod relax;
 pub mod schedule;
 pub(crate) mod search;
 pub mod state;

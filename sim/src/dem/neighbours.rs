@@ -36,9 +36,9 @@ pub(crate) struct Blocks {
 /// What one block sums for its particles.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BlockSums {
-    /// `ext_force` plus the pair forces, N.
+    /// `ext.force` plus the pair forces, N.
     pub(crate) force: Vec<DVec3>,
-    /// `ext_torque` plus the pair torques, N·m.
+    /// `ext.torque` plus the pair torques, N·m.
     pub(crate) torque: Vec<DVec3>,
     /// Whether a pair of the particle's own row was skipped as not touching (the force then gets
     /// the `+0` the full sum would have added).
@@ -222,18 +222,22 @@ impl Dem {
             v.extend(order.iter().map(|&k| old[k as usize].clone()));
         }
         let p = &mut self.p;
-        permute(&mut p.pos, &order);
-        permute(&mut p.vel, &order);
-        permute(&mut p.omega, &order);
+        for v in [
+            &mut p.pos,
+            &mut p.vel,
+            &mut p.omega,
+            &mut p.force,
+            &mut p.torque,
+            &mut p.pos_at_build,
+            &mut p.ext.force,
+            &mut p.ext.torque,
+        ] {
+            permute(v, &order);
+        }
         permute(&mut p.quat, &order);
-        permute(&mut p.force, &order);
-        permute(&mut p.torque, &order);
         permute(&mut p.radius, &order);
         permute(&mut p.mass, &order);
         permute(&mut p.material, &order);
-        permute(&mut p.pos_at_build, &order);
-        permute(&mut p.ext_force, &order);
-        permute(&mut p.ext_torque, &order);
         permute(&mut p.image, &order);
         permute(&mut self.walls.bottom, &order);
         permute(&mut self.walls.top, &order);

@@ -32,15 +32,21 @@ pub struct ParticleState {
     pub material: Vec<u8>,
     /// Positions at the last neighbour rebuild, m.
     pub pos_at_build: Vec<DVec3>,
-    /// External force added every step (e.g. fibril tension gathered by a stage), N.
-    pub ext_force: Vec<DVec3>,
-    /// External moment about the centre added every step (fibril tensions acting at their
-    /// anchors), N·m.
-    pub ext_torque: Vec<DVec3>,
     /// Periodic image counters (x, y): how many box lengths each particle has been wrapped back by,
     /// so that `pos + image · (lx, ly)` is its unwrapped position, m (LAMMPS's image flags).
     /// Bonds (fibrils) use them to stay on one periodic image whatever their length.
     pub image: Vec<[i32; 2]>,
+    /// Loads added every step on top of the contacts (fibril tensions gathered by a stage).
+    pub ext: ExternalLoads,
+}
+
+/// Per-particle loads added to the contact forces every step, structure of arrays.
+#[derive(Debug, Clone, Default)]
+pub struct ExternalLoads {
+    /// Forces, N.
+    pub force: Vec<DVec3>,
+    /// Moments about the particles' centres (fibril tensions acting at their anchors), N·m.
+    pub torque: Vec<DVec3>,
 }
 impl ParticleState {
     /// Number of particles.
@@ -63,8 +69,8 @@ impl ParticleState {
         self.mass.push(mass);
         self.material.push(material);
         self.pos_at_build.push(pos);
-        self.ext_force.push(DVec3::ZERO);
-        self.ext_torque.push(DVec3::ZERO);
+        self.ext.force.push(DVec3::ZERO);
+        self.ext.torque.push(DVec3::ZERO);
         self.image.push([0, 0]);
         self.pos.len() - 1
     }

@@ -211,7 +211,7 @@ fn held_plus_stiff(
     slow: &HeldLoads,
     stiff: impl IntoIterator<Item = (usize, usize, BondLoads, f64)>,
 ) {
-    let (ext, ext_t) = (&mut d.p.ext_force, &mut d.p.ext_torque);
+    let (ext, ext_t) = (&mut d.p.ext.force, &mut d.p.ext.torque);
     ext.copy_from_slice(&slow.force);
     ext_t.copy_from_slice(&slow.torque);
     for (a, b, l, tag) in stiff {

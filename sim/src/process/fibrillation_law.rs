@@ -302,8 +302,8 @@ pub(crate) fn resize_lump(d: &mut crate::dem::Dem, src: &PtfeSources, p: usize) 
         ] {
             v[p] = DVec3::ZERO;
         }
-        d.p.ext_force[p] = DVec3::ZERO;
-        d.p.ext_torque[p] = DVec3::ZERO;
+        d.p.ext.force[p] = DVec3::ZERO;
+        d.p.ext.torque[p] = DVec3::ZERO;
     }
 }
 
