@@ -452,6 +452,75 @@ fn spanning_probability_from_flags() {
 }
 
 /// Size/convergence probe, not a benchmark:
+/// `fcount` random fibrils between neighbouring grains of the `n`³ NPS lattice `s` (each reaching
+/// 2 µm past its anchor grains' centres, through the thickness) and as many random fibril–fibril
+/// contacts, from the generator state `state`.
+fn random_fibrils(s: &Snapshot, n: usize, fcount: usize, mut state: u64) -> Snapshot {
+    let id = |ix: usize, iy: usize, iz: usize| ((iz * n + iy) * n + ix) as u32;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let mut snap = s.clone();
+    for _ in 0..fcount {
+        let (ix, iy, iz) = (next() % n, next() % n, next() % n);
+        let jz = (iz + 1 + next() % 2).min(n - 1);
+        let (jx, jy) = ((ix + next() % 3) % n, (iy + next() % 3) % n);
+        let (a, b) = (id(ix, iy, iz), id(jx, jy, jz));
+        let pa = snap.particles.pos[a as usize];
+        let pb = snap.particles.pos[b as usize];
+        let below = [pa[0], pa[1], pa[2] - 2.0 * UM];
+        let above = [pb[0], pb[1], pb[2] + 2.0 * UM];
+        fibril(&mut snap, a, below, b, above, a);
+    }
+    let nf = snap.fibrils.len() as u32;
+    for _ in 0..fcount {
+        let (f, g) = ((next() as u32) % nf, (next() as u32) % nf);
+        if f < g {
+            snap.fibril_contacts.push([f, g]);
+        }
+    }
+    snap
+}
+
+/// The short flag agrees with the electronic conductivity: on random fibril networks, a film is
+/// flagged short exactly when its reduced carbon alone conducts from face to face (σ_e with the
+/// NPS made a near-insulator), and then its σ_e is at least that carbon path's.
+#[test]
+fn the_short_flag_agrees_with_carbon_conduction() {
+    let n = 6usize;
+    let s = nps_lattice(n, 0.0);
+    let (mut shorts, mut opens) = (0, 0);
+    for (k, fcount) in [20usize, 40, 60, 80, 100, 140].into_iter().enumerate() {
+        for seed in 0..3u64 {
+            let snap = random_fibrils(&s, n, fcount, 1000 * k as u64 + seed);
+            let r = analyze(&snap, &params()).expect("analyze");
+            let e = electronic_conductivity(&snap, &r, &params(), TOL).expect("electronic");
+            let mut carbon_only = snap.clone();
+            carbon_only.materials.nps_sigma_e = 1e-30;
+            let c = electronic_conductivity(&carbon_only, &r, &params(), TOL).expect("carbon");
+            let conducts = c.sigma_e_s_m > 1e-20;
+            assert_eq!(
+                e.short_circuit, conducts,
+                "{fcount} fibrils, seed {seed}: short {} but carbon-only σ_e {:e} S/m",
+                e.short_circuit, c.sigma_e_s_m
+            );
+            if e.short_circuit {
+                assert!(e.sigma_e_s_m >= c.sigma_e_s_m * (1.0 - 1e-9));
+                shorts += 1;
+            } else {
+                opens += 1;
+            }
+        }
+    }
+    assert!(
+        shorts > 0 && opens > 0,
+        "{shorts} short, {opens} open: the test exercises one side"
+    );
+}
+
 /// `cargo test -p dryfilm --test integration continuity_ptfe::probe -- --ignored --nocapture`. 20³ NPS cube (4 µm spacing) with 3000 random fibrils between neighbouring
 /// particles, random fibril–fibril contacts; prints clusters, spanning, σ_e and iterations.
 #[test]
@@ -459,34 +528,8 @@ fn spanning_probability_from_flags() {
 fn probe_random_fibril_network() {
     let n = 20usize;
     let s = nps_lattice(n, 0.0);
-    let id = |ix: usize, iy: usize, iz: usize| ((iz * n + iy) * n + ix) as u32;
-    let mut state = 12345u64;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
     for fcount in [1000usize, 3000] {
-        let mut snap = s.clone();
-        for _ in 0..fcount {
-            let (ix, iy, iz) = (next() % n, next() % n, next() % n);
-            let jz = (iz + 1 + next() % 2).min(n - 1);
-            let (jx, jy) = ((ix + next() % 3) % n, (iy + next() % 3) % n);
-            let (a, b) = (id(ix, iy, iz), id(jx, jy, jz));
-            let pa = snap.particles.pos[a as usize];
-            let pb = snap.particles.pos[b as usize];
-            let below = [pa[0], pa[1], pa[2] - 2.0 * UM];
-            let above = [pb[0], pb[1], pb[2] + 2.0 * UM];
-            fibril(&mut snap, a, below, b, above, a);
-        }
-        let nf = snap.fibrils.len() as u32;
-        for _ in 0..fcount {
-            let (f, g) = ((next() as u32) % nf, (next() as u32) % nf);
-            if f < g {
-                snap.fibril_contacts.push([f, g]);
-            }
-        }
+        let snap = random_fibrils(&s, n, fcount, 12345 + fcount as u64);
         let t = std::time::Instant::now();
         let r = analyze(&snap, &params()).expect("analyze");
         let t_a = t.elapsed().as_secs_f64();

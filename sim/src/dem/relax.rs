@@ -190,7 +190,7 @@ mod tests {
         d.local_damping = 0.5;
         d.apply_local_damping();
         assert!((d.p.force[0] - DVec3::new(0.5e-9, -3e-9, 3e-9)).length() < 1e-24);
-        assert!((d.p.torque[0] - DVec3::new(0.0, 2e-15, -1e-15)).length() < 1e-30);
+        assert!((d.p.torque[0] - DVec3::new(0.0, 6e-15, -1e-15)).length() < 1e-30);
         set(&mut d);
         (d.local_damping, d.viscous_damping) = (0.0, 1e3);
         d.apply_local_damping();
