@@ -108,6 +108,48 @@ fn springback_does_not_grow_with_the_relaxation_time() {
     }
 }
 
+/// A 5 wt% film released after calendering comes to rest: with the relaxation damping on and the
+/// bottom wall held, over 1e4 further steps its kinetic energy falls at least 1e4-fold and its
+/// thickness moves by less than 0.5 % (issue "Honest mechanics").
+///
+/// Ignored: not met yet, see the assertion messages of a run
+/// (`cargo test --release --features validation --test validation -- --ignored comes_to_rest`).
+/// On `calib_5wt` seed 1 (4 Dec 2026) the thickness holds, but the kinetic energy falls only
+/// 145-fold (1.05e-12 → 7.2e-15 J) and the unbalanced-force ratio ends at 0.021: the film creeps
+/// under its residual stress, for a reason not found yet.
+#[test]
+#[ignore = "the kinetic energy of the released film reaches a floor above 1e-4 of its start"]
+fn a_released_5wt_film_comes_to_rest() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/calib_5wt.ron");
+    let s = dryfilm_sim::scenario::load_file(&path)
+        .expect("calib_5wt.ron")
+        .scenario;
+    let mut sim = FilmSim::new(&s).unwrap();
+    sim.mixing(&quiet).unwrap();
+    sim.fibrillation(&quiet).unwrap();
+    sim.calender(&quiet).unwrap();
+    let floor = sim.film_radius_floor();
+    let (h0, k0) = (sim.thickness(), sim.dem().kinetic_energy());
+    sim.relax_free(10_000, "relax", &quiet, (0.0, 1.0)).unwrap();
+    let d = sim.dem();
+    let (h1, k1, ufr) = (
+        sim.thickness(),
+        d.kinetic_energy(),
+        d.unbalanced_force_ratio(floor),
+    );
+    assert!(
+        (h1 / h0 - 1.0).abs() < 0.005,
+        "thickness {:.3} -> {:.3} µm",
+        h0 * 1e6,
+        h1 * 1e6
+    );
+    assert!(
+        k1 <= 1e-4 * k0,
+        "kinetic energy {k0:.3e} -> {k1:.3e} J ({:.0}-fold), unbalanced-force ratio {ufr:.3}",
+        k0 / k1
+    );
+}
+
 /// Seeds of the multi-seed property checks: single films scatter too much (over seeds 1–6 the MD
 /// alignment gained by calendering ranges from 0.005 to 0.12).
 const SEEDS: [u64; 6] = [1, 2, 3, 4, 5, 6];

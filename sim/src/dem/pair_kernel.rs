@@ -88,8 +88,13 @@ impl PairCtx<'_> {
         let pp = &self.table[p.material[i] as usize * self.n_mat + p.material[j] as usize];
         let r_eff = ri * rj / sum;
         let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
-        let (ii, ij) = (p.mass[i] * ri * ri, p.mass[j] * rj * rj);
-        let i_eff = 0.4 * ii * ij / (ii + ij);
+        // Effective moment of inertia, only needed by the rolling resistance.
+        let i_eff = if self.cohesion && pp.rolling_friction > 0.0 {
+            let (ii, ij) = (p.mass[i] * ri * ri, p.mass[j] * rj * rj);
+            0.4 * ii * ij / (ii + ij)
+        } else {
+            0.0
+        };
         let vrel = p.vel[i] - p.vel[j];
         let mut xi = if st & TOUCHING != 0 { xi } else { DVec3::ZERO };
         let mut pls = if st & PLASTIC != 0 {
