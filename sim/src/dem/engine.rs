@@ -203,22 +203,25 @@ impl Dem {
     /// to the periodic image `shift` (box lengths in x and y) of their unwrapped positions: the
     /// particles' own image counters plus `shift`, times the box lengths.
     pub fn image_offset(&self, i: usize, j: usize, shift: [i32; 2]) -> DVec3 {
+        let n = self.image_between(i, j, shift);
+        DVec3::new(f64::from(n[0]) * self.lx, f64::from(n[1]) * self.ly, 0.0)
+    }
+
+    /// The periodic image, box lengths (x, y), of particle `j` relative to particle `i` for their
+    /// current (wrapped) positions: the difference of their image counters plus `shift`.
+    pub fn image_between(&self, i: usize, j: usize, shift: [i32; 2]) -> [i32; 2] {
         let (a, b) = (self.p.image[i], self.p.image[j]);
-        DVec3::new(
-            f64::from(b[0] - a[0] + shift[0]) * self.lx,
-            f64::from(b[1] - a[1] + shift[1]) * self.ly,
-            0.0,
-        )
+        [b[0] - a[0] + shift[0], b[1] - a[1] + shift[1]]
     }
 
     /// The image shift (box lengths in x and y) that [`Dem::image_offset`] needs to take the raw
     /// vector `raw` (m) from particle `i` to particle `j` to its minimum image now.
     pub fn min_image_shift(&self, i: usize, j: usize, raw: DVec3) -> [i32; 2] {
         let n = self.wrap(raw) - raw;
-        let (a, b) = (self.p.image[i], self.p.image[j]);
+        let own = self.image_between(i, j, [0, 0]);
         [
-            (n.x / self.lx).round() as i32 - (b[0] - a[0]),
-            (n.y / self.ly).round() as i32 - (b[1] - a[1]),
+            (n.x / self.lx).round() as i32 - own[0],
+            (n.y / self.ly).round() as i32 - own[1],
         ]
     }
 

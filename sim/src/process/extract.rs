@@ -75,7 +75,11 @@ impl FilmSim {
                     length: len,
                     tension: f.tension,
                     state: f.state,
-                    image: Some(image_of(d, f)),
+                    image: Some(d.image_between(
+                        f.a.particle as usize,
+                        f.b.particle as usize,
+                        f.shift,
+                    )),
                 }
             })
             .collect();
@@ -259,15 +263,4 @@ fn electrode_contacts(d: &Dem, phase: &[Phase], sim_box: &SimBox) -> Vec<WallCon
         }
     }
     wall_contacts
-}
-
-/// Periodic image of fibril `f`'s end B relative to end A for the snapshot's positions (the
-/// engine's, wrapped): the grains' image counters' difference plus the fibril's own shift, box
-/// lengths (x, y).
-fn image_of(d: &Dem, f: &FibrilC) -> [i32; 2] {
-    let (a, b) = (
-        d.p.image[f.a.particle as usize],
-        d.p.image[f.b.particle as usize],
-    );
-    [b[0] - a[0] + f.shift[0], b[1] - a[1] + f.shift[1]]
 }

@@ -174,12 +174,12 @@ pub(crate) fn fibril_forces(
         fast.clear();
         slow.reset(n);
         let mut stiff = Vec::new();
+        let modulus = src.law.modulus;
         for ((f, (l, tag)), e) in refs.iter().zip(loads.iter()).zip(ents) {
             if f.state != FibrilState::Intact {
                 continue;
             }
             let (a, b) = (f.a.particle as usize, f.b.particle as usize);
-            let modulus = src.law.modulus;
             if src.force_interval > 1 && hold_phase(d, f, modulus, hold) > FIBRIL_HOLD_PHASE {
                 fast.insert(e);
                 stiff.push((a, b, *l, *tag));
@@ -282,16 +282,17 @@ fn evaluate_fibrils(
             f.law = out.state;
             f.length = g.length;
             f.tension = f.count * out.tension;
-            match out.event {
-                FibrilEvent::Broke | FibrilEvent::Detached => {
-                    f.state = if out.event == FibrilEvent::Broke {
-                        FibrilState::Broken
-                    } else {
-                        FibrilState::Detached
-                    };
+            let failed = match out.event {
+                FibrilEvent::Broke => Some(FibrilState::Broken),
+                FibrilEvent::Detached => Some(FibrilState::Detached),
+                _ => None,
+            };
+            match failed {
+                Some(state) => {
+                    f.state = state;
                     (BondLoads::default(), 1.0)
                 }
-                _ => {
+                None => {
                     let (a, b) = (f.a.particle as usize, f.b.particle as usize);
                     let k = f.count * f.law.stiffness(&law);
                     let c = dashpot_coefficient(zeta, k, mass[a], mass[b]);
