@@ -347,7 +347,16 @@ fn run_result(
         .find(|x| x.stage == "calender")
         .unwrap_or(fin);
     let [sz, sx, sy] = &pr.ionic;
+    let closure = stages
+        .iter()
+        .flat_map(|x| {
+            std::iter::once(x.energy.closure_relative)
+                .chain(x.passes.iter().map(|p| p.energy.closure_relative))
+        })
+        .filter(|c| c.is_finite())
+        .fold(0.0, f64::max);
     RunResult {
+        energy_closure_max: closure,
         fibril_count: fib.fibrils_intact,
         fibril_mean_length_um: fib.fibril_mean_length_um,
         fibril_orientation_md: fib.fibril_orientation_md,

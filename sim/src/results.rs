@@ -19,6 +19,10 @@ fn number_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RunResult {
+    /// Largest closure error of the energy ledger over the stages and calender passes, relative
+    /// to the energy that flowed through each (docs/model.md, "Energy ledger"), dimensionless.
+    #[serde(deserialize_with = "number_or_null")]
+    pub energy_closure_max: f64,
     /// Intact model fibrils (bundles) after calendering (after pressing for a pellet: 0).
     pub fibril_count: usize,
     /// Mean anchor-to-anchor length of the intact bundles, µm.

@@ -201,3 +201,41 @@ fn calendering_aligns_fibrils_along_md_and_turns_lower_it() {
         "turned ⟨P2⟩ {t:.3} vs straight {c:.3} (per seed {turned:.3?} vs {straight:.3?})"
     );
 }
+
+/// The energy ledger of every stage and calender pass of `scenarios/<name>.ron` (seed 1): the
+/// closure error, relative to the energy that flowed through the stage, and the stage's name.
+fn ledger_closures(name: &str) -> Vec<(String, f64)> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.ron"));
+    let s = dryfilm_sim::scenario::load_file(&path)
+        .expect("shipped scenario")
+        .scenario;
+    let mut sim = FilmSim::new(&s).unwrap();
+    let mut out = Vec::new();
+    let mixing = sim.mixing(&quiet).unwrap();
+    let fibrillation = sim.fibrillation(&quiet).unwrap();
+    let calender = sim.calender(&quiet).unwrap();
+    for st in [&mixing, &fibrillation, &calender] {
+        out.push((st.stage.clone(), st.energy.closure_relative));
+        for p in &st.passes {
+            out.push((format!("pass {}", p.pass), p.energy.closure_relative));
+        }
+    }
+    out
+}
+
+/// The energy ledger closes to 1 % of the energy through each stage and calender pass of
+/// `quick.ron` and of the 5 wt% calibration film (docs/model.md, "Energy ledger").
+#[test]
+fn the_energy_ledger_closes_in_every_stage() {
+    for name in ["quick", "calib_5wt"] {
+        let c = ledger_closures(name);
+        assert!(c.len() >= 5, "{name}: {c:?}");
+        for (stage, rel) in &c {
+            assert!(
+                rel.is_finite() && *rel < 0.01,
+                "{name} {stage}: closure {rel:.4} of {c:?}"
+            );
+        }
+    }
+}

@@ -129,7 +129,7 @@ fn print_table(r: &RunResult, dir: &std::path::Path) {
         num(Some(r.fibril_orientation_md), 2)
     );
     #[rustfmt::skip]
-    let rows: [(&str, String, &str); 12] = [
+    let rows: [(&str, String, &str); 13] = [
         ("PTFE loading (wt%)", f(r.ptfe_wt_pct, 4), "achieved by the particle counts"),
         ("thickness (µm)", f(r.thickness_um, 1), "free-standing, after springback"),
         ("relative density", f(r.relative_density, 3), "solid volume / film volume"),
@@ -142,6 +142,7 @@ fn print_table(r: &RunResult, dir: &std::path::Path) {
         ("σ_e after reduction (S/cm)", f(r.sigma_e_s_cm, 3), "electronic leakage vs Na anode"),
         ("short circuit", yes_no(r.short_circuit), "reduced PTFE connects the electrodes"),
         ("fibrils (count, ⟨P2⟩ MD)", fibrils, "network size, alignment (1 = along MD)"),
+        ("energy closure (worst stage)", f(r.energy_closure_max, 2), "ledger error / energy through the stage"),
     ];
     for (q, v, m) in rows {
         println!("  {q:<34} {v:>12}  {m}");

@@ -115,6 +115,8 @@ pub fn anchor_engine_in_file_order(data: &DataFile) -> Dem {
     // Spheres without anything anchored to them: orientations are not needed (LIGGGHTS's
     // nve/sphere does not integrate them either).
     dem.orientations = false;
+    // Nor do the codes it is compared with keep an energy ledger.
+    dem.track_energy = false;
     dem
 }
 

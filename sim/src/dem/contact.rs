@@ -251,6 +251,10 @@ pub fn dmt_adhesion(surface_energy: f64, r_eff: f64) -> f64 {
 /// `v_t` is the tangential relative velocity (m/s), `n` the unit normal, `k_t = 8 G* a` (N/m) and
 /// `f_n_abs` the normal force magnitude used for the Coulomb cap. The spring is projected into the
 /// current tangent plane before the increment. On sliding, `xi` is reset to `−F_t/k_t`.
+///
+/// Returns the force (N) and the energy dissipated by sliding in this step (J): the Coulomb force
+/// `μ |F_n|` times the slip, the length by which the trial spring is cut back to the cap
+/// (`|ξ_trial| − μ|F_n|/k_t`); 0 while the contact sticks.
 #[inline]
 pub fn tangential_force(
     xi: &mut DVec3,
@@ -260,19 +264,115 @@ pub fn tangential_force(
     mu: f64,
     f_n_abs: f64,
     dt: f64,
-) -> DVec3 {
+) -> (DVec3, f64) {
     *xi -= n * xi.dot(n);
     *xi += v_t * dt;
     let mut ft = -k_t * *xi;
     let cap = mu * f_n_abs;
     let ft2 = ft.length_squared();
+    let mut slip_work = 0.0;
     if ft2 > cap * cap {
         if ft2 > 0.0 {
-            ft *= cap / ft2.sqrt();
+            let f = ft2.sqrt();
+            ft *= cap / f;
+            if k_t > 0.0 {
+                slip_work = cap * (f - cap) / k_t;
+            }
         }
         *xi = if k_t > 0.0 { -ft / k_t } else { DVec3::ZERO };
     }
-    ft
+    (ft, slip_work)
+}
+
+/// Energy one contact dissipated in one step, J: normal viscous damping `γ_n v_n² Δt`, Coulomb
+/// sliding ([`tangential_force`]), rolling resistance `−M_r · ω_rel Δt` and plastic flow
+/// ([`plastic_work`], with the DMT term of a flattening contact). The energy ledger sums them
+/// (docs/model.md, "Energy ledger").
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ContactDissipation {
+    /// Normal viscous damping, J.
+    pub damping: f64,
+    /// Coulomb sliding, J.
+    pub friction: f64,
+    /// Rolling resistance, J.
+    pub rolling: f64,
+    /// Plastic flow, J (may be slightly negative: see [`plastic_work`]).
+    pub plastic: f64,
+}
+
+/// Plastic overlap `δ_p` (m) of a contact history: `δ_max − 3 F_max / (4 Y* a_max)`, the overlap at
+/// which the unloading curve reaches zero force; 0 for a contact that never yielded.
+#[inline]
+pub fn plastic_overlap(y_star: f64, r_eff: f64, hist: &PlasticState) -> f64 {
+    if hist.delta_max == 0.0 {
+        return 0.0;
+    }
+    let a_max = (r_eff * hist.delta_max).sqrt();
+    hist.delta_max - 3.0 * hist.force_max / (4.0 * y_star * a_max)
+}
+
+/// Elastic energy (J) stored at the top of a plastic loading, overlap `delta` (m) and force
+/// `force` (N): the integral of the Hertzian unloading curve, `2/5 F (δ − δ_p) = 0.3 F² / (Y* a)`
+/// with `a = √(R* δ)`.
+#[inline]
+fn loaded_elastic_energy(y_star: f64, r_eff: f64, delta: f64, force: f64) -> f64 {
+    0.3 * force * force / (y_star * (r_eff * delta).sqrt())
+}
+
+/// Work (J) dissipated by plastic flow when a Thornton contact's history goes from `before` to
+/// `after` (plastic loading, [`normal_law`]): the work of the linear plastic branch from the old
+/// maximum (or first yield at `δ_y`) to the new one, less the growth of the elastic energy stored
+/// at the maximum ([`loaded_elastic_energy`]). 0 when the maximum did not grow. The loading
+/// branch is evaluated exactly, so this is the plastic work whatever the time step.
+#[inline]
+pub fn plastic_work(
+    yield_pressure: f64,
+    y_star: f64,
+    r_eff: f64,
+    before: &PlasticState,
+    after: &PlasticState,
+) -> f64 {
+    if after.delta_max <= before.delta_max {
+        return 0.0;
+    }
+    let (d0, f0) = if before.delta_max == 0.0 {
+        let k = std::f64::consts::PI * yield_pressure / (2.0 * y_star);
+        let dy = r_eff * k * k;
+        (dy, hertz_force(y_star, r_eff, dy))
+    } else {
+        (before.delta_max, before.force_max)
+    };
+    let work = 0.5 * (f0 + after.force_max) * (after.delta_max - d0);
+    work - loaded_elastic_energy(y_star, r_eff, after.delta_max, after.force_max)
+        + loaded_elastic_energy(y_star, r_eff, d0, f0)
+}
+
+/// Elastic energy stored in one contact, J, at overlap `delta` (m) with plastic history `hist` and
+/// tangential spring `xi` (m): the normal elastic energy `2/5 F (δ − δ_p)` (Hertz: `8/15 Y* √R* δ^{5/2}`;
+/// Thornton: the unloading curve about the plastic overlap `δ_p`), the DMT term `−F_adh (δ − δ_p)`
+/// while touching (with cohesion on) and the tangential spring `½ k_t |ξ|²`, `k_t = 8 G* a`. The
+/// energy whose changes, with the dissipation of [`ContactDissipation`], the contact forces' work
+/// balances.
+pub fn contact_energy(
+    pp: &PairParams,
+    delta: f64,
+    r_eff: f64,
+    hist: &PlasticState,
+    xi: DVec3,
+    cohesion: bool,
+) -> f64 {
+    let mut h = *hist;
+    let law = normal_law(pp.normal, pp.y_star, r_eff, delta, &mut h);
+    let touching = law.force > 0.0 || (delta > 0.0 && h.delta_max == 0.0);
+    if !touching {
+        return 0.0;
+    }
+    let dp = plastic_overlap(pp.y_star, r_eff, &h);
+    let mut u = 0.4 * law.force * (delta - dp);
+    if cohesion && pp.surface_energy > 0.0 {
+        u -= dmt_adhesion(pp.surface_energy, r_eff) * (delta - dp);
+    }
+    u + 0.5 * 8.0 * pp.g_star * law.stiffness_radius * xi.length_squared()
 }
 
 /// Rolling-resistance torque, N·m, opposing the relative rolling velocity `omega_rel` (rad/s):
@@ -388,8 +488,10 @@ mod tests {
     #[test]
     fn coulomb_cap_holds() {
         let mut xi = DVec3::new(1e-6, 0.0, 0.0);
-        let ft = tangential_force(&mut xi, DVec3::ZERO, DVec3::Z, 1e3, 0.5, 1e-4, 1e-9);
+        let (ft, slip) = tangential_force(&mut xi, DVec3::ZERO, DVec3::Z, 1e3, 0.5, 1e-4, 1e-9);
         assert!((ft.length() - 0.5e-4).abs() < 1e-16);
+        // Cut back from 1e-6 m to 5e-8 m at the Coulomb force 5e-5 N.
+        assert!((slip - 0.5e-4 * (1e-6 - 5e-8)).abs() < 1e-20, "{slip}");
         assert!((xi.length() - 0.5e-4 / 1e3).abs() < 1e-18);
     }
 

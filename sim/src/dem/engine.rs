@@ -123,6 +123,14 @@ pub struct Dem {
     /// in a pore), which local damping cannot. Used only while a released film relaxes; 0
     /// (default) = off.
     pub viscous_damping: f64,
+    /// Whether the force computation books the contacts' dissipation and the walls' work in
+    /// [`Dem::ledger`] (default true; the DEM benchmark turns it off, like the codes it is
+    /// compared with). The dynamics do not depend on it.
+    pub track_energy: bool,
+    /// The energy ledger: running totals of work and dissipation, J ([`super::ledger`]).
+    pub ledger: super::ledger::EnergyBook,
+    /// Pairs by second particle, for the energy of one particle's contacts.
+    pub(crate) rev: super::ledger::ReverseIndex,
     /// Buffers of the neighbour rebuild, kept between rebuilds to avoid reallocation.
     pub(crate) scratch: super::neighbours::RebuildScratch,
     /// The spatial blocks of [`Dem::compute_forces`].
@@ -183,6 +191,9 @@ impl Dem {
             record_pair_outputs: true,
             local_damping: 0.0,
             viscous_damping: 0.0,
+            track_energy: true,
+            ledger: Default::default(),
+            rev: Default::default(),
             scratch: RebuildScratch::default(),
             blocks: Blocks::default(),
         }

@@ -32,6 +32,8 @@ struct ForceTask<'a> {
     walls: WallTask<'a>,
     /// Whether the pair outputs are written this step.
     record: bool,
+    /// Whether the contact dissipation and wall work are booked per particle this step.
+    track: bool,
 }
 
 /// The walls as the force tasks see them: per-particle histories and state bits (a block touches
@@ -93,11 +95,21 @@ impl ForceTask<'_> {
             .extend(mem.iter().map(|&q| self.ext_t[q as usize]));
         acc.skipped.clear();
         acc.skipped.resize(m, false);
+        let track = self.track;
+        acc.ledger.clear();
+        if track {
+            acc.ledger.resize(m, Default::default());
+        }
         let (ctx, p) = (&self.ctx, &self.ctx.p);
         let (state, xis, plastic, outs) = (&self.state, &self.xis, &self.plastic, &self.outs);
         let record = self.record;
         let (start, end, jv, shift, of) = (self.start, self.end, self.jv, self.shift, self.of);
-        let (fc, tc, sk) = (&mut acc.force, &mut acc.torque, &mut acc.skipped);
+        let (fc, tc, sk, lg) = (
+            &mut acc.force,
+            &mut acc.torque,
+            &mut acc.skipped,
+            &mut acc.ledger,
+        );
         let mut fi = 0usize;
         for (li, &i) in mem.iter().enumerate() {
             let i = i as usize;
@@ -142,6 +154,9 @@ impl ForceTask<'_> {
                         outs.set(k, e.out);
                     }
                 }
+                if track {
+                    lg[li].add_contact(&e.diss);
+                }
                 if e.touching {
                     fc[li] += e.force;
                     tc[li] += e.torque_i;
@@ -165,6 +180,8 @@ impl ForceTask<'_> {
     fn block_walls(&self, acc: &mut BlockSums, mem: &[u32]) {
         let (ctx, p, w) = (&self.ctx, &self.ctx.p, &self.walls);
         let (fc, tc, sk) = (&mut acc.force, &mut acc.torque, &acc.skipped);
+        let lg = &mut acc.ledger;
+        let track = self.track;
         for (li, &i) in mem.iter().enumerate() {
             let i = i as usize;
             let mut fs = fc[li];
@@ -183,14 +200,15 @@ impl ForceTask<'_> {
             // One wall: overlap `gap` (m), normal `n` into the box, wall velocity `vw`, its
             // history array and state bit. A clear state bit means a default history, for which
             // the wall law does nothing while apart.
-            let wall = |gap: f64,
-                        n: DVec3,
-                        vw: DVec3,
-                        hist: &SharedSlice<WallHistory>,
-                        bit: u8,
-                        ws: &mut u8,
-                        fs: &mut DVec3,
-                        ts: &mut DVec3| {
+            let mut pl = if track { Some(&mut lg[li]) } else { None };
+            let mut wall = |gap: f64,
+                            n: DVec3,
+                            vw: DVec3,
+                            hist: &SharedSlice<WallHistory>,
+                            bit: u8,
+                            ws: &mut u8,
+                            fs: &mut DVec3,
+                            ts: &mut DVec3| {
                 if gap > 0.0 || gap.is_nan() || *ws & bit != 0 {
                     // SAFETY: particle i belongs to this block only.
                     let mut h = unsafe { hist.get(i) };
@@ -200,13 +218,14 @@ impl ForceTask<'_> {
                         r,
                         p.mass[i],
                         n,
-                        p.vel[i] - vw,
+                        (p.vel[i], vw),
                         p.omega[i],
                         &mut h,
                         ctx.dt,
                         ctx.cohesion,
                         fs,
                         ts,
+                        pl.as_deref_mut(),
                     );
                     unsafe { hist.set(i, h) };
                     if ran {
@@ -315,6 +334,7 @@ impl Dem {
                 top_vel: self.walls.top_vel,
             },
             record: self.record_pair_outputs,
+            track: self.track_energy,
         };
         acc.par_iter_mut()
             .zip(members.par_iter())
@@ -326,7 +346,20 @@ impl Dem {
                 task.block_walls(acc, mem);
             });
         self.gather_sums();
+        if self.track_energy {
+            self.book_step();
+        }
         self.wall_reactions();
+    }
+
+    /// Adds the step's per-particle contact dissipation and wall work to the ledger, in particle
+    /// order (thread-count independent).
+    fn book_step(&mut self) {
+        let Blocks { of, local, acc, .. } = &self.blocks;
+        let book = &mut self.ledger;
+        for i in 0..of.len() {
+            book.add_particle(&acc[of[i] as usize].ledger[local[i] as usize]);
+        }
     }
 
     /// The blocks' sums into the particle arrays (one block holds them in particle order

@@ -10,6 +10,8 @@
 //! - [`relax`]: kinetic energy, unbalanced-force ratio, relaxation damping, drift removal.
 //! - [`schedule`]: the bevy_ecs schedule that runs one step in the integrator's slots
 //!   ([`schedule::StepSet`]), into which process stages plug their systems.
+//! - [`ledger`]: the energy ledger (work of the walls, elastic energy of the contacts,
+//!   dissipation by kind).
 //! - [`lammps`]: reader for LAMMPS/LIGGGHTS `atom_style sphere` data files (plain or gzipped).
 //! - [`bench`]: the DEM anchor benchmark problem.
 pub mod bench;
@@ -20,6 +22,7 @@ pub mod engine;
 pub mod fibril_law;
 pub mod forces;
 pub mod lammps;
+pub mod ledger;
 pub mod neighbours;
 pub mod pair_kernel;
 pub mod pairs;

@@ -43,6 +43,8 @@ pub(crate) struct BlockSums {
     /// Whether a pair of the particle's own row was skipped as not touching (the force then gets
     /// the `+0` the full sum would have added).
     pub(crate) skipped: Vec<bool>,
+    /// The step's contact dissipation and wall work per particle, J (when energy is tracked).
+    pub(crate) ledger: Vec<super::ledger::ParticleLedger>,
 }
 impl Blocks {
     /// Assign particles to `nb` slabs across the longer periodic axis (`lx`, `ly`, m) with about

@@ -2,10 +2,11 @@
 //! law of [`super::contact`] with the pair's history, and the wall contacts.
 
 use super::contact::{
-    damping_coefficient, dmt_adhesion, normal_law, rolling_torque, tangential_force, PairParams,
-    PlasticState,
+    damping_coefficient, dmt_adhesion, normal_law, plastic_overlap, plastic_work, rolling_torque,
+    tangential_force, ContactDissipation, NormalModel, PairParams, PlasticState,
 };
 use super::engine::*;
+use super::ledger::ParticleLedger;
 use super::pairs::PairOutput;
 use super::pairs::{EVALUATED, PLASTIC, TOUCHING};
 use glam::DVec3;
@@ -41,6 +42,8 @@ pub(crate) struct Eval {
     pub(crate) xi: DVec3,
     pub(crate) plastic: PlasticState,
     pub(crate) out: PairOutput,
+    /// Energy dissipated in this step, J.
+    pub(crate) diss: ContactDissipation,
 }
 impl PairCtx<'_> {
     /// Distance test of pair (i, j) (position `pi`, radius `ri` of i; image shift `sh`; pair
@@ -150,6 +153,7 @@ impl PairCtx<'_> {
             xi,
             plastic: pls,
             out,
+            diss: o.dissipation,
         }
     }
 }
@@ -168,6 +172,8 @@ pub struct ContactOut {
     pub contact_radius: f64,
     /// Signed normal force (positive repulsive), N.
     pub normal_force: f64,
+    /// Energy the contact dissipated in this step, J.
+    pub dissipation: ContactDissipation,
 }
 /// The full contact force between body i and body j (a sphere or a wall), the pure kernel the engine
 /// loops over. `n` points from j to i, `vrel = v_i − v_j` (m/s), `rj = f64::INFINITY`-like walls are
@@ -193,8 +199,22 @@ pub fn contact_force(
     dt: f64,
     cohesion: bool,
 ) -> ContactOut {
+    let before = *plastic;
     let law = normal_law(pp.normal, pp.y_star, r_eff, delta, plastic);
     let touching = law.force > 0.0 || (delta > 0.0 && plastic.delta_max == 0.0);
+    // Plastic flow of this step (the loading branch, exactly); with adhesion, the DMT pull acts
+    // down to the plastic overlap, whose growth is booked here too (docs/model.md, "Energy ledger").
+    let mut diss = ContactDissipation::default();
+    if plastic.delta_max > before.delta_max {
+        if let NormalModel::ElastoPlastic { yield_pressure } = pp.normal {
+            diss.plastic = plastic_work(yield_pressure, pp.y_star, r_eff, &before, plastic);
+            if cohesion && pp.surface_energy > 0.0 {
+                let grown = plastic_overlap(pp.y_star, r_eff, plastic)
+                    - plastic_overlap(pp.y_star, r_eff, &before);
+                diss.plastic -= dmt_adhesion(pp.surface_energy, r_eff) * grown;
+            }
+        }
+    }
     if !touching {
         *xi = DVec3::ZERO;
         return ContactOut {
@@ -204,10 +224,12 @@ pub fn contact_force(
             touching: false,
             contact_radius: law.radius,
             normal_force: 0.0,
+            dissipation: diss,
         };
     }
     let vn = vrel.dot(n);
     let gamma = damping_coefficient(pp.beta, pp.y_star, law.stiffness_radius, m_eff);
+    diss.damping = gamma * vn * vn * dt;
     let mut fn_ = law.force - gamma * vn;
     if cohesion && pp.surface_energy > 0.0 {
         fn_ -= dmt_adhesion(pp.surface_energy, r_eff);
@@ -215,12 +237,14 @@ pub fn contact_force(
     let vc = vrel - (ri * wi + rj * wj).cross(n);
     let vt = vc - n * vc.dot(n);
     let kt = 8.0 * pp.g_star * law.stiffness_radius;
-    let ft = tangential_force(xi, vt, n, kt, pp.friction, fn_.abs(), dt);
+    let (ft, slip) = tangential_force(xi, vt, n, kt, pp.friction, fn_.abs(), dt);
+    diss.friction = slip;
     let mut ti = (-ri * n).cross(ft);
     // Contact point of j is at x_j + r_j n, and j receives −F_t (LAMMPS/LIGGGHTS convention).
     let mut tj = (rj * n).cross(-ft);
     if cohesion && pp.rolling_friction > 0.0 {
         let mr = rolling_torque(pp.rolling_friction, r_eff, fn_.abs(), wi - wj, i_eff, dt);
+        diss.rolling = -mr.dot(wi - wj) * dt;
         ti += mr;
         tj -= mr;
     }
@@ -231,11 +255,13 @@ pub fn contact_force(
         touching: true,
         contact_radius: law.radius,
         normal_force: fn_,
+        dissipation: diss,
     }
 }
-/// The contact of a sphere with a flat wall; adds the force and torque to `fs`, `ts` and updates
-/// the history `h`. Returns whether the contact kernel ran (false: apart without plastic history,
-/// `h` reset to the default).
+/// The contact of a sphere with a flat wall moving at `wall_vel` (m/s); adds the force and torque
+/// to `fs`, `ts`, updates the history `h` and, given a `ledger`, books the contact's dissipation
+/// and the wall's work on the particle (`F · v_wall Δt`, J). Returns whether the contact kernel
+/// ran (false: apart without plastic history, `h` reset to the default).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn wall_contact(
@@ -244,13 +270,14 @@ pub(crate) fn wall_contact(
     r: f64,
     m: f64,
     n: DVec3,
-    vrel: DVec3,
+    (vel, wall_vel): (DVec3, DVec3),
     w: DVec3,
     h: &mut WallHistory,
     dt: f64,
     cohesion: bool,
     fs: &mut DVec3,
     ts: &mut DVec3,
+    ledger: Option<&mut ParticleLedger>,
 ) -> bool {
     if delta <= 0.0 && h.plastic.delta_max == 0.0 {
         *h = WallHistory::default();
@@ -263,7 +290,7 @@ pub(crate) fn wall_contact(
         m,
         0.4 * m * r * r,
         n,
-        vrel,
+        vel - wall_vel,
         w,
         DVec3::ZERO,
         r,
@@ -284,5 +311,9 @@ pub(crate) fn wall_contact(
     h.normal_force = out.normal_force;
     *fs += out.force;
     *ts += out.torque_i;
+    if let Some(l) = ledger {
+        l.add_contact(&out.dissipation);
+        l.wall_work += out.force.dot(wall_vel) * dt;
+    }
     true
 }

@@ -30,20 +30,26 @@ impl Dem {
         if alpha == 0.0 && c == 0.0 {
             return;
         }
-        let damp = |f: &mut DVec3, v: DVec3, inertia: f64| {
+        // The damping force's power −ΔF · v (with the step's half-step velocity) is booked as
+        // relaxation damping in the ledger.
+        let damp = |f: &mut DVec3, v: DVec3, inertia: f64| -> f64 {
+            let f0 = *f;
             for k in 0..3 {
                 if v[k] != 0.0 {
                     f[k] -= alpha * f[k].abs() * v[k].signum();
                 }
             }
             *f -= c * inertia * v;
+            (f0 - *f).dot(v)
         };
         let p = &mut self.p;
+        let mut power = 0.0;
         for k in 0..p.pos.len() {
             let (m, r) = (p.mass[k], p.radius[k]);
-            damp(&mut p.force[k], p.vel[k], m);
-            damp(&mut p.torque[k], p.omega[k], 0.4 * m * r * r);
+            power += damp(&mut p.force[k], p.vel[k], m);
+            power += damp(&mut p.torque[k], p.omega[k], 0.4 * m * r * r);
         }
+        self.ledger.relaxation_damping += power * self.dt;
     }
 
     /// Unbalanced-force ratio, dimensionless: the mean magnitude of the net force on the particles
@@ -86,6 +92,8 @@ impl Dem {
         }
         if m > 0.0 {
             let vz = mv / m;
+            // The kinetic energy removed: ½ M v̄_z².
+            self.ledger.relaxation_damping += 0.5 * m * vz * vz;
             for (v, r) in p.vel.iter_mut().zip(&p.radius) {
                 if *r >= min_radius {
                     v.z -= vz;

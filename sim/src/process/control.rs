@@ -12,7 +12,8 @@ use glam::DVec3;
 use crate::dem::engine::{Dem, WallDrive};
 use crate::dem::schedule::{DemWorld, StepError};
 
-use super::ProcessError;
+use super::fibril_forces::fibril_energy;
+use super::{FibrilC, ProcessError, PtfeSources};
 
 /// Steps between the drift removals of a released film.
 pub const DRIFT_INTERVAL: u64 = 100;
@@ -184,7 +185,15 @@ impl PhaseControl {
     }
 
     /// The actions after one more step of the running phase, and its end criterion.
-    pub fn after_step(&mut self, d: &mut Dem) {
+    /// `fibril_energy` gives the elastic energy of the fibrils (J) of an engine state: a move the
+    /// phase imposes (the MD stretch, the roll set to its gap) books the elastic energy it changes
+    /// as imposed work in the energy ledger.
+    pub fn after_step(&mut self, d: &mut Dem, fibril_energy: &dyn Fn(&Dem) -> f64) {
+        let imposed = |d: &mut Dem, change: &dyn Fn(&mut Dem)| {
+            let before = d.contact_energy() + fibril_energy(d);
+            change(d);
+            d.ledger.imposed_work += d.contact_energy() + fibril_energy(d) - before;
+        };
         let Some(phase) = self.phase.filter(|_| !self.done) else {
             return;
         };
@@ -224,12 +233,13 @@ impl PhaseControl {
                     return;
                 }
                 if d.walls.z_top - d.walls.z_bottom <= r.gap {
-                    d.walls.z_top = d.walls.z_bottom + r.gap;
+                    imposed(d, &|d| d.walls.z_top = d.walls.z_bottom + r.gap);
                 }
                 let h = d.walls.z_top - d.walls.z_bottom;
                 // MD elongation: Lx ← Lx (h_prev/h)^α.
                 if r.md_elongation_exponent > 0.0 && h < self.h_prev {
-                    d.stretch_x((self.h_prev / h).powf(r.md_elongation_exponent));
+                    let f = (self.h_prev / h).powf(r.md_elongation_exponent);
+                    imposed(d, &|d| d.stretch_x(f));
                 }
                 self.h_prev = h;
                 self.record.peak_pressure = self.record.peak_pressure.max(wall_pressure(d));
@@ -269,9 +279,15 @@ pub fn phase_control(
     mut ctl: ResMut<PhaseControl>,
     mut dem: ResMut<DemWorld>,
     err: Res<StepError>,
+    fibrils: Query<&FibrilC>,
+    src: Option<Res<PtfeSources>>,
 ) {
     if err.0.is_none() {
-        ctl.after_step(&mut dem.0);
+        let energy = |d: &Dem| match &src {
+            Some(src) => fibril_energy(d, fibrils.iter(), &src.law),
+            None => 0.0,
+        };
+        ctl.after_step(&mut dem.0, &energy);
     }
 }
 

@@ -69,6 +69,19 @@ pub(crate) fn fibril_geometry(d: &Dem, f: &FibrilC) -> BondGeometry {
     )
 }
 
+/// Elastic energy of the intact bundles `fibs` at their present geometry, J: Σ n ½ k (L − L₀)²
+/// ([`FibrilLawState::elastic_energy`](crate::dem::fibril_law::FibrilLawState::elastic_energy)),
+/// summed in the order given (id order for a query).
+pub(crate) fn fibril_energy<'a>(
+    d: &Dem,
+    fibs: impl Iterator<Item = &'a FibrilC>,
+    law: &crate::dem::fibril_law::FibrilLawParams,
+) -> f64 {
+    fibs.filter(|f| f.state == FibrilState::Intact)
+        .map(|f| f.count * f.law.elastic_energy(fibril_geometry(d, f).length, law))
+        .sum()
+}
+
 /// Largest phase, rad, by which a bundle's held tension may lag its motion: a bundle whose
 /// ω·Δt_hold (ω = sqrt(k/m_red), Δt_hold = `fibril_force_interval`·dt) exceeds it is evaluated
 /// every step. A force held for Δt_hold acts on average Δt_hold/2 late, i.e. as a negative damping
@@ -90,13 +103,28 @@ pub(crate) fn hold_phase(d: &Dem, f: &FibrilC, modulus: f64, hold: f64) -> f64 {
 pub(crate) struct FibrilScratch {
     /// Per evaluated bundle: its geometry (length NaN when not intact).
     geo: Vec<BondGeometry>,
-    /// Per evaluated bundle: its loads and a tag (0 = apply, 1 = failed in this step, NaN = not
-    /// intact).
-    loads: Vec<(BondLoads, f64)>,
+    /// Per evaluated bundle: its loads, tag and energy terms.
+    loads: Vec<BundleOut>,
     /// Bundles stiff enough to be evaluated every step, in id order (set at each full evaluation).
     fast: bevy_ecs::entity::index_set::EntityIndexSet,
     /// Per particle, the held sums of the other (slow) bundles' forces (N) and moments (N·m).
     slow: HeldLoads,
+}
+
+/// What one evaluation of a bundle gives: its loads on its grains, a tag (0 = apply, 1 = failed
+/// in this step, NaN = not intact) and its energy terms for the ledger.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BundleOut {
+    /// Loads at the anchors.
+    loads: BondLoads,
+    /// 0 = apply, 1 = failed in this step, NaN = not intact.
+    tag: f64,
+    /// Power of the axial dashpot, `(T − T_el) dL/dt` ≥ 0, W.
+    dashpot_power: f64,
+    /// Elastic energy released by plastic drawing (yield) in this evaluation, J.
+    drawing: f64,
+    /// Elastic energy lost by breaking or detaching in this evaluation, J.
+    breakage: f64,
 }
 
 /// Per particle, the held sums of the slow bundles' forces (N) and moments about the centres
@@ -175,18 +203,23 @@ pub(crate) fn fibril_forces(
         slow.reset(n);
         let mut stiff = Vec::new();
         let modulus = src.law.modulus;
-        for ((f, (l, tag)), e) in refs.iter().zip(loads.iter()).zip(ents) {
+        let mut dashpot = 0.0;
+        for ((f, o), e) in refs.iter().zip(loads.iter()).zip(ents) {
             if f.state != FibrilState::Intact {
                 continue;
             }
             let (a, b) = (f.a.particle as usize, f.b.particle as usize);
             if src.force_interval > 1 && hold_phase(d, f, modulus, hold) > FIBRIL_HOLD_PHASE {
                 fast.insert(e);
-                stiff.push((a, b, *l, *tag));
-            } else if *tag == 0.0 {
-                slow.add(a, b, l);
+                stiff.push((a, b, o.loads, o.tag));
+                dashpot += o.dashpot_power * d.dt;
+            } else if o.tag == 0.0 {
+                slow.add(a, b, &o.loads);
+                // Held until the next full evaluation.
+                dashpot += o.dashpot_power * hold;
             }
         }
+        d.ledger.fibril_dashpot += dashpot;
         held_plus_stiff(d, slow, stiff);
     } else {
         let mut refs: Vec<&mut FibrilC> = q
@@ -196,10 +229,11 @@ pub(crate) fn fibril_forces(
             .collect();
         let failed = evaluate_fibrils(d, &mut src, &mut refs, geo, loads);
         src.broken_in_stage += failed;
+        d.ledger.fibril_dashpot += loads.iter().map(|o| o.dashpot_power).sum::<f64>() * d.dt;
         let stiff = refs
             .iter()
             .zip(loads.iter())
-            .map(|(f, &(l, tag))| (f.a.particle as usize, f.b.particle as usize, l, tag));
+            .map(|(f, o)| (f.a.particle as usize, f.b.particle as usize, o.loads, o.tag));
         held_plus_stiff(d, slow, stiff);
     }
 }
@@ -226,13 +260,15 @@ fn held_plus_stiff(
 
 /// Passes (1)–(3) of [`fibril_forces`] on `fibs` (in id order): leaves in `geo[k]` the geometry
 /// of bundle k and in `loads[k]` its loads on its two grains with a tag (0 = apply, 1 = failed in
-/// this step, NaN = not intact); returns the number of bundles that failed.
+/// this step, NaN = not intact) and its energy terms; books the elastic energy released by node
+/// drawing and yield, and lost by failures, in the engine's ledger; returns the number of bundles
+/// that failed.
 fn evaluate_fibrils(
     d: &mut Dem,
     src: &mut PtfeSources,
     fibs: &mut [&mut FibrilC],
     geo: &mut Vec<BondGeometry>,
-    loads: &mut Vec<(BondLoads, f64)>,
+    loads: &mut Vec<BundleOut>,
 ) -> u32 {
     // (1) The geometry of every intact bundle.
     {
@@ -265,7 +301,9 @@ fn evaluate_fibrils(
         let l0_node = len * law.modulus / (law.modulus + law.yield_stress);
         if l0_node > f.law.rest_length {
             let take = (area * (l0_node - f.law.rest_length)).min(src.volume[s]);
+            let before = f.count * f.law.elastic_energy(len, &law);
             f.law.rest_length += take / area;
+            d.ledger.fibril_drawing += before - f.count * f.law.elastic_energy(len, &law);
             src.volume[s] -= take;
             resize_lump(d, src, s);
         }
@@ -276,12 +314,17 @@ fn evaluate_fibrils(
         .zip(geo.par_iter())
         .map(|(f, g)| {
             if f.state != FibrilState::Intact {
-                return (BondLoads::default(), f64::NAN);
+                return BundleOut {
+                    tag: f64::NAN,
+                    ..Default::default()
+                };
             }
+            let before = f.count * f.law.elastic_energy(g.length, &law);
             let out = fibril_response(g.length, f.law, &law);
             f.law = out.state;
             f.length = g.length;
             f.tension = f.count * out.tension;
+            let kept = f.count * f.law.elastic_energy(g.length, &law);
             let failed = match out.event {
                 FibrilEvent::Broke => Some(FibrilState::Broken),
                 FibrilEvent::Detached => Some(FibrilState::Detached),
@@ -290,20 +333,35 @@ fn evaluate_fibrils(
             match failed {
                 Some(state) => {
                     f.state = state;
-                    (BondLoads::default(), 1.0)
+                    BundleOut {
+                        tag: 1.0,
+                        drawing: before - kept,
+                        breakage: kept,
+                        ..Default::default()
+                    }
                 }
                 None => {
                     let (a, b) = (f.a.particle as usize, f.b.particle as usize);
                     let k = f.count * f.law.stiffness(&law);
                     let c = dashpot_coefficient(zeta, k, mass[a], mass[b]);
                     let t = damped_tension(f.tension, c, g.rate);
-                    (bond_loads(g, t), 0.0)
+                    BundleOut {
+                        loads: bond_loads(g, t),
+                        tag: 0.0,
+                        dashpot_power: (t - f.tension) * g.rate,
+                        drawing: before - kept,
+                        breakage: 0.0,
+                    }
                 }
             }
         })
         .with_min_len(FIBRIL_CHUNK)
         .collect_into_vec(loads);
-    loads.iter().filter(|l| l.1 == 1.0).count() as u32
+    for o in loads.iter() {
+        d.ledger.fibril_drawing += o.drawing;
+        d.ledger.fibril_breakage += o.breakage;
+    }
+    loads.iter().filter(|o| o.tag == 1.0).count() as u32
 }
 
 #[cfg(test)]

@@ -230,6 +230,8 @@ pub(crate) fn draw_fibrils(
                 if vol > src.volume[p] || (vol > src.pending[p] && src.pending[p] < src.volume[p]) {
                     break;
                 }
+                // The new strands take the bundle's rest length at its present stretch.
+                d.ledger.events += nb * f.law.elastic_energy(f.length, &src.law);
                 f.count += nb;
                 src.take(p, vol);
                 resize_lump(d, &src, p);
@@ -288,18 +290,18 @@ pub(crate) fn draw_fibrils(
 /// drawing), it has no contacts left and is no longer part of the film. It stops (zero velocity
 /// and spin, no force this step) and takes the inert material [`MAT_SPENT`], so that it neither drifts through the
 /// walls nor touches a grain again; snapshots leave it out. docs/model.md, "PTFE lumps".
+///
+/// The change of the lump's contact energy and the kinetic energy of a lump that stops are booked
+/// as model events in the energy ledger.
 pub(crate) fn resize_lump(d: &mut crate::dem::Dem, src: &PtfeSources, p: usize) {
     let r = lump_radius(src.volume[p]);
-    d.p.radius[p] = r;
-    if r < src.spent_radius && d.p.material[p] != MAT_SPENT {
-        d.p.material[p] = MAT_SPENT;
+    let spent = r < src.spent_radius && d.p.material[p] != MAT_SPENT;
+    let material = if spent { MAT_SPENT } else { d.p.material[p] };
+    d.set_radius_booked(p, r, material);
+    if spent {
+        d.stop_booked(p);
         // The forces of this step were computed while it still touched grains.
-        for v in [
-            &mut d.p.vel,
-            &mut d.p.omega,
-            &mut d.p.force,
-            &mut d.p.torque,
-        ] {
+        for v in [&mut d.p.force, &mut d.p.torque] {
             v[p] = DVec3::ZERO;
         }
         d.p.ext.force[p] = DVec3::ZERO;

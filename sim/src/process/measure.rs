@@ -33,6 +33,8 @@ pub struct PassReport {
     pub inertial_number: f64,
     /// Wall-clock time of the pass (closing, hold, release, relaxation), s.
     pub wall_seconds: f64,
+    /// Energy balance of the pass (closing, hold, release, springback).
+    pub energy: super::EnergyReport,
 }
 
 /// Summary of one stage.
@@ -86,6 +88,8 @@ pub struct StageSummary {
     /// a held tension would lag their motion by more than [`FIBRIL_HOLD_PHASE`] (the rest are
     /// evaluated every `numerics.fibril_force_interval` steps), dimensionless.
     pub fibril_stiff_fraction: f64,
+    /// Energy balance of the stage.
+    pub energy: super::EnergyReport,
 }
 
 impl FilmSim {

@@ -8,6 +8,7 @@
 //! - [`fibrillation_law`]: how sheared PTFE lumps draw fibrils ([`PtfeSources`]).
 //! - [`fibril_forces`]: fibril tensions on the grains (the bond law of `dem::fibril_law`).
 //! - [`crossings`]: fibril–fibril contacts.
+//! - [`energy`]: the energy ledger of a stage or pass (marks, report, closure error).
 //! - [`measure`]: thickness, density, fibril statistics, stage and pass reports.
 //! - [`extract`]: the [`Snapshot`](crate::snapshot::Snapshot) of the current state.
 //! - [`materials`]: the material table; [`components`]: the ECS types.
@@ -19,6 +20,7 @@
 pub mod components;
 pub mod control;
 pub mod crossings;
+pub mod energy;
 pub mod extract;
 pub mod fibril_forces;
 pub mod fibrillation_law;
@@ -30,6 +32,7 @@ pub mod stages;
 pub use components::{ActiveStage, FibrilC, ProcessError, Progress};
 pub use control::{PhaseControl, PhaseRecord, QuasiStatic, RollClose, StagePhase};
 pub use crossings::{fibril_crossings, segment_distance};
+pub use energy::{EnergyMark, EnergyReport};
 pub use fibril_forces::FIBRIL_HOLD_PHASE;
 pub use fibrillation_law::{critical_fibrillation_strain, PtfeSources, TOUCH_MEMORY};
 pub use materials::{MAT_NPS, MAT_PTFE, MAT_SPENT, MAT_WALL, N_MATERIALS};

@@ -28,13 +28,11 @@ impl FilmSim {
         {
             let d = self.dem_mut();
             d.stage = name.clone();
-            d.walls.top_active = true;
             // Put the roll just above the film if it was lifted.
-            let top = d.film_top();
-            if d.walls.z_top > top {
-                d.walls.z_top = top;
-            }
+            let z = d.walls.z_top.min(d.film_top());
+            d.place_top_wall(z);
         }
+        let mark = self.energy_mark();
         let h_start = self.dem().walls.z_top - self.dem().walls.z_bottom;
         // The dough's confining pressure is the floor of the pressure that sets the quasi-static rate
         // (a loose film under the roll is held at least that hard).
@@ -94,7 +92,7 @@ impl FilmSim {
         self.run_phase(release, &name, progress, (0.65, 0.1))?;
         {
             let d = self.dem_mut();
-            d.walls.top_active = false;
+            d.remove_top_wall();
             d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         }
         self.relax_free(relax, &name, progress, (0.75, 0.25))?;
@@ -112,6 +110,7 @@ impl FilmSim {
             lx_um: self.dem().lx * 1e6,
             inertial_number: i_max,
             wall_seconds: t0.elapsed().as_secs_f64(),
+            energy: self.energy_since(&mark),
         };
         // Top wall parked at the film surface for the snapshot.
         let d = self.dem_mut();
@@ -158,6 +157,7 @@ impl FilmSim {
         self.world.resource_mut::<PtfeSources>().force_refresh = true;
         let c = self.scenario.calender.clone();
         let (step0, rebuilds0) = (self.dem().step, self.dem().rebuilds);
+        let mark = self.energy_mark();
         let mut passes = Vec::new();
         let mut failed = 0;
         let mut last_gap = f64::INFINITY;
@@ -204,6 +204,7 @@ impl FilmSim {
         s.fibrils_failed = failed;
         s.inertial_number = passes.iter().map(|p| p.inertial_number).fold(0.0, f64::max);
         s.passes = passes;
+        s.energy = self.energy_since(&mark);
         s.wall_seconds = t0.elapsed().as_secs_f64();
         Ok(s)
     }

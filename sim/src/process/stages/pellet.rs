@@ -12,6 +12,7 @@ impl FilmSim {
         *self.world.resource_mut::<ActiveStage>() = ActiveStage::Pellet;
         let p = self.scenario.pellet.clone();
         let (step0, rebuilds0) = (self.dem().step, self.dem().rebuilds);
+        let mark = self.energy_mark();
         let dt = self.dem().dt;
         let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
         let vmax = p.strain_rate * h;
@@ -31,7 +32,7 @@ impl FilmSim {
             .peak_pressure;
         {
             let d = self.dem_mut();
-            d.walls.top_active = false;
+            d.remove_top_wall();
             d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         }
         let relax = self.scenario.numerics.relax_steps;
@@ -46,6 +47,7 @@ impl FilmSim {
         s.neighbour_rebuilds = self.dem().rebuilds - rebuilds0;
         s.peak_pressure_mpa = peak * 1e-6;
         s.inertial_number = self.inertial_number(p.strain_rate, p.pressure);
+        s.energy = self.energy_since(&mark);
         s.wall_seconds = t0.elapsed().as_secs_f64();
         Ok(s)
     }

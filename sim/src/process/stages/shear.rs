@@ -36,6 +36,7 @@ impl FilmSim {
         } = shear;
         let t0 = std::time::Instant::now();
         let rebuilds0 = self.dem().rebuilds;
+        let mark = self.energy_mark();
         *self.world.resource_mut::<ActiveStage>() = stage;
         {
             let mut src = self.world.resource_mut::<PtfeSources>();
@@ -94,6 +95,7 @@ impl FilmSim {
         s.neighbour_rebuilds = self.dem().rebuilds - rebuilds0;
         s.inertial_number = self.inertial_number(rate, pressure);
         s.simulated_rate_per_s = rate;
+        s.energy = self.energy_since(&mark);
         s.wall_seconds = t0.elapsed().as_secs_f64();
         Ok(s)
     }
