@@ -28,8 +28,14 @@ impl FilmSim {
         {
             let d = self.dem_mut();
             d.stage = name.clone();
-            // Put the roll just above the film if it was lifted.
-            let z = d.walls.z_top.min(d.film_top());
+            // A roll still on the film (after fibrillation) stays where it is, or comes down to
+            // the film's top; a lifted roll comes back just above the film's highest particle and
+            // closes from there, so no grain is ever found inside it.
+            let z = if d.walls.top_active {
+                d.walls.z_top.min(d.film_top())
+            } else {
+                d.film_top()
+            };
             d.place_top_wall(z);
         }
         let mark = self.energy_mark();
