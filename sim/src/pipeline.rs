@@ -339,6 +339,7 @@ fn run_result(
     stages: &[StageSummary],
     last: &Snapshot,
     pr: &Properties,
+    warnings: &[String],
 ) -> RunResult {
     let fin = stages.last().expect("stage");
     let fib = stages
@@ -382,6 +383,7 @@ fn run_result(
         tensile_strength_td_kpa: pr.tensile_kpa[1],
         thickness_um: last.thickness() * 1e6,
         tortuosity_factor: pr.voxel.tortuosity_factor,
+        warnings: warnings.to_vec(),
     }
 }
 
@@ -437,7 +439,14 @@ fn run_inner(
     let snaps = std::mem::take(&mut log.snaps);
     let last = snaps.last().expect("at least one stage ran");
     let props = solve_properties(s, last, &mut log, opts.progress)?;
-    let result = run_result(s, sim.achieved_wt_pct, &log.stages, last, &props);
+    let result = run_result(
+        s,
+        sim.achieved_wt_pct,
+        &log.stages,
+        last,
+        &props,
+        &sim.warnings,
+    );
     render_outputs(loaded, opts, &mut log, &snaps, &props)?;
     write_json(dir, "result.json", &result)?;
     log.timings

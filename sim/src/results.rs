@@ -91,6 +91,10 @@ pub struct RunResult {
     /// Tortuosity factor τ = ε D_bulk / D_eff of the NPS phase (voxel solver), dimensionless;
     /// `None` (null) when the phase does not percolate.
     pub tortuosity_factor: Option<f64>,
+    /// What the run warns about, in words (a free relaxation stopped at its step cap before the
+    /// film was at rest); empty when nothing.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl RunResult {

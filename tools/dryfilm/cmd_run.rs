@@ -147,4 +147,11 @@ fn print_table(r: &RunResult, dir: &std::path::Path) {
     for (q, v, m) in rows {
         println!("  {q:<34} {v:>12}  {m}");
     }
+    if !r.warnings.is_empty() {
+        println!();
+        println!("  Warnings ({}, also in result.json):", r.warnings.len());
+        for w in &r.warnings {
+            println!("  - {w}");
+        }
+    }
 }

@@ -53,9 +53,12 @@ impl Dem {
     }
 
     /// Unbalanced-force ratio, dimensionless: the mean magnitude of the net force on the particles
-    /// of radius ≥ `min_radius` (m) over the mean magnitude of the contact forces of the touching
-    /// pairs (the quasi-static criterion of DEM codes, e.g. the "mean unbalanced force ratio" of
-    /// Itasca PFC); 0 when nothing touches. Uses the last force computation's pair outputs.
+    /// of radius ≥ `min_radius` (m) over the mean force the touching contacts carry (the
+    /// quasi-static criterion of DEM codes, e.g. the "mean unbalanced force ratio" of Itasca PFC);
+    /// 0 when nothing touches. A contact's force here is its elastic (repulsive) normal force plus
+    /// its tangential force, without the DMT pull: in a free adhesive film the elastic force of a
+    /// contact at rest balances its adhesion, so the net contact force is near zero and would make
+    /// the ratio meaningless. Uses the last force computation's pair outputs.
     pub fn unbalanced_force_ratio(&self, min_radius: f64) -> f64 {
         let p = &self.p;
         let (mut net, mut n) = (0.0, 0usize);
@@ -65,7 +68,18 @@ impl Dem {
         }
         let (mut contact, mut m) = (0.0, 0usize);
         for q in self.pairs.iter_touching() {
-            contact += q.force.length();
+            let (i, j) = (q.i as usize, q.j as usize);
+            let pp = self.params(p.material[i], p.material[j]);
+            let adhesion = if self.cohesion {
+                let (ri, rj) = (p.radius[i], p.radius[j]);
+                super::contact::dmt_adhesion(pp.surface_energy, ri * rj / (ri + rj))
+            } else {
+                0.0
+            };
+            let tangential = (q.force.length_squared() - q.normal_force * q.normal_force)
+                .max(0.0)
+                .sqrt();
+            contact += (q.normal_force + adhesion).abs() + tangential;
             m += 1;
         }
         if m == 0 || n == 0 || contact == 0.0 {

@@ -81,12 +81,15 @@ pub enum StagePhase {
         /// Steps.
         steps: u64,
     },
-    /// Free relaxation of a released film for `steps` steps: its rigid-body z velocity is removed
+    /// Free relaxation of a released film until it is at rest (`rest`, checked every
+    /// [`DRIFT_INTERVAL`] steps) or for at most `steps` steps: its rigid-body z velocity is removed
     /// at the start and every [`DRIFT_INTERVAL`] steps (particles of radius ≥ `floor`, m), and at
     /// the end it is set down on the bottom wall.
     RelaxFree {
-        /// Steps.
+        /// Step cap (the only end without `rest`).
         steps: u64,
+        /// When the film is at rest, if the phase may end before the cap.
+        rest: Option<Rest>,
         /// Smallest radius of a film particle, m.
         floor: f64,
         /// Damping while it relaxes: the local damping coefficient α and the viscous damping
@@ -114,6 +117,15 @@ pub enum StagePhase {
     },
 }
 
+/// A released film at rest: kinetic energy (J) and unbalanced-force ratio at or below these.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rest {
+    /// Largest kinetic energy, J.
+    pub kinetic_energy: f64,
+    /// Largest unbalanced-force ratio ([`Dem::unbalanced_force_ratio`]), dimensionless.
+    pub unbalanced_force_ratio: f64,
+}
+
 /// What a phase recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PhaseRecord {
@@ -123,6 +135,11 @@ pub struct PhaseRecord {
     pub peak_pressure: f64,
     /// Largest inertial number the phase imposed, dimensionless.
     pub inertial_number: f64,
+    /// Free relaxation: the kinetic energy (J) and unbalanced-force ratio at its last check.
+    pub rest_state: (f64, f64),
+    /// Free relaxation with a rest criterion: whether it stopped at its step cap before reaching
+    /// rest.
+    pub capped: bool,
 }
 
 /// The running phase (a resource; [`phase_control`] runs while it holds one).
@@ -153,6 +170,7 @@ impl PhaseControl {
                 steps,
                 floor,
                 damping,
+                ..
             } => {
                 dem.remove_drift_z(floor);
                 (dem.local_damping, dem.viscous_damping) = damping;
@@ -202,11 +220,21 @@ impl PhaseControl {
         let wall_pressure = |d: &Dem| d.walls.top_force / (d.lx * d.ly);
         match phase {
             StagePhase::Run { steps } => self.done = n >= steps,
-            StagePhase::RelaxFree { steps, floor, .. } => {
-                if n.is_multiple_of(DRIFT_INTERVAL) || n >= steps {
+            StagePhase::RelaxFree {
+                steps, floor, rest, ..
+            } => {
+                let check = n.is_multiple_of(DRIFT_INTERVAL) || n >= steps;
+                if check {
                     d.remove_drift_z(floor);
+                    self.record.rest_state = (d.kinetic_energy(), d.unbalanced_force_ratio(floor));
                 }
-                if n >= steps {
+                let at_rest = check
+                    && rest.is_some_and(|r| {
+                        let (ke, ufr) = self.record.rest_state;
+                        ke <= r.kinetic_energy && ufr <= r.unbalanced_force_ratio
+                    });
+                if at_rest || n >= steps {
+                    self.record.capped = rest.is_some() && !at_rest;
                     d.rest_on_bottom(floor);
                     (d.local_damping, d.viscous_damping) = (0.0, 0.0);
                     self.done = true;
@@ -346,4 +374,49 @@ fn world_start(world: &mut World, phase: StagePhase) {
         let d = &mut world.resource_mut::<DemWorld>().into_inner().0;
         ctl.start(phase, d);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dem::bench::anchor_material;
+    use crate::dem::contact::PairParams;
+    use crate::dem::state::ParticleState;
+
+    /// A free relaxation of two grains apart, one moving at `speed` (m/s), with rest criteria and a
+    /// cap of 1000 steps: the steps it ran and whether it stopped at its cap.
+    fn relax(speed: f64) -> (u64, bool) {
+        let mut p = ParticleState::default();
+        p.push(DVec3::new(10e-6, 10e-6, 10e-6), 2e-6, 7e-14, 0);
+        p.push(DVec3::new(30e-6, 30e-6, 10e-6), 2e-6, 7e-14, 0);
+        p.vel[1] = DVec3::new(speed, 0.0, 0.0);
+        let table = vec![PairParams::mix(&anchor_material(), &anchor_material()); 4];
+        let mut d = Dem::new(p, table, 2, 40e-6, 40e-6, 0.0, 40e-6, 1, 1e-10, 0.2e-6);
+        d.walls.top_active = false;
+        let rest = Rest {
+            kinetic_energy: 1e-20,
+            unbalanced_force_ratio: 1e-3,
+        };
+        let phase = StagePhase::RelaxFree {
+            steps: 1000,
+            rest: Some(rest),
+            floor: 1e-7,
+            damping: (0.0, 0.0),
+        };
+        let mut ctl = PhaseControl::default();
+        ctl.start(phase, &mut d);
+        while !ctl.done {
+            d.step_once().unwrap();
+            ctl.after_step(&mut d, &|_| 0.0);
+        }
+        (ctl.record.steps, ctl.record.capped)
+    }
+
+    /// A film at rest ends its relaxation at the first check; one that keeps moving runs to the
+    /// cap and says so.
+    #[test]
+    fn a_free_relaxation_ends_at_rest_or_warns_at_its_cap() {
+        assert_eq!(relax(0.0), (DRIFT_INTERVAL, false));
+        assert_eq!(relax(1e-3), (1000, true));
+    }
 }

@@ -35,6 +35,11 @@ pub struct PassReport {
     pub wall_seconds: f64,
     /// Energy balance of the pass (closing, hold, release, springback).
     pub energy: super::EnergyReport,
+    /// Steps of the free relaxation (springback) that ended the pass.
+    pub relax_steps_run: u64,
+    /// Whether that relaxation stopped at its cap (`numerics.relax_steps`) before the film was at
+    /// rest (a warning of the run, see `FilmSim::relax_free`).
+    pub relax_capped: bool,
 }
 
 /// Summary of one stage.

@@ -30,7 +30,7 @@ pub mod sim;
 pub mod stages;
 
 pub use components::{ActiveStage, FibrilC, ProcessError, Progress};
-pub use control::{PhaseControl, PhaseRecord, QuasiStatic, RollClose, StagePhase};
+pub use control::{PhaseControl, PhaseRecord, QuasiStatic, Rest, RollClose, StagePhase};
 pub use crossings::{fibril_crossings, segment_distance};
 pub use energy::{EnergyMark, EnergyReport};
 pub use fibril_forces::FIBRIL_HOLD_PHASE;

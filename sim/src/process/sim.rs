@@ -6,6 +6,7 @@
 //! step's `PreForce` slot (into the engine's external-force array, summed in entity order), and
 //! fibril drawing from PTFE sources runs in `EndOfStep`, both with run conditions on the active stage.
 
+use super::control::Rest;
 use super::*;
 use crate::dem::contact::rayleigh_time;
 use crate::dem::engine::{Dem, ParticleState};
@@ -39,6 +40,10 @@ pub struct FilmSim {
     pub scaled_density: [f64; 2],
     /// Snapshots taken after each calender pass (drained by the pipeline).
     pub pass_snapshots: Vec<Snapshot>,
+    /// Warnings of the run so far (a relaxation stopped at its step cap), for `result.json`.
+    pub warnings: Vec<String>,
+    /// External work (J) booked in the engine's ledger when the running pass or pressing began.
+    pub(crate) work_mark: f64,
 }
 
 /// Seed of a named subsystem's RNG stream derived from the scenario seed (SplitMix64 of seed ⊕ tag).
@@ -320,6 +325,8 @@ impl FilmSim {
             achieved_wt_pct: powder.wt_pct(),
             scaled_density: dens,
             pass_snapshots: Vec::new(),
+            warnings: Vec::new(),
+            work_mark: 0.0,
         })
     }
 
@@ -367,6 +374,11 @@ impl FilmSim {
     /// damping of `numerics` (local α and viscous time) is on while it runs. Progress is reported
     /// for `stage` from `range.0` to `range.0 + range.1` (fractions of the stage).
     ///
+    /// The relaxation ends when the film is at rest (`numerics.relax_kinetic_tolerance` of the
+    /// external work since [`FilmSim::mark_work`], `numerics.relax_force_tolerance`), checked every
+    /// [`DRIFT_INTERVAL`](super::control::DRIFT_INTERVAL) steps, or at `steps`, which then adds a
+    /// warning to [`FilmSim::warnings`].
+    ///
     /// # Errors
     /// A DEM failure during the steps ([`ProcessError`]).
     pub fn relax_free(
@@ -375,7 +387,7 @@ impl FilmSim {
         stage: &str,
         progress: Progress,
         range: (f64, f64),
-    ) -> Result<(), ProcessError> {
+    ) -> Result<PhaseRecord, ProcessError> {
         let floor = self.film_radius_floor();
         let nu = &self.scenario.numerics;
         let viscous = if nu.relax_damping_steps > 0.0 {
@@ -384,9 +396,16 @@ impl FilmSim {
             0.0
         };
         let damping = (nu.relax_local_damping, viscous);
-        self.run_phase(
+        let b = &self.dem().ledger;
+        let work = (b.wall_work + b.imposed_work) - self.work_mark;
+        let rest = Rest {
+            kinetic_energy: nu.relax_kinetic_tolerance * work.abs(),
+            unbalanced_force_ratio: nu.relax_force_tolerance,
+        };
+        let r = self.run_phase(
             StagePhase::RelaxFree {
                 steps,
+                rest: Some(rest),
                 floor,
                 damping,
             },
@@ -394,7 +413,21 @@ impl FilmSim {
             progress,
             range,
         )?;
-        Ok(())
+        if r.capped {
+            let (ke, ufr) = r.rest_state;
+            self.warnings.push(format!(
+                "{stage}: the free relaxation stopped at its cap of {steps} steps (numerics.relax_steps) before the film was at rest: kinetic energy {ke:.3e} J (at rest: ≤ {:.3e} J, numerics.relax_kinetic_tolerance × the stage's external work {work:.3e} J), unbalanced-force ratio {ufr:.3e} (at rest: ≤ {:.1e}, numerics.relax_force_tolerance)",
+                rest.kinetic_energy, rest.unbalanced_force_ratio
+            ));
+        }
+        Ok(r)
+    }
+
+    /// Starts the count of external work (walls and imposed, J) that a free relaxation's kinetic
+    /// energy criterion refers to: called at the start of a calender pass or the pellet's pressing.
+    pub fn mark_work(&mut self) {
+        let b = &self.dem().ledger;
+        self.work_mark = b.wall_work + b.imposed_work;
     }
 
     /// Inertial number I = γ̇ d / sqrt(p / ρ) with the scaled density (quasi-static when I ≪ 1).

@@ -168,6 +168,8 @@ impl Default for RawNumerics {
             fibril_force_interval: 8,
             relax_local_damping: 0.7,
             relax_damping_steps: 1000.0,
+            relax_kinetic_tolerance: 1e-6,
+            relax_force_tolerance: 1e-3,
         }
     }
 }

@@ -278,6 +278,14 @@ pub struct RawNumerics {
     /// `−I ω / τ` with `τ` this many steps (stops motion that carries no net force, which local
     /// damping cannot). 0 = off. Range [0, 1e9]. Default 1000.
     pub relax_damping_steps: f64,
+    /// A released film (or pellet) is at rest when its kinetic energy is at most this fraction of
+    /// the external work of its stage (calender pass, pellet pressing) and its unbalanced-force
+    /// ratio at most `relax_force_tolerance`; `relax_steps` is then only a cap, and a relaxation
+    /// that reaches it is reported as a warning. Range (0, 1]. Default 1e-6.
+    pub relax_kinetic_tolerance: f64,
+    /// Largest unbalanced-force ratio (mean net force on the film's particles over the mean
+    /// contact force) of a film at rest. Range (0, 1]. Default 1e-3.
+    pub relax_force_tolerance: f64,
 }
 
 /// What `dryfilm run` writes besides the results.

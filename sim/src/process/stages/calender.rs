@@ -39,6 +39,7 @@ impl FilmSim {
             d.place_top_wall(z);
         }
         let mark = self.energy_mark();
+        self.mark_work();
         let h_start = self.dem().walls.z_top - self.dem().walls.z_bottom;
         // The dough's confining pressure is the floor of the pressure that sets the quasi-static rate
         // (a loose film under the roll is held at least that hard).
@@ -101,7 +102,7 @@ impl FilmSim {
             d.remove_top_wall();
             d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         }
-        self.relax_free(relax, &name, progress, (0.75, 0.25))?;
+        let rest = self.relax_free(relax, &name, progress, (0.75, 0.25))?;
         let thick = self.thickness();
         let report = PassReport {
             pass,
@@ -117,6 +118,8 @@ impl FilmSim {
             inertial_number: i_max,
             wall_seconds: t0.elapsed().as_secs_f64(),
             energy: self.energy_since(&mark),
+            relax_steps_run: rest.steps,
+            relax_capped: rest.capped,
         };
         // Top wall parked at the film surface for the snapshot.
         let d = self.dem_mut();

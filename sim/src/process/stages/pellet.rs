@@ -13,6 +13,7 @@ impl FilmSim {
         let p = self.scenario.pellet.clone();
         let (step0, rebuilds0) = (self.dem().step, self.dem().rebuilds);
         let mark = self.energy_mark();
+        self.mark_work();
         let dt = self.dem().dt;
         let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
         let vmax = p.strain_rate * h;

@@ -112,6 +112,8 @@ pub(super) mod numerics {
     pub(crate) const SKIN: Field = Field::num("numerics.skin_fraction", oc(0.0, 1.0, ""), 1.0, "neighbour-list skin as a fraction of the smallest diameter");
     pub(crate) const LOCAL_DAMPING: Field = Field::num("numerics.relax_local_damping", co(0.0, 1.0, ""), 1.0, "local damping coefficient while a released film relaxes");
     pub(crate) const DAMPING_STEPS: Field = Field::num("numerics.relax_damping_steps", cc(0.0, 1e9, "steps"), 1.0, "viscous damping time of the relaxation, in time steps (0 = off)");
+    pub(crate) const KINETIC_TOL: Field = Field::num("numerics.relax_kinetic_tolerance", oc(0.0, 1.0, ""), 1.0, "kinetic energy of a film at rest, as a fraction of its stage's external work");
+    pub(crate) const FORCE_TOL: Field = Field::num("numerics.relax_force_tolerance", oc(0.0, 1.0, ""), 1.0, "unbalanced-force ratio of a film at rest");
     pub(crate) const INERTIAL: Field = Field::num("numerics.max_inertial_number", oc(0.0, 1.0, ""), 1.0, "largest inertial number accepted as quasi-static");
 }
 

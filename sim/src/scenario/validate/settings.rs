@@ -25,6 +25,8 @@ pub(super) fn numerics(c: &mut Checker<'_>, nu: &RawNumerics) -> Numerics {
     c.check(&numerics::INERTIAL, nu.max_inertial_number);
     c.check(&numerics::LOCAL_DAMPING, nu.relax_local_damping);
     c.check(&numerics::DAMPING_STEPS, nu.relax_damping_steps);
+    c.check(&numerics::KINETIC_TOL, nu.relax_kinetic_tolerance);
+    c.check(&numerics::FORCE_TOL, nu.relax_force_tolerance);
     if !(1..=MAX_FIBRIL_FORCE_INTERVAL).contains(&nu.fibril_force_interval) {
         c.push(
             ErrorKind::OutOfRange,
