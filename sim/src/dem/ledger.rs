@@ -76,22 +76,20 @@ impl EnergyBook {
 
     /// Adds one step's per-particle contact terms.
     pub(crate) fn add_particle(&mut self, l: &ParticleLedger) {
-        self.contact_damping += l.damping;
-        self.friction += l.friction;
-        self.rolling += l.rolling;
-        self.plastic += l.plastic;
+        let c = &l.contact;
+        self.contact_damping += c.damping;
+        self.friction += c.friction;
+        self.rolling += c.rolling;
+        self.plastic += c.plastic;
         self.wall_work += l.wall_work;
     }
 }
 
 /// One particle's share of one step's contact terms (the pairs of its own row and its wall
-/// contacts), J.
+/// contacts): their dissipation and the walls' work, J.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct ParticleLedger {
-    pub(crate) damping: f64,
-    pub(crate) friction: f64,
-    pub(crate) rolling: f64,
-    pub(crate) plastic: f64,
+    pub(crate) contact: ContactDissipation,
     pub(crate) wall_work: f64,
 }
 
@@ -99,10 +97,11 @@ impl ParticleLedger {
     /// Adds a contact's dissipation.
     #[inline(always)]
     pub(crate) fn add_contact(&mut self, d: &ContactDissipation) {
-        self.damping += d.damping;
-        self.friction += d.friction;
-        self.rolling += d.rolling;
-        self.plastic += d.plastic;
+        let c = &mut self.contact;
+        c.damping += d.damping;
+        c.friction += d.friction;
+        c.rolling += d.rolling;
+        c.plastic += d.plastic;
     }
 }
 
