@@ -1,9 +1,11 @@
 //! Diagnostic: run a scenario through calendering, then keep relaxing the free film as the process
 //! does (`FilmSim::relax_free`) and print, every CHUNK steps, the film thickness (µm), the
-//! kinetic energy (J), the percentiles of all particle tops (µm) and the lowest particle bottom
-//! relative to the bottom wall (µm, negative when pressed into it). A film at rest keeps its
-//! thickness and its kinetic energy decays.
-//! `cargo run --release -p dryfilm-sim --example relax_diag -- SCENARIO [chunks] [chunk_steps] [local_damping]`
+//! kinetic energy (J), the unbalanced-force ratio, the percentiles of all particle tops (µm) and
+//! the lowest particle bottom relative to the bottom wall (µm, negative when pressed into it). A
+//! film at rest keeps its thickness and its kinetic energy decays. The relaxation damping is the
+//! scenario's (`numerics.relax_local_damping`, `numerics.relax_damping_steps`); a chunk ends early
+//! when the film is at rest by the scenario's tolerances (against the calender stage's work).
+//! `cargo run --release -p dryfilm-sim --example relax_diag -- SCENARIO [chunks] [chunk_steps]`
 use dryfilm_sim::process::FilmSim;
 
 fn report(f: &FilmSim, k: usize) {
@@ -80,22 +82,19 @@ fn main() {
     let loaded = dryfilm_sim::scenario::load_file(std::path::Path::new(&a[1])).expect("scenario");
     let chunks: usize = a.get(2).map(|s| s.parse().unwrap()).unwrap_or(20);
     let chunk: u64 = a.get(3).map(|s| s.parse().unwrap()).unwrap_or(500);
-    let alpha: f64 = a.get(4).map(|s| s.parse().unwrap()).unwrap_or(0.0);
-    // Viscous damping as the number of steps of its e-folding time (0 = off).
-    let visc_steps: f64 = a.get(5).map(|s| s.parse().unwrap()).unwrap_or(0.0);
     let mut f = FilmSim::new(&loaded.scenario).expect("film");
     let quiet = |_: &str, _: f64| {};
     f.mixing(&quiet).expect("mixing");
     f.fibrillation(&quiet).expect("fibrillation");
-    f.calender(&quiet).expect("calender");
+    let work = f
+        .calender(&quiet)
+        .expect("calender")
+        .energy
+        .booked
+        .external_work();
     report(&f, 0);
-    f.dem_mut().local_damping = alpha;
-    if visc_steps > 0.0 {
-        let dt = f.dem().dt;
-        f.dem_mut().viscous_damping = 1.0 / (visc_steps * dt);
-    }
     for k in 1..=chunks {
-        f.relax_free(chunk, "relax", &quiet, (0.0, 1.0))
+        f.relax_free(chunk, work, "relax", &quiet, (0.0, 1.0))
             .expect("relaxation");
         report(&f, k);
         if k % 5 == 0 {

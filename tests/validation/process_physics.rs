@@ -127,10 +127,11 @@ fn a_released_5wt_film_comes_to_rest() {
     let mut sim = FilmSim::new(&s).unwrap();
     sim.mixing(&quiet).unwrap();
     sim.fibrillation(&quiet).unwrap();
-    sim.calender(&quiet).unwrap();
+    let work = sim.calender(&quiet).unwrap().energy.booked.external_work();
     let floor = sim.film_radius_floor();
     let (h0, k0) = (sim.thickness(), sim.dem().kinetic_energy());
-    sim.relax_free(10_000, "relax", &quiet, (0.0, 1.0)).unwrap();
+    sim.relax_free(10_000, work, "relax", &quiet, (0.0, 1.0))
+        .unwrap();
     let d = sim.dem();
     let (h1, k1, ufr) = (
         sim.thickness(),

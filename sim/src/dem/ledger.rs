@@ -14,37 +14,54 @@ use super::engine::Dem;
 use super::pairs::{PLASTIC, TOUCHING};
 use super::state::{WALL_BOTTOM, WALL_TOP};
 use glam::DVec3;
+use rayon::prelude::*;
 
 /// Energy booked since the engine was created, J. Each field is a running total.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct EnergyBook {
     /// Work of the walls on the particles, `Σ F_wall · v_wall Δt`, J.
+    #[serde(rename = "wall_work_J")]
     pub wall_work: f64,
     /// Work of imposed deformations of the box (the calender's MD stretch): the elastic energy
     /// they change at fixed contacts and fibrils, J.
+    #[serde(rename = "imposed_work_J")]
     pub imposed_work: f64,
     /// Energy added by model events (a PTFE lump's contacts as it shrinks, strands joining a
     /// stretched bundle, a spent lump stopped), J; negative when they remove energy.
+    #[serde(rename = "model_events_J")]
     pub events: f64,
     /// Normal viscous damping at contacts (walls included), J.
+    #[serde(rename = "contact_damping_J")]
     pub contact_damping: f64,
     /// Coulomb sliding at contacts, J.
+    #[serde(rename = "friction_J")]
     pub friction: f64,
     /// Rolling resistance, J.
+    #[serde(rename = "rolling_J")]
     pub rolling: f64,
     /// Plastic flow of contacts, J.
+    #[serde(rename = "plasticity_J")]
     pub plastic: f64,
     /// Relaxation damping of a released film (local and viscous damping, drift removal), J.
+    #[serde(rename = "relaxation_damping_J")]
     pub relaxation_damping: f64,
     /// Axial dashpots of the fibril bundles, J.
+    #[serde(rename = "fibril_dashpot_J")]
     pub fibril_dashpot: f64,
     /// Plastic drawing of fibrils (yield and node drawing lengthen the rest length), J.
+    #[serde(rename = "fibril_drawing_J")]
     pub fibril_drawing: f64,
     /// Elastic energy of the bundles that broke or detached, J.
+    #[serde(rename = "fibril_breakage_J")]
     pub fibril_breakage: f64,
 }
 
 impl EnergyBook {
+    /// External work: the walls' and the imposed deformations', J.
+    pub fn external_work(&self) -> f64 {
+        self.wall_work + self.imposed_work
+    }
+
     /// The sum of the dissipation terms, J.
     pub fn dissipated(&self) -> f64 {
         self.contact_damping
@@ -109,7 +126,7 @@ impl ParticleLedger {
 /// built on demand for the pair list of one rebuild.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReverseIndex {
-    /// Rebuild count it was built for (`u64::MAX`: never built).
+    /// Rebuild count it was built for (`None`: never built).
     stamp: Option<u64>,
     /// Offsets per particle (len n + 1).
     start: Vec<u32>,
@@ -146,38 +163,50 @@ impl Dem {
         contact_energy(pp, delta, ri * rj / (ri + rj), &hist, xi, self.cohesion)
     }
 
-    /// Elastic energy of particle `i`'s wall contacts, J.
-    fn wall_energy(&self, i: usize) -> f64 {
+    /// Elastic energy of particle `i`'s contact with the bottom wall (`top` false) or the top
+    /// wall (`top` true; 0 while it is not active), J. As in the force loop, a clear state bit
+    /// means a default history.
+    fn one_wall_energy(&self, i: usize, top: bool) -> f64 {
         let w = &self.walls;
         let p = &self.p;
         let r = p.radius[i];
-        let pp = self.params(p.material[i], w.material);
-        let mut u = 0.0;
-        // As in the force loop: a clear state bit means a default history.
-        let gap = w.z_bottom - (p.pos[i].z - r);
-        if w.state[i] & WALL_BOTTOM != 0 {
-            let h = &w.bottom[i];
-            u += contact_energy(pp, gap, r, &h.plastic, h.xi, self.cohesion);
-        } else if gap > 0.0 {
-            u += contact_energy(pp, gap, r, &Default::default(), DVec3::ZERO, self.cohesion);
-        }
-        if w.top_active {
-            let gap = p.pos[i].z + r - w.z_top;
-            if w.state[i] & WALL_TOP != 0 {
-                let h = &w.top[i];
-                u += contact_energy(pp, gap, r, &h.plastic, h.xi, self.cohesion);
-            } else if gap > 0.0 {
-                u += contact_energy(pp, gap, r, &Default::default(), DVec3::ZERO, self.cohesion);
+        let (gap, bit, hist) = if top {
+            if !w.top_active {
+                return 0.0;
             }
-        }
-        u
+            (p.pos[i].z + r - w.z_top, WALL_TOP, &w.top[i])
+        } else {
+            (w.z_bottom - (p.pos[i].z - r), WALL_BOTTOM, &w.bottom[i])
+        };
+        let (plastic, xi) = if w.state[i] & bit != 0 {
+            (hist.plastic, hist.xi)
+        } else if gap > 0.0 {
+            (Default::default(), DVec3::ZERO)
+        } else {
+            return 0.0;
+        };
+        let pp = self.params(p.material[i], w.material);
+        contact_energy(pp, gap, r, &plastic, xi, self.cohesion)
     }
 
-    /// Elastic energy stored in all contacts (pairs and walls), J. Summed per particle row, then
-    /// over the particles in order.
+    /// Elastic energy of particle `i`'s wall contacts, J.
+    fn wall_energy(&self, i: usize) -> f64 {
+        self.one_wall_energy(i, false) + self.one_wall_energy(i, true)
+    }
+
+    /// Elastic energy of the top wall's contacts, J (0 while it is not active).
+    fn top_wall_energy(&self) -> f64 {
+        (0..self.p.len())
+            .map(|i| self.one_wall_energy(i, true))
+            .sum()
+    }
+
+    /// Elastic energy stored in all contacts (pairs and walls), J. Each particle's row is summed in
+    /// parallel, then the rows in particle order (thread-count independent).
     pub fn contact_energy(&self) -> f64 {
         let pl = &self.pairs;
-        (0..self.p.len())
+        let rows: Vec<f64> = (0..self.p.len())
+            .into_par_iter()
             .map(|i| {
                 let row: f64 = if i < pl.particles() {
                     (pl.start[i] as usize..pl.end[i] as usize)
@@ -188,7 +217,8 @@ impl Dem {
                 };
                 row + self.wall_energy(i)
             })
-            .sum()
+            .collect();
+        rows.iter().sum()
     }
 
     /// Elastic energy of the contacts of particle `p` (its pairs and walls), J.
@@ -253,28 +283,23 @@ impl Dem {
     /// Takes the top wall away (a roll lifted off the film, a press opened), booking the elastic
     /// energy its contacts held as (negative) wall work: it leaves with the wall.
     pub fn remove_top_wall(&mut self) {
-        let u_all = self.contact_energy();
+        self.ledger.wall_work -= self.top_wall_energy();
         self.walls.top_active = false;
-        let u_without = self.contact_energy();
-        self.ledger.wall_work -= u_all - u_without;
     }
 
     /// Puts the top wall in place at height `z` (m) and activates it, booking the elastic energy
     /// of the contacts it makes (particles standing above `z`) as wall work.
     pub fn place_top_wall(&mut self, z: f64) {
-        let before = self.contact_energy();
+        let before = self.top_wall_energy();
         self.walls.top_active = true;
         self.walls.z_top = z;
-        self.ledger.wall_work += self.contact_energy() - before;
+        self.ledger.wall_work += self.top_wall_energy() - before;
     }
 
     /// Stops particle `p` (velocity and spin set to zero), booking its kinetic energy as removed
     /// by a model event.
     pub fn stop_booked(&mut self, p: usize) {
-        let (m, r) = (self.p.mass[p], self.p.radius[p]);
-        let ke = 0.5 * m * self.p.vel[p].length_squared()
-            + 0.2 * m * r * r * self.p.omega[p].length_squared();
-        self.ledger.events -= ke;
+        self.ledger.events -= self.particle_kinetic_energy(p);
         self.p.vel[p] = DVec3::ZERO;
         self.p.omega[p] = DVec3::ZERO;
     }

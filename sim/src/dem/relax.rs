@@ -7,19 +7,17 @@ use super::engine::Dem;
 use glam::DVec3;
 
 impl Dem {
+    /// Kinetic energy of particle `i` (translational + rotational, `I = 0.4 m r²`), J.
+    pub fn particle_kinetic_energy(&self, i: usize) -> f64 {
+        let p = &self.p;
+        0.5 * p.mass[i] * p.vel[i].length_squared()
+            + 0.5 * 0.4 * p.mass[i] * p.radius[i] * p.radius[i] * p.omega[i].length_squared()
+    }
+
     /// Total kinetic energy (translational + rotational), J. Sequential sum.
     pub fn kinetic_energy(&self) -> f64 {
-        let p = &self.p;
-        (0..p.len())
-            .map(|i| {
-                0.5 * p.mass[i] * p.vel[i].length_squared()
-                    + 0.5
-                        * 0.4
-                        * p.mass[i]
-                        * p.radius[i]
-                        * p.radius[i]
-                        * p.omega[i].length_squared()
-            })
+        (0..self.p.len())
+            .map(|i| self.particle_kinetic_energy(i))
             .sum()
     }
 

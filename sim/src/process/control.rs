@@ -82,14 +82,15 @@ pub enum StagePhase {
         steps: u64,
     },
     /// Free relaxation of a released film until it is at rest (`rest`, checked every
-    /// [`DRIFT_INTERVAL`] steps) or for at most `steps` steps: its rigid-body z velocity is removed
+    /// [`DRIFT_INTERVAL`] steps) or for at most `steps` steps (then `capped`): its rigid-body z
+    /// velocity is removed
     /// at the start and every [`DRIFT_INTERVAL`] steps (particles of radius ≥ `floor`, m), and at
     /// the end it is set down on the bottom wall.
     RelaxFree {
-        /// Step cap (the only end without `rest`).
+        /// Step cap.
         steps: u64,
-        /// When the film is at rest, if the phase may end before the cap.
-        rest: Option<Rest>,
+        /// When the film is at rest.
+        rest: Rest,
         /// Smallest radius of a film particle, m.
         floor: f64,
         /// Damping while it relaxes: the local damping coefficient α and the viscous damping
@@ -137,8 +138,7 @@ pub struct PhaseRecord {
     pub inertial_number: f64,
     /// Free relaxation: the kinetic energy (J) and unbalanced-force ratio at its last check.
     pub rest_state: (f64, f64),
-    /// Free relaxation with a rest criterion: whether it stopped at its step cap before reaching
-    /// rest.
+    /// Free relaxation: whether it stopped at its step cap before reaching rest.
     pub capped: bool,
 }
 
@@ -228,13 +228,11 @@ impl PhaseControl {
                     d.remove_drift_z(floor);
                     self.record.rest_state = (d.kinetic_energy(), d.unbalanced_force_ratio(floor));
                 }
-                let at_rest = check
-                    && rest.is_some_and(|r| {
-                        let (ke, ufr) = self.record.rest_state;
-                        ke <= r.kinetic_energy && ufr <= r.unbalanced_force_ratio
-                    });
+                let (ke, ufr) = self.record.rest_state;
+                let at_rest =
+                    check && ke <= rest.kinetic_energy && ufr <= rest.unbalanced_force_ratio;
                 if at_rest || n >= steps {
-                    self.record.capped = rest.is_some() && !at_rest;
+                    self.record.capped = !at_rest;
                     d.rest_on_bottom(floor);
                     (d.local_damping, d.viscous_damping) = (0.0, 0.0);
                     self.done = true;
@@ -399,7 +397,7 @@ mod tests {
         };
         let phase = StagePhase::RelaxFree {
             steps: 1000,
-            rest: Some(rest),
+            rest,
             floor: 1e-7,
             damping: (0.0, 0.0),
         };

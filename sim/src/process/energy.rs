@@ -26,16 +26,9 @@ pub struct EnergyMark {
 /// The energy balance of a stage or pass, J (each term over the stage), with its closure error.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct EnergyReport {
-    /// Work of the walls on the particles, J.
-    #[serde(rename = "wall_work_J")]
-    pub wall_work: f64,
-    /// Work of imposed deformations (MD stretch, roll set to its gap), J.
-    #[serde(rename = "imposed_work_J")]
-    pub imposed_work: f64,
-    /// Energy added by model events (lumps resized as they are drawn, strands joining stretched
-    /// bundles, spent lumps stopped), J.
-    #[serde(rename = "model_events_J")]
-    pub model_events: f64,
+    /// What the engine booked over the stage: work in, model events, dissipation by kind.
+    #[serde(flatten)]
+    pub booked: EnergyBook,
     /// Change of the kinetic energy, J.
     #[serde(rename = "kinetic_change_J")]
     pub kinetic_change: f64,
@@ -45,30 +38,6 @@ pub struct EnergyReport {
     /// Change of the elastic energy stored in fibrils, J.
     #[serde(rename = "fibril_elastic_change_J")]
     pub fibril_elastic_change: f64,
-    /// Dissipated by normal contact damping, J.
-    #[serde(rename = "contact_damping_J")]
-    pub contact_damping: f64,
-    /// Dissipated by Coulomb sliding, J.
-    #[serde(rename = "friction_J")]
-    pub friction: f64,
-    /// Dissipated by rolling resistance, J.
-    #[serde(rename = "rolling_J")]
-    pub rolling: f64,
-    /// Dissipated by plastic flow of contacts, J.
-    #[serde(rename = "plasticity_J")]
-    pub plasticity: f64,
-    /// Dissipated by the relaxation damping of a released film, J.
-    #[serde(rename = "relaxation_damping_J")]
-    pub relaxation_damping: f64,
-    /// Dissipated by the fibrils' axial dashpots, J.
-    #[serde(rename = "fibril_dashpot_J")]
-    pub fibril_dashpot: f64,
-    /// Dissipated by plastic drawing of fibrils, J.
-    #[serde(rename = "fibril_drawing_J")]
-    pub fibril_drawing: f64,
-    /// Elastic energy lost with broken or detached fibrils, J.
-    #[serde(rename = "fibril_breakage_J")]
-    pub fibril_breakage: f64,
     /// Closure error: inputs (walls, imposed work, events) less stored changes and dissipation, J.
     #[serde(rename = "closure_error_J")]
     pub closure_error: f64,
@@ -82,34 +51,23 @@ impl EnergyReport {
     /// The balance between two marks.
     pub fn between(start: &EnergyMark, end: &EnergyMark) -> Self {
         let b = end.book.since(&start.book);
-        let stored = (end.kinetic - start.kinetic)
-            + (end.contact - start.contact)
-            + (end.fibril - start.fibril);
-        let external = b.wall_work + b.imposed_work;
+        let kinetic_change = end.kinetic - start.kinetic;
+        let contact_elastic_change = end.contact - start.contact;
+        let fibril_elastic_change = end.fibril - start.fibril;
+        let stored = kinetic_change + contact_elastic_change + fibril_elastic_change;
+        let external = b.external_work();
         let closure = external + b.events - stored - b.dissipated();
+        let flow = external.abs().max(b.dissipated());
         EnergyReport {
-            wall_work: b.wall_work,
-            imposed_work: b.imposed_work,
-            model_events: b.events,
-            kinetic_change: end.kinetic - start.kinetic,
-            contact_elastic_change: end.contact - start.contact,
-            fibril_elastic_change: end.fibril - start.fibril,
-            contact_damping: b.contact_damping,
-            friction: b.friction,
-            rolling: b.rolling,
-            plasticity: b.plastic,
-            relaxation_damping: b.relaxation_damping,
-            fibril_dashpot: b.fibril_dashpot,
-            fibril_drawing: b.fibril_drawing,
-            fibril_breakage: b.fibril_breakage,
+            booked: b,
+            kinetic_change,
+            contact_elastic_change,
+            fibril_elastic_change,
             closure_error: closure,
-            closure_relative: {
-                let flow = external.abs().max(b.dissipated());
-                if flow > 0.0 {
-                    closure.abs() / flow
-                } else {
-                    f64::NAN
-                }
+            closure_relative: if flow > 0.0 {
+                closure.abs() / flow
+            } else {
+                f64::NAN
             },
         }
     }
@@ -137,5 +95,11 @@ impl FilmSim {
     pub fn energy_since(&mut self, start: &EnergyMark) -> EnergyReport {
         let end = self.energy_mark();
         EnergyReport::between(start, &end)
+    }
+
+    /// External work (walls and imposed deformations) booked since `start`, J: what a free
+    /// relaxation's kinetic-energy criterion refers to.
+    pub fn external_work_since(&self, start: &EnergyMark) -> f64 {
+        self.dem().ledger.external_work() - start.book.external_work()
     }
 }

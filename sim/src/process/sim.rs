@@ -42,8 +42,6 @@ pub struct FilmSim {
     pub pass_snapshots: Vec<Snapshot>,
     /// Warnings of the run so far (a relaxation stopped at its step cap), for `result.json`.
     pub warnings: Vec<String>,
-    /// External work (J) booked in the engine's ledger when the running pass or pressing began.
-    pub(crate) work_mark: f64,
 }
 
 /// Seed of a named subsystem's RNG stream derived from the scenario seed (SplitMix64 of seed ⊕ tag).
@@ -326,7 +324,6 @@ impl FilmSim {
             scaled_density: dens,
             pass_snapshots: Vec::new(),
             warnings: Vec::new(),
-            work_mark: 0.0,
         })
     }
 
@@ -374,8 +371,9 @@ impl FilmSim {
     /// damping of `numerics` (local α and viscous time) is on while it runs. Progress is reported
     /// for `stage` from `range.0` to `range.0 + range.1` (fractions of the stage).
     ///
-    /// The relaxation ends when the film is at rest (`numerics.relax_kinetic_tolerance` of the
-    /// external work since [`FilmSim::mark_work`], `numerics.relax_force_tolerance`), checked every
+    /// The relaxation ends when the film is at rest (kinetic energy at most
+    /// `numerics.relax_kinetic_tolerance` × `work`, the external work of its stage, J; unbalanced-
+    /// force ratio at most `numerics.relax_force_tolerance`), checked every
     /// [`DRIFT_INTERVAL`](super::control::DRIFT_INTERVAL) steps, or at `steps`, which then adds a
     /// warning to [`FilmSim::warnings`].
     ///
@@ -384,6 +382,7 @@ impl FilmSim {
     pub fn relax_free(
         &mut self,
         steps: u64,
+        work: f64,
         stage: &str,
         progress: Progress,
         range: (f64, f64),
@@ -396,8 +395,6 @@ impl FilmSim {
             0.0
         };
         let damping = (nu.relax_local_damping, viscous);
-        let b = &self.dem().ledger;
-        let work = (b.wall_work + b.imposed_work) - self.work_mark;
         let rest = Rest {
             kinetic_energy: nu.relax_kinetic_tolerance * work.abs(),
             unbalanced_force_ratio: nu.relax_force_tolerance,
@@ -405,7 +402,7 @@ impl FilmSim {
         let r = self.run_phase(
             StagePhase::RelaxFree {
                 steps,
-                rest: Some(rest),
+                rest,
                 floor,
                 damping,
             },
@@ -421,13 +418,6 @@ impl FilmSim {
             ));
         }
         Ok(r)
-    }
-
-    /// Starts the count of external work (walls and imposed, J) that a free relaxation's kinetic
-    /// energy criterion refers to: called at the start of a calender pass or the pellet's pressing.
-    pub fn mark_work(&mut self) {
-        let b = &self.dem().ledger;
-        self.work_mark = b.wall_work + b.imposed_work;
     }
 
     /// Inertial number I = γ̇ d / sqrt(p / ρ) with the scaled density (quasi-static when I ≪ 1).

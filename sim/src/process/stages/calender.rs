@@ -39,7 +39,6 @@ impl FilmSim {
             d.place_top_wall(z);
         }
         let mark = self.energy_mark();
-        self.mark_work();
         let h_start = self.dem().walls.z_top - self.dem().walls.z_bottom;
         // The dough's confining pressure is the floor of the pressure that sets the quasi-static rate
         // (a loose film under the roll is held at least that hard).
@@ -102,7 +101,8 @@ impl FilmSim {
             d.remove_top_wall();
             d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         }
-        let rest = self.relax_free(relax, &name, progress, (0.75, 0.25))?;
+        let work = self.external_work_since(&mark);
+        let rest = self.relax_free(relax, work, &name, progress, (0.75, 0.25))?;
         let thick = self.thickness();
         let report = PassReport {
             pass,

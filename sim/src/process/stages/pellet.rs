@@ -13,7 +13,6 @@ impl FilmSim {
         let p = self.scenario.pellet.clone();
         let (step0, rebuilds0) = (self.dem().step, self.dem().rebuilds);
         let mark = self.energy_mark();
-        self.mark_work();
         let dt = self.dem().dt;
         let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
         let vmax = p.strain_rate * h;
@@ -37,7 +36,8 @@ impl FilmSim {
             d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         }
         let relax = self.scenario.numerics.relax_steps;
-        self.relax_free(relax, "pellet", progress, (0.8, 0.2))?;
+        let work = self.external_work_since(&mark);
+        self.relax_free(relax, work, "pellet", progress, (0.8, 0.2))?;
         let thick = self.thickness();
         {
             let d = self.dem_mut();
