@@ -1,7 +1,6 @@
 //! `dryfilm sweep`: list, run (locally, one Slurm task, or a shard) or emit a Slurm array for a
 //! parameter sweep. See `docs/sweeps.md`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -90,17 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         threads: args.threads,
         selection,
     };
-    let show = !args.quiet && std::io::stderr().is_terminal();
-    let bar = indicatif::ProgressBar::hidden();
-    if show {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} runs  {elapsed_precise} elapsed  ETA {eta_precise}  {msg}",
-            )
-            .context("progress bar template")?,
-        );
-    }
+    let bar = crate::sweep_table::runs_bar(args.quiet)?;
     let progress = |p: Progress| match p {
         Progress::Start {
             selected,

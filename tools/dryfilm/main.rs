@@ -1,6 +1,7 @@
 //! `dryfilm`: command-line front end of the dry-film process simulator.
 //!
-//! Subcommands: `run`, `check`, `bench`, `conductivity`, `render`, `sweep`, `merge`, `calibrate`.
+//! Subcommands: `run`, `check`, `bench`, `conductivity`, `render`, `sweep`, `merge`, `calibrate`,
+//! `converge`.
 //! Every error is printed with its context and exits non-zero; nothing panics on user input.
 
 use clap::{Parser, Subcommand};
@@ -9,6 +10,7 @@ mod cmd_bench;
 mod cmd_calibrate;
 mod cmd_check;
 mod cmd_conductivity;
+mod cmd_converge;
 mod cmd_merge;
 mod cmd_render;
 mod cmd_run;
@@ -41,6 +43,9 @@ enum Command {
     Merge(cmd_merge::Args),
     /// Fit model parameters to measured points.
     Calibrate(cmd_calibrate::Args),
+    /// Convergence study: change each numerical knob on its own around a scenario, compare with
+    /// the baseline over paired seeds, write a PASS/FAIL table.
+    Converge(cmd_converge::Args),
 }
 
 fn main() {
@@ -54,6 +59,7 @@ fn main() {
         Command::Sweep(a) => cmd_sweep::run(a),
         Command::Merge(a) => cmd_merge::run(a),
         Command::Calibrate(a) => cmd_calibrate::run(a),
+        Command::Converge(a) => cmd_converge::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

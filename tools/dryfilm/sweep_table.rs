@@ -1,7 +1,10 @@
 //! The short table a merged sweep ends with: one line per point, its swept values and the means
 //! over seeds of the results an engineer reads first (from `summary_by_point.csv`).
 
+use std::io::IsTerminal;
 use std::path::Path;
+
+use anyhow::Context;
 
 use dryfilm_sim::sweep::table::read_csv;
 
@@ -72,4 +75,20 @@ pub fn print(dir: &Path) {
         "  strength along the machine direction; P(short): fraction of seeds whose reduced PTFE"
     );
     println!("  connects the faces; σ_e: electronic leakage after reduction against a Na anode.");
+}
+
+/// The progress bar of a batch of runs (`N/M runs`, elapsed time and ETA) on stderr, or a hidden
+/// one when `quiet` or stderr is not a terminal.
+pub fn runs_bar(quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
+    let bar = indicatif::ProgressBar::hidden();
+    if !quiet && std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs  {elapsed_precise} elapsed  ETA {eta_precise}  {msg}",
+            )
+            .context("progress bar template")?,
+        );
+    }
+    Ok(bar)
 }

@@ -171,7 +171,6 @@ pub fn run_sweep(
     opts: &RunOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RunReport, SweepError> {
-    use rayon::prelude::*;
     let selected = opts.selection.indices(plan.run_count())?;
     let pdir = points_dir(&opts.out_dir);
     std::fs::create_dir_all(&pdir).map_err(io_err(&pdir))?;
@@ -192,33 +191,11 @@ pub fn run_sweep(
         already_done: report.skipped,
     });
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .map_err(|e| SweepError::Threads(e.to_string()))?;
-    // Several runs share the pool: no worker may spin for one of them (see `crate::par`). A single
-    // run (a Slurm array task) keeps the pool's workers to itself.
-    let run_all = || {
-        pool.install(|| {
-            todo.par_iter()
-                .with_max_len(1)
-                .map(|&i| {
-                    let name = &plan.manifest.runs[i].name;
-                    let r = run_one(&pdir, name, &plan.scenarios[i], runner);
-                    progress(Progress::Done {
-                        name: name.clone(),
-                        ok: r.is_ok(),
-                    });
-                    r.map_err(|e| (name.clone(), e))
-                })
-                .collect()
-        })
-    };
-    let outcomes: Vec<Result<(), (String, String)>> = if todo.len() > 1 {
-        crate::par::without_hot_workers(run_all)
-    } else {
-        run_all()
-    };
+    let batch: Vec<(&str, &RawScenario)> = todo
+        .iter()
+        .map(|&i| (plan.manifest.runs[i].name.as_str(), &plan.scenarios[i]))
+        .collect();
+    let outcomes = run_batch(&pdir, &batch, runner, opts.threads, progress)?;
     for o in outcomes {
         match o {
             Ok(()) => report.succeeded += 1,
@@ -226,6 +203,50 @@ pub fn run_sweep(
         }
     }
     Ok(report)
+}
+
+/// How one run of a batch ended: `Err((folder name, message))` when it failed.
+pub type RunOutcome = Result<(), (String, String)>;
+
+/// Runs the named scenarios with `runner`, each in `pdir/<name>` (written through a `.partial`
+/// folder, see the module notes), at most `threads` at once (0: rayon's default) in one rayon pool
+/// that the runs' own parallel work shares. Returns one outcome per item, in order; a failed run
+/// is `Err((name, message))`. Shared by sweeps and convergence studies.
+pub fn run_batch(
+    pdir: &Path,
+    items: &[(&str, &RawScenario)],
+    runner: &dyn PointRunner,
+    threads: usize,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<RunOutcome>, SweepError> {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| SweepError::Threads(e.to_string()))?;
+    // Several runs share the pool: no worker may spin for one of them (see `crate::par`). A single
+    // run (a Slurm array task) keeps the pool's workers to itself.
+    let run_all = || {
+        pool.install(|| {
+            items
+                .par_iter()
+                .with_max_len(1)
+                .map(|&(name, raw)| {
+                    let r = run_one(pdir, name, raw, runner);
+                    progress(Progress::Done {
+                        name: name.to_string(),
+                        ok: r.is_ok(),
+                    });
+                    r.map_err(|e| (name.to_string(), e))
+                })
+                .collect()
+        })
+    };
+    Ok(if items.len() > 1 {
+        crate::par::without_hot_workers(run_all)
+    } else {
+        run_all()
+    })
 }
 
 /// One run in its `.partial` folder, renamed into place on success.

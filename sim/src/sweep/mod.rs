@@ -10,6 +10,8 @@
 //! - [`slurm`]: writes an `sbatch` script whose array tasks each run one run of the plan.
 //! - [`merge`]: collects the per-run `result.json` files into `summary.csv` and
 //!   `summary_by_point.csv` (mean, sample standard deviation, Student-t 95% CI over seeds).
+//! - [`converge`]: the convergence study around one scenario (one numerical knob at a time, seeds
+//!   paired with the baseline, a PASS/FAIL table).
 //! - [`stats`]: the small statistics kernels (mean, std, t quantile, Wilson interval).
 //! - [`measured`]: the measured calibration points overlaid on the plots.
 //! - [`plot`] and [`charts`]: a minimal deterministic plotting layer (SVG and PNG) and the five
@@ -33,6 +35,7 @@
 
 pub mod charts;
 pub mod check;
+pub mod converge;
 pub mod engine;
 pub mod fake;
 pub mod fields;
