@@ -4,7 +4,8 @@
 //! the lowest particle bottom relative to the bottom wall (µm, negative when pressed into it). A
 //! film at rest keeps its thickness and its kinetic energy decays. The relaxation damping is the
 //! scenario's (`numerics.relax_local_damping`, `numerics.relax_damping_steps`); a chunk ends early
-//! when the film is at rest by the scenario's tolerances (against the calender stage's work).
+//! when the film is at rest by the scenario's tolerances (against the calender stage's work). Each
+//! chunk also prints its energy ledger (J): what the film dissipated, and where, while it relaxed.
 //! `cargo run --release -p dryfilm-sim --example relax_diag -- SCENARIO [chunks] [chunk_steps]`
 use dryfilm_sim::process::FilmSim;
 
@@ -94,9 +95,18 @@ fn main() {
         .external_work();
     report(&f, 0);
     for k in 1..=chunks {
+        let mark = f.energy_mark();
         f.relax_free(chunk, work, "relax", &quiet, (0.0, 1.0))
             .expect("relaxation");
         report(&f, k);
+        let e = f.energy_since(&mark);
+        let b = &e.booked;
+        println!(
+            "     ledger J: walls {:.2e} damping(relax) {:.2e} contact {:.2e} friction {:.2e} rolling {:.2e} plastic {:.2e} dashpot {:.2e} drawing {:.2e} breakage {:.2e} events {:.2e} | dKE {:.2e} dUc {:.2e} dUf {:.2e} closure {:.2e}",
+            b.wall_work, b.relaxation_damping, b.contact_damping, b.friction, b.rolling, b.plastic,
+            b.fibril_dashpot, b.fibril_drawing, b.fibril_breakage, b.events,
+            e.kinetic_change, e.contact_elastic_change, e.fibril_elastic_change, e.closure_error
+        );
         if k % 5 == 0 {
             hottest(&f, 6);
         }

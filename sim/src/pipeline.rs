@@ -2,8 +2,10 @@
 //! `result.json`, `manifest.json`. Everything is written into a hidden temporary folder beside the
 //! output folder and renamed into place at the end, so a failed or killed run leaves nothing partial.
 
+use crate::process::stages::tensile::StretchTest;
 use crate::process::{FilmSim, ProcessError, Progress, StageSummary};
 use crate::results::RunResult;
+use crate::scenario::raw::TensileMechanics;
 use crate::scenario::{Loaded, Product, Scenario};
 use crate::snapshot::Snapshot;
 use crate::solvers::{continuity, network, tensile, voxel};
@@ -247,9 +249,11 @@ struct Properties {
 /// Runs the property solvers on `last`: ionic network conductivity along Z, X and Y, PTFE
 /// continuity and electronic conductivity, the voxel cross-check (written to
 /// `voxel_conductivity.json`) and, if the scenario asks for it, the tensile test along MD and TD
-/// (curves written to `tensile_md.csv` and `tensile_td.csv`).
+/// (curves written to `tensile_md.csv` and `tensile_td.csv`): on `last` with the reduced
+/// mechanics, or on a copy of `sim` each ([`FilmSim::fork`]) with the process's.
 fn solve_properties(
     s: &Scenario,
+    sim: &mut FilmSim,
     last: &Snapshot,
     log: &mut StageLog,
     progress: Progress,
@@ -304,7 +308,17 @@ fn solve_properties(
     progress("solvers", 0.5);
     let tensile_kpa = log.timed("solver_tensile", || {
         let mut out = [None, None];
-        if s.properties.tensile {
+        if s.properties.tensile && s.properties.tensile_mechanics == TensileMechanics::Process {
+            for (axis, slot, file) in [(0, 0, "tensile_md.csv"), (1, 1, "tensile_td.csv")] {
+                let test = StretchTest {
+                    axis,
+                    ..StretchTest::default()
+                };
+                let c = sim.fork().tensile_process(&test, progress)?;
+                write_atomic(&dir.join(file), c.to_csv().as_bytes())?;
+                out[slot] = Some(c.peak * 1e-3);
+            }
+        } else if s.properties.tensile {
             let tp = tensile::TensileParams {
                 strain_step: s.properties.tensile_strain_step,
                 ..Default::default()
@@ -438,7 +452,7 @@ fn run_inner(
     run_stages(&mut sim, s.product, &mut log, opts.progress)?;
     let snaps = std::mem::take(&mut log.snaps);
     let last = snaps.last().expect("at least one stage ran");
-    let props = solve_properties(s, last, &mut log, opts.progress)?;
+    let props = solve_properties(s, &mut sim, last, &mut log, opts.progress)?;
     let result = run_result(
         s,
         sim.achieved_wt_pct,

@@ -360,12 +360,25 @@ impl Dem {
 
     /// Scale the periodic x length by `factor`, moving particles affinely (used for MD elongation).
     pub fn stretch_x(&mut self, factor: f64) {
-        self.lx *= factor;
-        for x in self.p.pos.iter_mut() {
-            x.x *= factor;
-        }
-        for x in self.p.pos_at_build.iter_mut() {
-            x.x *= factor;
+        self.stretch(0, factor);
+    }
+
+    /// Stretches the periodic y length by `factor`, scaling all y positions affinely (TD).
+    pub fn stretch_y(&mut self, factor: f64) {
+        self.stretch(1, factor);
+    }
+
+    /// Stretches periodic direction `axis` (0 = x, 1 = y) by `factor`, scaling the box length and
+    /// every position along it (and the positions of the last list build) affinely.
+    fn stretch(&mut self, axis: usize, factor: f64) {
+        let l = if axis == 0 {
+            &mut self.lx
+        } else {
+            &mut self.ly
+        };
+        *l *= factor;
+        for x in self.p.pos.iter_mut().chain(self.p.pos_at_build.iter_mut()) {
+            x[axis] *= factor;
         }
     }
 

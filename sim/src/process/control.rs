@@ -110,6 +110,18 @@ pub enum StagePhase {
         /// Smallest radius of a film particle, m.
         floor: f64,
     },
+    /// The periodic box stretched along `axis` (0 = x, MD; 1 = y, TD) at the true strain rate
+    /// `rate` (1/s): every step the box length and the positions along the axis are scaled by
+    /// `1 + rate·dt` (affine); ends after `steps` steps. The tensile test on the process's
+    /// mechanics (`stages/tensile.rs`).
+    Stretch {
+        /// Steps.
+        steps: u64,
+        /// 0 = x (MD), 1 = y (TD).
+        axis: u8,
+        /// True strain rate, 1/s.
+        rate: f64,
+    },
     /// A wall pressing for `steps` steps; the peak wall pressure is recorded every
     /// [`RELEASE_INTERVAL`] steps and at the end.
     Press {
@@ -165,7 +177,9 @@ impl PhaseControl {
             ..Self::default()
         };
         match phase {
-            StagePhase::Run { steps } | StagePhase::Press { steps } => self.done = steps == 0,
+            StagePhase::Run { steps }
+            | StagePhase::Press { steps }
+            | StagePhase::Stretch { steps, .. } => self.done = steps == 0,
             StagePhase::RelaxFree {
                 steps,
                 floor,
@@ -220,6 +234,19 @@ impl PhaseControl {
         let wall_pressure = |d: &Dem| d.walls.top_force / (d.lx * d.ly);
         match phase {
             StagePhase::Run { steps } => self.done = n >= steps,
+            StagePhase::Stretch { steps, axis, rate } => {
+                let f = 1.0 + rate * d.dt;
+                let stretch = |d: &mut Dem| match axis {
+                    0 => d.stretch_x(f),
+                    _ => d.stretch_y(f),
+                };
+                if d.track_energy {
+                    imposed(d, &stretch);
+                } else {
+                    stretch(d);
+                }
+                self.done = n >= steps;
+            }
             StagePhase::RelaxFree {
                 steps, floor, rest, ..
             } => {
@@ -289,6 +316,7 @@ impl PhaseControl {
             Some(
                 StagePhase::Run { steps }
                 | StagePhase::Press { steps }
+                | StagePhase::Stretch { steps, .. }
                 | StagePhase::RelaxFree { steps, .. },
             ) => n / steps.max(1) as f64,
             Some(StagePhase::Release { max_steps, .. }) => (n / max_steps.max(1) as f64).min(1.0),

@@ -116,6 +116,50 @@ impl FilmSim {
         tops[k]
     }
 
+    /// Mean normal stress of the film along `axis` (0 = x, MD; 1 = y, TD), Pa, tension positive:
+    /// the virial `σ_aa = (1/V) [Σ_contacts F_a (x_j − x_i)_a + Σ_bundles T (c_a)² / L]` over the
+    /// film volume `V = lx·ly·thickness`, with `F` the last force on grain `i` from grain `j`
+    /// (minimum image), and a bundle's elastic tension `T = n k (L − L₀)⁺` along its chord `c`
+    /// (length `L`, anchor to anchor on its own periodic image). Wall contacts are left out.
+    pub fn stress(&mut self, axis: usize) -> f64 {
+        let v = {
+            let d = self.dem();
+            let floor = self.film_radius_floor();
+            let film = || {
+                d.p.pos
+                    .iter()
+                    .zip(&d.p.radius)
+                    .filter(|(_, r)| **r >= floor)
+            };
+            let mut tops: Vec<f64> = film().map(|(x, r)| x.z + r).collect();
+            let mut bottoms: Vec<f64> = film().map(|(x, r)| x.z - r).collect();
+            tops.sort_by(f64::total_cmp);
+            bottoms.sort_by(f64::total_cmp);
+            let n = tops.len();
+            let h =
+                tops[((n as f64 * 0.99) as usize).min(n - 1)] - bottoms[(n as f64 * 0.01) as usize];
+            d.lx * d.ly * h
+        };
+        let law = self.world.resource::<PtfeSources>().law;
+        let mut q = self.world.query::<&FibrilC>();
+        let d = &self.world.resource::<crate::dem::schedule::DemWorld>().0;
+        let contacts: f64 = d
+            .pairs
+            .iter_touching()
+            .map(|c| -c.force[axis] * d.min_image(c.i as usize, c.j as usize)[axis])
+            .sum();
+        let bundles: f64 = q
+            .iter(&self.world)
+            .filter(|f| f.state == FibrilState::Intact)
+            .map(|f| {
+                let g = super::fibril_forces::fibril_geometry(d, f);
+                let t = f.count * f.law.stiffness(&law) * (g.length - f.law.rest_length).max(0.0);
+                t * g.length * g.unit[axis] * g.unit[axis]
+            })
+            .sum();
+        (contacts + bundles) / v
+    }
+
     /// Relative density: solid (particles + fibrils) volume over lx·ly·thickness.
     pub fn relative_density(&mut self) -> f64 {
         let t = self.thickness();

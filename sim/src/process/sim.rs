@@ -327,6 +327,36 @@ impl FilmSim {
         })
     }
 
+    /// An independent copy of this simulation's state (engine, fibrils, PTFE sources, active
+    /// stage, warnings), with a fresh step schedule: what a destructive test (the tensile test on
+    /// the process's mechanics) runs on while the original goes on. The fibrils are spawned in
+    /// the original's query order, with their ids; strands drawn later never join a bundle of
+    /// the original (the copy's bundle map is empty). Both evaluate every fibril force at their
+    /// next step, so that neither depends on loads held by the other's schedule.
+    pub fn fork(&mut self) -> FilmSim {
+        self.world.resource_mut::<PtfeSources>().force_refresh = true;
+        let mut world = world_with(self.dem().clone());
+        world.insert_resource(*self.world.resource::<ActiveStage>());
+        let mut src = self.world.resource::<PtfeSources>().clone();
+        src.bundles.clear();
+        world.insert_resource(src);
+        world.insert_resource(PhaseControl::default());
+        let mut q = self.world.query::<&FibrilC>();
+        let fibrils: Vec<FibrilC> = q.iter(&self.world).copied().collect();
+        world.spawn_batch(fibrils);
+        FilmSim {
+            world,
+            schedule: process_schedule(),
+            scenario: self.scenario.clone(),
+            phase: self.phase.clone(),
+            ptfe_volume0: self.ptfe_volume0,
+            achieved_wt_pct: self.achieved_wt_pct,
+            scaled_density: self.scaled_density,
+            pass_snapshots: Vec::new(),
+            warnings: self.warnings.clone(),
+        }
+    }
+
     /// The engine.
     pub fn dem(&self) -> &Dem {
         &self.world.resource::<DemWorld>().0

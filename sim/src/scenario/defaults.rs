@@ -152,6 +152,7 @@ impl Default for RawProperties {
             voxel_size_um: 0.5,
             tensile: true,
             tensile_strain_step: 0.002,
+            tensile_mechanics: TensileMechanics::Reduced,
             solver_tolerance: 1e-10,
         }
     }

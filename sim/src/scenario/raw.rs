@@ -49,6 +49,19 @@ pub enum RawProduct {
     Pellet,
 }
 
+/// Which mechanics the virtual tensile test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum TensileMechanics {
+    /// The reduced bond model on the final snapshot (`solvers::tensile`): contacts as bonds that
+    /// break at their pull-off, fibrils relaxed to zero prestress, FIRE relaxation per strain step.
+    #[default]
+    Reduced,
+    /// The process's own DEM on the final state (`process::stages::tensile`): the contact and
+    /// fibril laws, rotation and calendered prestress of the process, stretched at the
+    /// quasi-static rate.
+    Process,
+}
+
 /// The two powders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -248,6 +261,8 @@ pub struct RawProperties {
     pub tensile: bool,
     /// Tensile strain increment per step (dimensionless). Range (0, 0.05]. Default 0.002.
     pub tensile_strain_step: f64,
+    /// Mechanics of the tensile test: `Reduced` (default) or `Process`.
+    pub tensile_mechanics: TensileMechanics,
     /// Relative tolerance of the conjugate-gradient solves. Range [1e-14, 1e-3]. Default 1e-10.
     pub solver_tolerance: f64,
 }

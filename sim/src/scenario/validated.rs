@@ -206,6 +206,8 @@ pub struct Properties {
     pub tensile: bool,
     /// Tensile strain increment per step.
     pub tensile_strain_step: f64,
+    /// Mechanics of the tensile test.
+    pub tensile_mechanics: crate::scenario::raw::TensileMechanics,
     /// Relative tolerance of the conjugate-gradient solves.
     pub solver_tolerance: f64,
 }

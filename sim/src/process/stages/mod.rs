@@ -4,3 +4,4 @@
 mod calender;
 mod pellet;
 mod shear;
+pub mod tensile;

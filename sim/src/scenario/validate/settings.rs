@@ -13,6 +13,7 @@ pub(super) fn properties(c: &mut Checker<'_>, pr: &RawProperties) -> Properties 
         voxel_size: c.check(&properties::VOXEL, pr.voxel_size_um),
         tensile: pr.tensile,
         tensile_strain_step: c.check(&properties::STRAIN_STEP, pr.tensile_strain_step),
+        tensile_mechanics: pr.tensile_mechanics,
         solver_tolerance: c.check(&properties::TOLERANCE, pr.solver_tolerance),
     }
 }
