@@ -116,7 +116,10 @@ pub fn settings(base: &RawNumerics) -> Vec<Setting> {
     let cap = base.max_inertial_number;
     add(
         "inertial_cap_div3".into(),
-        format!("max_inertial_number {cap} → {}", cap / 3.0),
+        format!(
+            "max_inertial_number {cap} → {} (÷3)",
+            significant(cap / 3.0)
+        ),
         &|n| n.max_inertial_number = cap / 3.0,
     );
     if base.fibril_force_interval != 1 {
@@ -144,6 +147,12 @@ pub fn settings(base: &RawNumerics) -> Vec<Setting> {
         },
     );
     out
+}
+
+/// `x` rounded to 4 significant digits, printed as short as it reads back.
+fn significant(x: f64) -> String {
+    let s = format!("{x:.3e}");
+    s.parse::<f64>().map_or(s, |v| v.to_string())
 }
 
 /// Options of [`converge`].
