@@ -28,8 +28,10 @@ more (the baseline with it) while the standard error of any of its changes excee
 probability), up to 8; `*` marks a change still less precise than that. `dryfilm converge --list`
 prints the knobs and their values:
 
-- relaxation tolerances ×0.1 (kinetic and unbalanced-force), with the relaxation's step cap ×10 so
-  that a relaxation that stops at its cap runs on towards them;
+- relaxation tolerances ×0.1 (kinetic and unbalanced-force), with `numerics.relax_steps` ×10 so
+  that a relaxation that stops at its cap runs on towards them. `relax_steps` also sets the
+  settling before each shear stage and the hold and release of each calender pass, so this row
+  lengthens those too;
 - neighbour skin 0.1 and 0.4 of the smallest diameter (baseline 0.2);
 - relaxation damping ×0.5 and ×2 (viscous rate; the local coefficient halved, or raised to
   `(1 + α)/2`);
@@ -37,8 +39,15 @@ prints the knobs and their values:
 - fibril force interval 1 (every bundle evaluated every step);
 - the time step ×0.5 (with the step counts that stand for times doubled).
 
-Quantities: σ_ion through the film (S/cm), MD tensile strength (kPa), PTFE spanning (probability),
-σ_e after reduction (S/cm), intact fibril bundles, fibrillated PTFE fraction, thickness (µm).
+Quantities: σ_ion through the film (S/cm), MD tensile strength (kPa, the reduced tensile model,
+the default), PTFE spanning (probability), σ_e after reduction (S/cm), intact fibril bundles,
+fibrillated PTFE fraction, thickness (µm).
+
+Reading the tables: each holds 63 verdicts. Where a knob has no effect, a cell still FAILs by
+chance with a probability of 5–9 % (Student t, 8 to 5 seeds) when its standard error is 2.5 % or
+more (the 2-SE rule decides), and less the smaller it is (the 5 % floor decides); a FAIL at three
+or more standard errors is chance with a probability under 2 %. Every baseline run warns that its
+free relaxations stopped at their step cap.
 
 HEAD
     for f in "${films[@]}"; do

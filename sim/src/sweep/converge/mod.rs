@@ -45,7 +45,9 @@ pub struct Setting {
 
 /// The settings of a study around `base`: the baseline first, then one knob at a time:
 /// relaxation tolerances ×0.1 (both, with the relaxation's step cap `relax_steps` ×10, so that a
-/// relaxation that stops at its cap in the baseline runs on towards the tighter tolerances),
+/// relaxation that stops at its cap in the baseline runs on towards the tighter tolerances;
+/// `relax_steps` also sets the settling before the shear stages and the calender's holds and
+/// releases, which this setting lengthens as well),
 /// neighbour skin 0.1 / 0.2 / 0.4 (those that differ from the
 /// base), relaxation damping ×0.5 and ×2 (the viscous rate `1/τ` scaled; the local coefficient α
 /// halved, or doubled but at most `(1 + α)/2`), inertial-number cap ÷3 (the stages' rates follow
@@ -194,10 +196,14 @@ pub fn converge(
         .expect("a RawScenario serializes to RON");
     let marker = opts.out_dir.join("base.ron");
     if marker.exists() {
+        // Compared as scenarios, not as text: a field added to the format since the study began
+        // reads back at its default, which the study's runs had.
         let old = std::fs::read_to_string(&marker).map_err(io_err(&marker))?;
-        if old != base_text {
+        let same = crate::scenario::parse(&old, &marker.display().to_string())
+            .is_ok_and(|old| old == *base);
+        if !same {
             return Err(SweepError::Incomplete(format!(
-                "{} holds a study of another base scenario: use another --out folder",
+                "{} holds a study of another base scenario (its base.ron): use another --out folder",
                 opts.out_dir.display()
             )));
         }
