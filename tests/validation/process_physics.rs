@@ -118,9 +118,9 @@ fn springback_does_not_grow_with_the_relaxation_time() {
 /// On `calib_5wt` seed 1 (4 Dec 2026) the thickness holds, but the kinetic energy falls only
 /// 145-fold (1.05e-12 → 7.2e-15 J) and the unbalanced-force ratio ends at 0.021: the film creeps
 /// under its residual stress. The ledger of the relaxation (`examples/relax_diag`, per 1000
-/// steps) shows where: the bundles give up about 3e-12 J of elastic energy per 1000 steps, and it
-/// goes into Coulomb sliding and rolling at the contacts (and the relaxation damping), at a
-/// steady rate over the first 5000 steps. The few fastest grains spin (10–90 rad/s) while barely
+/// steps) shows where: per 1000 steps the bundles give up 3–7e-12 J of elastic energy and the
+/// contacts 2–10e-12 J, and it goes into Coulomb sliding and rolling at the contacts and the
+/// relaxation damping, still about 5e-12 J per 1000 steps after 4000 steps. The few fastest grains spin (10–90 rad/s) while barely
 /// moving. With the bundles held for 8 steps (`fibril_force_interval`) the kinetic energy levels
 /// off at about 1e-15 J after 2.5e4 steps (a held force acts as a small negative damping); with
 /// every bundle evaluated every step it keeps falling (1.4e-16 J after 3e4 steps), still only
