@@ -308,29 +308,35 @@ fn solve_properties(
     progress("solvers", 0.5);
     let tensile_kpa = log.timed("solver_tensile", || {
         let mut out = [None, None];
-        if s.properties.tensile && s.properties.tensile_mechanics == TensileMechanics::Process {
-            for (axis, slot, file) in [(0, 0, "tensile_md.csv"), (1, 1, "tensile_td.csv")] {
-                let test = StretchTest {
-                    axis,
-                    ..StretchTest::default()
-                };
-                let c = sim.fork().tensile_process(&test, progress)?;
-                write_atomic(&dir.join(file), c.to_csv().as_bytes())?;
-                out[slot] = Some(c.peak * 1e-3);
+        if !s.properties.tensile {
+            return Ok(out);
+        }
+        match s.properties.tensile_mechanics {
+            TensileMechanics::Process => {
+                for (axis, slot, file) in [(0, 0, "tensile_md.csv"), (1, 1, "tensile_td.csv")] {
+                    let test = StretchTest {
+                        axis,
+                        ..StretchTest::default()
+                    };
+                    let c = sim.fork().tensile_process(&test, progress)?;
+                    write_atomic(&dir.join(file), c.to_csv().as_bytes())?;
+                    out[slot] = Some(c.peak * 1e-3);
+                }
             }
-        } else if s.properties.tensile {
-            let tp = tensile::TensileParams {
-                strain_step: s.properties.tensile_strain_step,
-                ..Default::default()
-            };
-            for (axis, slot, file) in [
-                (tensile::Axis::X, 0, "tensile_md.csv"),
-                (tensile::Axis::Y, 1, "tensile_td.csv"),
-            ] {
-                let r =
-                    tensile::tensile_test(last, axis, &tp).map_err(solver_error("tensile test"))?;
-                write_atomic(&dir.join(file), r.to_csv().as_bytes())?;
-                out[slot] = Some(r.peak_stress_pa * 1e-3);
+            TensileMechanics::Reduced => {
+                let tp = tensile::TensileParams {
+                    strain_step: s.properties.tensile_strain_step,
+                    ..Default::default()
+                };
+                for (axis, slot, file) in [
+                    (tensile::Axis::X, 0, "tensile_md.csv"),
+                    (tensile::Axis::Y, 1, "tensile_td.csv"),
+                ] {
+                    let r = tensile::tensile_test(last, axis, &tp)
+                        .map_err(solver_error("tensile test"))?;
+                    write_atomic(&dir.join(file), r.to_csv().as_bytes())?;
+                    out[slot] = Some(r.peak_stress_pa * 1e-3);
+                }
             }
         }
         Ok::<_, RunError>(out)

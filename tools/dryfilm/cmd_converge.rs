@@ -13,7 +13,7 @@ use dryfilm_sim::sweep::engine::Progress;
 pub struct Args {
     /// The base scenario (RON).
     pub scenario: PathBuf,
-    /// Output folder of the study (runs in `OUT/runs`, the table in `OUT/convergence.md`).
+    /// Output folder of the study (runs in `OUT/points`, the table in `OUT/convergence.md`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Seeds every setting starts with (at least 2).

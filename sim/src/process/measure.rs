@@ -102,18 +102,23 @@ impl FilmSim {
     /// [`FilmSim::film_radius_floor`]) above the bottom wall (robust to a few loose particles on
     /// the surface).
     pub fn thickness(&self) -> f64 {
+        self.film_percentile(0.99, |z, r| z + r) - self.dem().walls.z_bottom
+    }
+
+    /// The `q` quantile (0..=1; index `⌊n q⌋`, at most the last) of `f(z, r)` (m) over the film's
+    /// particles (radius ≥ [`FilmSim::film_radius_floor`]): centre height `z` and radius `r`, m.
+    fn film_percentile(&self, q: f64, f: impl Fn(f64, f64) -> f64) -> f64 {
         let d = self.dem();
         let floor = self.film_radius_floor();
-        let mut tops: Vec<f64> =
+        let mut v: Vec<f64> =
             d.p.pos
                 .iter()
                 .zip(&d.p.radius)
                 .filter(|(_, r)| **r >= floor)
-                .map(|(x, r)| x.z + r - d.walls.z_bottom)
+                .map(|(x, r)| f(x.z, *r))
                 .collect();
-        tops.sort_by(f64::total_cmp);
-        let k = ((tops.len() as f64 * 0.99) as usize).min(tops.len() - 1);
-        tops[k]
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 * q) as usize).min(v.len() - 1)]
     }
 
     /// Mean normal stress of the film along `axis` (0 = x, MD; 1 = y, TD), Pa, tension positive:
@@ -122,22 +127,9 @@ impl FilmSim {
     /// (minimum image), and a bundle's elastic tension `T = n k (L − L₀)⁺` along its chord `c`
     /// (length `L`, anchor to anchor on its own periodic image). Wall contacts are left out.
     pub fn stress(&mut self, axis: usize) -> f64 {
+        let h = self.film_percentile(0.99, |z, r| z + r) - self.film_percentile(0.01, |z, r| z - r);
         let v = {
             let d = self.dem();
-            let floor = self.film_radius_floor();
-            let film = || {
-                d.p.pos
-                    .iter()
-                    .zip(&d.p.radius)
-                    .filter(|(_, r)| **r >= floor)
-            };
-            let mut tops: Vec<f64> = film().map(|(x, r)| x.z + r).collect();
-            let mut bottoms: Vec<f64> = film().map(|(x, r)| x.z - r).collect();
-            tops.sort_by(f64::total_cmp);
-            bottoms.sort_by(f64::total_cmp);
-            let n = tops.len();
-            let h =
-                tops[((n as f64 * 0.99) as usize).min(n - 1)] - bottoms[(n as f64 * 0.01) as usize];
             d.lx * d.ly * h
         };
         let law = self.world.resource::<PtfeSources>().law;

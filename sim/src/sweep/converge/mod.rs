@@ -12,7 +12,7 @@
 //!
 //! Every setting starts with `seeds_min` seeds; a setting whose standard error of any change
 //! exceeds 0.10 (10 %, or 0.1 in probability) gets `seed_step` more (and the baseline with it),
-//! until `seeds_max`. Runs live in `DIR/runs/<setting>_s<seed>/` (written atomically through the
+//! until `seeds_max`. Runs live in `DIR/points/<setting>_s<seed>/` (written atomically through the
 //! sweep engine, so a killed study resumes where it stopped); the table goes to
 //! `DIR/convergence.md` and `DIR/convergence.json`. docs/convergence.md holds the tables of the
 //! shipped films.
@@ -25,7 +25,7 @@ mod table;
 
 pub use table::{quantities, Change, Quantity, Row, Scale, Table};
 
-use super::engine::{run_batch, PointRunner, Progress};
+use super::engine::{is_complete, points_dir, run_batch, PointRunner, Progress};
 use super::stats::mean;
 use super::{io_err, write_atomic, SweepError};
 use crate::results::RunResult;
@@ -181,7 +181,7 @@ fn run_name(setting: &Setting, seed: u64) -> String {
 
 /// Runs the study around `base` (named `scenario` in the table) and returns its table, written
 /// to `DIR/convergence.md` (titled with `command`) and `DIR/convergence.json`. Seeds are
-/// `base.seed, base.seed + 1, …`. Runs already complete in `DIR/runs` are reused; a failed run is
+/// `base.seed, base.seed + 1, …`. Runs already complete in `DIR/points` are reused; a failed run is
 /// an error after the batch it belongs to (rerun to retry). `DIR/base.ron` records the base
 /// scenario; a folder holding another one is refused.
 pub fn converge(
@@ -210,7 +210,7 @@ pub fn converge(
     } else {
         write_atomic(&marker, base_text.as_bytes())?;
     }
-    let rdir = opts.out_dir.join("runs");
+    let rdir = points_dir(&opts.out_dir);
     std::fs::create_dir_all(&rdir).map_err(io_err(&rdir))?;
     let all = settings(&base.numerics);
     let chosen: Vec<&Setting> = all
@@ -227,7 +227,7 @@ pub fn converge(
             .iter()
             .zip(&count)
             .flat_map(|(s, &n)| (0..n).map(move |k| (*s, seed(k))))
-            .filter(|(s, sd)| !is_complete_in(&rdir, &run_name(s, *sd)))
+            .filter(|(s, sd)| !is_complete(&opts.out_dir, &run_name(s, *sd)))
             .map(|(s, sd)| {
                 let mut raw = base.clone();
                 raw.seed = sd;
@@ -270,10 +270,6 @@ pub fn converge(
             return Ok(table);
         }
     }
-}
-
-fn is_complete_in(rdir: &Path, name: &str) -> bool {
-    rdir.join(name).join("result.json").is_file()
 }
 
 fn read_result(rdir: &Path, name: &str) -> Result<RunResult, SweepError> {
