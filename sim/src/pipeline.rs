@@ -301,6 +301,7 @@ fn solve_properties(
             "percolates": vr.percolates,
             "iterations": vr.iterations,
             "sigma_ion_voxel_S_cm": s.nps.sigma_ion_bulk * 0.01 * vr.d_eff,
+            "solid_fraction_profile": vol.solid_fraction_profile(10),
         });
         write_json(dir, "voxel_conductivity.json", &vjson)?;
         Ok::<_, RunError>(vr)

@@ -7,5 +7,6 @@
 
 #[path = "../integration/golden.rs"]
 mod golden;
+mod pellet;
 mod process_physics;
 mod property_trends;

@@ -347,32 +347,68 @@ pub fn plastic_work(
         + loaded_elastic_energy(y_star, r_eff, d0, f0)
 }
 
-/// Elastic energy stored in one contact, J, at overlap `delta` (m) with plastic history `hist` and
-/// tangential spring `xi` (m): the normal elastic energy `2/5 F (δ − δ_p)` (Hertz: `8/15 Y* √R* δ^{5/2}`;
+/// Plastic dissipation, J, of a contact whose history went from `before` to `after`: the
+/// plastic work of a Thornton contact's loading branch ([`plastic_work`]) less, with adhesion on
+/// (`cohesion`), the work of the DMT pull over the growth of the plastic overlap (docs/model.md,
+/// "Energy ledger"); 0 for Hertz contacts and when the maximum overlap did not grow.
+#[inline]
+pub fn plastic_dissipation(
+    pp: &PairParams,
+    r_eff: f64,
+    before: &PlasticState,
+    after: &PlasticState,
+    cohesion: bool,
+) -> f64 {
+    if after.delta_max <= before.delta_max {
+        return 0.0;
+    }
+    let NormalModel::ElastoPlastic { yield_pressure } = pp.normal else {
+        return 0.0;
+    };
+    let mut w = plastic_work(yield_pressure, pp.y_star, r_eff, before, after);
+    if cohesion && pp.surface_energy > 0.0 {
+        let grown =
+            plastic_overlap(pp.y_star, r_eff, after) - plastic_overlap(pp.y_star, r_eff, before);
+        w -= dmt_adhesion(pp.surface_energy, r_eff) * grown;
+    }
+    w
+}
+
+/// Elastic energy stored in one contact and the plastic flow pending on it, J, at overlap `delta`
+/// (m) with plastic history `hist` and tangential spring `xi` (m).
+///
+/// The elastic energy: the normal elastic energy `2/5 F (δ − δ_p)` (Hertz: `8/15 Y* √R* δ^{5/2}`;
 /// Thornton: the unloading curve about the plastic overlap `δ_p`), the DMT term `−F_adh (δ − δ_p)`
-/// while touching (with cohesion on) and the tangential spring `½ k_t |ξ|²`, `k_t = 8 G* a`. The
+/// while touching (with cohesion on) and the tangential spring `½ k_t |ξ|²`, `k_t = 8 G* a`: the
 /// energy whose changes, with the dissipation of [`ContactDissipation`], the contact forces' work
-/// balances.
-pub fn contact_energy(
+/// balances. The pending flow: the plastic dissipation ([`plastic_dissipation`]) the next force
+/// evaluation at this overlap will book, the work beyond the elastic energy that moving the
+/// contact here from where its history was last evaluated costs (0 right after an evaluation).
+/// An imposed move (a compaction by remapping positions) did the sum of both.
+pub fn contact_energy_and_flow(
     pp: &PairParams,
     delta: f64,
     r_eff: f64,
     hist: &PlasticState,
     xi: DVec3,
     cohesion: bool,
-) -> f64 {
+) -> (f64, f64) {
     let mut h = *hist;
     let law = normal_law(pp.normal, pp.y_star, r_eff, delta, &mut h);
+    let flow = plastic_dissipation(pp, r_eff, hist, &h, cohesion);
     let touching = law.force > 0.0 || (delta > 0.0 && h.delta_max == 0.0);
     if !touching {
-        return 0.0;
+        return (0.0, flow);
     }
     let dp = plastic_overlap(pp.y_star, r_eff, &h);
     let mut u = 0.4 * law.force * (delta - dp);
     if cohesion && pp.surface_energy > 0.0 {
         u -= dmt_adhesion(pp.surface_energy, r_eff) * (delta - dp);
     }
-    u + 0.5 * 8.0 * pp.g_star * law.stiffness_radius * xi.length_squared()
+    (
+        u + 0.5 * 8.0 * pp.g_star * law.stiffness_radius * xi.length_squared(),
+        flow,
+    )
 }
 
 /// Rolling-resistance torque, N·m, opposing the relative rolling velocity `omega_rel` (rad/s):

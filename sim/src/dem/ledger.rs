@@ -9,7 +9,7 @@
 //! owns the particle, then over the particles in index order, so the book is bitwise identical on
 //! any thread count.
 
-use super::contact::{contact_energy, ContactDissipation};
+use super::contact::{contact_energy_and_flow, ContactDissipation};
 use super::engine::Dem;
 use super::pairs::{PLASTIC, TOUCHING};
 use super::state::{WALL_BOTTOM, WALL_TOP};
@@ -135,20 +135,22 @@ pub(crate) struct ReverseIndex {
 }
 
 impl Dem {
-    /// Elastic energy of the pair in storage slot `k` with first particle `i`, J
-    /// ([`contact_energy`] at the current positions and stored history).
-    fn pair_energy(&self, i: usize, k: usize) -> f64 {
+    /// Elastic energy of the pair in storage slot `k` with first particle `i`, and the plastic flow
+    /// its next evaluation will book, J ([`contact_energy_and_flow`] at the current positions and
+    /// stored history). A pair that was apart at its last evaluation and overlaps now (moved
+    /// there by an imposed remap) counts as the fresh contact its next evaluation will make.
+    fn pair_energy(&self, i: usize, k: usize) -> (f64, f64) {
         let pl = &self.pairs;
         let st = pl.state[k];
-        if st & (TOUCHING | PLASTIC) == 0 {
-            return 0.0;
-        }
         let j = pl.j[k] as usize;
         let [sx, sy] = pl.shift[k];
         let p = &self.p;
         let d = p.pos[i] - p.pos[j] + DVec3::new(sx as f64 * self.lx, sy as f64 * self.ly, 0.0);
         let (ri, rj) = (p.radius[i], p.radius[j]);
         let delta = ri + rj - d.length();
+        if st & (TOUCHING | PLASTIC) == 0 && delta <= 0.0 {
+            return (0.0, 0.0);
+        }
         let xi = if st & TOUCHING != 0 {
             pl.xi[k]
         } else {
@@ -160,19 +162,19 @@ impl Dem {
             Default::default()
         };
         let pp = self.params(p.material[i], p.material[j]);
-        contact_energy(pp, delta, ri * rj / (ri + rj), &hist, xi, self.cohesion)
+        contact_energy_and_flow(pp, delta, ri * rj / (ri + rj), &hist, xi, self.cohesion)
     }
 
     /// Elastic energy of particle `i`'s contact with the bottom wall (`top` false) or the top
-    /// wall (`top` true; 0 while it is not active), J. As in the force loop, a clear state bit
-    /// means a default history.
-    fn one_wall_energy(&self, i: usize, top: bool) -> f64 {
+    /// wall (`top` true; 0 while it is not active), and the plastic flow its next evaluation will
+    /// book, J. As in the force loop, a clear state bit means a default history.
+    fn one_wall_energy(&self, i: usize, top: bool) -> (f64, f64) {
         let w = &self.walls;
         let p = &self.p;
         let r = p.radius[i];
         let (gap, bit, hist) = if top {
             if !w.top_active {
-                return 0.0;
+                return (0.0, 0.0);
             }
             (p.pos[i].z + r - w.z_top, WALL_TOP, &w.top[i])
         } else {
@@ -183,42 +185,63 @@ impl Dem {
         } else if gap > 0.0 {
             (Default::default(), DVec3::ZERO)
         } else {
-            return 0.0;
+            return (0.0, 0.0);
         };
         let pp = self.params(p.material[i], w.material);
-        contact_energy(pp, gap, r, &plastic, xi, self.cohesion)
+        contact_energy_and_flow(pp, gap, r, &plastic, xi, self.cohesion)
     }
 
-    /// Elastic energy of particle `i`'s wall contacts, J.
-    fn wall_energy(&self, i: usize) -> f64 {
-        self.one_wall_energy(i, false) + self.one_wall_energy(i, true)
+    /// Elastic energy of particle `i`'s wall contacts, and the plastic flow their next evaluation
+    /// will book, J.
+    fn wall_energy(&self, i: usize) -> (f64, f64) {
+        let (b, t) = (
+            self.one_wall_energy(i, false),
+            self.one_wall_energy(i, true),
+        );
+        (b.0 + t.0, b.1 + t.1)
     }
 
     /// Elastic energy of the top wall's contacts, J (0 while it is not active).
     fn top_wall_energy(&self) -> f64 {
         (0..self.p.len())
-            .map(|i| self.one_wall_energy(i, true))
+            .map(|i| self.one_wall_energy(i, true).0)
             .sum()
     }
 
     /// Elastic energy stored in all contacts (pairs and walls), J. Each particle's row is summed in
     /// parallel, then the rows in particle order (thread-count independent).
     pub fn contact_energy(&self) -> f64 {
+        self.contact_sums().0
+    }
+
+    /// [`Dem::contact_energy`] plus the plastic flow the next force evaluation will book at the
+    /// current positions, J: the work an imposed move of the positions (a remap) does on the
+    /// contacts is the change of this sum.
+    pub fn contact_energy_with_flow(&self) -> f64 {
+        let (u, flow) = self.contact_sums();
+        u + flow
+    }
+
+    /// (elastic energy, pending plastic flow) summed over all contacts, J: each particle's row in
+    /// parallel, then the rows in particle order (thread-count independent).
+    fn contact_sums(&self) -> (f64, f64) {
         let pl = &self.pairs;
-        let rows: Vec<f64> = (0..self.p.len())
+        let rows: Vec<(f64, f64)> = (0..self.p.len())
             .into_par_iter()
             .map(|i| {
-                let row: f64 = if i < pl.particles() {
-                    (pl.start[i] as usize..pl.end[i] as usize)
-                        .map(|k| self.pair_energy(i, k))
-                        .sum()
-                } else {
-                    0.0
-                };
-                row + self.wall_energy(i)
+                let mut row = (0.0, 0.0);
+                if i < pl.particles() {
+                    for k in pl.start[i] as usize..pl.end[i] as usize {
+                        let (u, flow) = self.pair_energy(i, k);
+                        row.0 += u;
+                        row.1 += flow;
+                    }
+                }
+                let wall = self.wall_energy(i);
+                (row.0 + wall.0, row.1 + wall.1)
             })
             .collect();
-        rows.iter().sum()
+        rows.iter().fold((0.0, 0.0), |a, r| (a.0 + r.0, a.1 + r.1))
     }
 
     /// Elastic energy of the contacts of particle `p` (its pairs and walls), J.
@@ -227,16 +250,16 @@ impl Dem {
             self.build_reverse_index();
         }
         let pl = &self.pairs;
-        let mut u = self.wall_energy(p);
+        let mut u = self.wall_energy(p).0;
         if p < pl.particles() {
             for k in pl.start[p] as usize..pl.end[p] as usize {
-                u += self.pair_energy(p, k);
+                u += self.pair_energy(p, k).0;
             }
         }
         let (a, b) = (self.rev.start[p] as usize, self.rev.start[p + 1] as usize);
         for e in a..b {
             let (k, i) = self.rev.slots[e];
-            u += self.pair_energy(i as usize, k as usize);
+            u += self.pair_energy(i as usize, k as usize).0;
         }
         u
     }
@@ -368,5 +391,43 @@ mod tests {
             half < 0.6 * worst,
             "error {worst:.3e} J -> {half:.3e} J at half the step"
         );
+    }
+
+    /// A squeeze imposed by remapping positions (the pellet's compaction) does work on a plastic
+    /// contact beyond the elastic energy it changes: [`Dem::contact_energy_with_flow`] counts the
+    /// plastic flow the next force evaluation books, so that its change is that work.
+    #[test]
+    fn an_imposed_squeeze_is_booked_with_the_plastic_flow_it_causes() {
+        let mut p = ParticleState::default();
+        p.push(DVec3::new(20e-6, 20e-6, 20e-6), 2e-6, 7e-14, 0);
+        p.push(DVec3::new(20e-6, 20e-6, 23.9e-6), 2e-6, 7e-14, 0);
+        let mat = MaterialProps {
+            yield_pressure: Some(0.3e9),
+            ..anchor_material()
+        };
+        let table = vec![PairParams::mix(&mat, &mat); 4];
+        let mut d = Dem::new(p, table, 2, 40e-6, 40e-6, 0.0, 40e-6, 1, 1e-14, 0.2e-6);
+        d.walls.top_active = false;
+        d.step_once().unwrap();
+        let (u0, flow0) = d.contact_sums();
+        assert!(
+            flow0.abs() < 1e-6 * u0,
+            "nothing pending after an evaluation: {flow0:e}"
+        );
+        let plastic0 = d.ledger.plastic;
+        d.scale_z(0.97);
+        let (u1, flow1) = d.contact_sums();
+        assert!(
+            flow1 > u1 - u0,
+            "the squeeze flows more than it stores: {flow1:e} vs {:e}",
+            u1 - u0
+        );
+        d.step_once().unwrap();
+        let booked = d.ledger.plastic - plastic0;
+        assert!(
+            (booked - flow1).abs() < 1e-3 * flow1,
+            "booked {booked:e} J, pending {flow1:e} J"
+        );
+        assert!((d.contact_energy() - u1).abs() < 1e-3 * u1);
     }
 }

@@ -2,8 +2,8 @@
 //! law of [`super::contact`] with the pair's history, and the wall contacts.
 
 use super::contact::{
-    damping_coefficient, dmt_adhesion, normal_law, plastic_overlap, plastic_work, rolling_torque,
-    tangential_force, ContactDissipation, NormalModel, PairParams, PlasticState,
+    damping_coefficient, dmt_adhesion, normal_law, plastic_dissipation, rolling_torque,
+    tangential_force, ContactDissipation, PairParams, PlasticState,
 };
 use super::engine::*;
 use super::ledger::ParticleLedger;
@@ -204,17 +204,10 @@ pub fn contact_force(
     let touching = law.force > 0.0 || (delta > 0.0 && plastic.delta_max == 0.0);
     // Plastic flow of this step (the loading branch, exactly); with adhesion, the DMT pull acts
     // down to the plastic overlap, whose growth is booked here too (docs/model.md, "Energy ledger").
-    let mut diss = ContactDissipation::default();
-    if plastic.delta_max > before.delta_max {
-        if let NormalModel::ElastoPlastic { yield_pressure } = pp.normal {
-            diss.plastic = plastic_work(yield_pressure, pp.y_star, r_eff, &before, plastic);
-            if cohesion && pp.surface_energy > 0.0 {
-                let grown = plastic_overlap(pp.y_star, r_eff, plastic)
-                    - plastic_overlap(pp.y_star, r_eff, &before);
-                diss.plastic -= dmt_adhesion(pp.surface_energy, r_eff) * grown;
-            }
-        }
-    }
+    let mut diss = ContactDissipation {
+        plastic: plastic_dissipation(pp, r_eff, &before, plastic, cohesion),
+        ..Default::default()
+    };
     if !touching {
         *xi = DVec3::ZERO;
         return ContactOut {

@@ -122,12 +122,45 @@ pub enum StagePhase {
         /// True strain rate, 1/s.
         rate: f64,
     },
-    /// A wall pressing for `steps` steps; the peak wall pressure is recorded every
-    /// [`RELEASE_INTERVAL`] steps and at the end.
-    Press {
-        /// Steps.
-        steps: u64,
-    },
+    /// Uniaxial compaction of the whole packing ([`Compact`]): every step every z position and
+    /// the top wall are scaled towards the bottom wall by `1 − ε̇·dt` (affine), so that a loose
+    /// column is compacted through its whole height at once instead of by a front running down
+    /// from a moving wall; ends when the top wall's averaged pressure reaches the target.
+    Compact(Compact),
+    /// The top wall held at a pressure by its servo until the packing carries it through its whole
+    /// height ([`Hold`]).
+    Hold(Hold),
+}
+
+/// Affine uniaxial compaction to a pressure ([`StagePhase::Compact`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Compact {
+    /// Top-wall pressure at which the compaction ends (the wall's load at the step, or its
+    /// average [`Walls::top_force_avg`](crate::dem::state::Walls), whichever first), Pa.
+    pub pressure: f64,
+    /// The scenario's compressive strain rate, the largest the compaction takes, 1/s.
+    pub strain_rate: f64,
+    /// Floor of the pressure that sets the quasi-static rate, Pa (the fill's confining pressure:
+    /// a loose fill carries almost nothing, and would otherwise be compacted at a vanishing rate).
+    pub pressure_floor: f64,
+    /// The quasi-static rate rule: the true strain rate is `min(strain_rate, γ̇_qs(max(p, floor)))`.
+    pub quasi_static: QuasiStatic,
+}
+
+/// The top wall held at `pressure` by its servo ([`StagePhase::Hold`]): the phase ends when,
+/// averaged over [`RELEASE_INTERVAL`] steps, the top wall's load and the bottom wall's (the load
+/// that came through the whole packing) both lie within `tolerance × pressure` of the pressure,
+/// or after `max_steps` steps (then `capped`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hold {
+    /// Pressure held, Pa.
+    pub pressure: f64,
+    /// Largest speed of the servo, m/s.
+    pub max_speed: f64,
+    /// Relative tolerance of the balance, dimensionless.
+    pub tolerance: f64,
+    /// Step cap.
+    pub max_steps: u64,
 }
 
 /// A released film at rest: kinetic energy (J) and unbalanced-force ratio at or below these.
@@ -150,8 +183,11 @@ pub struct PhaseRecord {
     pub inertial_number: f64,
     /// Free relaxation: the kinetic energy (J) and unbalanced-force ratio at its last check.
     pub rest_state: (f64, f64),
-    /// Free relaxation: whether it stopped at its step cap before reaching rest.
+    /// Free relaxation or hold: whether it stopped at its step cap before meeting its criterion.
     pub capped: bool,
+    /// Hold: the top and bottom wall pressures (Pa) averaged over the last
+    /// [`RELEASE_INTERVAL`] steps.
+    pub wall_pressures: (f64, f64),
 }
 
 /// The running phase (a resource; [`phase_control`] runs while it holds one).
@@ -165,6 +201,8 @@ pub struct PhaseControl {
     pub record: PhaseRecord,
     /// Roll closing: the gap at the last update, m.
     h_prev: f64,
+    /// Hold: the top and bottom wall loads summed since the last check, N.
+    load_sums: (f64, f64),
     /// Why the phase failed, if it did.
     pub error: Option<String>,
 }
@@ -177,9 +215,16 @@ impl PhaseControl {
             ..Self::default()
         };
         match phase {
-            StagePhase::Run { steps }
-            | StagePhase::Press { steps }
-            | StagePhase::Stretch { steps, .. } => self.done = steps == 0,
+            StagePhase::Run { steps } | StagePhase::Stretch { steps, .. } => self.done = steps == 0,
+            StagePhase::Compact(_) => dem.walls.top_drive = WallDrive::Velocity(DVec3::ZERO),
+            StagePhase::Hold(h) => {
+                dem.walls.top_drive = WallDrive::Pressure {
+                    pressure: h.pressure,
+                    max_speed: h.max_speed,
+                    shear: DVec3::ZERO,
+                };
+                self.done = h.max_steps == 0;
+            }
             StagePhase::RelaxFree {
                 steps,
                 floor,
@@ -218,13 +263,14 @@ impl PhaseControl {
 
     /// The actions after one more step of the running phase, and its end criterion.
     /// `fibril_energy` gives the elastic energy of the fibrils (J) of an engine state: a move the
-    /// phase imposes (the MD stretch, the roll set to its gap) books the elastic energy it changes
-    /// as imposed work in the energy ledger.
+    /// phase imposes (the MD stretch, the roll set to its gap, the compaction's remap) books as
+    /// imposed work in the energy ledger the elastic energy it changes and the plastic flow it
+    /// causes ([`Dem::contact_energy_with_flow`]).
     pub fn after_step(&mut self, d: &mut Dem, fibril_energy: &dyn Fn(&Dem) -> f64) {
         let imposed = |d: &mut Dem, change: &dyn Fn(&mut Dem)| {
-            let before = d.contact_energy() + fibril_energy(d);
+            let before = d.contact_energy_with_flow() + fibril_energy(d);
             change(d);
-            d.ledger.imposed_work += d.contact_energy() + fibril_energy(d) - before;
+            d.ledger.imposed_work += d.contact_energy_with_flow() + fibril_energy(d) - before;
         };
         let Some(phase) = self.phase.filter(|_| !self.done) else {
             return;
@@ -265,11 +311,56 @@ impl PhaseControl {
                     self.done = true;
                 }
             }
-            StagePhase::Press { steps } => {
-                if n.is_multiple_of(RELEASE_INTERVAL) || n >= steps {
+            StagePhase::Compact(c) => {
+                if n.is_multiple_of(RELEASE_INTERVAL) {
                     self.record.peak_pressure = self.record.peak_pressure.max(wall_pressure(d));
                 }
-                self.done = n >= steps;
+                let p = d.walls.top_force_avg / (d.lx * d.ly);
+                if wall_pressure(d).max(p) >= c.pressure {
+                    self.record.peak_pressure = self.record.peak_pressure.max(wall_pressure(d));
+                    self.done = true;
+                    return;
+                }
+                let p_rate = p.max(c.pressure_floor);
+                let rate = c.quasi_static.simulated(c.strain_rate, p_rate);
+                let i = c.quasi_static.inertial_number(rate, p_rate);
+                self.record.inertial_number = self.record.inertial_number.max(i);
+                let f = 1.0 - rate * d.dt;
+                let squeeze = |d: &mut Dem| {
+                    d.scale_z(f);
+                    d.walls.z_top = d.walls.z_bottom + (d.walls.z_top - d.walls.z_bottom) * f;
+                };
+                if d.track_energy {
+                    imposed(d, &squeeze);
+                } else {
+                    squeeze(d);
+                }
+                if n > MAX_ROLL_STEPS {
+                    self.error = Some(format!(
+                        "the compaction did not reach {:.1} MPa in {n} steps",
+                        c.pressure * 1e-6
+                    ));
+                    self.done = true;
+                }
+            }
+            StagePhase::Hold(h) => {
+                self.load_sums.0 += d.walls.top_force;
+                self.load_sums.1 += d.walls.bottom_force;
+                if !n.is_multiple_of(RELEASE_INTERVAL) && n < h.max_steps {
+                    return;
+                }
+                self.record.peak_pressure = self.record.peak_pressure.max(wall_pressure(d));
+                let count = (n - 1) % RELEASE_INTERVAL + 1;
+                let per = 1.0 / (count as f64 * d.lx * d.ly);
+                let (top, bottom) = (self.load_sums.0 * per, self.load_sums.1 * per);
+                self.load_sums = (0.0, 0.0);
+                self.record.wall_pressures = (top, bottom);
+                let band = h.tolerance * h.pressure;
+                let held = (top - h.pressure).abs() <= band && (bottom - h.pressure).abs() <= band;
+                if held || n >= h.max_steps {
+                    self.record.capped = !held;
+                    self.done = true;
+                }
             }
             StagePhase::Release {
                 pressure,
@@ -315,11 +406,17 @@ impl PhaseControl {
         match self.phase {
             Some(
                 StagePhase::Run { steps }
-                | StagePhase::Press { steps }
                 | StagePhase::Stretch { steps, .. }
                 | StagePhase::RelaxFree { steps, .. },
             ) => n / steps.max(1) as f64,
-            Some(StagePhase::Release { max_steps, .. }) => (n / max_steps.max(1) as f64).min(1.0),
+            Some(
+                StagePhase::Release { max_steps, .. } | StagePhase::Hold(Hold { max_steps, .. }),
+            ) => (n / max_steps.max(1) as f64).min(1.0),
+            Some(StagePhase::Compact(c)) => {
+                let p = self.record.peak_pressure.max(c.pressure_floor);
+                ((p.ln() - c.pressure_floor.ln()) / (c.pressure.ln() - c.pressure_floor.ln()))
+                    .clamp(0.0, 1.0)
+            }
             Some(StagePhase::RollClose(r)) => {
                 ((h_start - self.h_prev) / (h_start - r.gap)).clamp(0.0, 1.0)
             }

@@ -2,6 +2,7 @@
 //! dispersion, and the per-stage and per-pass reports.
 
 use super::*;
+use crate::dem::engine::Dem;
 use crate::dem::schedule::DemWorld;
 use crate::snapshot::{FibrilState, Phase};
 use std::f64::consts::PI;
@@ -93,6 +94,9 @@ pub struct StageSummary {
     /// a held tension would lag their motion by more than [`FIBRIL_HOLD_PHASE`] (the rest are
     /// evaluated every `numerics.fibril_force_interval` steps), dimensionless.
     pub fibril_stiff_fraction: f64,
+    /// Solid fraction of each tenth of the thickness at the end of the stage, bottom to top
+    /// ([`FilmSim::solid_fraction_profile`]), dimensionless.
+    pub solid_fraction_profile: Vec<f64>,
     /// Energy balance of the stage.
     pub energy: super::EnergyReport,
 }
@@ -103,6 +107,14 @@ impl FilmSim {
     /// the surface).
     pub fn thickness(&self) -> f64 {
         self.film_percentile(0.99, |z, r| z + r) - self.dem().walls.z_bottom
+    }
+
+    /// Solid fraction of each of `slabs` equal slabs of the film's thickness ([`FilmSim::thickness`]
+    /// above the bottom wall), bottom to top, dimensionless: [`slab_solid_fractions`] (grains and
+    /// lumps; fibril volume left out).
+    pub fn solid_fraction_profile(&self, slabs: usize) -> Vec<f64> {
+        let zb = self.dem().walls.z_bottom;
+        slab_solid_fractions(self.dem(), zb, zb + self.thickness(), slabs)
     }
 
     /// The `q` quantile (0..=1; index `⌊n q⌋`, at most the last) of `f(z, r)` (m) over the film's
@@ -229,6 +241,7 @@ impl FilmSim {
             relative_density: self.relative_density(),
             ptfe_mass_error: err,
             fibril_stiff_fraction: self.fibril_stiff_fraction(),
+            solid_fraction_profile: self.solid_fraction_profile(10),
             ..Default::default()
         }
     }
@@ -284,4 +297,32 @@ impl FilmSim {
             .count() as f64
             / n as f64
     }
+}
+
+/// Solid fraction of each of `slabs` equal slabs between the heights `z0 < z1` (m), bottom to
+/// top, dimensionless: the volume of every sphere cut by the slab's planes
+/// (`π (r² z − z³/3)` between the cuts) over the slab's volume `lx·ly·(z1 − z0)/slabs`. Overlaps
+/// count twice, as in the relative density.
+pub fn slab_solid_fractions(d: &Dem, z0: f64, z1: f64, slabs: usize) -> Vec<f64> {
+    let h = (z1 - z0) / slabs as f64;
+    // Volume of the sphere of radius r (centre at 0) between the planes a < b.
+    let cut = |r: f64, a: f64, b: f64| {
+        let (a, b) = (a.max(-r), b.min(r));
+        let f = |z: f64| PI * (r * r * z - z * z * z / 3.0);
+        if b > a {
+            f(b) - f(a)
+        } else {
+            0.0
+        }
+    };
+    let mut v = vec![0.0; slabs];
+    for (x, &r) in d.p.pos.iter().zip(&d.p.radius) {
+        let first = (((x.z - r - z0) / h).floor().max(0.0) as usize).min(slabs);
+        let last = (((x.z + r - z0) / h).floor().max(-1.0) + 1.0) as usize;
+        for (k, vk) in v.iter_mut().enumerate().take(last.min(slabs)).skip(first) {
+            let lo = z0 + k as f64 * h;
+            *vk += cut(r, lo - x.z, lo + h - x.z);
+        }
+    }
+    v.iter().map(|x| x / (d.lx * d.ly * h)).collect()
 }

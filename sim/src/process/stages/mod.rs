@@ -3,5 +3,6 @@
 
 mod calender;
 mod pellet;
+pub use pellet::{HOLD_MAX_STEPS, HOLD_TOLERANCE};
 mod shear;
 pub mod tensile;

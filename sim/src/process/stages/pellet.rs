@@ -1,39 +1,63 @@
-//! The reference pellet: uniaxial cold pressing to the pellet pressure, hold, release.
+//! The reference pellet: uniaxial cold pressing to the pellet pressure, quasi-statically, hold
+//! until the pressure has come through the whole pellet, release.
 
 use super::super::*;
-use crate::dem::engine::WallDrive;
-use bevy_ecs::prelude::*;
-use glam::DVec3;
+use crate::process::control::{Compact, Hold};
+
+/// Relative tolerance of the hold: it ends when the top and bottom wall pressures both lie within
+/// this fraction of the pellet pressure (averaged over
+/// [`RELEASE_INTERVAL`](crate::process::control::RELEASE_INTERVAL) steps).
+pub const HOLD_TOLERANCE: f64 = 0.02;
+/// Step cap of the hold; a hold that reaches it adds a warning.
+pub const HOLD_MAX_STEPS: u64 = 200_000;
 
 impl FilmSim {
-    /// Uniaxial cold pressing to the pellet pressure (servo-controlled top wall), hold, release.
+    /// Uniaxial cold pressing: the die fill (the packing the mixing stage left, at its confining
+    /// pressure) is compacted affinely through its whole height ([`Compact`]) at the scenario's
+    /// strain rate, capped at the quasi-static rate of the current wall pressure (the fill's
+    /// confining pressure as its floor), until the top wall carries the pellet pressure; the
+    /// servo then holds that pressure until the bottom wall carries it too ([`Hold`], within
+    /// [`HOLD_TOLERANCE`]), and the top wall is removed for the free relaxation (springback).
     pub fn pellet(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
         let t0 = std::time::Instant::now();
         *self.world.resource_mut::<ActiveStage>() = ActiveStage::Pellet;
         let p = self.scenario.pellet.clone();
         let (step0, rebuilds0) = (self.dem().step, self.dem().rebuilds);
         let mark = self.energy_mark();
-        let dt = self.dem().dt;
+        self.dem_mut().stage = "pellet".into();
+        let qs = self.quasi_static();
+        let compact = Compact {
+            pressure: p.pressure,
+            strain_rate: p.strain_rate,
+            pressure_floor: self.scenario.mixing.confining_pressure,
+            quasi_static: qs,
+        };
+        let c = self.run_phase(StagePhase::Compact(compact), "pellet", progress, (0.0, 0.6))?;
         let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
-        let vmax = p.strain_rate * h;
-        {
-            let d = self.dem_mut();
-            d.stage = "pellet".into();
-            d.walls.top_drive = WallDrive::Pressure {
-                pressure: p.pressure,
-                max_speed: vmax,
-                shear: DVec3::ZERO,
-            };
+        let rate = qs.simulated(p.strain_rate, p.pressure);
+        let hold = Hold {
+            pressure: p.pressure,
+            max_speed: rate * h,
+            tolerance: HOLD_TOLERANCE,
+            max_steps: HOLD_MAX_STEPS,
+        };
+        let held = self.run_phase(StagePhase::Hold(hold), "pellet", progress, (0.6, 0.2))?;
+        if held.capped {
+            let (top, bottom) = held.wall_pressures;
+            self.warnings.push(format!(
+                "pellet: the hold stopped at its cap of {HOLD_MAX_STEPS} steps before the pellet \
+                 carried the pressure through its height: top wall {:.1} MPa, bottom wall {:.1} \
+                 MPa (held: both within {:.0}% of {:.1} MPa)",
+                top * 1e-6,
+                bottom * 1e-6,
+                HOLD_TOLERANCE * 100.0,
+                p.pressure * 1e-6
+            ));
         }
-        // Enough steps to close the loose packing at the strain rate, then hold.
-        let steps = ((1.0 / p.strain_rate) / dt).ceil() as u64 + self.scenario.numerics.relax_steps;
-        let peak = self
-            .run_phase(StagePhase::Press { steps }, "pellet", progress, (0.0, 0.8))?
-            .peak_pressure;
         {
             let d = self.dem_mut();
             d.remove_top_wall();
-            d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
+            d.walls.top_drive = crate::dem::engine::WallDrive::Velocity(glam::DVec3::ZERO);
         }
         let relax = self.scenario.numerics.relax_steps;
         let work = self.external_work_since(&mark);
@@ -46,8 +70,9 @@ impl FilmSim {
         let mut s = self.summary("pellet");
         s.steps = self.dem().step - step0;
         s.neighbour_rebuilds = self.dem().rebuilds - rebuilds0;
-        s.peak_pressure_mpa = peak * 1e-6;
-        s.inertial_number = self.inertial_number(p.strain_rate, p.pressure);
+        s.peak_pressure_mpa = c.peak_pressure.max(held.peak_pressure) * 1e-6;
+        s.inertial_number = c.inertial_number.max(qs.inertial_number(rate, p.pressure));
+        s.simulated_rate_per_s = rate;
         s.energy = self.energy_since(&mark);
         s.wall_seconds = t0.elapsed().as_secs_f64();
         Ok(s)

@@ -89,6 +89,28 @@ impl Volume {
         n as f64 / self.data.len() as f64
     }
 
+    /// Fraction of the voxels that are not [`PORE`] in each of `slabs` slabs of axis-0 layers
+    /// (layer `k` of `n0` in slab `⌊k·slabs/n0⌋`), first to last, dimensionless: for a voxelised
+    /// snapshot, the space the solid fills in each slab of the thickness, bottom to top (overlaps
+    /// counted once). An empty slab (more slabs than layers) gives 0.
+    pub fn solid_fraction_profile(&self, slabs: usize) -> Vec<f64> {
+        let [n0, n1, n2] = self.dims;
+        let layer = n1 * n2;
+        let mut solid = vec![0usize; slabs];
+        let mut total = vec![0usize; slabs];
+        for k in 0..n0 {
+            let s = k * slabs / n0;
+            let cells = &self.data[k * layer..(k + 1) * layer];
+            solid[s] += cells.iter().filter(|&&v| v != PORE).count();
+            total[s] += layer;
+        }
+        solid
+            .iter()
+            .zip(&total)
+            .map(|(&a, &t)| if t == 0 { 0.0 } else { a as f64 / t as f64 })
+            .collect()
+    }
+
     /// True if `data.len()` matches `dims`.
     pub fn is_consistent(&self) -> bool {
         self.dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) == Some(self.data.len())
