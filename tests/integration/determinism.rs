@@ -1,4 +1,5 @@
-//! Same scenario and seed give bitwise-identical outputs on 1 and 2 threads (and 3).
+//! Same scenario and seed give bitwise-identical outputs on 1 and 2 threads (and 3), and the
+//! tensile benchmark the same peak on the run's film.
 
 use std::path::Path;
 
@@ -97,6 +98,30 @@ fn outputs_are_bitwise_identical_across_thread_counts() {
     assert!(
         r["fibril_count"].as_u64().unwrap() > 0,
         "the run should have drawn fibrils: {r}"
+    );
+    // `dryfilm bench tensile` on the run's film: the same peak on 1 and 2 threads, a real one.
+    let bench = |threads: &str| -> serde_json::Value {
+        let o = crate::support::cli::dryfilm_ok([
+            "bench",
+            "tensile",
+            a.to_str().unwrap(),
+            "--repeats",
+            "1",
+            "--threads",
+            threads,
+            "--json",
+        ]);
+        serde_json::from_slice(&o.stdout).expect("bench JSON")
+    };
+    let (one, two) = (bench("1"), bench("2"));
+    let peak = one["peak_stress_kPa"].as_f64().expect("peak");
+    assert!(
+        peak > 0.0 && one["relaxations"].as_u64().unwrap() > 0,
+        "{one}"
+    );
+    assert_eq!(
+        peak.to_bits(),
+        two["peak_stress_kPa"].as_f64().unwrap().to_bits()
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }

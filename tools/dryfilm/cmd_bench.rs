@@ -1,4 +1,5 @@
 //! `dryfilm bench dem`: the DEM anchor benchmark (throughput and correctness figures).
+//! `dryfilm bench tensile`: the reduced tensile test on a finished run's film (time and peak).
 
 use anyhow::Context;
 use dryfilm_sim::dem::{bench, lammps};
@@ -16,6 +17,33 @@ pub struct Args {
 enum Which {
     /// Calendering-like compression of Hertz–Mindlin spheres (the DEM anchor problem).
     Dem(DemArgs),
+    /// The reduced tensile test on the final film of a finished run (`dryfilm run` folder): wall
+    /// time (median of the repeats), peak stress and the relaxations it took.
+    Tensile(TensileArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct TensileArgs {
+    /// Folder of a finished `dryfilm run` (its `scenario.ron` and last snapshot are read).
+    run: PathBuf,
+    /// Test direction: md or td.
+    #[arg(long, default_value = "md")]
+    axis: String,
+    /// Times to run the test (the median time is reported).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Override the stop fraction of the peak (`TensileParams::stop_fraction`, default 0.2).
+    #[arg(long)]
+    stop_fraction: Option<f64>,
+    /// Override the stop strain window (`TensileParams::stop_strain_window`, default 0.05).
+    #[arg(long)]
+    stop_strain_window: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -52,21 +80,128 @@ struct DemArgs {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.which {
         Which::Dem(a) => dem(a),
+        Which::Tensile(a) => tensile_bench(a),
     }
 }
 
-fn dem(a: DemArgs) -> anyhow::Result<()> {
-    let threads = a.threads.unwrap_or_else(|| {
+/// Thread pool of `threads` workers (default: all cores).
+fn pool(threads: Option<usize>) -> anyhow::Result<(rayon::ThreadPool, usize)> {
+    let threads = threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     });
     anyhow::ensure!(threads >= 1, "--threads must be at least 1");
-    anyhow::ensure!(a.n >= 100, "--n = {} must be at least 100", a.n);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("building the thread pool")?;
+    Ok((pool, threads))
+}
+
+fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
+    use dryfilm_sim::solvers::tensile;
+    let axis = match a.axis.as_str() {
+        "md" => tensile::Axis::X,
+        "td" => tensile::Axis::Y,
+        other => anyhow::bail!("--axis = {other:?}: allowed md or td"),
+    };
+    anyhow::ensure!(a.repeats >= 1, "--repeats must be at least 1");
+    let (pool, threads) = pool(a.threads)?;
+    let loaded = dryfilm_sim::scenario::load_file(&a.run.join("scenario.ron"))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("reading the run's scenario in {}", a.run.display()))?;
+    let snaps = a.run.join("snapshots");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&snaps)
+        .with_context(|| format!("listing {}", snaps.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".snap.json.gz"))
+        .collect();
+    files.sort();
+    let last = files
+        .last()
+        .with_context(|| format!("no snapshot in {}", snaps.display()))?;
+    let snap = dryfilm_sim::snapshot::Snapshot::load(last)
+        .with_context(|| format!("reading {}", last.display()))?;
+    let mut params = tensile::TensileParams {
+        strain_step: loaded.scenario.properties.tensile_strain_step,
+        ..Default::default()
+    };
+    if let Some(f) = a.stop_fraction {
+        anyhow::ensure!(
+            (0.0..1.0).contains(&f),
+            "--stop-fraction = {f}: allowed [0, 1)"
+        );
+        params.stop_fraction = f;
+    }
+    if let Some(w) = a.stop_strain_window {
+        anyhow::ensure!(
+            w > 0.0 && w.is_finite(),
+            "--stop-strain-window = {w}: allowed > 0"
+        );
+        params.stop_strain_window = w;
+    }
+    let mut times = Vec::new();
+    let mut result = None;
+    for _ in 0..a.repeats {
+        let t = std::time::Instant::now();
+        let r = pool
+            .install(|| tensile::tensile_test(&snap, axis, &params))
+            .context("tensile test")?;
+        times.push(t.elapsed().as_secs_f64());
+        result = Some(r);
+    }
+    let r = result.context("no repeat ran")?;
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let w = r.work;
+    if a.json {
+        let v = serde_json::json!({
+            "benchmark": "tensile",
+            "run": a.run.display().to_string(),
+            "snapshot": last.display().to_string(),
+            "axis": a.axis,
+            "threads": threads,
+            "seconds_median": median,
+            "seconds": times,
+            "peak_stress_kPa": r.peak_stress_pa * 1e-3,
+            "strain_at_peak": r.strain_at_peak,
+            "points": r.strain.len(),
+            "relaxations": w.relaxations,
+            "iterations": w.iterations,
+            "unconverged": w.unconverged,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "tensile test ({}) on {}: {} thread(s), {} repeat(s)",
+            a.axis,
+            last.display(),
+            threads,
+            a.repeats
+        );
+        println!(
+            "  time              {median:.2} s median ({:.2}–{:.2} s)",
+            times[0],
+            times[times.len() - 1]
+        );
+        println!(
+            "  peak stress       {:.2} kPa at strain {:.4} ({} curve points)",
+            r.peak_stress_pa * 1e-3,
+            r.strain_at_peak,
+            r.strain.len()
+        );
+        println!(
+            "  relaxations       {} ({} FIRE iterations, {} at the iteration cap)",
+            w.relaxations, w.iterations, w.unconverged
+        );
+    }
+    Ok(())
+}
+
+fn dem(a: DemArgs) -> anyhow::Result<()> {
+    let (pool, threads) = pool(a.threads)?;
+    anyhow::ensure!(a.n >= 100, "--n = {} must be at least 100", a.n);
     let t_all = std::time::Instant::now();
     let data = match &a.data {
         Some(p) => lammps::read_data_file(p)

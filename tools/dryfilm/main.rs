@@ -31,7 +31,7 @@ enum Command {
     Run(cmd_run::Args),
     /// Validate a scenario file without running it.
     Check(cmd_check::Args),
-    /// Benchmarks (`dryfilm bench dem`).
+    /// Benchmarks (`dryfilm bench dem`, `dryfilm bench tensile`).
     Bench(cmd_bench::Args),
     /// Voxel ionic-conductivity solve on a volume (TIFF stack, .npy or raw).
     Conductivity(cmd_conductivity::Args),
