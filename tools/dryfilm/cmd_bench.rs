@@ -44,6 +44,15 @@ struct TensileArgs {
     /// Override the stop strain window (`TensileParams::stop_strain_window`, default 0.05).
     #[arg(long)]
     stop_strain_window: Option<f64>,
+    /// Override the largest strain step (default: the run's `properties.tensile_strain_step`).
+    #[arg(long)]
+    strain_step: Option<f64>,
+    /// Override the load-ratio overshoot tolerance (`TensileParams::overshoot_tolerance`, 0.02).
+    #[arg(long)]
+    overshoot_tolerance: Option<f64>,
+    /// Override the relaxation force tolerance (`TensileParams::force_tolerance`, 1e-4).
+    #[arg(long)]
+    force_tolerance: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -134,13 +143,29 @@ fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
         );
         params.stop_fraction = f;
     }
-    if let Some(w) = a.stop_strain_window {
-        anyhow::ensure!(
-            w > 0.0 && w.is_finite(),
-            "--stop-strain-window = {w}: allowed > 0"
-        );
-        params.stop_strain_window = w;
-    }
+    let positive = |name: &str, v: Option<f64>, slot: &mut f64| -> anyhow::Result<()> {
+        if let Some(v) = v {
+            anyhow::ensure!(v > 0.0 && v.is_finite(), "--{name} = {v}: allowed > 0");
+            *slot = v;
+        }
+        Ok(())
+    };
+    positive(
+        "stop-strain-window",
+        a.stop_strain_window,
+        &mut params.stop_strain_window,
+    )?;
+    positive("strain-step", a.strain_step, &mut params.strain_step)?;
+    positive(
+        "overshoot-tolerance",
+        a.overshoot_tolerance,
+        &mut params.overshoot_tolerance,
+    )?;
+    positive(
+        "force-tolerance",
+        a.force_tolerance,
+        &mut params.force_tolerance,
+    )?;
     let mut times = Vec::new();
     let mut result = None;
     for _ in 0..a.repeats {
