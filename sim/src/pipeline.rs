@@ -329,12 +329,15 @@ fn solve_properties(
                     strain_step: s.properties.tensile_strain_step,
                     ..Default::default()
                 };
-                for (axis, slot, file) in [
-                    (tensile::Axis::X, 0, "tensile_md.csv"),
-                    (tensile::Axis::Y, 1, "tensile_td.csv"),
-                ] {
-                    let r = tensile::tensile_test(last, axis, &tp)
-                        .map_err(solver_error("tensile test"))?;
+                // MD and TD at once: one test's relaxations are too short to keep two cores busy
+                // (a full-thickness 2 wt% film's MD test takes as long on two threads as on
+                // one), and each test's result does not depend on the threads it gets.
+                let test = |axis| tensile::tensile_test(last, axis, &tp);
+                let (md, td) = crate::par::without_hot_workers(|| {
+                    rayon::join(|| test(tensile::Axis::X), || test(tensile::Axis::Y))
+                });
+                for (r, slot, file) in [(md, 0, "tensile_md.csv"), (td, 1, "tensile_td.csv")] {
+                    let r = r.map_err(solver_error("tensile test"))?;
                     write_atomic(&dir.join(file), r.to_csv().as_bytes())?;
                     out[slot] = Some(r.peak_stress_pa * 1e-3);
                 }

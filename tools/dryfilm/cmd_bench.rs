@@ -195,6 +195,8 @@ fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
             "relaxations": w.relaxations,
             "iterations": w.iterations,
             "unconverged": w.unconverged,
+            "retries": w.retries,
+            "avalanche_relaxations": w.avalanche,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -217,8 +219,9 @@ fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
             r.strain.len()
         );
         println!(
-            "  relaxations       {} ({} FIRE iterations, {} at the iteration cap)",
-            w.relaxations, w.iterations, w.unconverged
+            "  relaxations       {} ({} FIRE iterations, {} at the iteration cap): {} retried \
+             steps, {} after breaks",
+            w.relaxations, w.iterations, w.unconverged, w.retries, w.avalanche
         );
     }
     Ok(())

@@ -252,6 +252,11 @@ pub struct RelaxationWork {
     pub iterations: usize,
     /// Relaxations that hit the iteration cap before reaching the force tolerance.
     pub unconverged: usize,
+    /// Relaxations of a strain step thrown away because a bond overshot its strength by more
+    /// than the tolerance (the step was retried smaller).
+    pub retries: usize,
+    /// Relaxations after bonds broke (the avalanches).
+    pub avalanche: usize,
 }
 
 impl TensileResult {

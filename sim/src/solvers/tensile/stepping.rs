@@ -148,6 +148,7 @@ impl Model {
                     (step * s_min).clamp(p.min_strain_step, (0.5 * step).max(p.min_strain_step));
                 step = new_step;
                 retries += 1;
+                self.work.retries += 1;
             }
             // Predictor for the next step (from this step's non-affine motion), unless bonds broke.
             let de = trial - self.strain;
@@ -222,6 +223,7 @@ impl Model {
             res.broken.contacts += bc;
             res.broken.fibrils += bf;
             res.broken.detached += df;
+            self.work.avalanche += 1;
             self.relax()?;
         }
         Ok(())
