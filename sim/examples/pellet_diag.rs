@@ -7,7 +7,6 @@
 //! `cargo run --release -p dryfilm-sim --example pellet_diag -- SCENARIO [chunk_steps]`
 use bevy_ecs::prelude::*;
 use dryfilm_sim::dem::schedule::DemWorld;
-use dryfilm_sim::process::control::{Compact, Hold};
 use dryfilm_sim::process::measure::slab_solid_fractions;
 use dryfilm_sim::process::{FilmSim, PhaseControl, StagePhase};
 
@@ -54,20 +53,8 @@ fn main() {
     let quiet = |_: &str, _: f64| {};
     f.mixing(&quiet).expect("mixing");
     report(&f, "filled");
-    let qs = f.quasi_static();
-    let compact = Compact {
-        pressure: s.pellet.pressure,
-        strain_rate: s.pellet.strain_rate,
-        pressure_floor: s.mixing.confining_pressure,
-        quasi_static: qs,
-    };
+    let compact = f.pellet_compaction();
     watch(&mut f, StagePhase::Compact(compact), "compact", chunk);
-    let h = f.dem().walls.z_top - f.dem().walls.z_bottom;
-    let hold = Hold {
-        pressure: s.pellet.pressure,
-        max_speed: qs.simulated(s.pellet.strain_rate, s.pellet.pressure) * h,
-        tolerance: dryfilm_sim::process::stages::HOLD_TOLERANCE,
-        max_steps: dryfilm_sim::process::stages::HOLD_MAX_STEPS,
-    };
+    let hold = f.pellet_hold();
     watch(&mut f, StagePhase::Hold(hold), "hold", 100);
 }

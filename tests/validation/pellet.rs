@@ -5,7 +5,9 @@
 //! half over a loose bottom one), without the tensile test and images: after pressing and release,
 //! the solid fills every tenth of the thickness to within 10 % of the mean (voxel model, overlaps
 //! counted once), the NPS contact network percolates through the thickness, the hold ended on its
-//! force balance, not at its cap, and the pressing stayed under the inertial-number cap.
+//! force balance, not at its cap, and the peak pressure lies within 2 % of the pellet pressure.
+//! (The inertial number is not checked: the compaction's rate rule keeps it at or under the cap
+//! by construction.)
 //! About 2 minutes on 2 cores.
 
 use std::path::PathBuf;
@@ -62,12 +64,13 @@ fn the_reference_pellet_is_pressed_through_its_whole_thickness() {
         "the hold stopped at its cap: {:?}",
         r.warnings
     );
-    let cap = loaded.scenario.numerics.max_inertial_number;
-    let inertial = summary["inertial_number"]
+    // Pressed to its pressure, not past it (the compaction ends on the wall's load at the step).
+    let target = loaded.scenario.pellet.pressure * 1e-6;
+    let peak = summary["peak_pressure_mpa"]
         .as_f64()
-        .expect("inertial number");
+        .expect("peak pressure");
     assert!(
-        inertial <= cap * (1.0 + 1e-9),
-        "inertial number {inertial} above the cap {cap}"
+        peak >= 0.98 * target && peak <= 1.02 * target,
+        "peak pressure {peak:.1} MPa against the pellet's {target:.1} MPa"
     );
 }

@@ -317,9 +317,10 @@ pub fn slab_solid_fractions(d: &Dem, z0: f64, z1: f64, slabs: usize) -> Vec<f64>
     };
     let mut v = vec![0.0; slabs];
     for (x, &r) in d.p.pos.iter().zip(&d.p.radius) {
-        let first = (((x.z - r - z0) / h).floor().max(0.0) as usize).min(slabs);
-        let last = (((x.z + r - z0) / h).floor().max(-1.0) + 1.0) as usize;
-        for (k, vk) in v.iter_mut().enumerate().take(last.min(slabs)).skip(first) {
+        // The slabs the sphere reaches: from the one holding its bottom to the one holding its top.
+        let lo = ((x.z - r - z0) / h).floor().max(0.0) as usize;
+        let hi = (((x.z + r - z0) / h).ceil().max(0.0) as usize).min(slabs);
+        for (k, vk) in v.iter_mut().enumerate().take(hi).skip(lo) {
             let lo = z0 + k as f64 * h;
             *vk += cut(r, lo - x.z, lo + h - x.z);
         }

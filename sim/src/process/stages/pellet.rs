@@ -12,6 +12,33 @@ pub const HOLD_TOLERANCE: f64 = 0.02;
 pub const HOLD_MAX_STEPS: u64 = 200_000;
 
 impl FilmSim {
+    /// The pellet's compaction phase: to `pellet.pressure_mpa` at `pellet.strain_rate_per_s`,
+    /// capped at the quasi-static rate of the wall pressure floored at the fill's (the mixing
+    /// stage's) confining pressure.
+    pub fn pellet_compaction(&self) -> Compact {
+        let p = &self.scenario.pellet;
+        Compact {
+            pressure: p.pressure,
+            strain_rate: p.strain_rate,
+            pressure_floor: self.scenario.mixing.confining_pressure,
+            quasi_static: self.quasi_static(),
+        }
+    }
+
+    /// The pellet's hold phase on the current wall gap: the servo at `pellet.pressure_mpa`, its
+    /// speed capped at the quasi-static rate of that pressure times the gap, within
+    /// [`HOLD_TOLERANCE`] and [`HOLD_MAX_STEPS`].
+    pub fn pellet_hold(&self) -> Hold {
+        let p = &self.scenario.pellet;
+        let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
+        Hold {
+            pressure: p.pressure,
+            max_speed: self.quasi_static().simulated(p.strain_rate, p.pressure) * h,
+            tolerance: HOLD_TOLERANCE,
+            max_steps: HOLD_MAX_STEPS,
+        }
+    }
+
     /// Uniaxial cold pressing: the die fill (the packing the mixing stage left, at its confining
     /// pressure) is compacted affinely through its whole height ([`Compact`]) at the scenario's
     /// strain rate, capped at the quasi-static rate of the current wall pressure (the fill's
@@ -25,23 +52,18 @@ impl FilmSim {
         let (step0, rebuilds0) = (self.dem().step, self.dem().rebuilds);
         let mark = self.energy_mark();
         self.dem_mut().stage = "pellet".into();
-        let qs = self.quasi_static();
-        let compact = Compact {
-            pressure: p.pressure,
-            strain_rate: p.strain_rate,
-            pressure_floor: self.scenario.mixing.confining_pressure,
-            quasi_static: qs,
-        };
-        let c = self.run_phase(StagePhase::Compact(compact), "pellet", progress, (0.0, 0.6))?;
-        let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
-        let rate = qs.simulated(p.strain_rate, p.pressure);
-        let hold = Hold {
-            pressure: p.pressure,
-            max_speed: rate * h,
-            tolerance: HOLD_TOLERANCE,
-            max_steps: HOLD_MAX_STEPS,
-        };
-        let held = self.run_phase(StagePhase::Hold(hold), "pellet", progress, (0.6, 0.2))?;
+        let c = self.run_phase(
+            StagePhase::Compact(self.pellet_compaction()),
+            "pellet",
+            progress,
+            (0.0, 0.6),
+        )?;
+        let held = self.run_phase(
+            StagePhase::Hold(self.pellet_hold()),
+            "pellet",
+            progress,
+            (0.6, 0.2),
+        )?;
         if held.capped {
             let (top, bottom) = held.wall_pressures;
             self.warnings.push(format!(
@@ -71,6 +93,8 @@ impl FilmSim {
         s.steps = self.dem().step - step0;
         s.neighbour_rebuilds = self.dem().rebuilds - rebuilds0;
         s.peak_pressure_mpa = c.peak_pressure.max(held.peak_pressure) * 1e-6;
+        let qs = self.quasi_static();
+        let rate = qs.simulated(p.strain_rate, p.pressure);
         s.inertial_number = c.inertial_number.max(qs.inertial_number(rate, p.pressure));
         s.simulated_rate_per_s = rate;
         s.energy = self.energy_since(&mark);
