@@ -1,7 +1,29 @@
-//! File helpers shared by the readers: gzip-transparent reading.
+//! File helpers shared by the readers and writers: gzip-transparent reading and the one
+//! file-system error that every error enum of the crate wraps.
 
 use std::io::Read;
 use std::path::Path;
+
+/// A file-system error with the path it concerns: shown as `path: cause`.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct FileError {
+    /// The file or directory concerned, as displayed.
+    pub path: String,
+    /// The underlying error.
+    pub source: std::io::Error,
+}
+
+/// A closure turning an I/O error into a [`FileError`] at `path` (for `map_err`), converted into
+/// any error type that wraps it.
+pub fn at<E: From<FileError>>(path: &Path) -> impl Fn(std::io::Error) -> E + Copy + '_ {
+    move |source| {
+        E::from(FileError {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+}
 
 /// The bytes of the file at `path`, decompressed when they start with the gzip magic (`1f 8b`).
 pub fn read_maybe_gzip(path: &Path) -> std::io::Result<Vec<u8>> {

@@ -10,6 +10,7 @@
 //! through the thickness) it is bounded by the bottom wall at `z_bottom` and the top wall at `z_top`.
 //! Positions are wrapped into the periodic box. Pair vectors use the minimum image.
 
+use crate::fileio::FileError;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
@@ -251,13 +252,8 @@ pub struct Snapshot {
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     /// File-system error.
-    #[error("{path}: {source}")]
-    Io {
-        /// File path.
-        path: String,
-        /// Underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// Not JSON of the right shape.
     #[error("{path}: not a dryfilm snapshot: {message}")]
     Format {
@@ -376,10 +372,7 @@ impl Snapshot {
 
     /// Write as gzipped JSON, atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), SnapshotError> {
-        let io = |e| SnapshotError::Io {
-            path: path.display().to_string(),
-            source: e,
-        };
+        let io = crate::fileio::at::<SnapshotError>(path);
         let tmp = path.with_extension("tmp");
         {
             let f = std::fs::File::create(&tmp).map_err(io)?;
@@ -399,10 +392,8 @@ impl Snapshot {
     /// Read a snapshot (gzipped or plain JSON), checking format tag and version.
     pub fn load(path: &Path) -> Result<Self, SnapshotError> {
         let p = path.display().to_string();
-        let text = crate::fileio::read_maybe_gzip(path).map_err(|e| SnapshotError::Io {
-            path: p.clone(),
-            source: e,
-        })?;
+        let text = crate::fileio::read_maybe_gzip(path)
+            .map_err(crate::fileio::at::<SnapshotError>(path))?;
         let v: serde_json::Value =
             serde_json::from_slice(&text).map_err(|e| SnapshotError::Format {
                 path: p.clone(),

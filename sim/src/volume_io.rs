@@ -15,6 +15,7 @@
 //! Writers: [`write_tiff_stack`] (uint8, one page per axis-0 index, uncompressed) and
 //! [`write_npy`] (`|u1`, version 1). Files carry no voxel size: volumes read back get 1.0.
 
+use crate::fileio::FileError;
 use crate::solvers::voxel::Volume;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -23,13 +24,8 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum VolumeIoError {
     /// File-system error.
-    #[error("{path}: {source}")]
-    Io {
-        /// File path.
-        path: String,
-        /// Underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// The content is not a valid file of the expected format (bad magic, header, truncation).
     #[error("{path}: {message}")]
     Format {
@@ -138,9 +134,11 @@ fn convert<T: Copy + Into<f64>>(values: &[T], phase: Option<f64>) -> Vec<u8> {
 
 /// Read a volume from a TIFF stack, `.npy` or raw file (format from magic bytes and extension).
 pub fn read_volume(path: &Path, opts: &ReadOptions) -> Result<LoadedVolume, VolumeIoError> {
-    let bytes = std::fs::read(path).map_err(|e| VolumeIoError::Io {
-        path: name(path),
-        source: e,
+    let bytes = std::fs::read(path).map_err(|e| {
+        VolumeIoError::from(FileError {
+            path: name(path),
+            source: e,
+        })
     })?;
     match detect_format(path, &bytes[..bytes.len().min(8)]) {
         VolumeFormat::Npy => parse_npy(path, &bytes, opts.phase),
@@ -433,9 +431,11 @@ pub fn write_tiff_stack(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> 
             })
         }
     };
-    let io = |e| VolumeIoError::Io {
-        path: name(path),
-        source: e,
+    let io = |e| {
+        VolumeIoError::from(FileError {
+            path: name(path),
+            source: e,
+        })
     };
     let terr = |e: tiff::TiffError| VolumeIoError::Format {
         path: name(path),
@@ -464,9 +464,11 @@ pub fn write_tiff_stack(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> 
 /// Write `vol` as a version-1 `.npy` file of dtype `|u1`, C order, shape `(n0, n1, n2)`.
 pub fn write_npy(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> {
     check_volume(vol, path)?;
-    let io = |e| VolumeIoError::Io {
-        path: name(path),
-        source: e,
+    let io = |e| {
+        VolumeIoError::from(FileError {
+            path: name(path),
+            source: e,
+        })
     };
     let [a, b, c] = vol.dims;
     let mut header =
@@ -491,24 +493,30 @@ pub fn write_npy(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> {
 /// Write the raw C-order bytes of `vol`.
 pub fn write_raw(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> {
     check_volume(vol, path)?;
-    std::fs::write(path, &vol.data).map_err(|e| VolumeIoError::Io {
-        path: name(path),
-        source: e,
+    std::fs::write(path, &vol.data).map_err(|e| {
+        VolumeIoError::from(FileError {
+            path: name(path),
+            source: e,
+        })
     })
 }
 
 /// Read up to `n` bytes from the start of a file (for format sniffing).
 pub fn read_head(path: &Path, n: usize) -> Result<Vec<u8>, VolumeIoError> {
-    let mut f = std::fs::File::open(path).map_err(|e| VolumeIoError::Io {
-        path: name(path),
-        source: e,
+    let mut f = std::fs::File::open(path).map_err(|e| {
+        VolumeIoError::from(FileError {
+            path: name(path),
+            source: e,
+        })
     })?;
     let mut buf = vec![0u8; n];
     let mut got = 0;
     while got < n {
-        let k = f.read(&mut buf[got..]).map_err(|e| VolumeIoError::Io {
-            path: name(path),
-            source: e,
+        let k = f.read(&mut buf[got..]).map_err(|e| {
+            VolumeIoError::from(FileError {
+                path: name(path),
+                source: e,
+            })
         })?;
         if k == 0 {
             break;

@@ -39,6 +39,23 @@ pub enum NormalModel {
     },
 }
 
+/// The mixed contact parameters of every pair of `n_mat` materials (walls included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairTable {
+    /// The parameters of materials `(a, b)` at `a · n_mat + b` (symmetric).
+    pub params: Vec<PairParams>,
+    /// Number of materials.
+    pub n_mat: usize,
+}
+
+impl PairTable {
+    /// The parameters of a pair of materials `a`, `b` (indices below `n_mat`).
+    #[inline]
+    pub fn get(&self, a: u8, b: u8) -> &PairParams {
+        &self.params[a as usize * self.n_mat + b as usize]
+    }
+}
+
 /// Contact parameters of one material pair, mixed once at set-up.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PairParams {

@@ -17,7 +17,7 @@
 //! at neighbour rebuilds, and each pair stores its integer image shift, so the pair vector is
 //! `d = x_i − x_j + (s_x lx, s_y ly, 0)` between rebuilds. z is bounded by two flat walls.
 
-use super::contact::PairParams;
+use super::contact::{PairParams, PairTable};
 use super::neighbours::{Blocks, RebuildScratch};
 pub use super::pair_kernel::{contact_force, ContactOut};
 pub use super::pairs::{Pair, PairList, PairOutput};
@@ -79,10 +79,8 @@ pub struct Dem {
     pub p: ParticleState,
     /// Verlet pair list with contact history and last outputs (hot/cold split).
     pub pairs: PairList,
-    /// Pair parameter table, `table[a * n_mat + b]`.
-    pub table: Vec<PairParams>,
-    /// Number of materials in the table.
-    pub n_mat: usize,
+    /// Pair parameter table of the materials (walls included).
+    pub table: PairTable,
     /// Periodic length in x, m.
     pub lx: f64,
     /// Periodic length in y, m.
@@ -162,8 +160,10 @@ impl Dem {
         Dem {
             p,
             pairs,
-            table,
-            n_mat,
+            table: PairTable {
+                params: table,
+                n_mat,
+            },
             lx,
             ly,
             walls: Walls {
@@ -202,7 +202,7 @@ impl Dem {
     /// Pair parameters of two materials.
     #[inline]
     pub fn params(&self, a: u8, b: u8) -> &PairParams {
-        &self.table[a as usize * self.n_mat + b as usize]
+        self.table.get(a, b)
     }
 
     /// Minimum-image pair vector `x_i − x_j` for an arbitrary pair, m.

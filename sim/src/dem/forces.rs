@@ -192,7 +192,7 @@ impl ForceTask<'_> {
                 fs += DVec3::ZERO;
             }
             let mut ts = tc[li];
-            let pp = &ctx.table[p.material[i] as usize * ctx.n_mat + w.material as usize];
+            let pp = ctx.table.get(p.material[i], w.material);
             let r = p.radius[i];
             // SAFETY (wall arrays): particle i belongs to this block only.
             let ws0 = unsafe { w.state.get(i) };
@@ -304,7 +304,6 @@ impl Dem {
                     material: &self.p.material,
                 },
                 table: &self.table,
-                n_mat: self.n_mat,
                 lx: self.lx,
                 ly: self.ly,
                 dt: self.dt,

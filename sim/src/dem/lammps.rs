@@ -2,6 +2,7 @@
 //! columns, optional image flags), plain or gzipped, so runs can start from exactly the same packing
 //! as those codes.
 
+use crate::fileio::FileError;
 use std::path::Path;
 
 /// A packing read from a data file (SI units as written in the file).
@@ -25,13 +26,8 @@ pub struct DataFile {
 #[derive(Debug, thiserror::Error)]
 pub enum DataFileError {
     /// File-system error.
-    #[error("{path}: {source}")]
-    Io {
-        /// Path.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// Malformed content.
     #[error("{path}:{line}: {message}")]
     Parse {
@@ -47,10 +43,8 @@ pub enum DataFileError {
 /// Read a LAMMPS data file (gzipped when it starts with the gzip magic).
 pub fn read_data_file(path: &Path) -> Result<DataFile, DataFileError> {
     let p = path.display().to_string();
-    let bytes = crate::fileio::read_maybe_gzip(path).map_err(|e| DataFileError::Io {
-        path: p.clone(),
-        source: e,
-    })?;
+    let bytes =
+        crate::fileio::read_maybe_gzip(path).map_err(crate::fileio::at::<DataFileError>(path))?;
     let text = String::from_utf8(bytes).map_err(|_| DataFileError::Parse {
         path: p.clone(),
         line: 0,

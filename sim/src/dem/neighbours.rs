@@ -315,11 +315,7 @@ impl Dem {
         let ncx = ((lx / edge).floor() as usize).max(1);
         let ncy = ((ly / edge).floor() as usize).max(1);
         let ncz = (((zmax - zmin) / edge).floor() as usize + 1).max(1);
-        let (cx, cy, cz) = (
-            lx / ncx as f64,
-            ly / ncy as f64,
-            ((zmax - zmin) / ncz as f64).max(edge),
-        );
+        let cz = ((zmax - zmin) / ncz as f64).max(edge);
         let r_max = 0.5 * (range - self.skin);
         let sc = &mut self.scratch;
         // Counting sort of the particles into cells (deterministic; within a cell particles keep
@@ -337,15 +333,9 @@ impl Dem {
         let search = Search {
             pos: &self.p.pos,
             rad: &self.p.radius,
-            cell_start: &sc.grid.start,
-            sorted: &sc.grid.items,
+            grid: &sc.grid,
             spos: &sc.spos,
             srad: &sc.srad,
-            nc: [ncx, ncy, ncz],
-            cell: [cx, cy, cz],
-            zmin,
-            lx,
-            ly,
             r_max,
             skin: self.skin,
             old: &self.pairs,

@@ -3,7 +3,7 @@
 
 use super::contact::{
     damping_coefficient, dmt_adhesion, normal_law, plastic_dissipation, rolling_torque,
-    tangential_force, ContactDissipation, PairParams, PlasticState,
+    tangential_force, ContactDissipation, PairParams, PairTable, PlasticState,
 };
 use super::engine::*;
 use super::ledger::ParticleLedger;
@@ -24,8 +24,7 @@ pub(crate) struct ParticleView<'a> {
 /// What the pair kernel needs besides the pair itself.
 pub(crate) struct PairCtx<'a> {
     pub(crate) p: ParticleView<'a>,
-    pub(crate) table: &'a [PairParams],
-    pub(crate) n_mat: usize,
+    pub(crate) table: &'a PairTable,
     pub(crate) lx: f64,
     pub(crate) ly: f64,
     pub(crate) dt: f64,
@@ -88,7 +87,7 @@ impl PairCtx<'_> {
         let dist = dist2.sqrt();
         let n = d / dist;
         let delta = sum - dist;
-        let pp = &self.table[p.material[i] as usize * self.n_mat + p.material[j] as usize];
+        let pp = self.table.get(p.material[i], p.material[j]);
         let r_eff = ri * rj / sum;
         let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
         // Effective moment of inertia, only needed by the rolling resistance.

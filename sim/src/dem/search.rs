@@ -3,6 +3,7 @@
 //! particle and merged with the old row so that contact history carries over.
 
 use super::pairs::PairList;
+use crate::geom::CellGrid;
 use glam::DVec3;
 
 /// Particles per neighbour-search work chunk.
@@ -28,20 +29,11 @@ pub(crate) struct Search<'a> {
     /// Positions (wrapped into the box), m, and radii, m, by particle.
     pub(crate) pos: &'a [DVec3],
     pub(crate) rad: &'a [f64],
-    /// Where each cell's particles start in `sorted` (`CellGrid::start`).
-    pub(crate) cell_start: &'a [u32],
-    /// Particles in cell order, and their positions (m) and radii (m) in that order.
-    pub(crate) sorted: &'a [u32],
+    /// The particles binned into cells (periodic lengths, cell edges and bottom in m).
+    pub(crate) grid: &'a CellGrid,
+    /// Positions (m) and radii (m) of the particles in the grid's cell order.
     pub(crate) spos: &'a [DVec3],
     pub(crate) srad: &'a [f64],
-    /// Cells per axis and cell edges, m.
-    pub(crate) nc: [usize; 3],
-    pub(crate) cell: [f64; 3],
-    /// Bottom of the grid, m.
-    pub(crate) zmin: f64,
-    /// Periodic lengths, m.
-    pub(crate) lx: f64,
-    pub(crate) ly: f64,
     /// Largest radius, m, and the Verlet skin, m.
     pub(crate) r_max: f64,
     pub(crate) skin: f64,
@@ -77,12 +69,13 @@ impl Search<'_> {
     /// image) with their image shifts, scanning the cells within i's reach r_i + r_max + skin;
     /// returns m.
     fn candidates(&self, i: usize, buf: &mut Vec<(u32, i8, i8)>) -> usize {
-        let [ncx, ncy, ncz] = self.nc;
-        let [cx, cy, cz] = self.cell;
-        let (lx, ly, zmin, skin) = (self.lx, self.ly, self.zmin, self.skin);
+        let g = self.grid;
+        let [ncx, ncy, ncz] = g.dims;
+        let [cx, cy, cz] = g.size;
+        let (lx, ly, zmin, skin) = (g.lx, g.ly, g.z0, self.skin);
         // Below these |d| the minimum-image shift is certainly zero (|d/L| < 0.5 with margin).
         let (hx, hy) = (0.49 * lx, 0.49 * ly);
-        let (count, sorted, spos, srad) = (self.cell_start, self.sorted, self.spos, self.srad);
+        let (count, sorted, spos, srad) = (&g.start[..], &g.items[..], self.spos, self.srad);
         let xi = self.pos[i];
         let ri = self.rad[i];
         // Cells overlapping [x − R, x + R] on each axis, R = r_i + r_max + skin: x and y as

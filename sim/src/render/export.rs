@@ -30,10 +30,7 @@ use std::path::{Path, PathBuf};
 /// # Errors
 /// [`RenderError::Io`] naming the path.
 pub fn write_file(path: &Path, text: &str) -> Result<(), RenderError> {
-    std::fs::write(path, text).map_err(|e| RenderError::Io {
-        path: path.display().to_string(),
-        source: e,
-    })
+    std::fs::write(path, text).map_err(crate::fileio::at::<RenderError>(path))
 }
 
 fn header(title: &str, snap: &Snapshot) -> String {

@@ -27,6 +27,7 @@ pub use image;
 pub use maps::MapInputs;
 pub use section::{Plane, SectionGeometry, SectionRaster, SliceSpec};
 
+use crate::fileio::FileError;
 use crate::snapshot::{FibrilState, Phase, Snapshot};
 use figure::Side;
 use image::{Rgb, RgbImage};
@@ -155,13 +156,8 @@ pub enum RenderError {
     #[error("map inputs: {0}")]
     MapInputs(String),
     /// File-system error.
-    #[error("{path}: {source}")]
-    Io {
-        /// File path.
-        path: String,
-        /// Underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// Image encoding error.
     #[error("{path}: {source}")]
     Image {
@@ -334,10 +330,7 @@ pub fn render_stage_sequence(
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RenderError + '_ {
-    move |e| RenderError::Io {
-        path: path.display().to_string(),
-        source: e,
-    }
+    crate::fileio::at(path)
 }
 
 /// Save an image as PNG.

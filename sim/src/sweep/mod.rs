@@ -48,6 +48,7 @@ pub mod spec;
 pub mod stats;
 pub mod table;
 
+use crate::fileio::FileError;
 use std::path::{Path, PathBuf};
 
 pub use engine::{run_sweep, PointRunner, Progress, RunOptions, RunReport, Selection};
@@ -59,13 +60,8 @@ pub use spec::{SweepPlan, SweepSpec};
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory concerned.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// A RON or JSON file could not be parsed.
     #[error("{path}: {message}")]
     Parse {
@@ -120,10 +116,7 @@ impl std::fmt::Display for DisplayProblems<'_> {
 
 /// Builds an [`SweepError::Io`] for `path`.
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SweepError + '_ {
-    move |source| SweepError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    crate::fileio::at(path)
 }
 
 /// Writes `bytes` to `path` atomically: to a temporary file beside it (unique to this process and

@@ -73,7 +73,7 @@ fn hertz_contact_duration_matches_closed_form() {
     let (dem, steps, vrel) = collide(1.0, 0.5, dt);
     let r = 2.5e-6;
     let m = 2200.0 * 4.0 / 3.0 * std::f64::consts::PI * r * r * r;
-    let pp = dem.table[0];
+    let pp = dem.table.params[0];
     let tc = hertz_contact_time(m / 2.0, r / 2.0, pp.y_star, 0.5);
     let got = steps as f64 * dt;
     assert!(
