@@ -10,3 +10,4 @@ mod golden;
 mod pellet;
 mod process_physics;
 mod property_trends;
+mod thickness;
