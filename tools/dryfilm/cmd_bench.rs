@@ -53,6 +53,10 @@ struct TensileArgs {
     /// Override the relaxation force tolerance (`TensileParams::force_tolerance`, 1e-4).
     #[arg(long)]
     force_tolerance: Option<f64>,
+    /// Relax between an avalanche's break rounds to this force tolerance only
+    /// (`TensileParams::avalanche_force_tolerance`; default: the force tolerance).
+    #[arg(long)]
+    avalanche_tolerance: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -166,6 +170,11 @@ fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
         a.force_tolerance,
         &mut params.force_tolerance,
     )?;
+    if let Some(t) = a.avalanche_tolerance {
+        let mut slot = 0.0;
+        positive("avalanche-tolerance", Some(t), &mut slot)?;
+        params.avalanche_force_tolerance = Some(slot);
+    }
     let mut times = Vec::new();
     let mut result = None;
     for _ in 0..a.repeats {

@@ -143,6 +143,11 @@ pub struct TensileParams {
     /// Relaxation force tolerance relative to the reference bond force `F_ref`. Range
     /// [1e-12, 0.1]. Default 1e-4.
     pub force_tolerance: f64,
+    /// Force tolerance of the relaxations between the break rounds of an avalanche, relative to
+    /// `F_ref` like `force_tolerance`; `None` relaxes them to `force_tolerance`. With a looser
+    /// value the avalanche ends with one relaxation at `force_tolerance` (and goes on if that
+    /// finds more overloaded bonds). Range [force_tolerance, 0.1]. Default `None`.
+    pub avalanche_force_tolerance: Option<f64>,
     /// Iteration cap of one FIRE relaxation. Range ≥ 10. Default 20 000.
     pub max_iterations: usize,
     /// Cap on break-and-relax rounds in one avalanche. Range ≥ 1. Default 200.
@@ -194,6 +199,7 @@ impl Default for TensileParams {
             stop_fraction: 0.2,
             stop_strain_window: 0.05,
             force_tolerance: 1e-4,
+            avalanche_force_tolerance: None,
             max_iterations: 20_000,
             max_avalanche_rounds: 200,
             contact_stiffness_scale: 0.01,
@@ -345,6 +351,15 @@ fn validate_params(p: &TensileParams) -> Result<(), TensileError> {
     }
     if !ok(p.force_tolerance, 1e-12, 0.1) {
         return Err(bad("force_tolerance", p.force_tolerance, "[1e-12, 0.1]"));
+    }
+    if let Some(t) = p.avalanche_force_tolerance {
+        if !ok(t, p.force_tolerance, 0.1) {
+            return Err(bad(
+                "avalanche_force_tolerance",
+                t,
+                "[force_tolerance, 0.1]",
+            ));
+        }
     }
     if p.max_iterations < 10 {
         return Err(bad("max_iterations", p.max_iterations as f64, ">= 10"));

@@ -80,9 +80,14 @@ impl Model {
         }
     }
 
-    /// FIRE 2.0 relaxation of the current configuration; leaves forces and bond evaluations
-    /// up to date. Returns the iterations used.
+    /// FIRE 2.0 relaxation of the current configuration to the force tolerance; leaves forces
+    /// and bond evaluations up to date. Returns the iterations used.
     pub(super) fn relax(&mut self) -> Result<usize, TensileError> {
+        self.relax_to(self.params.force_tolerance)
+    }
+
+    /// [`Model::relax`] to the largest force `tolerance · F_ref`.
+    pub(super) fn relax_to(&mut self, tolerance: f64) -> Result<usize, TensileError> {
         const DT_START: f64 = 0.1;
         const DT_MAX: f64 = 0.7;
         const DT_MIN: f64 = 1e-3;
@@ -96,7 +101,7 @@ impl Model {
         self.vel.iter_mut().for_each(|v| *v = [0.0; 3]);
         self.compute_forces();
         self.check_finite()?;
-        let tol = self.params.force_tolerance * self.f_ref;
+        let tol = tolerance * self.f_ref;
         let (mut dt, mut alpha, mut n_pos) = (DT_START, ALPHA0, 0usize);
         for it in 0..self.params.max_iterations {
             if self.max_force() <= tol {

@@ -214,16 +214,40 @@ impl Model {
     }
 
     /// Break overloaded bonds and re-relax until none is overloaded (or the round cap).
+    /// Between rounds the film relaxes to `avalanche_force_tolerance` where one is set; the
+    /// avalanche then ends on a relaxation at the force tolerance that breaks nothing more.
     pub(super) fn avalanche(&mut self, res: &mut TensileResult) -> Result<(), TensileError> {
+        let loose = self
+            .params
+            .avalanche_force_tolerance
+            .filter(|&t| t > self.params.force_tolerance);
+        // Whether the last relaxation reached the force tolerance.
+        let mut tight = true;
         for _ in 0..self.params.max_avalanche_rounds {
             let (bc, bf, df) = self.break_overloaded();
             if bc + bf + df == 0 {
-                return Ok(());
+                if tight {
+                    return Ok(());
+                }
+                self.relax()?;
+                tight = true;
+                continue;
             }
             res.broken.contacts += bc;
             res.broken.fibrils += bf;
             res.broken.detached += df;
             self.work.avalanche += 1;
+            match loose {
+                Some(t) => {
+                    self.relax_to(t)?;
+                    tight = false;
+                }
+                None => {
+                    self.relax()?;
+                }
+            }
+        }
+        if !tight {
             self.relax()?;
         }
         Ok(())
