@@ -10,7 +10,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 DRYFILM_BLESS=1 cargo test -p dryfilm --test integration -- "$filter" --nocapture --test-threads 2 >"$log" 2>&1
 rc=$?
-grep -E '^(golden |  [a-z_.]+: )' "$log"
+grep -E '^(golden |  [A-Za-z0-9_.]+: )' "$log"
 if [ $rc -ne 0 ]; then
     tail -n 40 "$log"
     echo "bless: cargo test failed (exit $rc); nothing reliable was written" >&2

@@ -67,8 +67,12 @@ pub struct RollClose {
     pub strain_rate: f64,
     /// Floor of the pressure that sets the rate, Pa (the dough's confining pressure).
     pub pressure_floor: f64,
-    /// MD elongation exponent α: `Lx ← Lx (h_prev/h)^α` as the film thins.
+    /// MD elongation exponent α: `Lx ← Lx (h_prev/h)^α` as the film thins under the roll.
     pub md_elongation_exponent: f64,
+    /// The film's free thickness when the roll starts closing (99th percentile of the particle
+    /// tops above the bottom wall), m: the film thins, and elongates, only once the roll is below
+    /// it, not while the roll travels down to it.
+    pub film_thickness: f64,
     /// The quasi-static rate rule.
     pub quasi_static: QuasiStatic,
 }
@@ -199,8 +203,11 @@ pub struct PhaseControl {
     pub done: bool,
     /// What the phase recorded so far.
     pub record: PhaseRecord,
-    /// Roll closing: the gap at the last update, m.
+    /// Roll closing: the roll height above the bottom wall at the last update, m.
     h_prev: f64,
+    /// Roll closing: the film's thickness under the roll so far, m (the smaller of its free
+    /// thickness at the start and the lowest roll height).
+    h_film: f64,
     /// Hold: the top and bottom wall loads summed since the last check, N.
     load_sums: (f64, f64),
     /// Why the phase failed, if it did.
@@ -241,6 +248,7 @@ impl PhaseControl {
             }
             StagePhase::RollClose(r) => {
                 self.h_prev = dem.walls.z_top - dem.walls.z_bottom;
+                self.h_film = self.h_prev.min(r.film_thickness);
                 self.set_roll_speed(&r, dem);
             }
             StagePhase::Release { .. } => {}
@@ -380,11 +388,12 @@ impl PhaseControl {
                     imposed(d, &|d| d.walls.z_top = d.walls.z_bottom + r.gap);
                 }
                 let h = d.walls.z_top - d.walls.z_bottom;
-                // MD elongation: Lx ← Lx (h_prev/h)^α.
-                if r.md_elongation_exponent > 0.0 && h < self.h_prev {
-                    let f = (self.h_prev / h).powf(r.md_elongation_exponent);
+                // MD elongation as the film thins: Lx ← Lx (h_film/h)^α.
+                if r.md_elongation_exponent > 0.0 && h < self.h_film {
+                    let f = (self.h_film / h).powf(r.md_elongation_exponent);
                     imposed(d, &|d| d.stretch_x(f));
                 }
+                self.h_film = self.h_film.min(h);
                 self.h_prev = h;
                 self.record.peak_pressure = self.record.peak_pressure.max(wall_pressure(d));
                 if n > MAX_ROLL_STEPS {
