@@ -160,10 +160,11 @@ impl FilmSim {
     }
 
     /// The calender stage: every pass of the schedule, then correction passes until the film is
-    /// within 2% of the target thickness (at most 4), like an operator closing the gap: each
-    /// closes it to 1% above the target, or by 1% where the last gap was closer already. A film
-    /// pressed again to about its last gap springs back little (it was compacted there), and one
-    /// pressed too thin cannot be thickened, so the correction aims high.
+    /// within 2% of the target thickness (at most 4), like an operator closing the gap. A film
+    /// that rose by `s = h/g − 1` above the last gap `g` is pressed to
+    /// `min(0.99 g, 1.01 h_t / (1 + s/2))` (`h_t` the target): a film pressed again near its last
+    /// gap springs back less than the first time (it was compacted there), and one pressed too
+    /// thin cannot be thickened, so the correction counts half the springback and aims 1% high.
     pub fn calender(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
         let t0 = std::time::Instant::now();
         *self.world.resource_mut::<ActiveStage>() = ActiveStage::Calender;
@@ -191,7 +192,8 @@ impl FilmSim {
             if t <= target * 1.02 {
                 break;
             }
-            let gap = (1.01 * target).min(0.99 * last_gap);
+            let rise = (t / last_gap - 1.0).max(0.0);
+            let gap = (1.01 * target / (1.0 + 0.5 * rise)).min(0.99 * last_gap);
             if c.turn_90_between_passes {
                 self.turn_90();
             }
