@@ -295,15 +295,20 @@ fn lattice_film(nx: usize, ny: usize, nz: usize, n_fibrils: usize, seed: u64) ->
     snap
 }
 
+/// Test settings of the lattice films: strain to 0.1 in steps of 0.005.
+fn short_test() -> TensileParams {
+    TensileParams {
+        max_strain: 0.1,
+        strain_step: 0.005,
+        ..TensileParams::default()
+    }
+}
+
 #[test]
 fn more_fibrils_give_higher_peak_stress() {
     // Without fibrils the peak is the contact network's; fibrils take over after it breaks and,
     // when there are enough of them, carry more than the contacts did.
-    let p = TensileParams {
-        max_strain: 0.1,
-        strain_step: 0.005,
-        ..TensileParams::default()
-    };
+    let p = short_test();
     let mut peaks = Vec::new();
     for nf in [0, 150, 300] {
         let snap = lattice_film(4, 4, 2, nf, 7);
@@ -325,11 +330,7 @@ fn looser_avalanche_relaxations_keep_the_peak() {
     // Relaxing between an avalanche's break rounds to 1e-2 instead of 1e-4 of F_ref: the
     // avalanche still ends on a relaxation at the force tolerance, so the curve keeps its peak.
     let snap = lattice_film(4, 4, 2, 300, 7);
-    let p = TensileParams {
-        max_strain: 0.1,
-        strain_step: 0.005,
-        ..TensileParams::default()
-    };
+    let p = short_test();
     let loose = TensileParams {
         avalanche_force_tolerance: Some(1e-2),
         ..p
@@ -364,11 +365,7 @@ fn looser_avalanche_relaxations_keep_the_peak() {
 #[test]
 fn result_is_identical_across_thread_counts() {
     let snap = lattice_film(5, 5, 2, 120, 3);
-    let p = TensileParams {
-        max_strain: 0.1,
-        strain_step: 0.005,
-        ..TensileParams::default()
-    };
+    let p = short_test();
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
