@@ -1,5 +1,5 @@
-//! File helpers shared by the readers and writers: gzip-transparent reading and the one
-//! file-system error that every error enum of the crate wraps.
+//! File helpers shared by the readers and writers: gzip-transparent reading and the file-system
+//! error (path and cause) that the snapshot, data-file, volume, render and sweep errors wrap.
 
 use std::io::Read;
 use std::path::Path;

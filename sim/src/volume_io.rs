@@ -134,12 +134,7 @@ fn convert<T: Copy + Into<f64>>(values: &[T], phase: Option<f64>) -> Vec<u8> {
 
 /// Read a volume from a TIFF stack, `.npy` or raw file (format from magic bytes and extension).
 pub fn read_volume(path: &Path, opts: &ReadOptions) -> Result<LoadedVolume, VolumeIoError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        VolumeIoError::from(FileError {
-            path: name(path),
-            source: e,
-        })
-    })?;
+    let bytes = std::fs::read(path).map_err(crate::fileio::at::<VolumeIoError>(path))?;
     match detect_format(path, &bytes[..bytes.len().min(8)]) {
         VolumeFormat::Npy => parse_npy(path, &bytes, opts.phase),
         VolumeFormat::Tiff => parse_tiff(path, bytes, opts.phase),
@@ -431,12 +426,7 @@ pub fn write_tiff_stack(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> 
             })
         }
     };
-    let io = |e| {
-        VolumeIoError::from(FileError {
-            path: name(path),
-            source: e,
-        })
-    };
+    let io = crate::fileio::at::<VolumeIoError>(path);
     let terr = |e: tiff::TiffError| VolumeIoError::Format {
         path: name(path),
         message: e.to_string(),
@@ -464,12 +454,7 @@ pub fn write_tiff_stack(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> 
 /// Write `vol` as a version-1 `.npy` file of dtype `|u1`, C order, shape `(n0, n1, n2)`.
 pub fn write_npy(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> {
     check_volume(vol, path)?;
-    let io = |e| {
-        VolumeIoError::from(FileError {
-            path: name(path),
-            source: e,
-        })
-    };
+    let io = crate::fileio::at::<VolumeIoError>(path);
     let [a, b, c] = vol.dims;
     let mut header =
         format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({a}, {b}, {c}), }}");
@@ -493,31 +478,18 @@ pub fn write_npy(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> {
 /// Write the raw C-order bytes of `vol`.
 pub fn write_raw(vol: &Volume, path: &Path) -> Result<(), VolumeIoError> {
     check_volume(vol, path)?;
-    std::fs::write(path, &vol.data).map_err(|e| {
-        VolumeIoError::from(FileError {
-            path: name(path),
-            source: e,
-        })
-    })
+    std::fs::write(path, &vol.data).map_err(crate::fileio::at::<VolumeIoError>(path))
 }
 
 /// Read up to `n` bytes from the start of a file (for format sniffing).
 pub fn read_head(path: &Path, n: usize) -> Result<Vec<u8>, VolumeIoError> {
-    let mut f = std::fs::File::open(path).map_err(|e| {
-        VolumeIoError::from(FileError {
-            path: name(path),
-            source: e,
-        })
-    })?;
+    let mut f = std::fs::File::open(path).map_err(crate::fileio::at::<VolumeIoError>(path))?;
     let mut buf = vec![0u8; n];
     let mut got = 0;
     while got < n {
-        let k = f.read(&mut buf[got..]).map_err(|e| {
-            VolumeIoError::from(FileError {
-                path: name(path),
-                source: e,
-            })
-        })?;
+        let k = f
+            .read(&mut buf[got..])
+            .map_err(crate::fileio::at::<VolumeIoError>(path))?;
         if k == 0 {
             break;
         }

@@ -339,6 +339,13 @@ fn looser_avalanche_relaxations_keep_the_peak() {
     let b = tensile_test(&snap, Axis::X, &loose).expect("loose avalanches");
     assert!(a.work.avalanche > 0, "the film must break: {:?}", a.work);
     assert_eq!(b.work.unconverged, 0);
+    // The looser tolerance is used: fewer FIRE iterations in all.
+    assert!(
+        b.work.iterations < a.work.iterations,
+        "iterations {} (loose) vs {} (default)",
+        b.work.iterations,
+        a.work.iterations
+    );
     let rel = (b.peak_stress_pa / a.peak_stress_pa - 1.0).abs();
     assert!(
         rel < 0.02,
