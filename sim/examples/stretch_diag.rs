@@ -27,24 +27,25 @@ fn main() {
         max_strain: a.get(5).map(|s| s.parse().unwrap()).unwrap_or(0.5),
         ..StretchTest::default()
     };
-    let c = f.tensile_process(&test, &quiet).expect("tensile");
-    let s0 = c.stress[0];
+    let out = f.tensile_process(&test, &quiet).expect("tensile");
+    let c = &out.curve;
+    let s0 = c.stress_pa[0];
     for k in (0..c.strain.len()).step_by(every.max(1)) {
         println!(
             "{:.5} {:9.2} {:9.2}",
             c.strain[k],
-            c.stress[k] * 1e-3,
-            (c.stress[k] - s0) * 1e-3
+            c.stress_pa[k] * 1e-3,
+            (c.stress_pa[k] - s0) * 1e-3
         );
     }
     println!(
         "peak {:.2} kPa (less zero-strain {:.2} kPa: {:.2}) at strain {:.4}; {} steps, {:.1} s, I_max {:.3}",
-        c.peak * 1e-3,
+        c.peak_stress_pa * 1e-3,
         s0 * 1e-3,
-        (c.peak - s0) * 1e-3,
+        (c.peak_stress_pa - s0) * 1e-3,
         c.strain_at_peak,
-        c.steps,
+        out.steps,
         t0.elapsed().as_secs_f64(),
-        c.inertial_number
+        out.inertial_number
     );
 }

@@ -41,8 +41,8 @@ fn main() {
     let r = tensile_test(&snap, axis, &p).expect("tensile");
     println!(
         "peak {:.1} kPa at {:.4}; broken contacts {} fibrils {} detached {}; relax {} iters {} unconv {}",
-        r.peak_stress_pa * 1e-3,
-        r.strain_at_peak,
+        r.curve.peak_stress_pa * 1e-3,
+        r.curve.strain_at_peak,
         r.broken.contacts,
         r.broken.fibrils,
         r.broken.detached,
@@ -53,6 +53,6 @@ fn main() {
     println!(
         "time {:.1} s, curve points {}",
         t.elapsed().as_secs_f64(),
-        r.strain.len()
+        r.curve.strain.len()
     );
 }

@@ -320,8 +320,8 @@ fn solve_properties(
                         ..StretchTest::default()
                     };
                     let c = sim.fork().tensile_process(&test, progress)?;
-                    write_atomic(&dir.join(file), c.to_csv().as_bytes())?;
-                    out[slot] = Some(c.peak * 1e-3);
+                    write_atomic(&dir.join(file), curve_csv(&c.curve).as_bytes())?;
+                    out[slot] = Some(c.curve.peak_stress_pa * 1e-3);
                 }
             }
             TensileMechanics::Reduced => {
@@ -338,8 +338,8 @@ fn solve_properties(
                 });
                 for (r, slot, file) in [(md, 0, "tensile_md.csv"), (td, 1, "tensile_td.csv")] {
                     let r = r.map_err(solver_error("tensile test"))?;
-                    write_atomic(&dir.join(file), r.to_csv().as_bytes())?;
-                    out[slot] = Some(r.peak_stress_pa * 1e-3);
+                    write_atomic(&dir.join(file), curve_csv(&r.curve).as_bytes())?;
+                    out[slot] = Some(r.curve.peak_stress_pa * 1e-3);
                 }
             }
         }
@@ -490,4 +490,13 @@ fn run_inner(
     write_json(dir, "manifest.json", &manifest)?;
     std::fs::write(dir.join("scenario.ron"), &loaded.text).map_err(|e| io_err(dir, e))?;
     Ok((result, log.stages))
+}
+
+/// A stress–strain curve as CSV with header `strain,stress_kPa`, one line per point (strain
+/// dimensionless, stress in kPa): the content of `tensile_md.csv` and `tensile_td.csv`.
+pub fn curve_csv(curve: &crate::results::StressStrainCurve) -> String {
+    let header = ["strain".to_string(), "stress_kPa".to_string()];
+    let rows = curve.strain.iter().zip(&curve.stress_pa);
+    let rows = rows.map(|(e, p)| vec![e.to_string(), (p / 1e3).to_string()]);
+    crate::fileio::csv_text(&header, rows)
 }

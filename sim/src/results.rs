@@ -175,3 +175,38 @@ mod tests {
         assert!(serde_json::from_str::<RunResult>(&bad).is_err());
     }
 }
+
+/// A stress–strain curve of a tensile test (written by [`crate::pipeline::curve_csv`] to
+/// `tensile_md.csv`, `tensile_td.csv`): what both the
+/// reduced test ([`crate::solvers::tensile`]) and the process test
+/// ([`crate::process::FilmSim::tensile_process`]) return.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StressStrainCurve {
+    /// Strain of each recorded point, dimensionless (the test says whether nominal or true).
+    pub strain: Vec<f64>,
+    /// Engineering stress of each recorded point, Pa (tension positive).
+    pub stress_pa: Vec<f64>,
+    /// The strength, Pa: the largest recorded stress, or the largest running mean where the test
+    /// smooths its samples.
+    pub peak_stress_pa: f64,
+    /// Strain at the peak, dimensionless.
+    pub strain_at_peak: f64,
+}
+
+impl StressStrainCurve {
+    /// Appends a point: `strain` (dimensionless) and `stress` (Pa).
+    pub fn push(&mut self, strain: f64, stress: f64) {
+        self.strain.push(strain);
+        self.stress_pa.push(stress);
+    }
+
+    /// Appends a point (`strain` dimensionless, `stress` Pa) and makes it the peak if its stress
+    /// exceeds the peak so far.
+    pub fn push_max(&mut self, strain: f64, stress: f64) {
+        self.push(strain, stress);
+        if stress > self.peak_stress_pa {
+            self.peak_stress_pa = stress;
+            self.strain_at_peak = strain;
+        }
+    }
+}

@@ -78,13 +78,13 @@ fn contact_chain_fails_at_pull_off_stress() {
         let expected = pull_off() / (2.0 * R * 2.0 * R);
         assert!(res.failed);
         assert_eq!(res.broken.contacts, 4);
-        let rel = res.peak_stress_pa / expected;
+        let rel = res.curve.peak_stress_pa / expected;
         assert!(
             (1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel),
             "{axis:?}: peak {} Pa vs strength {expected} Pa",
-            res.peak_stress_pa
+            res.curve.peak_stress_pa
         );
-        assert_eq!(*res.stress_pa.last().expect("points"), 0.0);
+        assert_eq!(*res.curve.stress_pa.last().expect("points"), 0.0);
     }
 }
 
@@ -105,19 +105,19 @@ fn ptfe_covered_contact_chain_fails_at_pull_off_plus_bridge() {
         "the bridge term must matter here"
     );
     let expected = (pull_off() + bridge) / (2.0 * R * 2.0 * R);
-    let rel = res.peak_stress_pa / expected;
+    let rel = res.curve.peak_stress_pa / expected;
     assert!(res.failed);
     assert!(
         (1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel),
         "peak {} Pa vs strength {expected} Pa",
-        res.peak_stress_pa
+        res.curve.peak_stress_pa
     );
     // Uncovered contacts ignore the bridge strength.
     for c in &mut snap.contacts {
         c.ptfe_coverage = 0.0;
     }
     let bare = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
-    let rel = bare.peak_stress_pa / (pull_off() / (2.0 * R * 2.0 * R));
+    let rel = bare.curve.peak_stress_pa / (pull_off() / (2.0 * R * 2.0 * R));
     assert!((1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel));
 }
 
@@ -139,8 +139,8 @@ fn contact_chain_is_linear_with_expected_stiffness() {
         // Each bond stretches by 2R ε; force kn 2R ε over the 2R × 2R section.
         let slope = kn * 2.0 * R / (2.0 * R * 2.0 * R);
         let mut checked = 0;
-        for (e, s) in res.strain.iter().zip(&res.stress_pa) {
-            if *e > 0.0 && *s > 0.0 && *e < res.strain_at_peak {
+        for (e, s) in res.curve.strain.iter().zip(&res.curve.stress_pa) {
+            if *e > 0.0 && *s > 0.0 && *e < res.curve.strain_at_peak {
                 assert!(
                     (s / e - slope).abs() <= 1e-6 * slope,
                     "secant {} vs {slope}",
@@ -184,11 +184,11 @@ fn fibril_chain_fails_at_weaker_of_break_and_detach() {
         };
         let res = tensile_test(&snap, Axis::X, &p).expect("tensile test runs");
         assert!(res.failed);
-        let rel = res.peak_stress_pa / expected;
+        let rel = res.curve.peak_stress_pa / expected;
         assert!(
             (1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel),
             "peak {} vs {expected}",
-            res.peak_stress_pa
+            res.curve.peak_stress_pa
         );
         if f_break < f_detach {
             assert_eq!((res.broken.fibrils, res.broken.detached), (3, 0));
@@ -217,9 +217,9 @@ fn drawing_fibril_chain_peaks_at_hardening_maximum() {
     let t_max = (m.fibril_yield + h * eps) * PI * r * r * (-eps).exp();
     let expected = t_max / (2.0 * R * 2.0 * R);
     assert!(
-        (res.peak_stress_pa / expected - 1.0).abs() < 2e-3,
+        (res.curve.peak_stress_pa / expected - 1.0).abs() < 2e-3,
         "peak {} vs {expected}",
-        res.peak_stress_pa
+        res.curve.peak_stress_pa
     );
     assert!(res.failed);
     assert_eq!(res.broken.fibrils, 3);
@@ -317,7 +317,7 @@ fn more_fibrils_give_higher_peak_stress() {
             res.work.unconverged, 0,
             "{nf} fibrils: relaxation did not converge"
         );
-        peaks.push(res.peak_stress_pa);
+        peaks.push(res.curve.peak_stress_pa);
     }
     assert!(
         peaks[1] > peaks[0] && peaks[2] > peaks[1],
@@ -346,12 +346,12 @@ fn looser_avalanche_relaxations_keep_the_peak() {
         b.work.iterations,
         a.work.iterations
     );
-    let rel = (b.peak_stress_pa / a.peak_stress_pa - 1.0).abs();
+    let rel = (b.curve.peak_stress_pa / a.curve.peak_stress_pa - 1.0).abs();
     assert!(
         rel < 0.02,
         "peak {} vs {} Pa",
-        b.peak_stress_pa,
-        a.peak_stress_pa
+        b.curve.peak_stress_pa,
+        a.curve.peak_stress_pa
     );
     // A tolerance looser than 0.1 or tighter than the force tolerance is refused.
     for t in [0.5, 1e-6] {
@@ -382,10 +382,10 @@ fn result_is_identical_across_thread_counts() {
     };
     let one = run(1);
     let four = run(4);
-    assert!(one.strain.len() > 3);
+    assert!(one.curve.strain.len() > 3);
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&one.strain), bits(&four.strain));
-    assert_eq!(bits(&one.stress_pa), bits(&four.stress_pa));
+    assert_eq!(bits(&one.curve.strain), bits(&four.curve.strain));
+    assert_eq!(bits(&one.curve.stress_pa), bits(&four.curve.stress_pa));
     assert_eq!(one.broken.contacts, four.broken.contacts);
     assert_eq!(one.work, four.work);
 }
@@ -394,10 +394,10 @@ fn result_is_identical_across_thread_counts() {
 fn csv_has_header_and_one_line_per_point() {
     let snap = contact_chain(3, 0.2e-6, Axis::X);
     let res = tensile_test(&snap, Axis::X, &TensileParams::default()).expect("tensile test runs");
-    let csv = res.to_csv();
+    let csv = dryfilm_sim::pipeline::curve_csv(&res.curve);
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("strain,stress_kPa"));
-    assert_eq!(lines.count(), res.strain.len());
+    assert_eq!(lines.count(), res.curve.strain.len());
 }
 
 #[test]
@@ -464,12 +464,12 @@ fn large_film_timing() {
         snap.contacts.len(),
         snap.fibrils.len(),
         t.elapsed().as_secs_f64(),
-        res.strain.len(),
+        res.curve.strain.len(),
         res.work.relaxations,
         res.work.iterations,
         res.work.unconverged,
-        res.peak_stress_pa / 1e3,
-        res.strain_at_peak,
+        res.curve.peak_stress_pa / 1e3,
+        res.curve.strain_at_peak,
         res.failed,
         res.broken.contacts,
         res.broken.fibrils,
@@ -497,11 +497,11 @@ fn prestressed_fibrils_start_stress_free_and_keep_their_strength() {
     let r2 = r * 0.9f64.sqrt();
     let expected = (10e6 * PI * r2 * r2).min(2.0 * PI * r2 * materials().anchor_strength)
         / (2.0 * R * 2.0 * R);
-    let rel = res.peak_stress_pa / expected;
+    let rel = res.curve.peak_stress_pa / expected;
     assert!(
         (1.0 - 1e-3..=1.0 + p.overshoot_tolerance + 1e-3).contains(&rel),
         "peak {} vs {expected}",
-        res.peak_stress_pa
+        res.curve.peak_stress_pa
     );
     // Without the relaxation the prestress (far above the breaking stress here) breaks the chain
     // at zero strain: nothing is left to carry load.
@@ -511,8 +511,8 @@ fn prestressed_fibrils_start_stress_free_and_keep_their_strength() {
     };
     let res = tensile_test(&snap, Axis::X, &keep).expect("tensile test runs");
     assert!(
-        res.peak_stress_pa < 0.01 * expected,
+        res.curve.peak_stress_pa < 0.01 * expected,
         "{}",
-        res.peak_stress_pa
+        res.curve.peak_stress_pa
     );
 }

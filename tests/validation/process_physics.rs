@@ -270,22 +270,22 @@ fn the_process_tensile_test_runs_on_a_copy_at_the_quasi_static_rate() {
         ..StretchTest::default()
     };
     let mut stretched = sim.fork();
-    let curve = stretched.tensile_process(&test, &quiet).unwrap();
+    let out = stretched.tensile_process(&test, &quiet).unwrap();
     assert_eq!(
         sim.dem().state_digest(),
         before,
         "the test moved the original film"
     );
-    assert_eq!(curve.stress[0].to_bits(), s0.to_bits());
+    assert_eq!(out.curve.stress_pa[0].to_bits(), s0.to_bits());
     let cap = sim.scenario.numerics.max_inertial_number;
     assert!(
-        curve.inertial_number <= cap * (1.0 + 1e-9),
+        out.inertial_number <= cap * (1.0 + 1e-9),
         "{} > {cap}",
-        curve.inertial_number
+        out.inertial_number
     );
     // The strain the curve reports is the stretch the copy's box took, along MD only.
     let box_strain = (stretched.dem().lx / sim.dem().lx).ln();
-    let last = *curve.strain.last().unwrap();
+    let last = *out.curve.strain.last().unwrap();
     assert!(
         (box_strain - last).abs() <= 1e-8 * last,
         "{box_strain} vs {last}"

@@ -195,9 +195,9 @@ fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
             "threads": threads,
             "seconds_median": median,
             "seconds": times,
-            "peak_stress_kPa": r.peak_stress_pa * 1e-3,
-            "strain_at_peak": r.strain_at_peak,
-            "points": r.strain.len(),
+            "peak_stress_kPa": r.curve.peak_stress_pa * 1e-3,
+            "strain_at_peak": r.curve.strain_at_peak,
+            "points": r.curve.strain.len(),
             "relaxations": w.relaxations,
             "iterations": w.iterations,
             "unconverged": w.unconverged,
@@ -220,9 +220,9 @@ fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
         );
         println!(
             "  peak stress       {:.2} kPa at strain {:.4} ({} curve points)",
-            r.peak_stress_pa * 1e-3,
-            r.strain_at_peak,
-            r.strain.len()
+            r.curve.peak_stress_pa * 1e-3,
+            r.curve.strain_at_peak,
+            r.curve.strain.len()
         );
         println!(
             "  relaxations       {} ({} FIRE iterations, {} at the iteration cap): {} retried \

@@ -102,7 +102,7 @@ impl FilmSim {
     }
 }
 
-/// Each DEM particle's index in the snapshot, or `None` for a spent PTFE lump ([`MAT_SPENT`],
+/// Each DEM particle's index in the snapshot, or `None` for a spent PTFE lump ([`Material::Spent`],
 /// `resize_lump`): its PTFE is in its fibrils, it touches nothing and is not part of the film, so
 /// nothing downstream (continuity, images, exports) sees it.
 fn film_index(d: &Dem) -> Vec<Option<u32>> {
@@ -110,7 +110,7 @@ fn film_index(d: &Dem) -> Vec<Option<u32>> {
     d.p.material
         .iter()
         .map(|&m| {
-            (m != MAT_SPENT).then(|| {
+            (m != Material::Spent.id()).then(|| {
                 next += 1;
                 next - 1
             })

@@ -146,7 +146,7 @@ pub(crate) fn draw_fibrils(
         let (pi, pj) = (d.p.material[i], d.p.material[j]);
         for (p, k) in [(i, j), (j, i)] {
             let (mp, mk) = if p == i { (pi, pj) } else { (pj, pi) };
-            if mp == MAT_PTFE && mk == MAT_NPS {
+            if mp == Material::Ptfe.id() && mk == Material::Nps.id() {
                 let nrm = d.min_image(k, p).normalize_or_zero();
                 let du = disp[k] - disp[p];
                 let ut = du - nrm * du.dot(nrm);
@@ -288,15 +288,19 @@ pub(crate) fn draw_fibrils(
 /// Gives PTFE lump `p` the radius of the volume it still holds. A lump drawn down below
 /// `src.spent_radius` is spent: its PTFE is in its fibrils (a sliver may still feed their node
 /// drawing), it has no contacts left and is no longer part of the film. It stops (zero velocity
-/// and spin, no force this step) and takes the inert material [`MAT_SPENT`], so that it neither drifts through the
+/// and spin, no force this step) and takes the inert material [`Material::Spent`], so that it neither drifts through the
 /// walls nor touches a grain again; snapshots leave it out. docs/model.md, "PTFE lumps".
 ///
 /// The change of the lump's contact energy and the kinetic energy of a lump that stops are booked
 /// as model events in the energy ledger.
 pub(crate) fn resize_lump(d: &mut crate::dem::Dem, src: &PtfeSources, p: usize) {
     let r = lump_radius(src.volume[p]);
-    let spent = r < src.spent_radius && d.p.material[p] != MAT_SPENT;
-    let material = if spent { MAT_SPENT } else { d.p.material[p] };
+    let spent = r < src.spent_radius && d.p.material[p] != Material::Spent.id();
+    let material = if spent {
+        Material::Spent.id()
+    } else {
+        d.p.material[p]
+    };
     d.set_radius_booked(p, r, material);
     if spent {
         d.stop_booked(p);

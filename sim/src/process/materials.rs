@@ -14,17 +14,31 @@
 use crate::dem::contact::{MaterialProps, PairParams};
 use crate::scenario::Scenario;
 
-/// Material index of NPS in the pair table.
-pub const MAT_NPS: u8 = 0;
-/// Material index of PTFE.
-pub const MAT_PTFE: u8 = 1;
-/// Material index of the walls/rolls (steel).
-pub const MAT_WALL: u8 = 2;
-/// Material index of a spent PTFE lump (all its PTFE drawn into fibrils): it touches nothing
-/// ([`PairParams::INERT`] with every material), stands still and is left out of snapshots.
-pub const MAT_SPENT: u8 = 3;
-/// Number of materials in the pair table.
-pub const N_MATERIALS: usize = 4;
+/// The materials of the process: a particle's or wall's index in the pair table is
+/// `Material::id()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Material {
+    /// Na3PS4 grains.
+    Nps = 0,
+    /// PTFE lumps.
+    Ptfe = 1,
+    /// The walls and rolls (steel).
+    Wall = 2,
+    /// A spent PTFE lump (all its PTFE drawn into fibrils): it touches nothing
+    /// ([`PairParams::INERT`] with every material), stands still and is left out of snapshots.
+    Spent = 3,
+}
+
+impl Material {
+    /// Number of materials in the pair table.
+    pub const COUNT: usize = 4;
+
+    /// The material's index in the pair table and in the particles' `material` array.
+    pub const fn id(self) -> u8 {
+        self as u8
+    }
+}
 
 /// Contact constants of PTFE lumps that the scenario does not set.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,7 +79,7 @@ pub const STEEL: MaterialProps = MaterialProps {
     yield_pressure: None,
 };
 
-/// The pair table of a scenario: `table[a * N_MATERIALS + b]` mixes materials `a` and `b` (NPS,
+/// The pair table of a scenario: `table[a * Material::COUNT + b]` mixes materials `a` and `b` (NPS,
 /// PTFE, wall, spent lump).
 pub(crate) fn pair_table(s: &Scenario) -> Vec<PairParams> {
     let nps = MaterialProps {
@@ -86,9 +100,10 @@ pub(crate) fn pair_table(s: &Scenario) -> Vec<PairParams> {
         surface_energy: s.nps.surface_energy,
         yield_pressure: Some(PTFE_LUMP.yield_pressure),
     };
+    // In `Material` order: NPS, PTFE, wall, spent.
     let mats = [Some(nps), Some(ptfe), Some(STEEL), None];
-    debug_assert_eq!(mats.len(), N_MATERIALS);
-    let mut t = Vec::with_capacity(N_MATERIALS * N_MATERIALS);
+    debug_assert_eq!(mats.len(), Material::COUNT);
+    let mut t = Vec::with_capacity(Material::COUNT * Material::COUNT);
     for a in &mats {
         for b in &mats {
             t.push(match (a, b) {

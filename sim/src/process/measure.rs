@@ -226,7 +226,7 @@ impl FilmSim {
                 self.phase
                     .iter()
                     .zip(material)
-                    .filter(|&(p, &m)| *p == Phase::Ptfe && m != MAT_SPENT)
+                    .filter(|&(p, &m)| *p == Phase::Ptfe && m != Material::Spent.id())
                     .count()
             },
             fibrils_intact: nf,

@@ -35,7 +35,7 @@ pub use crossings::{fibril_crossings, segment_distance};
 pub use energy::{EnergyMark, EnergyReport};
 pub use fibril_forces::FIBRIL_HOLD_PHASE;
 pub use fibrillation_law::{critical_fibrillation_strain, PtfeSources, TOUCH_MEMORY};
-pub use materials::{MAT_NPS, MAT_PTFE, MAT_SPENT, MAT_WALL, N_MATERIALS};
+pub use materials::Material;
 pub use measure::{PassReport, StageSummary};
 pub use sim::{draw_nps_diameters, stream_seed, FilmSim};
 

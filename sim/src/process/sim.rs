@@ -186,9 +186,9 @@ fn engine(
     for k in 0..radii.len() {
         let r = radii[k];
         let (mat, rho) = if phase[k] == Phase::Nps {
-            (MAT_NPS, dens[0])
+            (Material::Nps.id(), dens[0])
         } else {
-            (MAT_PTFE, dens[1])
+            (Material::Ptfe.id(), dens[1])
         };
         p.push(pos[k], r, rho * 4.0 / 3.0 * PI * r * r * r, mat);
     }
@@ -207,12 +207,12 @@ fn engine(
     let mut dem = Dem::new(
         p,
         pair_table(s),
-        N_MATERIALS,
+        Material::COUNT,
         s.domain.lx,
         s.domain.ly,
         0.0,
         h0,
-        MAT_WALL,
+        Material::Wall.id(),
         dt,
         skin,
     );

@@ -21,8 +21,9 @@ use super::measured::{MeasuredSet, Product, Quantity};
 use super::plot::{AxisSpec, Band, ChartSpec, Color, Measured, Point, Series, PALETTE};
 use super::spec::value_text;
 use super::stats::wilson95;
-use super::table::{csv_text, fmt_f64, Merged};
+use super::table::{fmt_f64, Merged};
 use super::{write_atomic, SweepError};
+use crate::fileio::csv_text;
 
 /// One plotted simulated point.
 #[derive(Debug, Clone, PartialEq)]

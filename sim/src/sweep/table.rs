@@ -20,6 +20,7 @@ use super::engine::{points_dir, read_manifest};
 use super::spec::{value_text, Manifest};
 use super::stats;
 use super::{io_err, SweepError};
+use crate::fileio::csv_text;
 use crate::results::RunResult;
 
 /// One merged run: its manifest entry and its flattened result.
@@ -211,23 +212,6 @@ pub fn collect(out_dir: &Path) -> Result<(Merged, Vec<String>), SweepError> {
         },
         missing,
     ))
-}
-
-/// CSV text of `header` and `rows` (RFC 4180 quoting where a cell needs it, `\n` line ends).
-pub fn csv_text(header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> String {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let write = |w: &mut csv::Writer<Vec<u8>>, r: &[String]| {
-        w.write_record(r)
-            .expect("writing CSV to memory cannot fail");
-    };
-    write(&mut w, header);
-    for r in rows {
-        write(&mut w, &r);
-    }
-    let bytes = w.into_inner().expect("flushing CSV to memory cannot fail");
-    String::from_utf8(bytes).expect("CSV of UTF-8 cells is UTF-8")
 }
 
 /// Reads a CSV file written by this module: (header, rows).

@@ -165,7 +165,7 @@ fn spent_lumps_leave_the_film_and_no_particle_lies_below_the_bottom_wall() {
     // stops and touches nothing (it used to keep its mass on a 1 pm radius and drift through the
     // walls); snapshots leave it out.
     use crate::film_fixture::scenario_relax;
-    use dryfilm_sim::process::MAT_SPENT;
+    use dryfilm_sim::process::Material;
     use dryfilm_sim::snapshot::{Phase, Snapshot};
     let mut s = scenario_relax(90.0, 1.5, false, 0.3, "[40.0, 30.0, 24.0]", 400, 5.0);
     s.ptfe.fibrillation_rate = 20.0;
@@ -175,7 +175,7 @@ fn spent_lumps_leave_the_film_and_no_particle_lies_below_the_bottom_wall() {
     let parked: Vec<usize> = {
         let p = &sim.dem().p;
         (0..p.len())
-            .filter(|&k| p.material[k] == MAT_SPENT)
+            .filter(|&k| p.material[k] == Material::Spent.id())
             .collect()
     };
     let mut snaps = vec![sim.snapshot("fibrillation")];
@@ -183,12 +183,16 @@ fn spent_lumps_leave_the_film_and_no_particle_lies_below_the_bottom_wall() {
     snaps.extend(sim.pass_snapshots.iter().cloned());
     snaps.push(sim.snapshot("calender"));
     let p = &sim.dem().p;
-    let spent = p.material.iter().filter(|&&m| m == MAT_SPENT).count();
+    let spent = p
+        .material
+        .iter()
+        .filter(|&&m| m == Material::Spent.id())
+        .count();
     assert!(spent > 0, "no lump was spent: the test exercises nothing");
     let floor = sim.film_radius_floor();
     // Spent lumps stand still (they only follow the affine maps of the whole film: MD elongation).
     for &k in &parked {
-        assert_eq!(p.material[k], MAT_SPENT);
+        assert_eq!(p.material[k], Material::Spent.id());
         assert_eq!(
             (p.vel[k], p.omega[k]),
             (glam::DVec3::ZERO, glam::DVec3::ZERO)
@@ -222,6 +226,6 @@ fn spent_lumps_leave_the_film_and_no_particle_lies_below_the_bottom_wall() {
     let total = p
         .material
         .iter()
-        .filter(|&&m| m != dryfilm_sim::process::MAT_NPS);
+        .filter(|&&m| m != dryfilm_sim::process::Material::Nps.id());
     assert_eq!(lumps.count() + spent, total.count());
 }

@@ -5,6 +5,7 @@
 
 use super::super::*;
 use crate::dem::engine::WallDrive;
+use crate::results::StressStrainCurve;
 use glam::DVec3;
 
 /// Stress readings averaged into one sample of the curve.
@@ -42,17 +43,13 @@ impl Default for StretchTest {
     }
 }
 
-/// The stress–strain curve of a process tensile test.
+/// The outcome of a process tensile test.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StretchCurve {
-    /// True strain at each sample, dimensionless.
-    pub strain: Vec<f64>,
-    /// Stress at each sample, Pa (tension positive; the prestress at zero strain included).
-    pub stress: Vec<f64>,
-    /// Peak of the running mean of the stress over `smoothing_samples`, Pa: the strength.
-    pub peak: f64,
-    /// Strain at the peak, dimensionless.
-    pub strain_at_peak: f64,
+pub struct StretchOutcome {
+    /// True strain and stress (Pa, tension positive; the prestress at zero strain included) of
+    /// each sample; the peak is the peak of the running mean of the stress over
+    /// `smoothing_samples`: the strength.
+    pub curve: StressStrainCurve,
     /// Steps run.
     pub steps: u64,
     /// Largest inertial number of the stretch, dimensionless.
@@ -76,7 +73,7 @@ impl FilmSim {
         &mut self,
         test: &StretchTest,
         progress: Progress,
-    ) -> Result<StretchCurve, ProcessError> {
+    ) -> Result<StretchOutcome, ProcessError> {
         *self.world.resource_mut::<ActiveStage>() = ActiveStage::Calender;
         let floor = self.film_radius_floor();
         let qs = self.quasi_static();
@@ -94,18 +91,18 @@ impl FilmSim {
             let dmax = 2.0 * d.p.radius.iter().cloned().fold(0.0, f64::max);
             d.walls.z_bottom = d.walls.z_bottom.min(low) - 2.0 * dmax;
         }
-        let mut curve = StretchCurve::default();
+        let mut out = StretchOutcome::default();
+        let mut curve = StressStrainCurve::default();
         let mut strain = 0.0;
         let mut sigma = self.stress(axis);
-        curve.strain.push(0.0);
-        curve.stress.push(sigma);
+        curve.push(0.0, sigma);
         let dt = self.dem().dt;
         let n_avg = test.smoothing_samples.max(1);
-        curve.peak = f64::NEG_INFINITY;
+        curve.peak_stress_pa = f64::NEG_INFINITY;
         while strain < test.max_strain {
             let p = sigma.abs().max(test.pressure_floor);
             let rate = qs.rate(p);
-            curve.inertial_number = curve.inertial_number.max(qs.inertial_number(rate, p));
+            out.inertial_number = out.inertial_number.max(qs.inertial_number(rate, p));
             // The stress of a sample is the mean of `SUBSAMPLES` readings spread over its steps
             // (the dynamic stress scatters from step to step).
             let sub = (test.sample_steps / SUBSAMPLES).max(1);
@@ -124,42 +121,31 @@ impl FilmSim {
                 sum += self.stress(axis);
             }
             strain += (sub * SUBSAMPLES) as f64 * (rate * dt).ln_1p();
-            curve.steps += sub * SUBSAMPLES;
+            out.steps += sub * SUBSAMPLES;
             sigma = sum / SUBSAMPLES as f64;
-            curve.strain.push(strain);
-            curve.stress.push(sigma);
-            let k = curve.stress.len();
+            curve.push(strain, sigma);
+            let k = curve.stress_pa.len();
             if k < n_avg {
                 continue;
             }
-            let mean = curve.stress[k - n_avg..].iter().sum::<f64>() / n_avg as f64;
-            if mean > curve.peak {
-                curve.peak = mean;
+            let mean = curve.stress_pa[k - n_avg..].iter().sum::<f64>() / n_avg as f64;
+            if mean > curve.peak_stress_pa {
+                curve.peak_stress_pa = mean;
                 curve.strain_at_peak = 0.5 * (curve.strain[k - n_avg] + strain);
             }
             if strain - curve.strain_at_peak >= test.stop_strain_window {
                 break;
             }
         }
-        if !curve.peak.is_finite() {
+        if !curve.peak_stress_pa.is_finite() {
             // Fewer samples than the running mean needs: the largest sample.
-            curve.peak = curve
-                .stress
+            curve.peak_stress_pa = curve
+                .stress_pa
                 .iter()
                 .cloned()
                 .fold(f64::NEG_INFINITY, f64::max);
         }
-        Ok(curve)
-    }
-}
-
-impl StretchCurve {
-    /// The curve as CSV: `strain,stress_kPa` (the reduced test's format).
-    pub fn to_csv(&self) -> String {
-        let mut s = String::from("strain,stress_kPa\n");
-        for (e, p) in self.strain.iter().zip(&self.stress) {
-            s.push_str(&format!("{e},{}\n", p / 1e3));
-        }
-        s
+        out.curve = curve;
+        Ok(out)
     }
 }

@@ -86,6 +86,7 @@
 //! order; global sums use fixed-size chunks summed in order, so results are bitwise identical on
 //! any rayon thread count.
 
+pub use crate::results::StressStrainCurve;
 use crate::snapshot::Snapshot;
 use rayon::prelude::*;
 
@@ -220,15 +221,10 @@ impl Default for TensileParams {
 pub struct TensileResult {
     /// Direction of the test.
     pub axis: Axis,
-    /// Nominal strain of each recorded point, dimensionless (non-decreasing; a strain appears twice
-    /// where bonds broke: before and after the avalanche).
-    pub strain: Vec<f64>,
-    /// Engineering stress of each recorded point, Pa.
-    pub stress_pa: Vec<f64>,
-    /// Largest recorded stress, Pa.
-    pub peak_stress_pa: f64,
-    /// Strain at the peak, dimensionless.
-    pub strain_at_peak: f64,
+    /// The curve: nominal strain (non-decreasing; a strain appears twice where bonds broke: before
+    /// and after the avalanche) and engineering stress of each recorded point; its peak is the
+    /// largest recorded stress.
+    pub curve: StressStrainCurve,
     /// True if the film failed (stress fell below the stop fraction of the peak, or no bond left)
     /// before the maximum strain.
     pub failed: bool,
@@ -263,17 +259,6 @@ pub struct RelaxationWork {
     pub retries: usize,
     /// Relaxations after bonds broke (the avalanches).
     pub avalanche: usize,
-}
-
-impl TensileResult {
-    /// The stress–strain curve as CSV with header `strain,stress_kPa` (one line per point).
-    pub fn to_csv(&self) -> String {
-        let mut s = String::from("strain,stress_kPa\n");
-        for (e, p) in self.strain.iter().zip(&self.stress_pa) {
-            s.push_str(&format!("{},{}\n", e, p / 1e3));
-        }
-        s
-    }
 }
 
 /// Errors of the tensile test.

@@ -75,10 +75,7 @@ impl Model {
     pub(super) fn run(&mut self) -> Result<TensileResult, TensileError> {
         let mut res = TensileResult {
             axis: if self.axis == 0 { Axis::X } else { Axis::Y },
-            strain: Vec::new(),
-            stress_pa: Vec::new(),
-            peak_stress_pa: 0.0,
-            strain_at_peak: 0.0,
+            curve: StressStrainCurve::default(),
             failed: false,
             broken: Breakage::default(),
             work: RelaxationWork::default(),
@@ -93,8 +90,7 @@ impl Model {
         } else {
             0.0
         };
-        res.strain.push(0.0);
-        res.stress_pa.push(self.stress() - residual);
+        res.curve.push(0.0, self.stress() - residual);
         let p = self.params;
         let mut step = p.strain_step;
         let mut ratios_acc = self.ratios();
@@ -178,24 +174,15 @@ impl Model {
             let before = self.stress() - residual;
             let broke = self.eval.iter().any(|e| e.ratio >= 1.0);
             if broke {
-                res.strain.push(trial);
-                res.stress_pa.push(before);
-                if before > res.peak_stress_pa {
-                    res.peak_stress_pa = before;
-                    res.strain_at_peak = trial;
-                }
+                res.curve.push_max(trial, before);
                 self.avalanche(&mut res)?;
             }
             self.commit_fibrils();
             ratios_acc = self.ratios();
             let after = self.stress() - residual;
-            res.strain.push(trial);
-            res.stress_pa.push(after);
-            if after > res.peak_stress_pa {
-                res.peak_stress_pa = after;
-                res.strain_at_peak = trial;
-            }
-            if res.peak_stress_pa > 0.0 && after < p.stop_fraction * res.peak_stress_pa {
+            res.curve.push_max(trial, after);
+            let peak = res.curve.peak_stress_pa;
+            if peak > 0.0 && after < p.stop_fraction * peak {
                 let since = *low_since.get_or_insert(trial);
                 if trial - since >= p.stop_strain_window {
                     failed = true;
