@@ -28,10 +28,8 @@ more (the baseline with it) while the standard error of any of its changes excee
 probability), up to 8; `*` marks a change still less precise than that. `dryfilm converge --list`
 prints the knobs and their values:
 
-- relaxation tolerances ×0.1 (kinetic and unbalanced-force), with `numerics.relax_steps` ×10 so
-  that a relaxation that stops at its cap runs on towards them. `relax_steps` also sets the
-  settling before each shear stage and the hold and release of each calender pass, so this row
-  lengthens those too;
+- relaxation tolerances ×0.1 (kinetic and unbalanced-force), with the relaxation's step cap
+  `numerics.relax_steps` ×10 so that a relaxation that would stop at its cap runs on towards them;
 - neighbour skin 0.1 and 0.4 of the smallest diameter (baseline 0.2);
 - relaxation damping ×0.5 and ×2 (viscous rate; the local coefficient halved, or raised to
   `(1 + α)/2`);
@@ -46,10 +44,11 @@ fibrillated PTFE fraction, thickness (µm).
 Reading the tables: each holds 63 verdicts. Where a knob has no effect, a cell still FAILs by
 chance with a probability of 5–9 % (Student t, 8 to 5 seeds) when its standard error is 2.5 % or
 more (the 2-SE rule decides), and less the smaller it is (the 5 % floor decides); a FAIL at three
-or more standard errors is chance with a probability under 2 %. Every baseline run warns that its
-free relaxations stopped at their step cap.
+or more standard errors is chance with a probability under 2 %.
 
 HEAD
+    echo "Measured on commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- sim tools || echo ' (with uncommitted changes)')."
+    echo
     for f in "${films[@]}"; do
         cat "$out/$f/convergence.md"
         echo

@@ -301,8 +301,10 @@ pub fn tangential_force(
     (ft, slip_work)
 }
 
-/// Energy one contact dissipated in one step, J: normal viscous damping `γ_n v_n² Δt`, Coulomb
-/// sliding ([`tangential_force`]), rolling resistance `−M_r · ω_rel Δt` and plastic flow
+/// Energy one contact dissipated in one step, J: normal viscous damping
+/// `γ_n v_n² Δt (1 − γ_n Δt / 2m*)`, Coulomb sliding ([`tangential_force`]), rolling resistance
+/// `−M_r · ω_rel Δt − |M_r|² Δt² / 2I*` (both with the end-of-step velocity their own force
+/// leaves, as velocity Verlet applies a force; docs/model.md, "Energy ledger") and plastic flow
 /// ([`plastic_work`], with the DMT term of a flattening contact). The energy ledger sums them
 /// (docs/model.md, "Energy ledger").
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -221,7 +221,10 @@ pub fn contact_force(
     }
     let vn = vrel.dot(n);
     let gamma = damping_coefficient(pp.beta, pp.y_star, law.stiffness_radius, m_eff);
-    diss.damping = gamma * vn * vn * dt;
+    // Booked with the normal velocity at the end of the step as this force alone leaves it,
+    // `v_n (1 − γ Δt / 2m*)` (velocity Verlet: a force evaluated at step n+1 works with the
+    // velocity at n+1; docs/model.md, "Energy ledger"); the other forces' share averages out.
+    diss.damping = gamma * vn * vn * dt * (1.0 - 0.5 * gamma * dt / m_eff);
     let mut fn_ = law.force - gamma * vn;
     if cohesion && pp.surface_energy > 0.0 {
         fn_ -= dmt_adhesion(pp.surface_energy, r_eff);
@@ -236,7 +239,9 @@ pub fn contact_force(
     let mut tj = (rj * n).cross(-ft);
     if cohesion && pp.rolling_friction > 0.0 {
         let mr = rolling_torque(pp.rolling_friction, r_eff, fn_.abs(), wi - wj, i_eff, dt);
-        diss.rolling = -mr.dot(wi - wj) * dt;
+        // As the damping: with the relative spin this torque alone leaves at the end of the step,
+        // ω − M Δt / 2I*. In the one-step-stop limit that books ½ I* ω², the spin energy removed.
+        diss.rolling = -mr.dot(wi - wj) * dt - 0.5 * mr.length_squared() * dt * dt / i_eff;
         ti += mr;
         tj -= mr;
     }

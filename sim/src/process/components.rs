@@ -56,6 +56,9 @@ pub enum ActiveStage {
     Idle,
     /// Low-shear mixing.
     Mixing,
+    /// A shear stage bringing the packing to its confining pressure before it shears: fibril
+    /// forces act, nothing is drawn and no fibrillation strain accrues.
+    Settle,
     /// High-shear fibrillation.
     Fibrillation,
     /// Calendering.

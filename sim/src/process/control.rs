@@ -23,6 +23,14 @@ pub const ROLL_INTERVAL: u64 = 50;
 pub const RELEASE_INTERVAL: u64 = 100;
 /// Largest number of steps a roll may take to close, after which the pass fails.
 pub const MAX_ROLL_STEPS: u64 = 50_000_000;
+/// Relative tolerance of a hold's force balance ([`Hold`]): the wall loads, averaged over
+/// [`RELEASE_INTERVAL`] steps, agree within this fraction, dimensionless.
+pub const HOLD_TOLERANCE: f64 = 0.02;
+/// Step cap of a hold and of a roll's release; a phase that reaches it adds a warning.
+pub const HOLD_MAX_STEPS: u64 = 200_000;
+/// A settling hold's wall has stopped ([`Hold::settle`]) when it moved less than this fraction of
+/// the distance its top speed covers in an interval, dimensionless.
+pub const STALL_FRACTION: f64 = 0.01;
 
 /// The quasi-static rate rule (GDR MiDi, Eur. Phys. J. E 14, 341, 2004): a packing under pressure
 /// `p` deforms quasi-statically while its inertial number `I = γ̇ d / sqrt(p / ρ)` stays below
@@ -105,7 +113,7 @@ pub enum StagePhase {
     RollClose(RollClose),
     /// A roll backing off under force control: every [`RELEASE_INTERVAL`] steps the film's drift is
     /// removed; ends when the averaged wall load is at most `pressure` (Pa) over the box, or after
-    /// `max_steps` (rounded up to whole intervals).
+    /// `max_steps` (then `capped`).
     Release {
         /// Load, Pa, at which the release ends.
         pressure: f64,
@@ -151,20 +159,28 @@ pub struct Compact {
     pub quasi_static: QuasiStatic,
 }
 
-/// The top wall held at `pressure` by its servo ([`StagePhase::Hold`]): the phase ends when,
-/// averaged over [`RELEASE_INTERVAL`] steps, the top wall's load and the bottom wall's (the load
-/// that came through the whole packing) both lie within `tolerance × pressure` of the pressure,
-/// or after `max_steps` steps (then `capped`).
+/// A packing held between the walls until it carries the top wall's load through its whole
+/// height ([`StagePhase::Hold`]). With a `pressure`, the top wall's servo holds it and the phase
+/// ends when, averaged over [`RELEASE_INTERVAL`] steps, the top wall's load and the bottom wall's
+/// (the load that came through the whole packing) both lie within `tolerance × pressure` of the
+/// pressure; without one the top wall stands still (a roll at its gap) and the phase ends when the
+/// two averaged loads agree within `tolerance` × the larger of them (a film the roll does not
+/// touch is held at once). Or after `max_steps` steps (then `capped`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hold {
-    /// Pressure held, Pa.
-    pub pressure: f64,
+    /// Pressure held by the servo, Pa; `None`: the top wall stands still.
+    pub pressure: Option<f64>,
     /// Largest speed of the servo, m/s.
     pub max_speed: f64,
     /// Relative tolerance of the balance, dimensionless.
     pub tolerance: f64,
     /// Step cap.
     pub max_steps: u64,
+    /// A settling hold (with a `pressure`): it also ends when the top wall carries the pressure
+    /// and has stopped, having moved over the last interval less than [`STALL_FRACTION`] of the
+    /// distance its top speed covers: a cohesive packing that holds the pressure above a loose
+    /// region the load has not reached (no gravity settles it: a tall die fill).
+    pub settle: bool,
 }
 
 /// A released film at rest: kinetic energy (J) and unbalanced-force ratio at or below these.
@@ -187,7 +203,8 @@ pub struct PhaseRecord {
     pub inertial_number: f64,
     /// Free relaxation: the kinetic energy (J) and unbalanced-force ratio at its last check.
     pub rest_state: (f64, f64),
-    /// Free relaxation or hold: whether it stopped at its step cap before meeting its criterion.
+    /// Free relaxation, hold or release: whether it stopped at its step cap before meeting its
+    /// criterion.
     pub capped: bool,
     /// Hold: the top and bottom wall pressures (Pa) averaged over the last
     /// [`RELEASE_INTERVAL`] steps.
@@ -203,7 +220,8 @@ pub struct PhaseControl {
     pub done: bool,
     /// What the phase recorded so far.
     pub record: PhaseRecord,
-    /// Roll closing: the roll height above the bottom wall at the last update, m.
+    /// Roll closing: the roll height above the bottom wall at the last update; hold: the wall gap
+    /// at the last check, m.
     h_prev: f64,
     /// Roll closing: the film's thickness under the roll so far, m (the smaller of its free
     /// thickness at the start and the lowest roll height).
@@ -225,11 +243,15 @@ impl PhaseControl {
             StagePhase::Run { steps } | StagePhase::Stretch { steps, .. } => self.done = steps == 0,
             StagePhase::Compact(_) => dem.walls.top_drive = WallDrive::Velocity(DVec3::ZERO),
             StagePhase::Hold(h) => {
-                dem.walls.top_drive = WallDrive::Pressure {
-                    pressure: h.pressure,
-                    max_speed: h.max_speed,
-                    shear: DVec3::ZERO,
+                dem.walls.top_drive = match h.pressure {
+                    Some(pressure) => WallDrive::Pressure {
+                        pressure,
+                        max_speed: h.max_speed,
+                        shear: DVec3::ZERO,
+                    },
+                    None => WallDrive::Velocity(DVec3::ZERO),
                 };
+                self.h_prev = dem.walls.z_top - dem.walls.z_bottom;
                 self.done = h.max_steps == 0;
             }
             StagePhase::RelaxFree {
@@ -363,8 +385,18 @@ impl PhaseControl {
                 let (top, bottom) = (self.load_sums.0 * per, self.load_sums.1 * per);
                 self.load_sums = (0.0, 0.0);
                 self.record.wall_pressures = (top, bottom);
-                let band = h.tolerance * h.pressure;
-                let held = (top - h.pressure).abs() <= band && (bottom - h.pressure).abs() <= band;
+                let gap = d.walls.z_top - d.walls.z_bottom;
+                let moved = (gap - self.h_prev).abs();
+                self.h_prev = gap;
+                let held = match h.pressure {
+                    Some(p) => {
+                        let band = h.tolerance * p;
+                        let stalled =
+                            h.settle && moved <= STALL_FRACTION * h.max_speed * count as f64 * d.dt;
+                        (top - p).abs() <= band && ((bottom - p).abs() <= band || stalled)
+                    }
+                    None => (top - bottom).abs() <= h.tolerance * top.abs().max(bottom.abs()),
+                };
                 if held || n >= h.max_steps {
                     self.record.capped = !held;
                     self.done = true;
@@ -375,9 +407,11 @@ impl PhaseControl {
                 max_steps,
                 floor,
             } => {
-                if n.is_multiple_of(RELEASE_INTERVAL) {
+                if n.is_multiple_of(RELEASE_INTERVAL) || n >= max_steps {
                     d.remove_drift_z(floor);
-                    self.done = d.walls.top_force_avg <= pressure * d.lx * d.ly || n >= max_steps;
+                    let released = d.walls.top_force_avg <= pressure * d.lx * d.ly;
+                    self.done = released || n >= max_steps;
+                    self.record.capped = !released;
                 }
             }
             StagePhase::RollClose(r) => {

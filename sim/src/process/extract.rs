@@ -75,11 +75,19 @@ impl FilmSim {
                     length: len,
                     tension: f.tension,
                     state: f.state,
-                    image: Some(d.image_between(
-                        f.a.particle as usize,
-                        f.b.particle as usize,
-                        f.shift,
-                    )),
+                    image: Some({
+                        let (i, j) = (f.a.particle as usize, f.b.particle as usize);
+                        let n = d.image_between(i, j, f.shift);
+                        // The snapshot's positions are wrapped into the box (`rem_euclid`);
+                        // a particle that drifted out since the last neighbour rebuild moves
+                        // by whole boxes, which the image takes back.
+                        let boxes = |k: usize| {
+                            let x = d.p.pos[k];
+                            [(x.x / d.lx).floor() as i32, (x.y / d.ly).floor() as i32]
+                        };
+                        let (wi, wj) = (boxes(i), boxes(j));
+                        [n[0] + wj[0] - wi[0], n[1] + wj[1] - wi[1]]
+                    }),
                 }
             })
             .collect();

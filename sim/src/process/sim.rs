@@ -275,8 +275,12 @@ pub(crate) fn ptfe_sources(s: &Scenario, radii: &[f64], phase: &[Phase]) -> Ptfe
 /// calendering), fibril drawing (fibrillation) and the stage driver.
 fn process_schedule() -> Schedule {
     let mut schedule = step_schedule();
-    let fib_active =
-        |st: Res<ActiveStage>| matches!(*st, ActiveStage::Fibrillation | ActiveStage::Calender);
+    let fib_active = |st: Res<ActiveStage>| {
+        matches!(
+            *st,
+            ActiveStage::Settle | ActiveStage::Fibrillation | ActiveStage::Calender
+        )
+    };
     schedule.add_systems(fibril_forces.in_set(StepSet::PreForce).run_if(fib_active));
     schedule.add_systems(
         draw_fibrils
@@ -394,6 +398,38 @@ impl FilmSim {
         }
     }
 
+    /// Runs `hold` ([`Hold`](super::control::Hold)) for `stage`, reporting progress over `range`;
+    /// a hold that stops at its step cap before the packing carries the load through its height
+    /// adds a warning to [`FilmSim::warnings`].
+    ///
+    /// # Errors
+    /// A DEM failure during the steps ([`ProcessError`]).
+    pub fn hold(
+        &mut self,
+        hold: super::control::Hold,
+        stage: &str,
+        progress: Progress,
+        range: (f64, f64),
+    ) -> Result<PhaseRecord, ProcessError> {
+        let r = self.run_phase(StagePhase::Hold(hold), stage, progress, range)?;
+        if r.capped {
+            let (top, bottom) = r.wall_pressures;
+            let tol = hold.tolerance * 100.0;
+            let aim = match hold.pressure {
+                Some(p) => format!("both within {tol:.0}% of {:.4} MPa", p * 1e-6),
+                None => format!("within {tol:.0}% of each other"),
+            };
+            self.warnings.push(format!(
+                "{stage}: the hold stopped at its cap of {} steps before the packing carried the \
+                 load through its height: top wall {:.4} MPa, bottom wall {:.4} MPa (held: {aim})",
+                hold.max_steps,
+                top * 1e-6,
+                bottom * 1e-6,
+            ));
+        }
+        Ok(r)
+    }
+
     /// Free relaxation of a released film (no top wall) for `steps` time steps: the film's
     /// rigid-body z velocity is removed every 100 steps ([`Dem::remove_drift_z`]) and at the end
     /// it is set down on the bottom wall ([`Dem::rest_on_bottom`]), so that the thickness measured
@@ -402,10 +438,13 @@ impl FilmSim {
     /// for `stage` from `range.0` to `range.0 + range.1` (fractions of the stage).
     ///
     /// The relaxation ends when the film is at rest (kinetic energy at most
-    /// `numerics.relax_kinetic_tolerance` × `work`, the external work of its stage, J; unbalanced-
-    /// force ratio at most `numerics.relax_force_tolerance`), checked every
-    /// [`DRIFT_INTERVAL`](super::control::DRIFT_INTERVAL) steps, or at `steps`, which then adds a
-    /// warning to [`FilmSim::warnings`].
+    /// `numerics.relax_kinetic_tolerance` × its energy scale, J: the largest of `work`, the
+    /// external work of its stage, the external work done on the film since set-up (the energy
+    /// that shaped it) and the elastic energy stored in its contacts and fibrils when the
+    /// relaxation starts, so that a pass whose roll hardly touched the film is not held to a
+    /// vanishing kinetic energy; unbalanced-force ratio at most `numerics.relax_force_tolerance`),
+    /// checked every [`DRIFT_INTERVAL`](super::control::DRIFT_INTERVAL) steps, or at `steps`,
+    /// which then adds a warning to [`FilmSim::warnings`].
     ///
     /// # Errors
     /// A DEM failure during the steps ([`ProcessError`]).
@@ -418,6 +457,11 @@ impl FilmSim {
         range: (f64, f64),
     ) -> Result<PhaseRecord, ProcessError> {
         let floor = self.film_radius_floor();
+        let total_work = self.dem().ledger.external_work();
+        let scale = {
+            let m = self.energy_mark();
+            work.abs().max(total_work.abs()).max(m.contact + m.fibril)
+        };
         let nu = &self.scenario.numerics;
         let viscous = if nu.relax_damping_steps > 0.0 {
             1.0 / (nu.relax_damping_steps * self.dem().dt)
@@ -426,7 +470,7 @@ impl FilmSim {
         };
         let damping = (nu.relax_local_damping, viscous);
         let rest = Rest {
-            kinetic_energy: nu.relax_kinetic_tolerance * work.abs(),
+            kinetic_energy: nu.relax_kinetic_tolerance * scale,
             unbalanced_force_ratio: nu.relax_force_tolerance,
         };
         let r = self.run_phase(
@@ -443,7 +487,7 @@ impl FilmSim {
         if r.capped {
             let (ke, ufr) = r.rest_state;
             self.warnings.push(format!(
-                "{stage}: the free relaxation stopped at its cap of {steps} steps (numerics.relax_steps) before the film was at rest: kinetic energy {ke:.3e} J (at rest: ≤ {:.3e} J, numerics.relax_kinetic_tolerance × the stage's external work {work:.3e} J), unbalanced-force ratio {ufr:.3e} (at rest: ≤ {:.1e}, numerics.relax_force_tolerance)",
+                "{stage}: the free relaxation stopped at its cap of {steps} steps (numerics.relax_steps) before the film was at rest: kinetic energy {ke:.3e} J (at rest: ≤ {:.3e} J, numerics.relax_kinetic_tolerance × {scale:.3e} J, the largest of the stage's external work, the external work done on the film since set-up and its stored elastic energy), unbalanced-force ratio {ufr:.3e} (at rest: ≤ {:.1e}, numerics.relax_force_tolerance)",
                 rest.kinetic_energy, rest.unbalanced_force_ratio
             ));
         }

@@ -165,7 +165,7 @@ impl Default for RawNumerics {
             mass_scaling: 1.0e4,
             skin_fraction: 0.2,
             max_inertial_number: 2.0e-2,
-            relax_steps: 2000,
+            relax_steps: 100_000,
             fibril_force_interval: 8,
             relax_local_damping: 0.7,
             relax_damping_steps: 1000.0,

@@ -279,7 +279,9 @@ pub struct RawNumerics {
     pub skin_fraction: f64,
     /// Largest inertial number accepted as quasi-static (warning above). Default 1e-2.
     pub max_inertial_number: f64,
-    /// Relaxation steps after each loading phase (springback, settling). Default 2000.
+    /// Step cap of a free relaxation (a released film's or pellet's springback), which otherwise
+    /// ends when the film is at rest (`relax_kinetic_tolerance`, `relax_force_tolerance`); a
+    /// relaxation that reaches the cap adds a warning. Default 100000.
     pub relax_steps: u64,
     /// Steps between fibril-force evaluations (multiple time stepping: fibrils are 10³–10⁶ times
     /// softer than the grain contacts, so their tensions are held for this many steps). Integer in
@@ -294,7 +296,8 @@ pub struct RawNumerics {
     /// damping cannot). 0 = off. Range [0, 1e9]. Default 1000.
     pub relax_damping_steps: f64,
     /// A released film (or pellet) is at rest when its kinetic energy is at most this fraction of
-    /// the external work of its stage (calender pass, pellet pressing) and its unbalanced-force
+    /// its energy scale (the largest of the external work of its stage, the external work done on
+    /// the film since set-up, and its stored elastic energy, J) and its unbalanced-force
     /// ratio at most `relax_force_tolerance`; `relax_steps` is then only a cap, and a relaxation
     /// that reaches it is reported as a warning. Range (0, 1]. Default 1e-6.
     pub relax_kinetic_tolerance: f64,

@@ -1,7 +1,7 @@
 //! The calender: passes through a closing roll gap (MD elongation, a quasi-static release, free
 //! springback), 90° turns between passes, and correction passes to the target thickness.
 
-use super::super::control::RELEASE_INTERVAL;
+use super::super::control::{Hold, HOLD_MAX_STEPS, HOLD_TOLERANCE};
 use super::super::*;
 use crate::dem::engine::WallDrive;
 use bevy_ecs::prelude::*;
@@ -61,15 +61,15 @@ impl FilmSim {
             peak = r.peak_pressure;
             i_max = r.inertial_number;
         }
-        // Hold at the gap briefly.
-        let relax = self.scenario.numerics.relax_steps;
-        self.dem_mut().walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
-        self.run_phase(
-            StagePhase::Run { steps: relax / 4 },
-            &name,
-            progress,
-            (0.6, 0.05),
-        )?;
+        // Hold at the gap until the film carries the roll's load through its thickness.
+        let hold = Hold {
+            pressure: None,
+            max_speed: 0.0,
+            tolerance: HOLD_TOLERANCE,
+            max_steps: HOLD_MAX_STEPS,
+            settle: false,
+        };
+        self.hold(hold, &name, progress, (0.6, 0.05))?;
         // Thickness under the roll, measured like the free thickness (99th percentile of tops), so
         // that springback compares like with like.
         let loaded = self.thickness();
@@ -93,16 +93,25 @@ impl FilmSim {
         // The released film must not ride the retreating roll up as a body (see relax_free).
         let release = StagePhase::Release {
             pressure: RELEASE_PRESSURE,
-            max_steps: 4 * relax.max(RELEASE_INTERVAL),
+            max_steps: HOLD_MAX_STEPS,
             floor: self.film_radius_floor(),
         };
-        self.run_phase(release, &name, progress, (0.65, 0.1))?;
+        if self
+            .run_phase(release, &name, progress, (0.65, 0.1))?
+            .capped
+        {
+            self.warnings.push(format!(
+                "{name}: the roll's release stopped at its cap of {HOLD_MAX_STEPS} steps before \
+                 the film's load on it fell to {RELEASE_PRESSURE} Pa"
+            ));
+        }
         {
             let d = self.dem_mut();
             d.remove_top_wall();
             d.walls.top_drive = WallDrive::Velocity(DVec3::ZERO);
         }
         let work = self.external_work_since(&mark);
+        let relax = self.scenario.numerics.relax_steps;
         let rest = self.relax_free(relax, work, &name, progress, (0.75, 0.25))?;
         let thick = self.thickness();
         let report = PassReport {

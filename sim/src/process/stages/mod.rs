@@ -3,6 +3,5 @@
 
 mod calender;
 mod pellet;
-pub use pellet::{HOLD_MAX_STEPS, HOLD_TOLERANCE};
 mod shear;
 pub mod tensile;

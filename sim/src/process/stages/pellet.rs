@@ -2,14 +2,7 @@
 //! until the pressure has come through the whole pellet, release.
 
 use super::super::*;
-use crate::process::control::{Compact, Hold};
-
-/// Relative tolerance of the hold: it ends when the top and bottom wall pressures both lie within
-/// this fraction of the pellet pressure (averaged over
-/// [`RELEASE_INTERVAL`](crate::process::control::RELEASE_INTERVAL) steps).
-pub const HOLD_TOLERANCE: f64 = 0.02;
-/// Step cap of the hold; a hold that reaches it adds a warning.
-pub const HOLD_MAX_STEPS: u64 = 200_000;
+use crate::process::control::{Compact, Hold, HOLD_MAX_STEPS, HOLD_TOLERANCE};
 
 impl FilmSim {
     /// The pellet's compaction phase: to `pellet.pressure_mpa` at `pellet.strain_rate_per_s`,
@@ -32,10 +25,11 @@ impl FilmSim {
         let p = &self.scenario.pellet;
         let h = self.dem().walls.z_top - self.dem().walls.z_bottom;
         Hold {
-            pressure: p.pressure,
+            pressure: Some(p.pressure),
             max_speed: self.quasi_static().simulated(p.strain_rate, p.pressure) * h,
             tolerance: HOLD_TOLERANCE,
             max_steps: HOLD_MAX_STEPS,
+            settle: false,
         }
     }
 
@@ -58,24 +52,7 @@ impl FilmSim {
             progress,
             (0.0, 0.6),
         )?;
-        let held = self.run_phase(
-            StagePhase::Hold(self.pellet_hold()),
-            "pellet",
-            progress,
-            (0.6, 0.2),
-        )?;
-        if held.capped {
-            let (top, bottom) = held.wall_pressures;
-            self.warnings.push(format!(
-                "pellet: the hold stopped at its cap of {HOLD_MAX_STEPS} steps before the pellet \
-                 carried the pressure through its height: top wall {:.1} MPa, bottom wall {:.1} \
-                 MPa (held: both within {:.0}% of {:.1} MPa)",
-                top * 1e-6,
-                bottom * 1e-6,
-                HOLD_TOLERANCE * 100.0,
-                p.pressure * 1e-6
-            ));
-        }
+        let held = self.hold(self.pellet_hold(), "pellet", progress, (0.6, 0.2))?;
         {
             let d = self.dem_mut();
             d.remove_top_wall();

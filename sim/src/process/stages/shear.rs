@@ -4,6 +4,7 @@
 
 use super::super::*;
 use crate::dem::engine::WallDrive;
+use crate::process::control::{Hold, HOLD_MAX_STEPS, HOLD_TOLERANCE};
 use bevy_ecs::prelude::*;
 use glam::DVec3;
 
@@ -48,29 +49,23 @@ impl FilmSim {
             d.stage = name.into();
             (d.dt, d.walls.z_top - d.walls.z_bottom)
         };
-        // Settle under the confining pressure first: this only brings the loose random insertion to
-        // the confining pressure (filling the mixer), not a process step, so the servo may compact
-        // at ten times the quasi-static rate (wall speed 10·γ̇_qs·h); settling runs long enough for it
-        // to close the loose packing to ~0.5 solid fraction. The shear itself is quasi-static.
+        // Settle under the confining pressure first: this only brings the packing to the confining
+        // pressure (filling the mixer, or the fibrillator's higher pressure), not a process step, so
+        // the servo may compact at ten times the quasi-static rate (wall speed 10·γ̇_qs·h). It ends
+        // when the packing carries the pressure through its height, or holds it with the wall
+        // stopped (a settling hold); nothing is drawn while it settles. The shear itself is quasi-static.
         let qs = self.quasi_static_rate(pressure);
         let vmax = 10.0 * qs * h;
-        let phi = self.dem().solid_fraction();
-        let travel = (h * (1.0 - phi / 0.5)).max(0.0);
-        let settle = self.scenario.numerics.relax_steps + (travel / (vmax * dt)).ceil() as u64;
-        {
-            let d = self.dem_mut();
-            d.walls.top_drive = WallDrive::Pressure {
-                pressure,
-                max_speed: vmax,
-                shear: DVec3::ZERO,
-            };
-        }
-        self.run_phase(
-            StagePhase::Run { steps: settle },
-            name,
-            progress,
-            (0.0, 0.3),
-        )?;
+        *self.world.resource_mut::<ActiveStage>() = ActiveStage::Settle;
+        let hold = Hold {
+            pressure: Some(pressure),
+            max_speed: vmax,
+            tolerance: HOLD_TOLERANCE,
+            max_steps: HOLD_MAX_STEPS,
+            settle: true,
+        };
+        let settle = self.hold(hold, name, progress, (0.0, 0.3))?.steps;
+        *self.world.resource_mut::<ActiveStage>() = stage;
         let h = {
             let d = self.dem();
             (d.walls.z_top - d.walls.z_bottom).min(h)

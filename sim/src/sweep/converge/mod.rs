@@ -45,16 +45,14 @@ pub struct Setting {
 
 /// The settings of a study around `base`: the baseline first, then one knob at a time:
 /// relaxation tolerances ×0.1 (both, with the relaxation's step cap `relax_steps` ×10, so that a
-/// relaxation that stops at its cap in the baseline runs on towards the tighter tolerances;
-/// `relax_steps` also sets the settling before the shear stages and the calender's holds and
-/// releases, which this setting lengthens as well),
+/// relaxation that stops at its cap in the baseline runs on towards the tighter tolerances),
 /// neighbour skin 0.1 / 0.2 / 0.4 (those that differ from the
 /// base), relaxation damping ×0.5 and ×2 (the viscous rate `1/τ` scaled; the local coefficient α
 /// halved, or doubled but at most `(1 + α)/2`), inertial-number cap ÷3 (the stages' rates follow
 /// from it at the same mass scaling, so a loaded stage runs up to 3× more steps), fibril force
 /// interval 1 (every bundle every step) when the base holds them longer, and the time step ×0.5
-/// (with the step counts that stand for times, `relax_steps` and `relax_damping_steps`, doubled so
-/// that the physical times stay the same).
+/// (with the relaxation cap `relax_steps` and the damping time `relax_damping_steps`, both step
+/// counts, doubled so that the physical times stay the same).
 pub fn settings(base: &RawNumerics) -> Vec<Setting> {
     let mut out = vec![Setting {
         name: "baseline".into(),
