@@ -74,6 +74,12 @@ impl EnergyBook {
             + self.fibril_breakage
     }
 
+    /// The energy that flowed through what was booked, J: the larger of |external work| and the
+    /// energy dissipated (a released film dissipates stored energy with almost no external work).
+    pub fn flow(&self) -> f64 {
+        self.external_work().abs().max(self.dissipated())
+    }
+
     /// Each term of `self` less the same term of `earlier`: what was booked in between, J.
     pub fn since(&self, earlier: &EnergyBook) -> EnergyBook {
         EnergyBook {

@@ -57,7 +57,7 @@ impl EnergyReport {
         let stored = kinetic_change + contact_elastic_change + fibril_elastic_change;
         let external = b.external_work();
         let closure = external + b.events - stored - b.dissipated();
-        let flow = external.abs().max(b.dissipated());
+        let flow = b.flow();
         EnergyReport {
             booked: b,
             kinetic_change,
@@ -70,6 +70,14 @@ impl EnergyReport {
                 f64::NAN
             },
         }
+    }
+}
+
+impl EnergyReport {
+    /// The energy that flowed through the stage, J: the larger of |external work| and the energy
+    /// dissipated, what [`EnergyReport::closure_relative`] divides by.
+    pub fn flow(&self) -> f64 {
+        self.booked.flow()
     }
 }
 

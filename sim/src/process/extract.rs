@@ -75,19 +75,7 @@ impl FilmSim {
                     length: len,
                     tension: f.tension,
                     state: f.state,
-                    image: Some({
-                        let (i, j) = (f.a.particle as usize, f.b.particle as usize);
-                        let n = d.image_between(i, j, f.shift);
-                        // The snapshot's positions are wrapped into the box (`rem_euclid`);
-                        // a particle that drifted out since the last neighbour rebuild moves
-                        // by whole boxes, which the image takes back.
-                        let boxes = |k: usize| {
-                            let x = d.p.pos[k];
-                            [(x.x / d.lx).floor() as i32, (x.y / d.ly).floor() as i32]
-                        };
-                        let (wi, wj) = (boxes(i), boxes(j));
-                        [n[0] + wj[0] - wi[0], n[1] + wj[1] - wi[1]]
-                    }),
+                    image: Some(snapshot_image(d, f)),
                 }
             })
             .collect();
@@ -124,6 +112,21 @@ fn film_index(d: &Dem) -> Vec<Option<u32>> {
             })
         })
         .collect()
+}
+
+/// The image shift (box lengths in x and y) of fibril `f` in the snapshot. The snapshot writes
+/// positions wrapped into the box (`rem_euclid`), so a particle that drifted out of it since the
+/// last neighbour rebuild moves by whole boxes there; the engine's image
+/// ([`Dem::image_between`]) is corrected by the boxes each end moved.
+fn snapshot_image(d: &Dem, f: &FibrilC) -> [i32; 2] {
+    let (i, j) = (f.a.particle as usize, f.b.particle as usize);
+    let n = d.image_between(i, j, f.shift);
+    let boxes = |k: usize| {
+        let x = d.p.pos[k];
+        [(x.x / d.lx).floor() as i32, (x.y / d.ly).floor() as i32]
+    };
+    let (wi, wj) = (boxes(i), boxes(j));
+    [n[0] + wj[0] - wi[0], n[1] + wj[1] - wi[1]]
 }
 
 /// `value(k)` for each particle index `k` of `members`, in order.

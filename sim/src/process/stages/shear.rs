@@ -38,7 +38,6 @@ impl FilmSim {
         let t0 = std::time::Instant::now();
         let rebuilds0 = self.dem().rebuilds;
         let mark = self.energy_mark();
-        *self.world.resource_mut::<ActiveStage>() = stage;
         {
             let mut src = self.world.resource_mut::<PtfeSources>();
             src.broken_in_stage = 0;
