@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use dryfilm_sim::dem::bench::{anchor_engine, anchor_material, generate_anchor_packing};
-use dryfilm_sim::dem::contact::{PairParams, PlasticState};
+use dryfilm_sim::dem::contact::{ContactSpring, PairParams, PlasticState};
 use dryfilm_sim::dem::engine::contact_force;
 use glam::DVec3;
 use std::hint::black_box;
@@ -13,7 +13,10 @@ fn kernels(c: &mut Criterion) {
     let m = anchor_material();
     let pp = PairParams::mix(&m, &m);
     c.bench_function("contact_force (Hertz–Mindlin, one pair)", |b| {
-        let mut xi = DVec3::new(1e-9, 0.0, 0.0);
+        let mut spring = ContactSpring {
+            slide: DVec3::new(1e-9, 0.0, 0.0),
+            roll: DVec3::ZERO,
+        };
         let mut pl = PlasticState::default();
         b.iter(|| {
             contact_force(
@@ -29,7 +32,7 @@ fn kernels(c: &mut Criterion) {
                 2.5e-6,
                 2.5e-6,
                 &mut pl,
-                &mut xi,
+                &mut spring,
                 5e-10,
                 false,
             )

@@ -3,9 +3,11 @@
 //! kinetic energy (J), the unbalanced-force ratio, the percentiles of all particle tops (µm) and
 //! the lowest particle bottom relative to the bottom wall (µm, negative when pressed into it). A
 //! film at rest keeps its thickness and its kinetic energy decays. The relaxation damping is the
-//! scenario's (`numerics.relax_local_damping`, `numerics.relax_damping_steps`); a chunk ends early
-//! when the film is at rest by the scenario's tolerances (against the calender stage's work). Each
+//! scenario's (`numerics.relax_local_damping`, `numerics.relax_damping_steps`). Each
 //! chunk also prints its energy ledger (J): what the film dissipated, and where, while it relaxed.
+//! Every chunk runs its full length (the kinetic tolerance is set to 0 after calendering). Two
+//! experiments by environment variable: `DIAG_FIBRIL_INTERVAL=n` evaluates every fibril bundle
+//! every n steps from then on, `DIAG_NO_ROLLING=1` switches rolling resistance off.
 //! `cargo run --release -p dryfilm-sim --example relax_diag -- SCENARIO [chunks] [chunk_steps]`
 use dryfilm_sim::process::FilmSim;
 
@@ -93,6 +95,21 @@ fn main() {
         .energy
         .booked
         .external_work();
+    // Full chunks: the film is already at rest by the scenario's tolerance after the calender.
+    f.scenario.numerics.relax_kinetic_tolerance = 0.0;
+    if let Some(n) = std::env::var("DIAG_FIBRIL_INTERVAL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        f.world
+            .resource_mut::<dryfilm_sim::process::PtfeSources>()
+            .force_interval = n;
+    }
+    if std::env::var("DIAG_NO_ROLLING").is_ok() {
+        for pp in &mut f.dem_mut().table.params {
+            pp.rolling_friction = 0.0;
+        }
+    }
     report(&f, 0);
     for k in 1..=chunks {
         let mark = f.energy_mark();

@@ -20,12 +20,42 @@
 //! - **Mindlin no-slip tangential spring** with history: `k_t = 8 G* a`, `G* = 1/((2−ν_i)/G_i + (2−ν_j)/G_j)`,
 //!   capped by Coulomb friction `|F_t| ≤ μ |F_n|` (Mindlin 1949; Di Renzo & Di Maio, Chem. Eng. Sci. 59,
 //!   525, 2004).
-//! - **Rolling resistance**, constant directional torque (Ai et al., Powder Technol. 206, 269, 2011,
-//!   model A): `M_r = −μ_r R* |F_n| ω_rel/|ω_rel|`.
+//! - **Rolling resistance**, elastic–plastic spring (Ai, Chen, Rotter & Ooi, Powder Technol. 206,
+//!   269, 2011, model C without its optional dashpot; LIGGGHTS `rolling_friction epsd`): the
+//!   relative rolling rotation (`ω_i − ω_j` in the tangent plane; twist is free) loads a rolling
+//!   spring of stiffness `k_r = 2.25 μ_r² R*² S_n` (`S_n = 2 Y* a` the normal contact stiffness)
+//!   whose torque is capped at the full mobilisation torque `μ_r R* |F_n|`; the energy cut off at
+//!   the cap is the rolling dissipation. Below the cap a rolling dashpot
+//!   `−η_r 2 sqrt(I_r k_r) ω_roll` damps the spring ([`ROLLING_DAMPING_RATIO`]). The spring is kept as its energy variable `s = √k_r θ_r`
+//!   (`U = ½|s|²`, `M_r = −√k_r s`), so a contact whose stiffness changes under load keeps the
+//!   spring's energy instead of creating or losing it ([`rolling_torque`]). A spring, unlike a
+//!   constant torque, holds a grain at rest without the chatter of model A (the torque reversing
+//!   the spin every step).
 //! - **Adhesion** (DMT, Derjaguin–Muller–Toporov 1975): a constant pull `F_adh = 2π w R*` while in
 //!   contact, `w` the work of adhesion.
 
-use glam::DVec3;
+use glam::{DQuat, DVec3};
+
+/// The elastic history of one contact (zero when it starts): its tangential and rolling springs,
+/// both kept in the contact's tangent plane.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ContactSpring {
+    /// Mindlin tangential spring ξ, m: the tangential displacement the contact holds elastically.
+    pub slide: DVec3,
+    /// Rolling spring in its energy variable `s = √k_r θ_r`, √J (`θ_r` the relative rolling
+    /// rotation the contact holds elastically, rad; its energy is `½|s|²`).
+    pub roll: DVec3,
+}
+
+impl ContactSpring {
+    /// Both springs turned by `q` (the whole packing turned in place).
+    pub fn rotated(self, q: DQuat) -> Self {
+        ContactSpring {
+            slide: q * self.slide,
+            roll: q * self.roll,
+        }
+    }
+}
 
 /// Normal contact law of a material pair (one variant per law; the RON keyword is the variant name).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -302,9 +332,9 @@ pub fn tangential_force(
 }
 
 /// Energy one contact dissipated in one step, J: normal viscous damping
-/// `γ_n v_n² Δt (1 − γ_n Δt / 2m*)`, Coulomb sliding ([`tangential_force`]), rolling resistance
-/// `−M_r · ω_rel Δt − |M_r|² Δt² / 2I*` (both with the end-of-step velocity their own force
-/// leaves, as velocity Verlet applies a force; docs/model.md, "Energy ledger") and plastic flow
+/// `γ_n v_n² Δt (1 − γ_n Δt / 2m*)` (with the end-of-step velocity its own force leaves, as
+/// velocity Verlet applies a force; docs/model.md, "Energy ledger"), Coulomb sliding
+/// ([`tangential_force`]), rolling slip ([`rolling_torque`]) and plastic flow
 /// ([`plastic_work`], with the DMT term of a flattening contact). The energy ledger sums them
 /// (docs/model.md, "Energy ledger").
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -313,7 +343,7 @@ pub struct ContactDissipation {
     pub damping: f64,
     /// Coulomb sliding, J.
     pub friction: f64,
-    /// Rolling resistance, J.
+    /// Rolling slip (the rolling spring cut back to its cap), J.
     pub rolling: f64,
     /// Plastic flow, J (may be slightly negative: see [`plastic_work`]).
     pub plastic: f64,
@@ -394,11 +424,12 @@ pub fn plastic_dissipation(
 }
 
 /// Elastic energy stored in one contact and the plastic flow pending on it, J, at overlap `delta`
-/// (m) with plastic history `hist` and tangential spring `xi` (m).
+/// (m) with plastic history `hist` and springs `spring`.
 ///
 /// The elastic energy: the normal elastic energy `2/5 F (δ − δ_p)` (Hertz: `8/15 Y* √R* δ^{5/2}`;
 /// Thornton: the unloading curve about the plastic overlap `δ_p`), the DMT term `−F_adh (δ − δ_p)`
-/// while touching (with cohesion on) and the tangential spring `½ k_t |ξ|²`, `k_t = 8 G* a`: the
+/// while touching (with cohesion on), the tangential spring `½ k_t |ξ|²`, `k_t = 8 G* a`, and the
+/// rolling spring `½ |s|²` ([`rolling_torque`], with cohesion on): the
 /// energy whose changes, with the dissipation of [`ContactDissipation`], the contact forces' work
 /// balances. The pending flow: the plastic dissipation ([`plastic_dissipation`]) the next force
 /// evaluation at this overlap will book, the work beyond the elastic energy that moving the
@@ -409,7 +440,7 @@ pub fn contact_energy_and_flow(
     delta: f64,
     r_eff: f64,
     hist: &PlasticState,
-    xi: DVec3,
+    spring: ContactSpring,
     cohesion: bool,
 ) -> (f64, f64) {
     let mut h = *hist;
@@ -424,35 +455,81 @@ pub fn contact_energy_and_flow(
     if cohesion && pp.surface_energy > 0.0 {
         u -= dmt_adhesion(pp.surface_energy, r_eff) * (delta - dp);
     }
-    (
-        u + 0.5 * 8.0 * pp.g_star * law.stiffness_radius * xi.length_squared(),
-        flow,
-    )
+    u += 0.5 * 8.0 * pp.g_star * law.stiffness_radius * spring.slide.length_squared();
+    if cohesion && pp.rolling_friction > 0.0 {
+        u += 0.5 * spring.roll.length_squared();
+    }
+    (u, flow)
 }
 
-/// Rolling-resistance torque, N·m, opposing the relative rolling velocity `omega_rel` (rad/s):
-/// magnitude `min(μ_r R* |F_n|, I* |ω_rel| / Δt)`, zero when not rolling. The first term is the
-/// constant-torque model (model A of Ai, Chen, Rotter & Ooi, Powder Technol. 206, 269 (2011));
-/// the second, with the pair's effective moment of inertia `inertia` (`I* = I_i I_j / (I_i + I_j)`,
-/// kg·m²) and the time step `dt` (s), is the torque that stops the relative rotation within one
-/// step. Without it a grain at rest chatters: the full torque reverses its spin every step (Ai et
-/// al. name this defect of model A), which keeps small PTFE lumps spinning at ~10³ rad/s in a film
-/// that should be at rest.
+/// Damping ratio `η_r` of the rolling dashpot, dimensionless: the torque `−η_r C_crit ω_roll` with
+/// `C_crit = 2 sqrt(I_r k_r)` (`I_r` the pair's moment of inertia about the contact point) acts
+/// while the rolling spring is below its cap. 0.3 is the value Ai et al. recommend for model C
+/// (Powder Technol. 206, 269, 2011).
+pub const ROLLING_DAMPING_RATIO: f64 = 0.3;
+
+/// Rolling stiffness `k_r = 2.25 μ_r² R*² S_n`, N·m/rad, of a contact with rolling-resistance
+/// coefficient `mu_r`, effective radius `r_eff` (m) and normal contact stiffness `s_n` (N/m); the
+/// prefactor 2.25 is Ai et al.'s for 3D packings (Powder Technol. 206, 269, 2011).
+#[inline]
+pub fn rolling_stiffness(mu_r: f64, r_eff: f64, s_n: f64) -> f64 {
+    2.25 * mu_r * mu_r * r_eff * r_eff * s_n
+}
+
+/// Update the rolling spring `roll` (energy variable `s = √k_r θ_r`, √J) with the relative spin
+/// `omega_rel = ω_i − ω_j` (rad/s) over `dt` (s) and return the rolling torque on i (N·m; j
+/// receives its negative) and the energy dissipated by rolling in this step (J): slip at the cap,
+/// or the dashpot below it.
+///
+/// The spring is turned into the tangent plane of the unit normal `n` (its length kept), grows by
+/// `√k_r ω_roll Δt` with the rolling part `ω_roll` of the spin (its component along `n`, twist, is
+/// left free) and gives `M_r = −√k_r s` (`k_r` N·m/rad from [`rolling_stiffness`]). Where
+/// `|M_r|` exceeds the full mobilisation torque `μ_r R* |F_n|` (`mu_r`, `r_eff` m, `f_n_abs` N)
+/// the spring is cut back to it and the energy cut, `½(|s_trial|² − |s|²)`, is the dissipation;
+/// below the cap the dashpot `−c_r ω_roll` (`c_r` N·m·s, see [`ROLLING_DAMPING_RATIO`]) adds its
+/// torque and dissipates `c_r |ω_roll|² Δt (1 − c_r Δt / 2I_r)` (with the end-of-step spin its
+/// own torque leaves, `i_r` kg·m² the pair's moment of inertia about the contact point). With the
+/// energy `½|s|²` independent of `k_r`, the torque's work and the spring's energy balance exactly
+/// whatever the contact's stiffness does; in the angle variable a stiffening contact would store
+/// `½ Δk_r θ_r²` that no force paid for (a rolling spring at its cap holds about a third of the
+/// contact's normal elastic energy, whatever `μ_r`).
+#[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn rolling_torque(
+    roll: &mut DVec3,
+    omega_rel: DVec3,
+    n: DVec3,
+    (k_r, c_r, i_r): (f64, f64, f64),
     mu_r: f64,
     r_eff: f64,
     f_n_abs: f64,
-    omega_rel: DVec3,
-    inertia: f64,
     dt: f64,
-) -> DVec3 {
-    let w = omega_rel.length();
-    if w < 1e-12 || mu_r == 0.0 {
-        DVec3::ZERO
-    } else {
-        -(mu_r * r_eff * f_n_abs).min(inertia * w / dt) * omega_rel / w
+) -> (DVec3, f64) {
+    let len2 = roll.length_squared();
+    if len2 > 0.0 {
+        let flat = *roll - n * roll.dot(n);
+        let f2 = flat.length_squared();
+        *roll = if f2 > 0.0 {
+            flat * (len2 / f2).sqrt()
+        } else {
+            DVec3::ZERO
+        };
     }
+    let sk = k_r.sqrt();
+    let w_roll = omega_rel - n * omega_rel.dot(n);
+    *roll += w_roll * (sk * dt);
+    let cap = mu_r * r_eff * f_n_abs;
+    let trial = roll.length_squared();
+    if k_r * trial > cap * cap {
+        *roll *= cap / (sk * trial.sqrt());
+        return (-sk * *roll, 0.5 * (trial - roll.length_squared()));
+    }
+    let damped = if c_r > 0.0 {
+        c_r * w_roll.length_squared() * dt * (1.0 - 0.5 * c_r * dt / i_r)
+    } else {
+        0.0
+    };
+    (-sk * *roll - c_r * w_roll, damped)
 }
 
 /// Rayleigh time of a sphere, s: `π r sqrt(ρ/G) / (0.1631 ν + 0.8766)` (Li et al. 2005).
@@ -550,23 +627,47 @@ mod tests {
         assert!((xi.length() - 0.5e-4 / 1e3).abs() < 1e-18);
     }
 
-    /// A fast relative rotation feels the full constant torque μ_r R* |F_n|; a slow one at most
-    /// the torque that stops it within one step, so the torque never reverses the spin.
+    /// The rolling spring: while it holds, the torque is `−k_r θ` for the rolling part of the
+    /// accumulated spin (twist about the normal is free) and nothing is dissipated; past the cap
+    /// the torque stays at `μ_r R* |F_n|` and the energy cut is booked; a stiffer contact keeps
+    /// the spring's energy.
     #[test]
-    fn rolling_torque_is_constant_but_never_reverses_the_spin() {
-        let (mu, r, f, inertia, dt) = (0.05, 1e-6, 1e-6, 4e-21, 1e-7);
-        let full = mu * r * f;
-        let fast = DVec3::new(0.0, 3e3, 4e3);
-        let t = rolling_torque(mu, r, f, fast, inertia, dt);
-        assert!((t + full * fast / 5e3).length() < 1e-12 * full);
-        let slow = DVec3::new(1.0, 0.0, 0.0);
-        let t = rolling_torque(mu, r, f, slow, inertia, dt);
-        assert!(t.length() < full);
-        let after = slow + t * dt / inertia;
-        assert!(after.length() < 1e-12, "spin after one step {after}");
-        assert_eq!(
-            rolling_torque(mu, r, f, DVec3::ZERO, inertia, dt),
-            DVec3::ZERO
+    fn rolling_spring_holds_then_slips_at_the_cap() {
+        let (mu, r, f, dt) = (0.05, 1e-6, 1e-6, 1e-7);
+        let k = rolling_stiffness(mu, r, 1e3);
+        let cap = mu * r * f;
+        let mut roll = DVec3::ZERO;
+        let spin = DVec3::new(0.0, 3.0, 4.0);
+        let (m, cut) = rolling_torque(&mut roll, spin, DVec3::Z, (k, 0.0, 1.0), mu, r, f, dt);
+        assert_eq!(cut, 0.0);
+        let theta = DVec3::new(0.0, 3.0, 0.0) * dt;
+        assert!(
+            (m + k * theta).length() <= 1e-12 * m.length(),
+            "{m} vs {}",
+            -k * theta
         );
+        assert!(
+            (0.5 * roll.length_squared() - 0.5 * k * theta.length_squared()).abs()
+                < 1e-12 * 0.5 * roll.length_squared()
+        );
+        // Four times stiffer, no spin: same energy, torque doubled.
+        let (m4, cut) = rolling_torque(
+            &mut roll,
+            DVec3::ZERO,
+            DVec3::Z,
+            (4.0 * k, 0.0, 1.0),
+            mu,
+            r,
+            f,
+            dt,
+        );
+        assert_eq!(cut, 0.0);
+        assert!((m4 - 2.0 * m).length() <= 1e-12 * m4.length());
+        // A large spin overshoots the cap: cut back to it, the energy above it booked.
+        let big = DVec3::new(0.0, 1e9 * cap / (k * dt), 0.0);
+        let (m, cut) = rolling_torque(&mut roll, big, DVec3::Z, (k, 1.0, 1.0), mu, r, f, dt);
+        assert!((m.length() - cap).abs() < 1e-12 * cap);
+        assert!((0.5 * roll.length_squared() - cap * cap / (2.0 * k)).abs() < 1e-9 * cap * cap / k);
+        assert!(cut > 0.0);
     }
 }

@@ -1,7 +1,7 @@
 //! The force loop: every pair in the list evaluated per thread slab in list order and summed per
 //! particle, plus the walls. Tasks share the pair arrays through [`crate::par::SharedSlice`].
 
-use super::contact::PlasticState;
+use super::contact::{ContactSpring, PlasticState};
 use super::engine::*;
 use super::neighbours::BlockSums;
 use super::neighbours::Blocks;
@@ -26,7 +26,7 @@ struct ForceTask<'a> {
     of: &'a [u32],
     local: &'a [u32],
     state: SharedSlice<'a, u8>,
-    xis: SharedSlice<'a, DVec3>,
+    springs: SharedSlice<'a, ContactSpring>,
     plastic: SharedSlice<'a, PlasticState>,
     outs: SharedSlice<'a, PairOutput>,
     walls: WallTask<'a>,
@@ -56,19 +56,19 @@ impl ForceTask<'_> {
         &self,
         f: usize,
         fr: &[(u32, u32)],
-        sn: &[(u8, DVec3, PlasticState)],
+        sn: &[(u8, ContactSpring, PlasticState)],
         fc: &mut [DVec3],
         tc: &mut [DVec3],
     ) {
         let (k, i) = (fr[f].0 as usize, fr[f].1 as usize);
-        let (st, xi, pls) = sn[f];
+        let (st, spring, pls) = sn[f];
         let j = self.jv[k] as usize;
         let p = &self.ctx.p;
         let (d, dist2, apart) = self.ctx.test(p.pos[i], p.radius[i], j, self.shift[k], st);
         if apart {
             return;
         }
-        let e = self.ctx.kernel(i, j, d, dist2, st, xi, pls, false);
+        let e = self.ctx.kernel(i, j, d, dist2, st, spring, pls, false);
         if e.touching {
             let lj = self.local[j] as usize;
             fc[lj] -= e.force;
@@ -85,7 +85,7 @@ impl ForceTask<'_> {
         acc: &mut BlockSums,
         mem: &[u32],
         fr: &[(u32, u32)],
-        sn: &[(u8, DVec3, PlasticState)],
+        sn: &[(u8, ContactSpring, PlasticState)],
     ) {
         let m = mem.len();
         acc.force.clear();
@@ -101,7 +101,8 @@ impl ForceTask<'_> {
             acc.ledger.resize(m, Default::default());
         }
         let (ctx, p) = (&self.ctx, &self.ctx.p);
-        let (state, xis, plastic, outs) = (&self.state, &self.xis, &self.plastic, &self.outs);
+        let (state, springs, plastic, outs) =
+            (&self.state, &self.springs, &self.plastic, &self.outs);
         let record = self.record;
         let (start, end, jv, shift, of) = (self.start, self.end, self.jv, self.shift, self.of);
         let (fc, tc, sk, lg) = (
@@ -131,21 +132,21 @@ impl ForceTask<'_> {
                     sk[li] = true;
                     continue;
                 }
-                let xi = if st & TOUCHING != 0 {
-                    unsafe { xis.get(k) }
+                let spring = if st & TOUCHING != 0 {
+                    unsafe { springs.get(k) }
                 } else {
-                    DVec3::ZERO
+                    ContactSpring::default()
                 };
                 let pls = if st & PLASTIC != 0 {
                     unsafe { plastic.get(k) }
                 } else {
                     PlasticState::default()
                 };
-                let e = ctx.kernel(i, j, d, dist2, st, xi, pls, record);
+                let e = ctx.kernel(i, j, d, dist2, st, spring, pls, record);
                 unsafe {
                     state.set(k, e.state);
                     if e.touching {
-                        xis.set(k, e.xi);
+                        springs.set(k, e.spring);
                     }
                     if e.state & PLASTIC != 0 {
                         plastic.set(k, e.plastic);
@@ -290,7 +291,7 @@ impl Dem {
                 sn.clear();
                 sn.extend(fr.iter().map(|&(k, _)| {
                     let k = k as usize;
-                    (pl.state[k], pl.xi[k], pl.plastic[k])
+                    (pl.state[k], pl.spring[k], pl.plastic[k])
                 }));
             });
         let task = ForceTask {
@@ -318,7 +319,7 @@ impl Dem {
             of,
             local,
             state: SharedSlice::new(&mut pl.state),
-            xis: SharedSlice::new(&mut pl.xi),
+            springs: SharedSlice::new(&mut pl.spring),
             plastic: SharedSlice::new(&mut pl.plastic),
             outs: SharedSlice::new(&mut pl.out),
             walls: WallTask {

@@ -9,7 +9,7 @@
 //! owns the particle, then over the particles in index order, so the book is bitwise identical on
 //! any thread count.
 
-use super::contact::{contact_energy_and_flow, ContactDissipation};
+use super::contact::{contact_energy_and_flow, ContactDissipation, ContactSpring};
 use super::engine::Dem;
 use super::pairs::{PLASTIC, TOUCHING};
 use super::state::{WALL_BOTTOM, WALL_TOP};
@@ -157,10 +157,10 @@ impl Dem {
         if st & (TOUCHING | PLASTIC) == 0 && delta <= 0.0 {
             return (0.0, 0.0);
         }
-        let xi = if st & TOUCHING != 0 {
-            pl.xi[k]
+        let spring = if st & TOUCHING != 0 {
+            pl.spring[k]
         } else {
-            DVec3::ZERO
+            ContactSpring::default()
         };
         let hist = if st & PLASTIC != 0 {
             pl.plastic[k]
@@ -168,7 +168,7 @@ impl Dem {
             Default::default()
         };
         let pp = self.params(p.material[i], p.material[j]);
-        contact_energy_and_flow(pp, delta, ri * rj / (ri + rj), &hist, xi, self.cohesion)
+        contact_energy_and_flow(pp, delta, ri * rj / (ri + rj), &hist, spring, self.cohesion)
     }
 
     /// Elastic energy of particle `i`'s contact with the bottom wall (`top` false) or the top
@@ -186,15 +186,15 @@ impl Dem {
         } else {
             (w.z_bottom - (p.pos[i].z - r), WALL_BOTTOM, &w.bottom[i])
         };
-        let (plastic, xi) = if w.state[i] & bit != 0 {
-            (hist.plastic, hist.xi)
+        let (plastic, spring) = if w.state[i] & bit != 0 {
+            (hist.plastic, hist.spring)
         } else if gap > 0.0 {
-            (Default::default(), DVec3::ZERO)
+            (Default::default(), ContactSpring::default())
         } else {
             return (0.0, 0.0);
         };
         let pp = self.params(p.material[i], w.material);
-        contact_energy_and_flow(pp, gap, r, &plastic, xi, self.cohesion)
+        contact_energy_and_flow(pp, gap, r, &plastic, spring, self.cohesion)
     }
 
     /// Elastic energy of particle `i`'s wall contacts, and the plastic flow their next evaluation

@@ -2,7 +2,7 @@
 //! skin (per-particle reach for polydisperse packings, image shifts, contact history carried over),
 //! the spatial sort of the particles, and the per-thread slabs of the force loop.
 
-use super::contact::PlasticState;
+use super::contact::{ContactSpring, PlasticState};
 use super::engine::*;
 use super::pairs::{PairList, PairOutput};
 use super::pairs::{EVALUATED, PLASTIC, TOUCHING};
@@ -27,7 +27,7 @@ pub(crate) struct Blocks {
     pub(crate) foreign: Vec<Vec<(u32, u32)>>,
     /// Per block, the history of its foreign pairs at the start of the step (their owner updates
     /// them meanwhile).
-    pub(crate) snap: Vec<Vec<(u8, DVec3, PlasticState)>>,
+    pub(crate) snap: Vec<Vec<(u8, ContactSpring, PlasticState)>>,
     /// Per-block sums, reused.
     pub(crate) acc: Vec<BlockSums>,
     /// Slab boundaries as fractions of the axis (len blocks + 1).
@@ -153,7 +153,7 @@ fn carry_history(old: &PairList, ko: usize, new: &mut PairList, kn: usize) {
     let st = old.state[ko];
     new.state[kn] = st;
     if st & TOUCHING != 0 {
-        new.xi[kn] = old.xi[ko];
+        new.spring[kn] = old.spring[ko];
     }
     if st & PLASTIC != 0 {
         new.plastic[kn] = old.plastic[ko];
@@ -390,7 +390,7 @@ impl Dem {
         new.shift.reserve(total);
         new.state.clear();
         new.state.resize(total, 0);
-        set_len_keep(&mut new.xi, total);
+        set_len_keep(&mut new.spring, total);
         set_len_keep(&mut new.plastic, total);
         set_len_keep(&mut new.out, total);
         for mem in &self.blocks.members {

@@ -2,8 +2,9 @@
 //! law of [`super::contact`] with the pair's history, and the wall contacts.
 
 use super::contact::{
-    damping_coefficient, dmt_adhesion, normal_law, plastic_dissipation, rolling_torque,
-    tangential_force, ContactDissipation, PairParams, PairTable, PlasticState,
+    damping_coefficient, dmt_adhesion, normal_law, plastic_dissipation, rolling_stiffness,
+    rolling_torque, tangential_force, ContactDissipation, ContactSpring, PairParams, PairTable,
+    PlasticState, ROLLING_DAMPING_RATIO,
 };
 use super::engine::*;
 use super::ledger::ParticleLedger;
@@ -31,14 +32,14 @@ pub(crate) struct PairCtx<'a> {
     pub(crate) cohesion: bool,
 }
 /// One evaluated pair: its force and torques (zero when not touching) and its next-step state,
-/// spring, plastic history and output record.
+/// springs, plastic history and output record.
 pub(crate) struct Eval {
     pub(crate) touching: bool,
     pub(crate) force: DVec3,
     pub(crate) torque_i: DVec3,
     pub(crate) torque_j: DVec3,
     pub(crate) state: u8,
-    pub(crate) xi: DVec3,
+    pub(crate) spring: ContactSpring,
     pub(crate) plastic: PlasticState,
     pub(crate) out: PairOutput,
     /// Energy dissipated in this step, J.
@@ -47,7 +48,7 @@ pub(crate) struct Eval {
 impl PairCtx<'_> {
     /// Distance test of pair (i, j) (position `pi`, radius `ri` of i; image shift `sh`; pair
     /// state `state`): the pair vector `d = x_i − x_j + shift` (m), |d|² (m²) and whether the pair
-    /// is apart without plastic history (then force, torques and spring are zero and the kernel
+    /// is apart without plastic history (then force, torques and springs are zero and the kernel
     /// is skipped).
     #[inline(always)]
     pub(crate) fn test(
@@ -66,7 +67,7 @@ impl PairCtx<'_> {
     }
 
     /// The contact kernel of pair (i, j) with pair vector `d` and |d|² = `dist2`, from its current
-    /// state bits `st`, spring `xi` and plastic history `pl` (each used only where `st` says it is
+    /// state bits `st`, springs `spring` and plastic history `pl` (each used only where `st` says it is
     /// valid). `record`: fill the output record.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
@@ -77,7 +78,7 @@ impl PairCtx<'_> {
         d: DVec3,
         dist2: f64,
         st: u8,
-        xi: DVec3,
+        spring: ContactSpring,
         pl: PlasticState,
         record: bool,
     ) -> Eval {
@@ -90,15 +91,19 @@ impl PairCtx<'_> {
         let pp = self.table.get(p.material[i], p.material[j]);
         let r_eff = ri * rj / sum;
         let m_eff = p.mass[i] * p.mass[j] / (p.mass[i] + p.mass[j]);
-        // Effective moment of inertia, only needed by the rolling resistance.
-        let i_eff = if self.cohesion && pp.rolling_friction > 0.0 {
-            let (ii, ij) = (p.mass[i] * ri * ri, p.mass[j] * rj * rj);
-            0.4 * ii * ij / (ii + ij)
+        // Moment of inertia about the contact point, only needed by the rolling dashpot.
+        let i_roll = if self.cohesion && pp.rolling_friction > 0.0 {
+            let (ii, ij) = (1.4 * p.mass[i] * ri * ri, 1.4 * p.mass[j] * rj * rj);
+            ii * ij / (ii + ij)
         } else {
             0.0
         };
         let vrel = p.vel[i] - p.vel[j];
-        let mut xi = if st & TOUCHING != 0 { xi } else { DVec3::ZERO };
+        let mut spring = if st & TOUCHING != 0 {
+            spring
+        } else {
+            ContactSpring::default()
+        };
         let mut pls = if st & PLASTIC != 0 {
             pl
         } else {
@@ -109,7 +114,7 @@ impl PairCtx<'_> {
             delta,
             r_eff,
             m_eff,
-            i_eff,
+            i_roll,
             n,
             vrel,
             p.omega[i],
@@ -117,7 +122,7 @@ impl PairCtx<'_> {
             ri,
             rj,
             &mut pls,
-            &mut xi,
+            &mut spring,
             self.dt,
             self.cohesion,
         );
@@ -149,7 +154,7 @@ impl PairCtx<'_> {
             torque_i: o.torque_i,
             torque_j: o.torque_j,
             state: ns,
-            xi,
+            spring,
             plastic: pls,
             out,
             diss: o.dissipation,
@@ -176,9 +181,10 @@ pub struct ContactOut {
 }
 /// The full contact force between body i and body j (a sphere or a wall), the pure kernel the engine
 /// loops over. `n` points from j to i, `vrel = v_i − v_j` (m/s), `rj = f64::INFINITY`-like walls are
-/// handled by passing `rj` only into the lever arm (0 for a wall). `i_eff` (kg·m²) is the pair's
-/// effective moment of inertia `I_i I_j / (I_i + I_j)` (`I_i` for a wall), for the rolling torque's
-/// one-step limit ([`rolling_torque`]).
+/// handled by passing `rj` only into the lever arm (0 for a wall). `i_roll` (kg·m²) is the pair's
+/// moment of inertia about the contact point, `(I_i + m_i r_i²)(I_j + m_j r_j²)/(sum)` (the first
+/// for a wall), for the rolling dashpot ([`rolling_torque`]). `spring` holds the contact's
+/// tangential and rolling springs, updated here (reset when the contact ends).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn contact_force(
@@ -186,7 +192,7 @@ pub fn contact_force(
     delta: f64,
     r_eff: f64,
     m_eff: f64,
-    i_eff: f64,
+    i_roll: f64,
     n: DVec3,
     vrel: DVec3,
     wi: DVec3,
@@ -194,7 +200,7 @@ pub fn contact_force(
     ri: f64,
     rj: f64,
     plastic: &mut PlasticState,
-    xi: &mut DVec3,
+    spring: &mut ContactSpring,
     dt: f64,
     cohesion: bool,
 ) -> ContactOut {
@@ -208,7 +214,7 @@ pub fn contact_force(
         ..Default::default()
     };
     if !touching {
-        *xi = DVec3::ZERO;
+        *spring = ContactSpring::default();
         return ContactOut {
             force: DVec3::ZERO,
             torque_i: DVec3::ZERO,
@@ -232,16 +238,26 @@ pub fn contact_force(
     let vc = vrel - (ri * wi + rj * wj).cross(n);
     let vt = vc - n * vc.dot(n);
     let kt = 8.0 * pp.g_star * law.stiffness_radius;
-    let (ft, slip) = tangential_force(xi, vt, n, kt, pp.friction, fn_.abs(), dt);
+    let (ft, slip) = tangential_force(&mut spring.slide, vt, n, kt, pp.friction, fn_.abs(), dt);
     diss.friction = slip;
     let mut ti = (-ri * n).cross(ft);
     // Contact point of j is at x_j + r_j n, and j receives −F_t (LAMMPS/LIGGGHTS convention).
     let mut tj = (rj * n).cross(-ft);
     if cohesion && pp.rolling_friction > 0.0 {
-        let mr = rolling_torque(pp.rolling_friction, r_eff, fn_.abs(), wi - wj, i_eff, dt);
-        // As the damping: with the relative spin this torque alone leaves at the end of the step,
-        // ω − M Δt / 2I*. In the one-step-stop limit that books ½ I* ω², the spin energy removed.
-        diss.rolling = -mr.dot(wi - wj) * dt - 0.5 * mr.length_squared() * dt * dt / i_eff;
+        let s_n = 2.0 * pp.y_star * law.stiffness_radius;
+        let kr = rolling_stiffness(pp.rolling_friction, r_eff, s_n);
+        let cr = ROLLING_DAMPING_RATIO * 2.0 * (i_roll * kr).sqrt();
+        let (mr, roll_slip) = rolling_torque(
+            &mut spring.roll,
+            wi - wj,
+            n,
+            (kr, cr, i_roll),
+            pp.rolling_friction,
+            r_eff,
+            fn_.abs(),
+            dt,
+        );
+        diss.rolling = roll_slip;
         ti += mr;
         tj -= mr;
     }
@@ -285,7 +301,7 @@ pub(crate) fn wall_contact(
         delta,
         r,
         m,
-        0.4 * m * r * r,
+        1.4 * m * r * r,
         n,
         vel - wall_vel,
         w,
@@ -293,7 +309,7 @@ pub(crate) fn wall_contact(
         r,
         0.0,
         &mut h.plastic,
-        &mut h.xi,
+        &mut h.spring,
         dt,
         cohesion,
     );

@@ -13,7 +13,7 @@
 //! Values in the history and output arrays are only meaningful where the state byte says so; the
 //! accessors ([`PairList::get`], [`PairList::iter`]) return the logical values (zeros elsewhere).
 
-use super::contact::PlasticState;
+use super::contact::{ContactSpring, PlasticState};
 use glam::{DQuat, DVec3};
 
 /// State bit: the particles touch (the force and torques of the pair are non-zero).
@@ -55,8 +55,8 @@ pub struct Pair {
     pub sx: i8,
     /// Periodic image shift in y.
     pub sy: i8,
-    /// Tangential spring, m (zero unless touching).
-    pub xi: DVec3,
+    /// Tangential and rolling springs (zero unless touching).
+    pub spring: ContactSpring,
     /// Plastic history.
     pub plastic: PlasticState,
     /// Force on i (j receives −force), N.
@@ -94,8 +94,8 @@ pub struct PairList {
     pub(crate) shift: Vec<[i8; 2]>,
     /// State bits per pair ([`TOUCHING`], [`EVALUATED`], [`PLASTIC`]).
     pub(crate) state: Vec<u8>,
-    /// Tangential spring per pair, m (valid where [`TOUCHING`]).
-    pub(crate) xi: Vec<DVec3>,
+    /// Tangential and rolling springs per pair (valid where [`TOUCHING`]).
+    pub(crate) spring: Vec<ContactSpring>,
     /// Plastic history per pair (valid where [`PLASTIC`]).
     pub(crate) plastic: Vec<PlasticState>,
     /// Outputs per pair (valid where [`EVALUATED`]).
@@ -151,10 +151,10 @@ impl PairList {
             j: self.j[k],
             sx,
             sy,
-            xi: if st & TOUCHING != 0 {
-                self.xi[k]
+            spring: if st & TOUCHING != 0 {
+                self.spring[k]
             } else {
-                DVec3::ZERO
+                ContactSpring::default()
             },
             plastic: if st & PLASTIC != 0 {
                 self.plastic[k]
@@ -194,11 +194,11 @@ impl PairList {
         })
     }
 
-    /// Rotate every tangential spring by `q` (used when the whole packing is turned).
+    /// Rotate every contact spring by `q` (used when the whole packing is turned).
     pub fn rotate_history(&mut self, q: DQuat) {
-        for (x, s) in self.xi.iter_mut().zip(&self.state) {
+        for (x, s) in self.spring.iter_mut().zip(&self.state) {
             if s & TOUCHING != 0 {
-                *x = q * *x;
+                *x = x.rotated(q);
             }
         }
     }

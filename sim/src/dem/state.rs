@@ -1,7 +1,7 @@
 //! The DEM state other than the engine: particle arrays (structure of arrays), walls and their
 //! drives, and the engine's errors.
 
-use super::contact::PlasticState;
+use super::contact::{ContactSpring, PlasticState};
 use glam::{DQuat, DVec3};
 
 /// Wall state bit: the bottom-wall history of the particle may be non-default.
@@ -94,8 +94,8 @@ pub enum WallDrive {
 /// Per-particle wall contact history.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WallHistory {
-    /// Tangential spring, m.
-    pub xi: DVec3,
+    /// Tangential and rolling springs.
+    pub spring: ContactSpring,
     /// Plastic history.
     pub plastic: PlasticState,
     /// Contact radius, m (0 when not touching).
@@ -136,14 +136,14 @@ pub struct Walls {
     pub(crate) state: Vec<u8>,
 }
 impl Walls {
-    /// Rotate every wall tangential spring by `q` (used when the whole packing is turned).
+    /// Rotate every wall contact spring by `q` (used when the whole packing is turned).
     pub fn rotate_history(&mut self, q: DQuat) {
         for (k, st) in self.state.iter().enumerate() {
             if st & WALL_BOTTOM != 0 {
-                self.bottom[k].xi = q * self.bottom[k].xi;
+                self.bottom[k].spring = self.bottom[k].spring.rotated(q);
             }
             if st & WALL_TOP != 0 {
-                self.top[k].xi = q * self.top[k].xi;
+                self.top[k].spring = self.top[k].spring.rotated(q);
             }
         }
     }

@@ -41,6 +41,10 @@ pub struct PassReport {
     /// Whether that relaxation stopped at its cap (`numerics.relax_steps`) before the film was at
     /// rest (a warning of the run, see `FilmSim::relax_free`).
     pub relax_capped: bool,
+    /// Kinetic energy of the film when the roll left it (start of the springback), J.
+    pub released_kinetic_energy: f64,
+    /// Kinetic energy of the film at the end of the springback, J.
+    pub rest_kinetic_energy: f64,
 }
 
 /// Summary of one stage.

@@ -100,7 +100,7 @@ pub struct RawNps {
     pub restitution: f64,
     /// Coulomb sliding friction coefficient. Range [0, 2]. Default 0.5.
     pub friction: f64,
-    /// Rolling-resistance coefficient (dimensionless, torque = μ_r·R*·F_n). Range [0, 1]. Default 0.05.
+    /// Rolling-resistance coefficient (dimensionless): the rolling spring holds at most μ_r·R*·F_n. Range [0, 1]. Default 0.05.
     pub rolling_friction: f64,
     /// Work of adhesion (surface energy) for the DMT adhesion law, J/m². Range [0, 1]. Default 0.571 (calibrated, docs/validation.md).
     pub surface_energy_j_m2: f64,

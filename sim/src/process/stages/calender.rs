@@ -112,6 +112,7 @@ impl FilmSim {
         }
         let work = self.external_work_since(&mark);
         let relax = self.scenario.numerics.relax_steps;
+        let released_ke = self.dem().kinetic_energy();
         let rest = self.relax_free(relax, work, &name, progress, (0.75, 0.25))?;
         let thick = self.thickness();
         let report = PassReport {
@@ -130,6 +131,8 @@ impl FilmSim {
             energy: self.energy_since(&mark),
             relax_steps_run: rest.steps,
             relax_capped: rest.capped,
+            released_kinetic_energy: released_ke,
+            rest_kinetic_energy: rest.rest_state.0,
         };
         // Top wall parked at the film surface for the snapshot.
         let d = self.dem_mut();
