@@ -20,14 +20,14 @@
 //! - **Mindlin no-slip tangential spring** with history: `k_t = 8 G* a`, `G* = 1/((2−ν_i)/G_i + (2−ν_j)/G_j)`,
 //!   capped by Coulomb friction `|F_t| ≤ μ |F_n|` (Mindlin 1949; Di Renzo & Di Maio, Chem. Eng. Sci. 59,
 //!   525, 2004).
-//! - **Rolling resistance**, elastic–plastic spring (Ai, Chen, Rotter & Ooi, Powder Technol. 206,
-//!   269, 2011, model C without its optional dashpot; LIGGGHTS `rolling_friction epsd`): the
+//! - **Rolling resistance**, elastic–plastic spring with a dashpot (Ai, Chen, Rotter & Ooi, Powder
+//!   Technol. 206, 269, 2011, model C; LIGGGHTS `rolling_friction epsd`): the
 //!   relative rolling rotation (`ω_i − ω_j` in the tangent plane; twist is free) loads a rolling
 //!   spring of stiffness `k_r = 2.25 μ_r² R*² S_n` (`S_n = 2 Y* a` the normal contact stiffness)
 //!   whose torque is capped at the full mobilisation torque `μ_r R* |F_n|`; the energy cut off at
 //!   the cap is the rolling dissipation. Below the cap a rolling dashpot
-//!   `−η_r 2 sqrt(I_r k_r) ω_roll` damps the spring ([`ROLLING_DAMPING_RATIO`]). The spring is kept as its energy variable `s = √k_r θ_r`
-//!   (`U = ½|s|²`, `M_r = −√k_r s`), so a contact whose stiffness changes under load keeps the
+//!   `−η_r 2 sqrt(I_r k_r) ω_roll` damps the spring ([`ROLLING_DAMPING_RATIO`]). The spring is kept
+//!   as its energy variable `s = √k_r θ_r` (`U = ½|s|²`, `M_r = −√k_r s`), so a contact whose stiffness changes under load keeps the
 //!   spring's energy instead of creating or losing it ([`rolling_torque`]). A spring, unlike a
 //!   constant torque, holds a grain at rest without the chatter of model A (the torque reversing
 //!   the spin every step).
@@ -334,7 +334,7 @@ pub fn tangential_force(
 /// Energy one contact dissipated in one step, J: normal viscous damping
 /// `γ_n v_n² Δt (1 − γ_n Δt / 2m*)` (with the end-of-step velocity its own force leaves, as
 /// velocity Verlet applies a force; docs/model.md, "Energy ledger"), Coulomb sliding
-/// ([`tangential_force`]), rolling slip ([`rolling_torque`]) and plastic flow
+/// ([`tangential_force`]), rolling slip or the rolling dashpot ([`rolling_torque`]) and plastic flow
 /// ([`plastic_work`], with the DMT term of a flattening contact). The energy ledger sums them
 /// (docs/model.md, "Energy ledger").
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -343,7 +343,7 @@ pub struct ContactDissipation {
     pub damping: f64,
     /// Coulomb sliding, J.
     pub friction: f64,
-    /// Rolling slip (the rolling spring cut back to its cap), J.
+    /// Rolling: the energy cut off the rolling spring at its cap, or its dashpot's, J.
     pub rolling: f64,
     /// Plastic flow, J (may be slightly negative: see [`plastic_work`]).
     pub plastic: f64,
@@ -484,8 +484,7 @@ pub fn rolling_stiffness(mu_r: f64, r_eff: f64, s_n: f64) -> f64 {
 /// The spring is turned into the tangent plane of the unit normal `n` (its length kept), grows by
 /// `√k_r ω_roll Δt` with the rolling part `ω_roll` of the spin (its component along `n`, twist, is
 /// left free) and gives `M_r = −√k_r s` (`k_r` N·m/rad from [`rolling_stiffness`]). Where
-/// `|M_r|` exceeds the full mobilisation torque `μ_r R* |F_n|` (`mu_r`, `r_eff` m, `f_n_abs` N)
-/// the spring is cut back to it and the energy cut, `½(|s_trial|² − |s|²)`, is the dissipation;
+/// `|M_r|` exceeds the full mobilisation torque `cap = μ_r R* |F_n|` (N·m) the spring is cut back to it and the energy cut, `½(|s_trial|² − |s|²)`, is the dissipation;
 /// below the cap the dashpot `−c_r ω_roll` (`c_r` N·m·s, see [`ROLLING_DAMPING_RATIO`]) adds its
 /// torque and dissipates `c_r |ω_roll|² Δt (1 − c_r Δt / 2I_r)` (with the end-of-step spin its
 /// own torque leaves, `i_r` kg·m² the pair's moment of inertia about the contact point). With the
@@ -493,32 +492,25 @@ pub fn rolling_stiffness(mu_r: f64, r_eff: f64, s_n: f64) -> f64 {
 /// whatever the contact's stiffness does; in the angle variable a stiffening contact would store
 /// `½ Δk_r θ_r²` that no force paid for (a rolling spring at its cap holds about a third of the
 /// contact's normal elastic energy, whatever `μ_r`).
-#[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn rolling_torque(
     roll: &mut DVec3,
     omega_rel: DVec3,
     n: DVec3,
     (k_r, c_r, i_r): (f64, f64, f64),
-    mu_r: f64,
-    r_eff: f64,
-    f_n_abs: f64,
+    cap: f64,
     dt: f64,
 ) -> (DVec3, f64) {
-    let len2 = roll.length_squared();
-    if len2 > 0.0 {
-        let flat = *roll - n * roll.dot(n);
-        let f2 = flat.length_squared();
-        *roll = if f2 > 0.0 {
-            flat * (len2 / f2).sqrt()
-        } else {
-            DVec3::ZERO
-        };
-    }
+    let flat = *roll - n * roll.dot(n);
+    let f2 = flat.length_squared();
+    *roll = if f2 > 0.0 {
+        flat * (roll.length_squared() / f2).sqrt()
+    } else {
+        DVec3::ZERO
+    };
     let sk = k_r.sqrt();
     let w_roll = omega_rel - n * omega_rel.dot(n);
     *roll += w_roll * (sk * dt);
-    let cap = mu_r * r_eff * f_n_abs;
     let trial = roll.length_squared();
     if k_r * trial > cap * cap {
         *roll *= cap / (sk * trial.sqrt());
@@ -628,9 +620,9 @@ mod tests {
     }
 
     /// The rolling spring: while it holds, the torque is `−k_r θ` for the rolling part of the
-    /// accumulated spin (twist about the normal is free) and nothing is dissipated; past the cap
-    /// the torque stays at `μ_r R* |F_n|` and the energy cut is booked; a stiffer contact keeps
-    /// the spring's energy.
+    /// accumulated spin (twist about the normal is free); a stiffer contact keeps the spring's
+    /// energy; the dashpot adds `−c_r ω_roll` and books `c_r |ω_roll|² Δt (1 − c_r Δt / 2I_r)`;
+    /// past the cap the torque is the cap, the dashpot is off and the energy cut is booked.
     #[test]
     fn rolling_spring_holds_then_slips_at_the_cap() {
         let (mu, r, f, dt) = (0.05, 1e-6, 1e-6, 1e-7);
@@ -638,7 +630,7 @@ mod tests {
         let cap = mu * r * f;
         let mut roll = DVec3::ZERO;
         let spin = DVec3::new(0.0, 3.0, 4.0);
-        let (m, cut) = rolling_torque(&mut roll, spin, DVec3::Z, (k, 0.0, 1.0), mu, r, f, dt);
+        let (m, cut) = rolling_torque(&mut roll, spin, DVec3::Z, (k, 0.0, 1.0), cap, dt);
         assert_eq!(cut, 0.0);
         let theta = DVec3::new(0.0, 3.0, 0.0) * dt;
         assert!(
@@ -646,28 +638,42 @@ mod tests {
             "{m} vs {}",
             -k * theta
         );
-        assert!(
-            (0.5 * roll.length_squared() - 0.5 * k * theta.length_squared()).abs()
-                < 1e-12 * 0.5 * roll.length_squared()
-        );
+        let energy = 0.5 * k * theta.length_squared();
+        assert!((0.5 * roll.length_squared() - energy).abs() < 1e-12 * energy);
         // Four times stiffer, no spin: same energy, torque doubled.
         let (m4, cut) = rolling_torque(
             &mut roll,
             DVec3::ZERO,
             DVec3::Z,
             (4.0 * k, 0.0, 1.0),
-            mu,
-            r,
-            f,
+            cap,
             dt,
         );
         assert_eq!(cut, 0.0);
         assert!((m4 - 2.0 * m).length() <= 1e-12 * m4.length());
+        // The dashpot below the cap.
+        let (c, inertia) = (1e-3 * m4.length() / 3.0, 1e-20);
+        let before = roll;
+        let w = DVec3::new(0.0, -1e-3, 0.0);
+        let (md, damped) = rolling_torque(&mut roll, w, DVec3::Z, (4.0 * k, c, inertia), cap, dt);
+        let spring = -(4.0 * k).sqrt() * (before + w * ((4.0 * k).sqrt() * dt));
+        assert!((md - (spring - c * w)).length() <= 1e-12 * md.length());
+        let booked = c * w.length_squared() * dt * (1.0 - 0.5 * c * dt / inertia);
+        assert!(
+            (damped - booked).abs() <= 1e-12 * booked,
+            "{damped} vs {booked}"
+        );
         // A large spin overshoots the cap: cut back to it, the energy above it booked.
         let big = DVec3::new(0.0, 1e9 * cap / (k * dt), 0.0);
-        let (m, cut) = rolling_torque(&mut roll, big, DVec3::Z, (k, 1.0, 1.0), mu, r, f, dt);
+        let trial = (roll + big * (k.sqrt() * dt)).length_squared();
+        let (m, cut) = rolling_torque(&mut roll, big, DVec3::Z, (k, 1.0, 1.0), cap, dt);
         assert!((m.length() - cap).abs() < 1e-12 * cap);
-        assert!((0.5 * roll.length_squared() - cap * cap / (2.0 * k)).abs() < 1e-9 * cap * cap / k);
-        assert!(cut > 0.0);
+        let held = cap * cap / (2.0 * k);
+        assert!((0.5 * roll.length_squared() - held).abs() < 1e-9 * held);
+        let expected = 0.5 * trial - held;
+        assert!(
+            (cut - expected).abs() <= 1e-9 * expected,
+            "{cut} vs {expected}"
+        );
     }
 }

@@ -67,8 +67,8 @@ impl PairCtx<'_> {
     }
 
     /// The contact kernel of pair (i, j) with pair vector `d` and |d|² = `dist2`, from its current
-    /// state bits `st`, springs `spring` and plastic history `pl` (each used only where `st` says it is
-    /// valid). `record`: fill the output record.
+    /// state bits `st`, springs `spring` and plastic history `pl` (each used only where `st` says
+    /// it is valid). `record`: fill the output record.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(crate) fn kernel(
@@ -247,17 +247,9 @@ pub fn contact_force(
         let s_n = 2.0 * pp.y_star * law.stiffness_radius;
         let kr = rolling_stiffness(pp.rolling_friction, r_eff, s_n);
         let cr = ROLLING_DAMPING_RATIO * 2.0 * (i_roll * kr).sqrt();
-        let (mr, roll_slip) = rolling_torque(
-            &mut spring.roll,
-            wi - wj,
-            n,
-            (kr, cr, i_roll),
-            pp.rolling_friction,
-            r_eff,
-            fn_.abs(),
-            dt,
-        );
-        diss.rolling = roll_slip;
+        let cap = pp.rolling_friction * r_eff * fn_.abs();
+        let (mr, rolling) = rolling_torque(&mut spring.roll, wi - wj, n, (kr, cr, i_roll), cap, dt);
+        diss.rolling = rolling;
         ti += mr;
         tj -= mr;
     }
