@@ -34,7 +34,8 @@ prints the knobs and their values:
 - relaxation damping ×0.5 and ×2 (viscous rate; the local coefficient halved, or raised to
   `(1 + α)/2`);
 - the inertial-number cap ÷3 (the stage rates follow from it at the same mass scaling);
-- fibril force interval 1 (every bundle evaluated every step);
+- fibril force interval 1 (every bundle evaluated every step), only for a scenario that sets a
+  larger one (the default is 1);
 - the time step ×0.5 (with the step counts that stand for times doubled).
 
 Quantities: σ_ion through the film (S/cm), MD tensile strength (kPa, the reduced tensile model,

@@ -166,7 +166,7 @@ impl Default for RawNumerics {
             skin_fraction: 0.2,
             max_inertial_number: 2.0e-2,
             relax_steps: 100_000,
-            fibril_force_interval: 8,
+            fibril_force_interval: 1,
             relax_local_damping: 0.7,
             relax_damping_steps: 1000.0,
             relax_kinetic_tolerance: 1e-6,

@@ -277,15 +277,16 @@ pub struct RawNumerics {
     pub mass_scaling: f64,
     /// Neighbour-list skin as a fraction of the smallest particle diameter. Range (0, 1]. Default 0.2.
     pub skin_fraction: f64,
-    /// Largest inertial number accepted as quasi-static (warning above). Default 1e-2.
+    /// Largest inertial number any stage drives the packing at (the simulated rate is the lower of
+    /// the scenario rate and the rate at this number), dimensionless. Range (0, 1]. Default 0.02.
     pub max_inertial_number: f64,
     /// Step cap of a free relaxation (a released film's or pellet's springback), which otherwise
     /// ends when the film is at rest (`relax_kinetic_tolerance`, `relax_force_tolerance`); a
     /// relaxation that reaches the cap adds a warning. Default 100000.
     pub relax_steps: u64,
-    /// Steps between fibril-force evaluations (multiple time stepping: fibrils are 10³–10⁶ times
-    /// softer than the grain contacts, so their tensions are held for this many steps). Integer in
-    /// [1, 64]; 1 evaluates every step. Default 8.
+    /// Steps between fibril-force evaluations, an option (multiple time stepping: the soft bundles'
+    /// tensions are held for this many steps; docs/model.md, "Fibril forces: every step"). Integer
+    /// in [1, 64]; 1 evaluates every bundle every step. Default 1.
     pub fibril_force_interval: u32,
     /// Local (non-viscous) damping coefficient α applied while a released film or pellet relaxes
     /// (`Dem::local_damping`; Cundall 1987, the "local damping" of Itasca PFC): it removes
