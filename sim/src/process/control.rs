@@ -193,7 +193,7 @@ pub struct Rest {
 }
 
 /// What a phase recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PhaseRecord {
     /// Steps run.
     pub steps: u64,
@@ -203,6 +203,9 @@ pub struct PhaseRecord {
     pub inertial_number: f64,
     /// Free relaxation: the kinetic energy (J) and unbalanced-force ratio at its last check.
     pub rest_state: (f64, f64),
+    /// Free relaxation: the steps run and the kinetic energy (J) at each of its checks (every
+    /// [`DRIFT_INTERVAL`] steps and at its end), the decay of the released film's motion.
+    pub kinetic_trace: Vec<(u64, f64)>,
     /// Free relaxation, hold or release: whether it stopped at its step cap before meeting its
     /// criterion.
     pub capped: bool,
@@ -330,6 +333,9 @@ impl PhaseControl {
                 if check {
                     d.remove_drift_z(floor);
                     self.record.rest_state = (d.kinetic_energy(), d.unbalanced_force_ratio(floor));
+                    self.record
+                        .kinetic_trace
+                        .push((n, self.record.rest_state.0));
                 }
                 let (ke, ufr) = self.record.rest_state;
                 let at_rest =
@@ -530,7 +536,7 @@ pub fn run_phase(
     ctl.phase = None;
     match ctl.error.take() {
         Some(e) => Err(ProcessError::Setup(format!("{stage}: {e}"))),
-        None => Ok(ctl.record),
+        None => Ok(std::mem::take(&mut ctl.record)),
     }
 }
 

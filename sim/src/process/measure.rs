@@ -45,6 +45,10 @@ pub struct PassReport {
     pub released_kinetic_energy: f64,
     /// Kinetic energy of the film at the end of the springback, J.
     pub rest_kinetic_energy: f64,
+    /// The springback's decay: steps since the roll left and the film's kinetic energy (J) at
+    /// each rest check (every 100 steps and at its end). Not written to the summary.
+    #[serde(skip)]
+    pub springback_kinetic_trace: Vec<(u64, f64)>,
 }
 
 /// Summary of one stage.

@@ -133,6 +133,7 @@ impl FilmSim {
             relax_capped: rest.capped,
             released_kinetic_energy: released_ke,
             rest_kinetic_energy: rest.rest_state.0,
+            springback_kinetic_trace: rest.kinetic_trace,
         };
         // Top wall parked at the film surface for the snapshot.
         let d = self.dem_mut();
