@@ -42,10 +42,11 @@ Quantities: σ_ion through the film (S/cm), MD tensile strength (kPa, the reduce
 the default), PTFE spanning (probability), σ_e after reduction (S/cm), intact fibril bundles,
 fibrillated PTFE fraction, thickness (µm).
 
-Reading the tables: each holds one verdict per knob and quantity (49 in all). Where a knob has no effect, a cell still FAILs by
-chance with a probability of 5–9 % (Student t, 8 to 5 seeds) when its standard error is 2.5 % or
-more (the 2-SE rule decides), and less the smaller it is (the 5 % floor decides); a FAIL at three
-or more standard errors is chance with a probability under 2 %.
+Reading the tables: each holds one verdict per knob and quantity (49 in all). Where a knob has no
+effect, a cell still FAILs by chance with a probability of 5–9 % (Student t, 8 to 5 seeds) when its
+standard error is 2.5 % or more (the 2-SE rule decides), and less the smaller it is (the 5 % floor
+decides); a FAIL at three or more standard errors is chance with a probability under 2 %. Across
+the three tables a handful of such chance FAILs is expected even where nothing moves.
 
 HEAD
     echo "Measured on commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- sim tools || echo ' (with uncommitted changes)')."
