@@ -15,15 +15,9 @@ fn main() {
     sim.fibrillation(&quiet).expect("fibrillation");
     let c = sim.calender(&quiet).expect("calender");
     for p in &c.passes {
-        let decay: Vec<String> = (p.springback_kinetic_trace.iter())
-            .filter(|c| c.0.is_multiple_of(2000))
-            .map(|c| format!("{:.1e}", c.1))
-            .collect();
-        let at = |n: u64| {
-            (p.springback_kinetic_trace.iter())
-                .find(|c| c.0 == n)
-                .map_or(f64::NAN, |c| p.released_kinetic_energy / c.1)
-        };
+        let fold = p
+            .kinetic_energy_after(10_000)
+            .map_or(f64::NAN, |k| p.released_kinetic_energy / k);
         println!(
             "pass {}: released {:.3e} J, springback {} steps (capped {}), rest {:.3e} J, fold at 1e4 steps {:.0}; every 2000 steps: {}",
             p.pass,
@@ -31,8 +25,8 @@ fn main() {
             p.relax_steps_run,
             p.relax_capped,
             p.rest_kinetic_energy,
-            at(10_000),
-            decay.join(" ")
+            fold,
+            p.springback_decay(2000)
         );
     }
     println!("thickness {:.3} µm", sim.thickness() * 1e6);

@@ -140,17 +140,13 @@ fn a_released_5wt_film_comes_to_rest() {
     let work = c.energy.booked.external_work();
     let last = c.passes.last().expect("a calender pass");
     let k_release = last.released_kinetic_energy;
-    let decay: Vec<String> = (last.springback_kinetic_trace.iter())
-        .filter(|c| c.0.is_multiple_of(2000))
-        .map(|c| format!("{:.1e}", c.1))
-        .collect();
     let summary = format!(
         "pass {}: springback of {} steps (capped: {}), kinetic energy {k_release:.3e} -> {:.3e} J (every 2000 steps: {})",
         last.pass,
         last.relax_steps_run,
         last.relax_capped,
         last.rest_kinetic_energy,
-        decay.join(" ")
+        last.springback_decay(2000)
     );
     assert!(!last.relax_capped, "{summary}");
     // A zero kinetic tolerance keeps the relaxations below from stopping at rest.
@@ -163,8 +159,7 @@ fn a_released_5wt_film_comes_to_rest() {
         sim.dem().kinetic_energy()
     };
     let k1 = if last.relax_steps_run >= 10_000 {
-        let at = last.springback_kinetic_trace.iter().find(|c| c.0 == 10_000);
-        at.expect("a rest check at 1e4 steps").1
+        (last.kinetic_energy_after(10_000)).expect("a rest check at 1e4 steps")
     } else {
         relax(&mut sim, 10_000 - last.relax_steps_run)
     };

@@ -51,6 +51,26 @@ pub struct PassReport {
     pub springback_kinetic_trace: Vec<(u64, f64)>,
 }
 
+impl PassReport {
+    /// The film's kinetic energy (J) `steps` after the roll left it, if the springback had a rest
+    /// check then (every 100 steps while it ran).
+    pub fn kinetic_energy_after(&self, steps: u64) -> Option<f64> {
+        (self.springback_kinetic_trace.iter())
+            .find(|c| c.0 == steps)
+            .map(|c| c.1)
+    }
+
+    /// The springback's decay in words: its kinetic energy (J) every `every` steps after the
+    /// release, e.g. `"9.2e-14 1.7e-14 …"`.
+    pub fn springback_decay(&self, every: u64) -> String {
+        let at: Vec<String> = (self.springback_kinetic_trace.iter())
+            .filter(|c| c.0.is_multiple_of(every))
+            .map(|c| format!("{:.1e}", c.1))
+            .collect();
+        at.join(" ")
+    }
+}
+
 /// Summary of one stage.
 #[derive(Debug, Clone, serde::Serialize, Default)]
 pub struct StageSummary {
