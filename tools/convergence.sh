@@ -2,7 +2,8 @@
 # The convergence studies of the shipped calibration films (0.2, 1 and 5 wt%) and
 # docs/convergence.md from the tables `dryfilm converge` writes. Resumable: a study folder keeps its
 # finished runs. Usage: bash tools/convergence.sh [OUT_ROOT] (default output/convergence).
-# THREADS (default 2) runs at once; SEEDS (default 5) and MAX_SEEDS (default 8) per setting.
+# THREADS (default 2) runs at once; SEEDS (default 5), MAX_SEEDS (default 8) and CONFIRM_SEEDS
+# (default 12) per setting.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-output/convergence}
@@ -10,7 +11,8 @@ films=(calib_0p2wt calib_1wt calib_5wt)
 cargo build --release --quiet
 for f in "${films[@]}"; do
     ./target/release/dryfilm converge "scenarios/$f.ron" --out "$out/$f" \
-        --seeds "${SEEDS:-5}" --max-seeds "${MAX_SEEDS:-8}" --threads "${THREADS:-2}" --quiet
+        --seeds "${SEEDS:-5}" --max-seeds "${MAX_SEEDS:-8}" \
+        --confirm-seeds "${CONFIRM_SEEDS:-12}" --threads "${THREADS:-2}" --quiet
 done
 {
     cat <<'HEAD'
@@ -25,7 +27,9 @@ seed-paired differences `d_s = x_s − b_s`: relative to the baseline mean, `Δ 
 with standard error `sd(d)/(√n |mean(b)|)`, PASS when `|Δ| < max(5 %, 2 SE)`; the spanning
 probability absolutely, PASS when `|Δ| < max(0.1, 2 SE)`. A setting starts with 5 seeds and gets 3
 more (the baseline with it) while the standard error of any of its changes exceeds 10 % (0.1 in
-probability), up to 8; `*` marks a change still less precise than that. `dryfilm converge --list`
+probability), up to 8; `*` marks a change still less precise than that. A setting with a FAIL is
+confirmed: it gets 3 more seeds at a time (the baseline with it) up to 12, and the table shows the
+verdict on all of them. `dryfilm converge --list`
 prints the knobs and their values:
 
 - relaxation tolerances ×0.1 (kinetic and unbalanced-force), with the relaxation's step cap
@@ -46,7 +50,8 @@ Reading the tables: each holds one verdict per knob and quantity (49 in all). Wh
 effect, a cell still FAILs by chance with a probability of 5–9 % (Student t, 8 to 5 seeds) when its
 standard error is 2.5 % or more (the 2-SE rule decides), and less the smaller it is (the 5 % floor
 decides); a FAIL at three or more standard errors is chance with a probability under 2 %. Across
-the three tables a handful of such chance FAILs is expected even where nothing moves.
+the three tables a handful of such chance FAILs would be expected even where nothing moves; the
+confirmation on more seeds turns most of them, and a knob that really moves a result stays a FAIL.
 
 HEAD
     echo "Measured on commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- sim tools || echo ' (with uncommitted changes)')."

@@ -22,7 +22,11 @@ pub struct Args {
     /// Most seeds a setting gets while the standard error of a change exceeds 10%.
     #[arg(long, default_value_t = 12)]
     pub max_seeds: usize,
-    /// Seeds added at a time to a setting whose changes are not yet precise.
+    /// Most seeds a setting with a FAIL gets to confirm it (at least --max-seeds; default the
+    /// larger of --max-seeds and 12).
+    #[arg(long)]
+    pub confirm_seeds: Option<usize>,
+    /// Seeds added at a time to a setting whose changes are not yet precise, or that FAILs.
     #[arg(long, default_value_t = 3)]
     pub seed_step: usize,
     /// At most this many runs at once (0: all cores).
@@ -59,11 +63,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
-    if args.seeds < 2 || args.max_seeds < args.seeds {
+    let confirm_seeds = args.confirm_seeds.unwrap_or(args.max_seeds.max(12));
+    if args.seeds < 2 || args.max_seeds < args.seeds || confirm_seeds < args.max_seeds {
         bail!(
-            "--seeds {} --max-seeds {}: need 2 ≤ seeds ≤ max-seeds (a standard error needs two seeds)",
+            "--seeds {} --max-seeds {} --confirm-seeds {}: need 2 ≤ seeds ≤ max-seeds ≤ confirm-seeds (a standard error needs two seeds)",
             args.seeds,
-            args.max_seeds
+            args.max_seeds,
+            confirm_seeds
         );
     }
     let Some(out) = args.out.clone() else {
@@ -86,15 +92,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let command = format!(
-        "dryfilm converge {} --seeds {} --max-seeds {}",
+        "dryfilm converge {} --seeds {} --max-seeds {} --confirm-seeds {}",
         args.scenario.display(),
         args.seeds,
-        args.max_seeds
+        args.max_seeds,
+        confirm_seeds
     );
     let opts = ConvergeOptions {
         out_dir: out.clone(),
         seeds_min: args.seeds,
         seeds_max: args.max_seeds,
+        seeds_confirm: confirm_seeds,
         seed_step: args.seed_step,
         threads: args.threads,
         only: args.only.clone(),
