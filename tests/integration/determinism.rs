@@ -123,5 +123,36 @@ fn outputs_are_bitwise_identical_across_thread_counts() {
         peak.to_bits(),
         two["peak_stress_kPa"].as_f64().unwrap().to_bits()
     );
+    // The work up to the peak is part of the whole, and the test ended at or past the peak.
+    let n = |k: &str| one[k].as_u64().unwrap_or_else(|| panic!("{k} in {one}"));
+    assert!(n("relaxations_to_peak") <= n("relaxations"), "{one}");
+    assert!(n("iterations_to_peak") <= n("iterations"), "{one}");
+    assert!(
+        one["final_strain"].as_f64().unwrap() >= one["strain_at_peak"].as_f64().unwrap(),
+        "{one}"
+    );
+    // `--curve` writes the curve whose largest stress is the reported peak.
+    let csv = tmp.join("curve.csv");
+    crate::support::cli::dryfilm_ok([
+        "bench",
+        "tensile",
+        a.to_str().unwrap(),
+        "--repeats",
+        "1",
+        "--threads",
+        "1",
+        "--curve",
+        csv.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&csv).expect("curve CSV");
+    let top = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1)?.parse::<f64>().ok())
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(
+        (top - peak).abs() <= 1e-9 * peak,
+        "curve max {top} vs peak {peak}"
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }

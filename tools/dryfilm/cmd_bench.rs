@@ -57,6 +57,9 @@ struct TensileArgs {
     /// (`TensileParams::avalanche_force_tolerance`; default: the force tolerance).
     #[arg(long)]
     avalanche_tolerance: Option<f64>,
+    /// Also write the last repeat's stress–strain curve to this CSV file (strain, stress_kPa).
+    #[arg(long)]
+    curve: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -185,7 +188,12 @@ fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
     let r = result.context("no repeat ran")?;
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    let w = r.work;
+    if let Some(path) = &a.curve {
+        std::fs::write(path, dryfilm_sim::pipeline::curve_csv(&r.curve))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let (w, wp) = (r.work, r.work_at_peak);
+    let last_strain = r.curve.strain.last().copied().unwrap_or(0.0);
     if a.json {
         let v = serde_json::json!({
             "benchmark": "tensile",
@@ -203,6 +211,10 @@ fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
             "unconverged": w.unconverged,
             "retries": w.retries,
             "avalanche_relaxations": w.avalanche,
+            "final_strain": last_strain,
+            "failed": r.failed,
+            "relaxations_to_peak": wp.relaxations,
+            "iterations_to_peak": wp.iterations,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -228,6 +240,13 @@ fn tensile_bench(a: TensileArgs) -> anyhow::Result<()> {
             "  relaxations       {} ({} FIRE iterations, {} at the iteration cap): {} retried \
              steps, {} after breaks",
             w.relaxations, w.iterations, w.unconverged, w.retries, w.avalanche
+        );
+        println!(
+            "  to the peak       {} relaxations ({} FIRE iterations); the test ended at strain \
+             {last_strain:.4} ({})",
+            wp.relaxations,
+            wp.iterations,
+            if r.failed { "failed" } else { "maximum strain" }
         );
     }
     Ok(())

@@ -232,6 +232,8 @@ pub struct TensileResult {
     pub broken: Breakage,
     /// What the quasi-static relaxations cost.
     pub work: RelaxationWork,
+    /// What they had cost when the curve reached its peak (the rest is the post-peak branch).
+    pub work_at_peak: RelaxationWork,
 }
 
 /// Bonds broken during a tensile test, counts.

@@ -79,6 +79,7 @@ impl Model {
             failed: false,
             broken: Breakage::default(),
             work: RelaxationWork::default(),
+            work_at_peak: RelaxationWork::default(),
         };
         let l_ref = self.lbox[self.axis];
         // Zero strain: relax (fibril prestress against contacts) and break what is overloaded.
@@ -182,6 +183,9 @@ impl Model {
             let after = self.stress() - residual;
             res.curve.push_max(trial, after);
             let peak = res.curve.peak_stress_pa;
+            if res.curve.strain_at_peak == trial {
+                res.work_at_peak = self.work;
+            }
             if peak > 0.0 && after < p.stop_fraction * peak {
                 let since = *low_since.get_or_insert(trial);
                 if trial - since >= p.stop_strain_window {
