@@ -45,6 +45,13 @@ fn more_shear_strain_gives_more_fibrils() {
     assert_grows("strands", a.fibril_strands, b.fibril_strands);
     let fraction = (a.ptfe_fibrillated_fraction, b.ptfe_fibrillated_fraction);
     assert_grows("fibrillated fraction", fraction.0, fraction.1);
+    // The law's driver, the lumps' accumulated local shear strain, grows with the imposed strain.
+    let local = (
+        a.ptfe_local_shear_strain_mean,
+        b.ptfe_local_shear_strain_mean,
+    );
+    assert!(local.0 > 0.0, "local shear strain at 0.8: {}", local.0);
+    assert_grows("mean local shear strain", local.0, local.1);
     // Strands drawn again between the same grains join their bundle: fewer entities than strands.
     assert!(b.fibril_strands > b.fibrils_intact as f64);
 }

@@ -95,6 +95,11 @@ pub struct StageSummary {
     /// Fraction of the PTFE volume held by intact fibrils, dimensionless (the rest is in the
     /// lumps and in broken fibrils).
     pub ptfe_fibrillated_fraction: f64,
+    /// Mean accumulated local shear strain of the PTFE lumps at the end of the stage (the driver
+    /// of the fibrillation law, `PtfeSources::strain`: the tangential displacement of the touching
+    /// NPS grains relative to each lump, summed over the strain windows), dimensionless; spent
+    /// lumps included, 0 before fibrillation.
+    pub ptfe_local_shear_strain_mean: f64,
     /// Mean intact fibril length, µm.
     pub fibril_mean_length_um: f64,
     /// Mean fibril radius, nm.
@@ -261,6 +266,21 @@ impl FilmSim {
             fibrils_failed: failed,
             fibril_strands: strands,
             ptfe_fibrillated_fraction: if v > 0.0 { fib_vol / v } else { 0.0 },
+            ptfe_local_shear_strain_mean: {
+                let strain = &self.world.resource::<PtfeSources>().strain;
+                let ptfe: Vec<f64> = self
+                    .phase
+                    .iter()
+                    .zip(strain)
+                    .filter(|(p, _)| **p == Phase::Ptfe)
+                    .map(|(_, s)| *s)
+                    .collect();
+                if ptfe.is_empty() {
+                    0.0
+                } else {
+                    ptfe.iter().sum::<f64>() / ptfe.len() as f64
+                }
+            },
             fibril_mean_length_um: len * 1e6,
             fibril_mean_radius_nm: rad * 1e9,
             fibril_orientation_md: p2,
