@@ -492,7 +492,7 @@ pub fn rolling_stiffness(mu_r: f64, r_eff: f64, s_n: f64) -> f64 {
 /// whatever the contact's stiffness does; in the angle variable a stiffening contact would store
 /// `½ Δk_r θ_r²` that no force paid for (a rolling spring at its cap holds about a third of the
 /// contact's normal elastic energy, whatever `μ_r`).
-#[inline]
+#[inline(always)]
 pub fn rolling_torque(
     roll: &mut DVec3,
     omega_rel: DVec3,
