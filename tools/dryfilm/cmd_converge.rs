@@ -32,7 +32,8 @@ pub struct Args {
     /// At most this many runs at once (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Only these settings (comma-separated names, see --list) besides the baseline.
+    /// Only these settings (comma-separated names, see --list) besides the baseline; without it,
+    /// every setting but the on-demand ones (the time step ×0.25).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Print the settings and run nothing.
@@ -50,7 +51,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let all = settings(&loaded.raw.numerics);
     if args.list {
         for s in &all {
-            println!("{}\t{}", s.name, s.knob);
+            let when = if s.on_demand {
+                "\t(on demand: --only)"
+            } else {
+                ""
+            };
+            println!("{}\t{}{when}", s.name, s.knob);
         }
         return Ok(());
     }

@@ -45,6 +45,9 @@ pub struct Setting {
     /// The numerics the setting runs with.
     #[serde(skip)]
     pub numerics: RawNumerics,
+    /// Run only when named (`ConvergeOptions::only`, `--only`), not in a whole study.
+    #[serde(skip)]
+    pub on_demand: bool,
 }
 
 /// The settings of a study around `base`: the baseline first, then one knob at a time:
@@ -56,12 +59,15 @@ pub struct Setting {
 /// from it at the same mass scaling, so a loaded stage runs up to 3× more steps), fibril force
 /// interval 1 (every bundle every step) when the base holds them longer, and the time step ×0.5
 /// (with the relaxation cap `relax_steps` and the damping time `relax_damping_steps`, both step
-/// counts, doubled so that the physical times stay the same).
+/// counts, doubled so that the physical times stay the same). On demand only (run when named):
+/// the time step ×0.25 (step counts ×4), the second halving that tells a trend in the time step
+/// from chance where the first one FAILs.
 pub fn settings(base: &RawNumerics) -> Vec<Setting> {
     let mut out = vec![Setting {
         name: "baseline".into(),
         knob: "baseline (the scenario's numerics)".into(),
         numerics: base.clone(),
+        on_demand: false,
     }];
     let mut add = |name: String, knob: String, f: &dyn Fn(&mut RawNumerics)| {
         let mut n = base.clone();
@@ -70,6 +76,7 @@ pub fn settings(base: &RawNumerics) -> Vec<Setting> {
             name,
             knob,
             numerics: n,
+            on_demand: false,
         });
     };
     add(
@@ -150,6 +157,26 @@ pub fn settings(base: &RawNumerics) -> Vec<Setting> {
             n.relax_damping_steps *= 2.0;
         },
     );
+    add(
+        "dt_x0.25".into(),
+        format!(
+            "time step ×0.25: rayleigh_fraction {} → {}, relax_steps {} → {}, relax_damping_steps \
+             {tau} → {}",
+            base.rayleigh_fraction,
+            base.rayleigh_fraction * 0.25,
+            base.relax_steps,
+            base.relax_steps * 4,
+            tau * 4.0
+        ),
+        &|n| {
+            n.rayleigh_fraction *= 0.25;
+            n.relax_steps *= 4;
+            n.relax_damping_steps *= 4.0;
+        },
+    );
+    if let Some(last) = out.last_mut() {
+        last.on_demand = true;
+    }
     out
 }
 
@@ -174,7 +201,8 @@ pub struct ConvergeOptions {
     pub seed_step: usize,
     /// At most this many runs at once (0: rayon's default).
     pub threads: usize,
-    /// Only these settings (by name) besides the baseline; empty: all.
+    /// Only these settings (by name) besides the baseline; empty: all but the on-demand ones
+    /// ([`Setting::on_demand`]).
     pub only: Vec<String>,
 }
 
@@ -220,7 +248,9 @@ pub fn converge(
     let chosen: Vec<&Setting> = all
         .iter()
         .enumerate()
-        .filter(|(i, s)| *i == 0 || opts.only.is_empty() || opts.only.contains(&s.name))
+        .filter(|(i, s)| {
+            *i == 0 || (opts.only.is_empty() && !s.on_demand) || opts.only.contains(&s.name)
+        })
         .map(|(_, s)| s)
         .collect();
     let seed = |k: usize| base.seed.wrapping_add(k as u64);
@@ -461,6 +491,27 @@ mod tests {
         let again = converge(&base, "test", "test", &KnobRunner, &opts, &counting).unwrap();
         assert_eq!(count.into_inner(), 0);
         assert_eq!(again.markdown("x"), t.markdown("x"));
+        // The second halving of the time step is not part of a whole study; named, it runs on
+        // its own seeds beside the baseline's runs, which are reused.
+        assert!(t.rows.iter().all(|r| r.setting.name != "dt_x0.25"));
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        let counting = |p: Progress| {
+            if let Progress::Done { .. } = p {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        let only = ConvergeOptions {
+            only: vec!["dt_x0.25".into()],
+            ..opts.clone()
+        };
+        let quarter = converge(&base, "test", "test", &KnobRunner, &only, &counting).unwrap();
+        let names: Vec<&str> = quarter
+            .rows
+            .iter()
+            .map(|r| r.setting.name.as_str())
+            .collect();
+        assert_eq!(names, ["dt_x0.25"]);
+        assert_eq!(count.into_inner(), quarter.rows[0].seeds.len());
         // Another base scenario is refused in the same folder.
         let mut other = base.clone();
         other.seed += 1;
