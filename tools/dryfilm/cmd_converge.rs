@@ -97,8 +97,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             bar.inc(1);
         }
     };
+    let only = if args.only.is_empty() {
+        String::new()
+    } else {
+        format!(" --only {}", args.only.join(","))
+    };
     let command = format!(
-        "dryfilm converge {} --seeds {} --max-seeds {} --confirm-seeds {}",
+        "dryfilm converge {} --seeds {} --max-seeds {} --confirm-seeds {}{only}",
         args.scenario.display(),
         args.seeds,
         args.max_seeds,
