@@ -232,7 +232,8 @@ pub struct TensileResult {
     pub broken: Breakage,
     /// What the quasi-static relaxations cost.
     pub work: RelaxationWork,
-    /// What they had cost when the curve reached its peak (the rest is the post-peak branch).
+    /// What they had cost when the curve reached its peak, the zero-strain relaxation included
+    /// (the rest is the post-peak branch).
     pub work_at_peak: RelaxationWork,
 }
 

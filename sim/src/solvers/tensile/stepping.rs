@@ -92,6 +92,7 @@ impl Model {
             0.0
         };
         res.curve.push(0.0, self.stress() - residual);
+        res.work_at_peak = self.work;
         let p = self.params;
         let mut step = p.strain_step;
         let mut ratios_acc = self.ratios();
