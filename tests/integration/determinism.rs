@@ -99,8 +99,11 @@ fn outputs_are_bitwise_identical_across_thread_counts() {
         r["fibril_count"].as_u64().unwrap() > 0,
         "the run should have drawn fibrils: {r}"
     );
-    // `dryfilm bench tensile` on the run's film: the same peak on 1 and 2 threads, a real one.
+    // `dryfilm bench tensile` on the run's film: the same peak on 1 and 2 threads, a real one;
+    // `--curve` writes each run's curve.
+    let curve = |threads: &str| tmp.join(format!("curve_{threads}.csv"));
     let bench = |threads: &str| -> serde_json::Value {
+        let csv = curve(threads);
         let o = crate::support::cli::dryfilm_ok([
             "bench",
             "tensile",
@@ -110,6 +113,8 @@ fn outputs_are_bitwise_identical_across_thread_counts() {
             "--threads",
             threads,
             "--json",
+            "--curve",
+            csv.to_str().unwrap(),
         ]);
         serde_json::from_slice(&o.stdout).expect("bench JSON")
     };
@@ -131,19 +136,8 @@ fn outputs_are_bitwise_identical_across_thread_counts() {
         one["final_strain"].as_f64().unwrap() >= one["strain_at_peak"].as_f64().unwrap(),
         "{one}"
     );
-    // `--curve` writes the curve whose largest stress is the reported peak.
-    let csv = tmp.join("curve.csv");
-    crate::support::cli::dryfilm_ok([
-        "bench",
-        "tensile",
-        a.to_str().unwrap(),
-        "--repeats",
-        "1",
-        "--threads",
-        "1",
-        "--curve",
-        csv.to_str().unwrap(),
-    ]);
+    // The curve's largest stress is the reported peak.
+    let csv = curve("1");
     let text = std::fs::read_to_string(&csv).expect("curve CSV");
     let top = text
         .lines()

@@ -140,40 +140,27 @@ pub fn settings(base: &RawNumerics) -> Vec<Setting> {
             &|n| n.fibril_force_interval = 1,
         );
     }
-    add(
-        "dt_x0.5".into(),
-        format!(
-            "time step ×0.5: rayleigh_fraction {} → {}, relax_steps {} → {}, relax_damping_steps \
-             {tau} → {}",
-            base.rayleigh_fraction,
-            base.rayleigh_fraction * 0.5,
-            base.relax_steps,
-            base.relax_steps * 2,
-            tau * 2.0
-        ),
-        &|n| {
-            n.rayleigh_fraction *= 0.5;
-            n.relax_steps *= 2;
-            n.relax_damping_steps *= 2.0;
-        },
-    );
-    add(
-        "dt_x0.25".into(),
-        format!(
-            "time step ×0.25: rayleigh_fraction {} → {}, relax_steps {} → {}, relax_damping_steps \
-             {tau} → {}",
-            base.rayleigh_fraction,
-            base.rayleigh_fraction * 0.25,
-            base.relax_steps,
-            base.relax_steps * 4,
-            tau * 4.0
-        ),
-        &|n| {
-            n.rayleigh_fraction *= 0.25;
-            n.relax_steps *= 4;
-            n.relax_damping_steps *= 4.0;
-        },
-    );
+    // The time step ×0.5, then (on demand) ×0.25: the step counts that stand for times scale
+    // with 1/f so that the physical times stay the same.
+    for (f, k) in [(0.5, 2u64), (0.25, 4)] {
+        add(
+            format!("dt_x{f}"),
+            format!(
+                "time step ×{f}: rayleigh_fraction {} → {}, relax_steps {} → {}, \
+                 relax_damping_steps {tau} → {}",
+                base.rayleigh_fraction,
+                base.rayleigh_fraction * f,
+                base.relax_steps,
+                base.relax_steps * k,
+                tau * k as f64
+            ),
+            &|n| {
+                n.rayleigh_fraction *= f;
+                n.relax_steps *= k;
+                n.relax_damping_steps *= k as f64;
+            },
+        );
+    }
     if let Some(last) = out.last_mut() {
         last.on_demand = true;
     }
