@@ -11,26 +11,10 @@ out=${1:-output/convergence}
 shipped=(calib_0p2wt calib_1wt calib_5wt)
 read -r -a films <<< "${FILMS:-${shipped[*]}}"
 cargo build --release --quiet
-converge() { # converge FILM [--only SETTING]: one study, its table in $out/FILM/convergence.md
-    local f=$1
-    shift
+for f in "${films[@]}"; do
     ./target/release/dryfilm converge "scenarios/$f.ron" --out "$out/$f" \
         --seeds "${SEEDS:-5}" --max-seeds "${MAX_SEEDS:-8}" \
-        --confirm-seeds "${CONFIRM_SEEDS:-12}" --threads "${THREADS:-2}" --quiet "$@"
-}
-# Whether the time step ×0.5 row of a study's table (its markdown) has a FAIL.
-dt_fails() {
-    grep -qE '^\| time step ×0\.5:.*\*\*FAIL\*\*' "$1"
-}
-for f in "${films[@]}"; do
-    converge "$f"
-    cp "$out/$f/convergence.md" "$out/$f/convergence_main.md"
-    rm -f "$out/$f/convergence_dt4.md"
-    if dt_fails "$out/$f/convergence_main.md"; then
-        # The second halving, on the same baseline runs: a trend in the time step or chance.
-        converge "$f" --only dt_x0.25
-        mv "$out/$f/convergence.md" "$out/$f/convergence_dt4.md"
-    fi
+        --confirm-seeds "${CONFIRM_SEEDS:-12}" --threads "${THREADS:-2}" --quiet
 done
 {
     cat <<'HEAD'
@@ -58,10 +42,10 @@ prints the knobs and their values:
 - the inertial-number cap ÷3 (the stage rates follow from it at the same mass scaling);
 - fibril force interval 1 (every bundle evaluated every step), only for a scenario that sets a
   larger one (the default is 1);
-- the time step ×0.5 (with the step counts that stand for times doubled); where this row FAILs,
-  the film's study goes on with a second halving, the time step ×0.25 against the same baseline
-  (a table of its own under the film's): a change that grows again is a trend in the time step,
-  one that does not is not.
+- the time step ×0.5 (with the step counts that stand for times doubled); where this row FAILs
+  (confirmed), the study adds a second halving, the time step ×0.25 against the same baseline,
+  as the next row: a change that grows again is a trend in the time step, one that does not is
+  not.
 
 Quantities: σ_ion through the film (S/cm), MD tensile strength (kPa, the reduced tensile model,
 the default), PTFE spanning (probability), σ_e after reduction (S/cm), intact fibril bundles,
@@ -78,14 +62,8 @@ HEAD
     echo "Measured on commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- sim tools || echo ' (with uncommitted changes)')."
     echo
     for f in "${films[@]}"; do
-        cat "$out/$f/convergence_main.md"
+        cat "$out/$f/convergence.md"
         echo
-        if [ -f "$out/$f/convergence_dt4.md" ]; then
-            echo "Second halving of the time step (the time step ×0.5 row above FAILs):"
-            echo
-            cat "$out/$f/convergence_dt4.md"
-            echo
-        fi
     done
     for f in "${shipped[@]}"; do
         case " ${films[*]} " in

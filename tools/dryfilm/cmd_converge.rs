@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Only these settings (comma-separated names, see --list) besides the baseline; without it,
-    /// every setting but the on-demand ones (the time step ×0.25).
+    /// every setting, and the follow-ups (the time step ×0.25) of a setting that FAILs.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     /// Print the settings and run nothing.
@@ -51,11 +51,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let all = settings(&loaded.raw.numerics);
     if args.list {
         for s in &all {
-            let when = if s.on_demand {
-                "\t(on demand: --only)"
-            } else {
-                ""
-            };
+            let when = s
+                .follows
+                .map(|f| format!("\t(runs when {f} FAILs, or with --only)"))
+                .unwrap_or_default();
             println!("{}\t{}{when}", s.name, s.knob);
         }
         return Ok(());

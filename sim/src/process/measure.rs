@@ -268,17 +268,16 @@ impl FilmSim {
             ptfe_fibrillated_fraction: if v > 0.0 { fib_vol / v } else { 0.0 },
             ptfe_local_shear_strain_mean: {
                 let strain = &self.world.resource::<PtfeSources>().strain;
-                let ptfe: Vec<f64> = self
+                let (sum, n) = self
                     .phase
                     .iter()
                     .zip(strain)
                     .filter(|(p, _)| **p == Phase::Ptfe)
-                    .map(|(_, s)| *s)
-                    .collect();
-                if ptfe.is_empty() {
+                    .fold((0.0, 0usize), |(s, n), (_, x)| (s + x, n + 1));
+                if n == 0 {
                     0.0
                 } else {
-                    ptfe.iter().sum::<f64>() / ptfe.len() as f64
+                    sum / n as f64
                 }
             },
             fibril_mean_length_um: len * 1e6,

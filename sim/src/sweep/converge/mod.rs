@@ -45,9 +45,10 @@ pub struct Setting {
     /// The numerics the setting runs with.
     #[serde(skip)]
     pub numerics: RawNumerics,
-    /// Run only when named (`ConvergeOptions::only`, `--only`), not in a whole study.
+    /// A follow-up: the setting (by name) whose FAIL, once confirmed, adds this one to a whole
+    /// study; otherwise it runs only when named (`ConvergeOptions::only`, `--only`).
     #[serde(skip)]
-    pub on_demand: bool,
+    pub follows: Option<&'static str>,
 }
 
 /// The settings of a study around `base`: the baseline first, then one knob at a time:
@@ -59,15 +60,15 @@ pub struct Setting {
 /// from it at the same mass scaling, so a loaded stage runs up to 3× more steps), fibril force
 /// interval 1 (every bundle every step) when the base holds them longer, and the time step ×0.5
 /// (with the relaxation cap `relax_steps` and the damping time `relax_damping_steps`, both step
-/// counts, doubled so that the physical times stay the same). On demand only (run when named):
-/// the time step ×0.25 (step counts ×4), the second halving that tells a trend in the time step
-/// from chance where the first one FAILs.
+/// counts, doubled so that the physical times stay the same). A follow-up of the time step ×0.5,
+/// run when that one FAILs: the time step ×0.25 (step counts ×4), the second halving that tells a
+/// trend in the time step from chance.
 pub fn settings(base: &RawNumerics) -> Vec<Setting> {
     let mut out = vec![Setting {
         name: "baseline".into(),
         knob: "baseline (the scenario's numerics)".into(),
         numerics: base.clone(),
-        on_demand: false,
+        follows: None,
     }];
     let mut add = |name: String, knob: String, f: &dyn Fn(&mut RawNumerics)| {
         let mut n = base.clone();
@@ -76,7 +77,7 @@ pub fn settings(base: &RawNumerics) -> Vec<Setting> {
             name,
             knob,
             numerics: n,
-            on_demand: false,
+            follows: None,
         });
     };
     add(
@@ -140,7 +141,7 @@ pub fn settings(base: &RawNumerics) -> Vec<Setting> {
             &|n| n.fibril_force_interval = 1,
         );
     }
-    // The time step ×0.5, then (on demand) ×0.25: the step counts that stand for times scale
+    // The time step ×0.5, then (its follow-up) ×0.25: the step counts that stand for times scale
     // with 1/f so that the physical times stay the same.
     for (f, k) in [(0.5, 2u64), (0.25, 4)] {
         add(
@@ -161,8 +162,8 @@ pub fn settings(base: &RawNumerics) -> Vec<Setting> {
             },
         );
     }
-    if let Some(last) = out.last_mut() {
-        last.on_demand = true;
+    if let Some(quarter) = out.last_mut() {
+        quarter.follows = Some("dt_x0.5");
     }
     out
 }
@@ -188,8 +189,8 @@ pub struct ConvergeOptions {
     pub seed_step: usize,
     /// At most this many runs at once (0: rayon's default).
     pub threads: usize,
-    /// Only these settings (by name) besides the baseline; empty: all but the on-demand ones
-    /// ([`Setting::on_demand`]).
+    /// Only these settings (by name) besides the baseline; empty: all but the follow-ups
+    /// ([`Setting::follows`]), which join when the setting they follow FAILs.
     pub only: Vec<String>,
 }
 
@@ -232,11 +233,11 @@ pub fn converge(
     let rdir = points_dir(&opts.out_dir);
     std::fs::create_dir_all(&rdir).map_err(io_err(&rdir))?;
     let all = settings(&base.numerics);
-    let chosen: Vec<&Setting> = all
+    let mut chosen: Vec<&Setting> = all
         .iter()
         .enumerate()
         .filter(|(i, s)| {
-            *i == 0 || (opts.only.is_empty() && !s.on_demand) || opts.only.contains(&s.name)
+            *i == 0 || (opts.only.is_empty() && s.follows.is_none()) || opts.only.contains(&s.name)
         })
         .map(|(_, s)| s)
         .collect();
@@ -276,6 +277,7 @@ pub fn converge(
         }
         let table = tabulate(&rdir, &chosen, &count, scenario, &seed)?;
         let mut grew = false;
+        let mut follow_ups = Vec::new();
         for (k, row) in table.rows.iter().enumerate() {
             let imprecise = row.changes.iter().flatten().any(|c| !c.precise());
             let failing = row.changes.iter().flatten().any(|c| !c.pass);
@@ -289,7 +291,20 @@ pub fn converge(
             if count[k + 1] < cap {
                 count[k + 1] = (count[k + 1] + opts.seed_step.max(1)).min(cap);
                 grew = true;
+            } else if failing {
+                // A confirmed FAIL brings in the settings that follow it (in a whole study).
+                let name = row.setting.name.as_str();
+                follow_ups.extend(all.iter().filter(|s| {
+                    opts.only.is_empty()
+                        && s.follows == Some(name)
+                        && !chosen.iter().any(|c| c.name == s.name)
+                }));
             }
+        }
+        for s in follow_ups {
+            chosen.push(s);
+            count.push(opts.seeds_min.max(2));
+            grew = true;
         }
         if !grew {
             let md = table.markdown(command);
@@ -400,8 +415,8 @@ mod tests {
         assert!(Change::of(&[(1.0, 1.0)], Scale::Relative).is_none());
     }
 
-    /// σ_ion 30 % higher with skin 0.4, scatter ±2 % per seed, and a fibril count that scatters
-    /// by ±80 % only with the time step halved.
+    /// σ_ion 30 % higher with skin 0.4, scatter ±2 % per seed, and with a smaller time step a
+    /// fibril count that scatters by ±80 % and a film 10 % thicker (at ×0.5 and ×0.25 alike).
     struct KnobRunner;
     impl PointRunner for KnobRunner {
         fn run_point(&self, raw: &RawScenario, _dir: &Path) -> Result<RunResult, String> {
@@ -427,7 +442,7 @@ mod tests {
                 } else {
                     1000
                 },
-                thickness_um: 40.0,
+                thickness_um: if noisy { 44.0 } else { 40.0 },
                 ..RunResult::default()
             })
         }
@@ -456,10 +471,15 @@ mod tests {
             "{sigma:?}"
         );
         assert!(row("skin_0.1").changes[0].unwrap().pass);
-        // The noisy setting got more seeds, up to the cap for precision; the quiet ones stopped
-        // at the minimum; the failing ones were confirmed on more: the real change still FAILs,
-        // the chance one (+10 % on its first three seeds) PASSes on nine.
-        assert_eq!(row("dt_x0.5").seeds.len(), 6);
+        // The quiet settings stopped at the minimum; the failing ones were confirmed on more
+        // seeds: the real changes still FAIL, the chance one (+10 % on its first three seeds)
+        // PASSes on nine. The time step ×0.5 FAILs (thickness), so its follow-up, the time step
+        // ×0.25, joined the study as the next row and FAILs as well.
+        assert_eq!(row("dt_x0.5").seeds.len(), 9);
+        assert!(!row("dt_x0.5").changes[6].unwrap().pass);
+        let names: Vec<&str> = t.rows.iter().map(|r| r.setting.name.as_str()).collect();
+        assert_eq!(&names[names.len() - 2..], ["dt_x0.5", "dt_x0.25"]);
+        assert!(!row("dt_x0.25").changes[6].unwrap().pass);
         assert_eq!(row("skin_0.1").seeds.len(), 3);
         assert_eq!(row("skin_0.4").seeds.len(), 9);
         let chance = row("damping_x0.5");
@@ -478,9 +498,7 @@ mod tests {
         let again = converge(&base, "test", "test", &KnobRunner, &opts, &counting).unwrap();
         assert_eq!(count.into_inner(), 0);
         assert_eq!(again.markdown("x"), t.markdown("x"));
-        // The second halving of the time step is not part of a whole study; named, it runs on
-        // its own seeds beside the baseline's runs, which are reused.
-        assert!(t.rows.iter().all(|r| r.setting.name != "dt_x0.25"));
+        // Named, the follow-up runs on its own beside the baseline, on the runs already done.
         let count = std::sync::atomic::AtomicUsize::new(0);
         let counting = |p: Progress| {
             if let Progress::Done { .. } = p {
@@ -498,7 +516,7 @@ mod tests {
             .map(|r| r.setting.name.as_str())
             .collect();
         assert_eq!(names, ["dt_x0.25"]);
-        assert_eq!(count.into_inner(), quarter.rows[0].seeds.len());
+        assert_eq!(count.into_inner(), 0);
         // Another base scenario is refused in the same folder.
         let mut other = base.clone();
         other.seed += 1;
