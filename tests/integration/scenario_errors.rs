@@ -466,3 +466,22 @@ fn library_validate_and_load_str() {
     assert_eq!(loaded.scenario.domain.lx, 50e-6);
     assert_eq!(loaded.raw.domain.lx_um, 50.0);
 }
+
+#[test]
+fn fibrillation_law_fields() {
+    refuses(
+        "(\n  fibrillation: (shear_strain: 5.0, process_strain: 2.0),\n)",
+        &[
+            "s.ron:2:",
+            "fibrillation.process_strain = 2.0: must be ≥ shear_strain = 5",
+        ],
+    );
+    refuses(
+        "(powder: (ptfe: (fibrillation_driver: Work, fibrillation_energy_mj_m3: 0.0)))",
+        &["powder.ptfe.fibrillation_energy_mj_m3 = 0.0: must be in [0.1, 10000] MJ/m³"],
+    );
+    refuses(
+        "(powder: (ptfe: (fibrillation_driver: Energy)))",
+        &["s.ron:1:", "fibrillation_driver", "Energy"],
+    );
+}

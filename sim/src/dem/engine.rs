@@ -127,6 +127,17 @@ pub struct Dem {
     pub track_energy: bool,
     /// The energy ledger: running totals of work and dissipation, J ([`super::ledger`]).
     pub ledger: super::ledger::EnergyBook,
+    /// The material whose particles are credited with the work dissipated at their contacts
+    /// ([`Dem::credited_work`]); `None` (default): nothing is credited. Booked only while
+    /// [`Dem::track_energy`] is on. The dynamics do not depend on it.
+    pub work_credit: Option<u8>,
+    /// Work dissipated by Coulomb sliding at each particle's contacts with other
+    /// particles since it was last reset, J (plastic flow, rolling and damping are not credited), for the particles of [`Dem::work_credit`]'s material
+    /// (0 for the others): a contact with a particle of another material credits all of its work,
+    /// a contact between two credited particles half to each. Walls credit nothing. Summed in
+    /// pair-list order per particle, so bitwise identical on any thread count; empty until
+    /// something is credited.
+    pub credited_work: Vec<f64>,
     /// Pairs by second particle, for the energy of one particle's contacts.
     pub(crate) rev: super::ledger::ReverseIndex,
     /// Buffers of the neighbour rebuild, kept between rebuilds to avoid reallocation.
@@ -193,6 +204,8 @@ impl Dem {
             viscous_damping: 0.0,
             track_energy: true,
             ledger: Default::default(),
+            work_credit: None,
+            credited_work: Vec::new(),
             rev: Default::default(),
             scratch: RebuildScratch::default(),
             blocks: Blocks::default(),

@@ -1,8 +1,9 @@
 //! The force loop: every pair in the list evaluated per thread slab in list order and summed per
 //! particle, plus the walls. Tasks share the pair arrays through [`crate::par::SharedSlice`].
 
-use super::contact::{ContactSpring, PlasticState};
+use super::contact::{ContactDissipation, ContactSpring, PlasticState};
 use super::engine::*;
+use super::ledger::{credit_share, ParticleLedger};
 use super::neighbours::BlockSums;
 use super::neighbours::Blocks;
 use super::pair_kernel::{wall_contact, PairCtx, ParticleView};
@@ -34,6 +35,8 @@ struct ForceTask<'a> {
     record: bool,
     /// Whether the contact dissipation and wall work are booked per particle this step.
     track: bool,
+    /// The material credited with its contacts' work ([`Dem::work_credit`]; only when `track`).
+    credit: Option<u8>,
 }
 
 /// The walls as the force tasks see them: per-particle histories and state bits (a block touches
@@ -59,6 +62,7 @@ impl ForceTask<'_> {
         sn: &[(u8, ContactSpring, PlasticState)],
         fc: &mut [DVec3],
         tc: &mut [DVec3],
+        lg: &mut [ParticleLedger],
     ) {
         let (k, i) = (fr[f].0 as usize, fr[f].1 as usize);
         let (st, spring, pls) = sn[f];
@@ -69,11 +73,22 @@ impl ForceTask<'_> {
             return;
         }
         let e = self.ctx.kernel(i, j, d, dist2, st, spring, pls, false);
+        let lj = self.local[j] as usize;
+        if self.credit.is_some() {
+            lg[lj].credited += self.credited(j, i, &e.diss);
+        }
         if e.touching {
-            let lj = self.local[j] as usize;
             fc[lj] -= e.force;
             tc[lj] += e.torque_j;
         }
+    }
+
+    /// Particle `own`'s credited share of the sliding work `diss` of its contact with
+    /// `other` ([`Dem::credited_work`]), J.
+    #[inline(always)]
+    fn credited(&self, own: usize, other: usize, diss: &ContactDissipation) -> f64 {
+        let m = self.ctx.p.material;
+        credit_share(self.credit, m[own], m[other]) * diss.friction
     }
 
     /// Block `b`'s sums for its particles `mem` before the walls: `ext.force`, then its pairs in
@@ -96,6 +111,7 @@ impl ForceTask<'_> {
         acc.skipped.clear();
         acc.skipped.resize(m, false);
         let track = self.track;
+        let credit = track && self.credit.is_some();
         acc.ledger.clear();
         if track {
             acc.ledger.resize(m, Default::default());
@@ -117,7 +133,7 @@ impl ForceTask<'_> {
             let (r0, r1) = (start[i] as usize, end[i] as usize);
             // Foreign rows before this one (list order is by first particle).
             while fi < fr.len() && (fr[fi].1 as usize) < i {
-                self.foreign_pair(fi, fr, sn, fc, tc);
+                self.foreign_pair(fi, fr, sn, fc, tc, lg);
                 fi += 1;
             }
             let (pi, ri) = (p.pos[i], p.radius[i]);
@@ -157,6 +173,12 @@ impl ForceTask<'_> {
                 }
                 if track {
                     lg[li].add_contact(&e.diss);
+                    if credit {
+                        lg[li].credited += self.credited(i, j, &e.diss);
+                        if of[j] as usize == b {
+                            lg[self.local[j] as usize].credited += self.credited(j, i, &e.diss);
+                        }
+                    }
                 }
                 if e.touching {
                     fc[li] += e.force;
@@ -172,7 +194,7 @@ impl ForceTask<'_> {
             }
         }
         while fi < fr.len() {
-            self.foreign_pair(fi, fr, sn, fc, tc);
+            self.foreign_pair(fi, fr, sn, fc, tc, lg);
             fi += 1;
         }
     }
@@ -335,6 +357,7 @@ impl Dem {
             },
             record: self.record_pair_outputs,
             track: self.track_energy,
+            credit: self.work_credit.filter(|_| self.track_energy),
         };
         acc.par_iter_mut()
             .zip(members.par_iter())
@@ -359,6 +382,12 @@ impl Dem {
         let book = &mut self.ledger;
         for i in 0..of.len() {
             book.add_particle(&acc[of[i] as usize].ledger[local[i] as usize]);
+        }
+        if self.work_credit.is_some() {
+            self.credited_work.resize(of.len(), 0.0);
+            for (i, w) in self.credited_work.iter_mut().enumerate() {
+                *w += acc[of[i] as usize].ledger[local[i] as usize].credited;
+            }
         }
     }
 

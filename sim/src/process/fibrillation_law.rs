@@ -25,9 +25,12 @@ pub struct PtfeSources {
     pub volume: Vec<f64>,
     /// Critical local shear strain for drawing at the current temperature (∞ below 19 °C).
     pub critical_strain: f64,
-    /// Fibrillation rate κ: fraction of the remaining lump drawn per unit local shear strain past
-    /// the critical strain, per unit strain.
-    pub rate: f64,
+    /// What drives the drawing and its parameters.
+    pub drive: FibrillationDrive,
+    /// Work credited to each source by its contacts during fibrillation (Coulomb sliding, [`crate::dem::Dem::credited_work`]), J (only PTFE entries are used).
+    pub work: Vec<f64>,
+    /// Volume of each source before anything was drawn, m³ (0 for NPS grains).
+    pub initial_volume: Vec<f64>,
     /// PTFE volume of each source already due to be drawn but not yet spawned as a fibril, m³
     /// (bookkeeping only: the volume stays in the lump until a fibril takes it).
     pub pending: Vec<f64>,
@@ -81,6 +84,37 @@ impl PtfeSources {
     }
 }
 
+/// What drives the drawing of fibrils from a sheared lump (`powder.ptfe.fibrillation_driver`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FibrillationDrive {
+    /// First-order kinetics in the local shear strain past the critical strain: the undrawn PTFE
+    /// falls as `exp(−κ (γ − ε_c))`; `rate` is κ, dimensionless.
+    Strain {
+        /// κ: fraction of the remaining lump drawn per unit local shear strain past ε_c.
+        rate: f64,
+    },
+    /// Drawing in proportion to the work dissipated at the lump's contacts past the work that
+    /// strains it to the critical strain ([`work_volume_due`]).
+    Work {
+        /// Drawing energy e_d: contact work per unit volume drawn, J/m³ (1/η).
+        drawing_energy: f64,
+        /// Flow stress Y of the lump's PTFE, Pa: the threshold work density is `Y ε_c(T)`.
+        flow_stress: f64,
+        /// Extrapolation of the simulated work to the real process, dimensionless ≥ 1:
+        /// `fibrillation.process_strain / fibrillation.shear_strain` (set when the stage starts).
+        amplification: f64,
+    },
+}
+
+/// Volume of fibrils due, m³, when a lump's credited contact work grows from `before` to `after`
+/// (J) with threshold `threshold` (J, the work that strains the lump to the critical strain,
+/// `Y ε_c(T) V₀`) and drawing energy `drawing_energy` (J/m³):
+/// `ΔV = (W_after − max(W_before, W_c))⁺ / e_d`. Linear in the work past the threshold; the
+/// caller caps it at what the lump holds.
+pub fn work_volume_due(before: f64, after: f64, threshold: f64, drawing_energy: f64) -> f64 {
+    (after - before.max(threshold)).max(0.0) / drawing_energy
+}
+
 /// Number of distinct NPS grains a PTFE source remembers having touched (the possible far anchors
 /// of the fibrils it draws).
 pub const TOUCH_MEMORY: usize = 8;
@@ -100,7 +134,12 @@ pub fn critical_fibrillation_strain(t_kelvin: f64) -> f64 {
     0.9 - 0.5 * s
 }
 
-/// EndOfStep system (fibrillation only). Every `window` steps (0.02 of imposed shear strain), each
+/// EndOfStep system (fibrillation only). The volume each lump is due to draw grows with its local
+/// shear strain ([`FibrillationDrive::Strain`], below) or with the work credited to it by its
+/// contacts ([`FibrillationDrive::Work`], [`work_volume_due`]); both are accumulated whatever the
+/// law and the temperature, and nothing is drawn below the 19 °C transition (ε_c = ∞).
+///
+/// Every `window` steps (0.02 of imposed shear strain), each
 /// PTFE particle P's local shear strain grows by the mean over its touching NPS grains k of
 /// |Δu_t,k| / (r_P + r_k), with Δu_t,k the part of k's displacement relative to P over the window
 /// that is tangential to the P–k line. Measuring displacements over a window rather than
@@ -117,13 +156,12 @@ pub(crate) fn draw_fibrils(
     mut fibrils: Query<&mut FibrilC>,
 ) {
     let d = &mut dem.0;
-    if !src.critical_strain.is_finite() {
-        return;
-    }
     let n = d.p.len();
     if src.window_start.len() != n {
         src.window_start = d.p.pos.clone();
         src.window_steps = 0;
+        // Work credited before the drawing starts (the stage's settling) does not count.
+        d.credited_work.iter_mut().for_each(|w| *w = 0.0);
         return;
     }
     src.window_steps += 1;
@@ -173,18 +211,41 @@ pub(crate) fn draw_fibrils(
     let mut fresh: Vec<((u32, u32, u32), FibrilC)> = Vec::new();
     let mut fresh_of: std::collections::HashMap<(u32, u32, u32), usize> =
         std::collections::HashMap::new();
+    // The window's credited contact work of every lump (reset for the next window).
+    let mut window_work = std::mem::take(&mut d.credited_work);
     for p in 0..n {
+        let w = window_work.get(p).copied().unwrap_or(0.0);
+        if w != 0.0 && src.volume[p] > 0.0 {
+            let before = src.work[p];
+            src.work[p] += w;
+            match src.drive {
+                FibrillationDrive::Work {
+                    drawing_energy,
+                    flow_stress,
+                    amplification: a,
+                } if src.critical_strain.is_finite() => {
+                    // Drawing in proportion to the process's work past the threshold Y ε_c V₀.
+                    let threshold = flow_stress * src.critical_strain * src.initial_volume[p];
+                    let due =
+                        work_volume_due(a * before, a * src.work[p], threshold, drawing_energy);
+                    src.pending[p] = (src.pending[p] + due).min(src.volume[p]);
+                }
+                _ => {}
+            }
+        }
         if cnt[p] == 0 || src.volume[p] <= 0.0 {
             continue;
         }
-        // First-order fibrillation kinetics on the local strain past ε_c: the lump's undrawn PTFE
-        // V_u = V − pending falls by the factor exp(−κ Δγ_eff) over the window.
         let before = src.strain[p].max(src.critical_strain);
         src.strain[p] += incr[p] / cnt[p] as f64;
-        let d_eff = (src.strain[p] - before).max(0.0);
-        if d_eff > 0.0 {
-            let undrawn = (src.volume[p] - src.pending[p]).max(0.0);
-            src.pending[p] += undrawn * -(-src.rate * d_eff).exp_m1();
+        if let FibrillationDrive::Strain { rate } = src.drive {
+            // First-order fibrillation kinetics on the local strain past ε_c: the lump's undrawn
+            // PTFE V_u = V − pending falls by the factor exp(−κ Δγ_eff) over the window.
+            let d_eff = (src.strain[p] - before).max(0.0);
+            if d_eff > 0.0 {
+                let undrawn = (src.volume[p] - src.pending[p]).max(0.0);
+                src.pending[p] += undrawn * -(-rate * d_eff).exp_m1();
+            }
         }
         // Spawn fibrils (bundles) while the volume due covers the next one (at most 64 per window;
         // the rest waits for the next window).
@@ -279,6 +340,8 @@ pub(crate) fn draw_fibrils(
             ));
         }
     }
+    window_work.iter_mut().for_each(|w| *w = 0.0);
+    d.credited_work = window_work;
     for (key, f) in fresh {
         let e = commands.spawn(f).id();
         src.bundles.insert(key, e);
@@ -315,4 +378,30 @@ pub(crate) fn resize_lump(d: &mut crate::dem::Dem, src: &PtfeSources, p: usize) 
 
 pub(crate) fn lump_radius(volume: f64) -> f64 {
     (volume.max(0.0) * 3.0 / (4.0 * PI)).cbrt().max(1e-12)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The work-driven law draws nothing below its threshold and, past it, a volume proportional
+    /// to the work: twice the work, twice the volume, whatever steps the work arrives in.
+    #[test]
+    fn drawn_volume_is_linear_in_the_work_past_the_threshold() {
+        let (wc, ed) = (4.6e-12, 20e6);
+        assert_eq!(work_volume_due(0.0, 0.9 * wc, wc, ed), 0.0);
+        let one = work_volume_due(0.0, wc + 1e-12, wc, ed);
+        let two = work_volume_due(0.0, wc + 2e-12, wc, ed);
+        assert!((one - 1e-12 / ed).abs() < 1e-12 * one);
+        assert!((two - 2.0 * one).abs() < 1e-12 * two);
+        // The same work in many windows, crossing the threshold in one of them.
+        let mut w = 0.0;
+        let mut sum = 0.0;
+        for _ in 0..137 {
+            let next = w + (wc + 2e-12) / 137.0;
+            sum += work_volume_due(w, next, wc, ed);
+            w = next;
+        }
+        assert!((sum - two).abs() < 1e-9 * two, "{sum:e} vs {two:e}");
+    }
 }

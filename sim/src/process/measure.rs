@@ -100,6 +100,10 @@ pub struct StageSummary {
     /// NPS grains relative to each lump, summed over the strain windows), dimensionless; spent
     /// lumps included, 0 before fibrillation.
     pub ptfe_local_shear_strain_mean: f64,
+    /// Work dissipated by Coulomb sliding at the PTFE lumps' contacts during
+    /// fibrillation (the work-driven law's driver, `PtfeSources::work`) per unit of initial PTFE
+    /// volume, MJ/m³ (= J/cm³); 0 before fibrillation.
+    pub ptfe_contact_work_mj_m3: f64,
     /// Mean intact fibril length, µm.
     pub fibril_mean_length_um: f64,
     /// Mean fibril radius, nm.
@@ -278,6 +282,15 @@ impl FilmSim {
                     0.0
                 } else {
                     sum / n as f64
+                }
+            },
+            ptfe_contact_work_mj_m3: {
+                let src = self.world.resource::<PtfeSources>();
+                let v0: f64 = src.initial_volume.iter().sum();
+                if v0 > 0.0 {
+                    src.work.iter().sum::<f64>() / v0 * 1e-6
+                } else {
+                    0.0
                 }
             },
             fibril_mean_length_um: len * 1e6,

@@ -34,7 +34,9 @@ pub use control::{PhaseControl, PhaseRecord, QuasiStatic, Rest, RollClose, Stage
 pub use crossings::{fibril_crossings, segment_distance};
 pub use energy::{EnergyMark, EnergyReport};
 pub use fibril_forces::FIBRIL_HOLD_PHASE;
-pub use fibrillation_law::{critical_fibrillation_strain, PtfeSources, TOUCH_MEMORY};
+pub use fibrillation_law::{
+    critical_fibrillation_strain, work_volume_due, FibrillationDrive, PtfeSources, TOUCH_MEMORY,
+};
 pub use materials::Material;
 pub use measure::{PassReport, StageSummary};
 pub use sim::{draw_nps_diameters, stream_seed, FilmSim};

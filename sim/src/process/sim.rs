@@ -7,12 +7,15 @@
 //! fibril drawing from PTFE sources runs in `EndOfStep`, both with run conditions on the active stage.
 
 use super::control::Rest;
+use super::fibrillation_law::FibrillationDrive;
+use super::materials::PTFE_LUMP;
 use super::*;
 use crate::dem::contact::rayleigh_time;
 use crate::dem::engine::{Dem, ParticleState};
 use crate::dem::fibril_law::FibrilLawParams;
 use crate::dem::schedule::{step_schedule, world_with, DemWorld, StepSet};
 use crate::geom::packing::random_packing;
+use crate::scenario::raw::FibrillationDriver;
 use crate::scenario::{Product, Scenario};
 use crate::snapshot::{Phase, Snapshot};
 use bevy_ecs::prelude::*;
@@ -238,20 +241,33 @@ pub(crate) fn ptfe_sources(s: &Scenario, radii: &[f64], phase: &[Phase]) -> Ptfe
         s.ptfe.anchor_strength,
         s.ptfe.fibril_radius,
     );
+    let volume: Vec<f64> = (0..n)
+        .map(|k| {
+            if phase[k] == Phase::Ptfe {
+                4.0 / 3.0 * PI * radii[k].powi(3)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let drive = match s.ptfe.fibrillation_driver {
+        FibrillationDriver::Strain => FibrillationDrive::Strain {
+            rate: s.ptfe.fibrillation_rate,
+        },
+        FibrillationDriver::Work => FibrillationDrive::Work {
+            drawing_energy: s.ptfe.fibrillation_energy,
+            flow_stress: PTFE_LUMP.yield_pressure,
+            amplification: 1.0,
+        },
+    };
     PtfeSources {
         strain: vec![0.0; n],
         drawn: vec![0; n],
-        volume: (0..n)
-            .map(|k| {
-                if phase[k] == Phase::Ptfe {
-                    4.0 / 3.0 * PI * radii[k].powi(3)
-                } else {
-                    0.0
-                }
-            })
-            .collect(),
+        initial_volume: volume.clone(),
+        volume,
         critical_strain: f64::INFINITY,
-        rate: s.ptfe.fibrillation_rate,
+        drive,
+        work: vec![0.0; n],
         pending: vec![0.0; n],
         touched: vec![Vec::new(); n],
         bundles: std::collections::HashMap::new(),

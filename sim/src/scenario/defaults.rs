@@ -69,6 +69,8 @@ impl Default for RawPtfe {
             poisson: 0.46,
             fibril_radius_nm: 50.0,
             fibrillation_rate: 1.2,
+            fibrillation_driver: FibrillationDriver::Strain,
+            fibrillation_energy_mj_m3: 50.0,
             fibrils_per_bundle: 1.0,
             fibril_yield_mpa: 110.0,
             fibril_strength_mpa: 180.0,
@@ -110,6 +112,7 @@ impl Default for RawFibrillation {
             shear_strain: 3.0,
             shear_direction_deg: 0.0,
             confining_pressure_kpa: 200.0,
+            process_strain: 300.0,
         }
     }
 }

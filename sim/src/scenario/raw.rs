@@ -62,6 +62,19 @@ pub enum TensileMechanics {
     Process,
 }
 
+/// What drives the fibrillation law (docs/model.md, "Fibrillation law").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum FibrillationDriver {
+    /// The local shear strain of the NPS grains around each lump: first-order kinetics past the
+    /// critical strain at rate `powder.ptfe.fibrillation_rate`.
+    #[default]
+    Strain,
+    /// The work dissipated by Coulomb sliding at each lump's contacts: past the work that
+    /// strains the lump to the critical strain, every `powder.ptfe.fibrillation_energy_mj_m3` of
+    /// it draws a unit volume of fibrils.
+    Work,
+}
+
 /// The two powders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -131,6 +144,15 @@ pub struct RawPtfe {
     /// per unit strain. Range [0, 1000]. Default 1.2 (calibrated on the 5 wt% conductivity,
     /// docs/calibration.md).
     pub fibrillation_rate: f64,
+    /// What drives fibrillation: `Strain` (the local shear strain, with `fibrillation_rate`) or
+    /// `Work` (the work dissipated at the lump's contacts, with `fibrillation_energy_mj_m3`).
+    /// Default `Strain`.
+    pub fibrillation_driver: FibrillationDriver,
+    /// Drawing energy of the work-driven law: the work dissipated at a lump's contacts, past its
+    /// threshold, per unit volume of PTFE drawn into fibrils, MJ/m³ (= J/cm³). Used only with
+    /// `fibrillation_driver: Work`. Range [0.1, 10000]. Default 50 (uncalibrated; the physically
+    /// defensible range is stated in docs/model.md).
+    pub fibrillation_energy_mj_m3: f64,
     /// Strands drawn at a time between the same two grains (strands one lump draws between one
     /// pair of grains share one model fibril, whose volume, force and contact coverage scale with
     /// its strand count). Dimensionless, range [1, 10000]. Default 1.
@@ -203,6 +225,12 @@ pub struct RawFibrillation {
     pub shear_direction_deg: f64,
     /// Confining pressure on the top wall, kPa. Range (0, 1e5]. Default 200.
     pub confining_pressure_kpa: f64,
+    /// Total shear strain of the real fibrillation process (kneading, mortar grinding), which the
+    /// simulated `shear_strain` samples: the work-driven fibrillation law extrapolates the work
+    /// at the lumps' contacts from the simulated strain to this one (docs/model.md,
+    /// "Fibrillation law"). Dimensionless, at least `shear_strain`. Range [0, 100000]. Default
+    /// 300 (a kneader or mortar imposes 10²–10³).
+    pub process_strain: f64,
 }
 
 /// Calendering: repeated passes through a shrinking roll gap.

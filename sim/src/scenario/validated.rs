@@ -107,6 +107,11 @@ pub struct Ptfe {
     /// Fibrillation rate κ, fraction of the remaining lump drawn per unit local shear strain past
     /// the critical strain, per unit strain.
     pub fibrillation_rate: f64,
+    /// What drives fibrillation (the local shear strain or the work at the lump's contacts).
+    pub fibrillation_driver: crate::scenario::raw::FibrillationDriver,
+    /// Drawing energy of the work-driven law: contact work past the threshold per unit volume
+    /// drawn, J/m³.
+    pub fibrillation_energy: f64,
     /// Real fibrils per model fibril (bundle multiplicity), dimensionless ≥ 1.
     pub fibrils_per_bundle: f64,
     /// Drawing yield stress of a fibril, Pa.
@@ -165,6 +170,9 @@ pub struct Fibrillation {
     pub shear_direction: f64,
     /// Confining pressure, Pa.
     pub confining_pressure: f64,
+    /// Total shear strain of the real process that the simulated shear samples, dimensionless
+    /// (≥ `shear_strain`).
+    pub process_strain: f64,
 }
 
 /// Calendering.

@@ -112,10 +112,21 @@ impl FilmSim {
         {
             let mut src = self.world.resource_mut::<PtfeSources>();
             src.critical_strain = critical_fibrillation_strain(f.temperature);
-            for s in src.strain.iter_mut() {
+            let src = &mut *src;
+            for s in src.strain.iter_mut().chain(src.work.iter_mut()) {
                 *s = 0.0;
             }
+            if let FibrillationDrive::Work { amplification, .. } = &mut src.drive {
+                *amplification = if f.shear_strain > 0.0 {
+                    (f.process_strain / f.shear_strain).max(1.0)
+                } else {
+                    1.0
+                };
+            }
         }
+        // The lumps are credited with the work at their contacts while they are sheared (the
+        // work-driven law's driver, and a diagnostic of the strain-driven one).
+        self.dem_mut().work_credit = Some(Material::Ptfe.id());
         // Strain-sampling window: 0.02 of imposed shear at the simulated (quasi-static) rate.
         let rate = self.simulated_rate(f.shear_rate, f.confining_pressure);
         let window = ((0.02 / (rate * self.dem().dt)).ceil() as u64).max(1);
@@ -132,6 +143,10 @@ impl FilmSim {
             direction: f.shear_direction,
         };
         let stage = ("fibrillation", ActiveStage::Fibrillation);
-        self.shear_stage(stage, shear, progress)
+        let summary = self.shear_stage(stage, shear, progress);
+        let d = self.dem_mut();
+        d.work_credit = None;
+        d.credited_work = Vec::new();
+        summary
     }
 }

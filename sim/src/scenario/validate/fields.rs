@@ -39,6 +39,7 @@ pub(super) mod ptfe {
     pub(crate) const POISSON: Field = Field::num("powder.ptfe.poisson", co(0.0, 0.5, ""), 1.0, "Poisson's ratio of PTFE");
     pub(crate) const FIBRIL_RADIUS: Field = Field::num("powder.ptfe.fibril_radius_nm", cc(5.0, 500.0, "nm"), NM, "radius of a freshly drawn fibril");
     pub(crate) const RATE: Field = Field::num("powder.ptfe.fibrillation_rate", cc(0.0, 1000.0, ""), 1.0, "fraction of a lump's remaining PTFE drawn per unit local shear strain");
+    pub(crate) const DRAWING_ENERGY: Field = Field::num("powder.ptfe.fibrillation_energy_mj_m3", cc(0.1, 10000.0, "MJ/m³"), MPA, "contact work per unit PTFE volume drawn into fibrils");
     pub(crate) const PER_BUNDLE: Field = Field::num("powder.ptfe.fibrils_per_bundle", cc(1.0, 10000.0, ""), 1.0, "real fibrils per model fibril (bundle multiplicity)");
     pub(crate) const ANCHOR: Field = Field::material("powder.ptfe.anchor_strength_n_m", above(0.0, "N/m"), oc(0.0, 100.0, "N/m"), 1.0, "anchor detachment force per unit fibril circumference");
     pub(crate) const BRIDGE: Field = Field::num("powder.ptfe.bridge_strength_mpa", cc(0.0, 200.0, "MPa"), MPA, "tensile strength of the PTFE bridging a covered NPS contact");
@@ -74,6 +75,7 @@ pub(super) mod fibrillation {
     pub(crate) const SHEAR_RATE: Field = Field::num("fibrillation.shear_rate_per_s", oc(0.0, 1e6, "1/s"), 1.0, "fibrillation shear rate");
     pub(crate) const SHEAR_STRAIN: Field = Field::num("fibrillation.shear_strain", cc(0.0, 100.0, ""), 1.0, "total fibrillation shear strain");
     pub(crate) const DIRECTION: Field = Field::num("fibrillation.shear_direction_deg", co(0.0, 180.0, "°"), 1.0, "in-plane shear direction from MD");
+    pub(crate) const PROCESS_STRAIN: Field = Field::num("fibrillation.process_strain", cc(0.0, 1e5, ""), 1.0, "total shear strain of the real fibrillation process");
     pub(crate) const PRESSURE: Field = Field::num("fibrillation.confining_pressure_kpa", oc(0.0, 1e5, "kPa"), KPA, "confining pressure while fibrillating");
 }
 

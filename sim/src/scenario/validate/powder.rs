@@ -137,6 +137,8 @@ pub(super) fn ptfe(c: &mut Checker<'_>, p: &RawPtfe, film: bool) -> Ptfe {
         poisson: c.check(&ptfe::POISSON, p.poisson),
         fibril_radius: c.check(&ptfe::FIBRIL_RADIUS, p.fibril_radius_nm),
         fibrillation_rate: c.check(&ptfe::RATE, p.fibrillation_rate),
+        fibrillation_driver: p.fibrillation_driver,
+        fibrillation_energy: c.check(&ptfe::DRAWING_ENERGY, p.fibrillation_energy_mj_m3),
         fibrils_per_bundle: c.check(&ptfe::PER_BUNDLE, p.fibrils_per_bundle),
         fibril_yield,
         fibril_strength,

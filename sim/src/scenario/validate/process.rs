@@ -51,6 +51,19 @@ pub(super) fn fibrillation(c: &mut Checker<'_>, f: &RawFibrillation) -> Fibrilla
             .check(&fibrillation::DIRECTION, f.shear_direction_deg)
             .to_radians(),
         confining_pressure: c.check(&fibrillation::PRESSURE, f.confining_pressure_kpa),
+        process_strain: {
+            let before = c.errors.len();
+            let x = c.check(&fibrillation::PROCESS_STRAIN, f.process_strain);
+            if c.errors.len() == before && f.shear_strain.is_finite() && x < f.shear_strain {
+                c.inconsistent(
+                    "fibrillation.process_strain",
+                    x,
+                    format!("≥ shear_strain = {}", num(f.shear_strain)),
+                    "the simulated shear is a sample of the real process's",
+                );
+            }
+            x
+        },
     }
 }
 
