@@ -27,7 +27,8 @@ pub struct PtfeSources {
     pub critical_strain: f64,
     /// What drives the drawing and its parameters.
     pub drive: FibrillationDrive,
-    /// Work credited to each source by its contacts during fibrillation (Coulomb sliding, [`crate::dem::Dem::credited_work`]), J (only PTFE entries are used).
+    /// Work credited to each source by its contacts during fibrillation (Coulomb sliding,
+    /// [`crate::dem::Dem::credited_work`]), J (only PTFE entries are used).
     pub work: Vec<f64>,
     /// Volume of each source before anything was drawn, m³ (0 for NPS grains).
     pub initial_volume: Vec<f64>,
