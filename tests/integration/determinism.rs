@@ -17,8 +17,13 @@ const SCENARIO: &str = r#"(
 )"#;
 
 fn run(dir: &Path, threads: usize) -> std::path::PathBuf {
+    run_text(dir, threads, SCENARIO)
+}
+
+/// Runs scenario `text` on `threads` threads into `dir/t<threads>`.
+fn run_text(dir: &Path, threads: usize, text: &str) -> std::path::PathBuf {
     let scen = dir.join("det.ron");
-    std::fs::write(&scen, SCENARIO).unwrap();
+    std::fs::write(&scen, text).unwrap();
     let out = dir.join(format!("t{threads}"));
     crate::support::cli::dryfilm_ok([
         "run",
@@ -147,6 +152,42 @@ fn outputs_are_bitwise_identical_across_thread_counts() {
     assert!(
         (top - peak).abs() <= 1e-9 * peak,
         "curve max {top} vs peak {peak}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// The work-driven fibrillation law (its contact-work credit summed across thread blocks) gives
+/// the same film on 1 and 2 threads.
+#[test]
+fn the_work_driven_law_is_bitwise_identical_across_thread_counts() {
+    let tmp = std::env::temp_dir().join(format!("dryfilm-det-work-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let text = SCENARIO
+        .replace(
+            "ptfe: (wt_pct: 3.0)",
+            "ptfe: (wt_pct: 3.0, fibrillation_driver: Work, fibrillation_energy_mj_m3: 40.0)",
+        )
+        .replace(
+            "confining_pressure_kpa: 300.0)",
+            "confining_pressure_kpa: 300.0, process_strain: 600.0)",
+        );
+    assert!(text.contains("Work") && text.contains("process_strain"));
+    let (a, b) = (run_text(&tmp, 1, &text), run_text(&tmp, 2, &text));
+    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    assert!(read(&a, "result.json") == read(&b, "result.json"));
+    let summary = |d: &Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&read(d, "summary_fibrillation.json")).unwrap();
+        v.as_object_mut().unwrap().remove("wall_seconds");
+        v
+    };
+    let s = summary(&a);
+    assert_eq!(s, summary(&b));
+    assert!(
+        s["ptfe_contact_work_mj_m3"].as_f64().unwrap() > 0.0
+            && s["fibrils_intact"].as_u64() > Some(0),
+        "the law should have credited work and drawn fibrils: {s}"
     );
     let _ = std::fs::remove_dir_all(&tmp);
 }
