@@ -111,7 +111,8 @@ impl ForceTask<'_> {
         acc.skipped.clear();
         acc.skipped.resize(m, false);
         let track = self.track;
-        let credit = track && self.credit.is_some();
+        // Only set while energy is tracked (`Dem::compute_forces`).
+        let credit = self.credit.is_some();
         acc.ledger.clear();
         if track {
             acc.ledger.resize(m, Default::default());

@@ -101,8 +101,8 @@ pub enum FibrillationDrive {
         drawing_energy: f64,
         /// Flow stress Y of the lump's PTFE, Pa: the threshold work density is `Y ε_c(T)`.
         flow_stress: f64,
-        /// Extrapolation of the simulated work to the real process, dimensionless ≥ 1:
-        /// `fibrillation.process_strain / fibrillation.shear_strain` (set when the stage starts).
+        /// Extrapolation of the simulated work to the real process, dimensionless (≥ 1 for a
+        /// validated scenario): `fibrillation.process_strain / fibrillation.shear_strain`.
         amplification: f64,
     },
 }

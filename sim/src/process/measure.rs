@@ -284,14 +284,11 @@ impl FilmSim {
                     sum / n as f64
                 }
             },
-            ptfe_contact_work_mj_m3: {
-                let src = self.world.resource::<PtfeSources>();
-                let v0: f64 = src.initial_volume.iter().sum();
-                if v0 > 0.0 {
-                    src.work.iter().sum::<f64>() / v0 * 1e-6
-                } else {
-                    0.0
-                }
+            ptfe_contact_work_mj_m3: if self.ptfe_volume0 > 0.0 {
+                let work: f64 = self.world.resource::<PtfeSources>().work.iter().sum();
+                work / self.ptfe_volume0 * 1e-6
+            } else {
+                0.0
             },
             fibril_mean_length_um: len * 1e6,
             fibril_mean_radius_nm: rad * 1e9,

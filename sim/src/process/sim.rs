@@ -257,7 +257,11 @@ pub(crate) fn ptfe_sources(s: &Scenario, radii: &[f64], phase: &[Phase]) -> Ptfe
         FibrillationDriver::Work => FibrillationDrive::Work {
             drawing_energy: s.ptfe.fibrillation_energy,
             flow_stress: PTFE_LUMP.yield_pressure,
-            amplification: 1.0,
+            amplification: if s.fibrillation.shear_strain > 0.0 {
+                s.fibrillation.process_strain / s.fibrillation.shear_strain
+            } else {
+                1.0
+            },
         },
     };
     PtfeSources {

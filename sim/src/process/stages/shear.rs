@@ -106,36 +106,41 @@ impl FilmSim {
         self.shear_stage(("mixing", ActiveStage::Mixing), shear, progress)
     }
 
-    /// High-shear fibrillation at the scenario temperature.
-    pub fn fibrillation(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
+    /// Arms the fibrillation law for the scenario's fibrillation: the critical strain at its
+    /// temperature, the lumps' strain and credited work reset, the strain window (0.02 of imposed
+    /// shear strain at the simulated rate) restarted, and the lumps credited with the work at
+    /// their contacts (the work-driven law's driver, and a diagnostic of the strain-driven one).
+    /// Fibrils are drawn at the steps run while the active stage is
+    /// [`ActiveStage::Fibrillation`], until [`FilmSim::disarm_drawing`].
+    pub fn arm_drawing(&mut self) {
         let f = self.scenario.fibrillation.clone();
-        {
-            let mut src = self.world.resource_mut::<PtfeSources>();
-            src.critical_strain = critical_fibrillation_strain(f.temperature);
-            let src = &mut *src;
-            for s in src.strain.iter_mut().chain(src.work.iter_mut()) {
-                *s = 0.0;
-            }
-            if let FibrillationDrive::Work { amplification, .. } = &mut src.drive {
-                *amplification = if f.shear_strain > 0.0 {
-                    (f.process_strain / f.shear_strain).max(1.0)
-                } else {
-                    1.0
-                };
-            }
-        }
-        // The lumps are credited with the work at their contacts while they are sheared (the
-        // work-driven law's driver, and a diagnostic of the strain-driven one).
-        self.dem_mut().work_credit = Some(Material::Ptfe.id());
-        // Strain-sampling window: 0.02 of imposed shear at the simulated (quasi-static) rate.
         let rate = self.simulated_rate(f.shear_rate, f.confining_pressure);
         let window = ((0.02 / (rate * self.dem().dt)).ceil() as u64).max(1);
         {
             let mut src = self.world.resource_mut::<PtfeSources>();
+            let src = &mut *src;
+            src.critical_strain = critical_fibrillation_strain(f.temperature);
+            for s in src.strain.iter_mut().chain(src.work.iter_mut()) {
+                *s = 0.0;
+            }
             src.window = window;
             src.window_steps = 0;
             src.window_start.clear();
         }
+        self.dem_mut().work_credit = Some(Material::Ptfe.id());
+    }
+
+    /// Stops crediting the lumps with their contacts' work ([`FilmSim::arm_drawing`]).
+    pub fn disarm_drawing(&mut self) {
+        let d = self.dem_mut();
+        d.work_credit = None;
+        d.credited_work = Vec::new();
+    }
+
+    /// High-shear fibrillation at the scenario temperature.
+    pub fn fibrillation(&mut self, progress: Progress) -> Result<StageSummary, ProcessError> {
+        let f = self.scenario.fibrillation.clone();
+        self.arm_drawing();
         let shear = Shear {
             rate: f.shear_rate,
             strain: f.shear_strain,
@@ -144,9 +149,7 @@ impl FilmSim {
         };
         let stage = ("fibrillation", ActiveStage::Fibrillation);
         let summary = self.shear_stage(stage, shear, progress);
-        let d = self.dem_mut();
-        d.work_credit = None;
-        d.credited_work = Vec::new();
+        self.disarm_drawing();
         summary
     }
 }
